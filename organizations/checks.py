@@ -1,0 +1,20 @@
+"""Deploy checks: refuse to call a deployment ready while it runs on the development secrets."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.security, deploy=True)
+def check_secrets_are_not_dev_values(app_configs, **kwargs) -> list[Error]:
+    errors = []
+    if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
+        errors.append(Error("SECRET_KEY is the development value.", id="kno2prov.E001",
+                            hint="Set SECRET_KEY in the environment."))
+    if settings.TOKEN_PEPPER == settings.DEV_TOKEN_PEPPER:
+        errors.append(Error("TOKEN_PEPPER is the development value.", id="kno2prov.E002",
+                            hint="Set TOKEN_PEPPER in the environment; keep it stable."))
+    if settings.TOKEN_PEPPER == settings.SECRET_KEY:
+        errors.append(Error("TOKEN_PEPPER must differ from SECRET_KEY.", id="kno2prov.E003"))
+    return errors

@@ -1,0 +1,183 @@
+"""Organizations that Azure AD provisions into, their tokens and the staff audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from .issuers import IssuerFormat, issuer_url
+
+
+class Organization(models.Model):
+    """A Kno2 organization whose users and groups Azure AD provisions.
+
+    ``public_id`` is the opaque identifier in the tenant URL. It never changes, so renaming the
+    organization or its slug never breaks an Azure provisioning job already configured.
+    """
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    sso_tenant_id = models.UUIDField(
+        "Entra tenant ID", null=True, blank=True,
+        help_text="Read from the SSO issuer; the directory that signs users in.",
+    )
+    sso_issuer_format = models.CharField(
+        max_length=2, choices=IssuerFormat.choices, default=IssuerFormat.SAML_V1
+    )
+
+    provisioning_enabled = models.BooleanField(default=False)
+    provisioning_enabled_at = models.DateTimeField(null=True, blank=True)
+    provisioning_enabled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # The tutorial's rule, held by the database for every path that writes a row:
+            # provisioning is only for organizations that sign in through Entra ID.
+            models.CheckConstraint(
+                condition=Q(provisioning_enabled=False) | Q(sso_tenant_id__isnull=False),
+                name="provisioning_requires_sso_issuer",
+                violation_error_message=(
+                    "Provisioning can only be enabled once the organization's SSO issuer is set."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def sso_issuer(self) -> str:
+        """The exact issuer string Entra ID puts in this organization's tokens, or ``""``."""
+        if self.sso_tenant_id is None:
+            return ""
+        return issuer_url(self.sso_tenant_id, self.sso_issuer_format)
+
+    @property
+    def scim_base_url(self) -> str:
+        """The tenant URL the customer pastes into Azure AD."""
+        return f"{settings.PUBLIC_BASE_URL}/scim/v2/{self.public_id}"
+
+
+class ProvisioningTokenQuerySet(models.QuerySet):
+    def active(self, now: datetime | None = None) -> ProvisioningTokenQuerySet:
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+    def for_key(self, key: str) -> ProvisioningTokenQuerySet:
+        return self.filter(key=key)
+
+
+class ProvisioningToken(models.Model):
+    """A bearer token Azure AD presents to an organization's tenant URL.
+
+    Only a keyed hash of the token is stored (``digest``); the plaintext is shown once, when it
+    is issued. ``key`` is a non-secret part of the token used to find this row.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tokens"
+    )
+    key = models.CharField(max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(max_length=100, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProvisioningTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"k2p_{self.key}…"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"k2p_{self.key}…"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_revoked and not self.is_expired()
+
+    @property
+    def status(self) -> str:
+        if self.is_revoked:
+            return "revoked"
+        if self.is_expired():
+            return "expired"
+        return "active"
+
+    def expires_within(self, delta: timedelta, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.expires_at is not None and self.expires_at <= now + delta
+
+
+class AuditRecord(models.Model):
+    """One staff action on an organization: who did what, when. Written by ``services``."""
+
+    class Action(models.TextChoices):
+        ORGANIZATION_CREATED = "organization_created", "Organization created"
+        ORGANIZATION_UPDATED = "organization_updated", "Organization updated"
+        ISSUER_SET = "issuer_set", "SSO issuer set"
+        ISSUER_CLEARED = "issuer_cleared", "SSO issuer cleared"
+        PROVISIONING_ENABLED = "provisioning_enabled", "Provisioning enabled"
+        PROVISIONING_DISABLED = "provisioning_disabled", "Provisioning disabled"
+        TOKEN_ISSUED = "token_issued", "Token issued"
+        TOKEN_ROTATED = "token_rotated", "Token rotated"
+        TOKEN_REVOKED = "token_revoked", "Token revoked"
+
+    organization = models.ForeignKey(
+        Organization, null=True, on_delete=models.SET_NULL, related_name="audit_records"
+    )
+    organization_name = models.CharField(
+        max_length=200, help_text="Kept so the record reads the same after a rename or delete."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} — {self.organization_name}"

@@ -1,0 +1,261 @@
+"""Every operation that changes an organization or its tokens, each leaving an audit record.
+
+Views, the admin, management commands and the SCIM layer call these; they never reimplement
+them. Actors are keyword-only; a function that issues a token returns its plaintext once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import tokens
+from .issuers import parse_issuer
+from .models import AuditRecord, Organization, ProvisioningToken
+
+logger = logging.getLogger(__name__)
+
+MAX_ACTIVE_TOKENS = 2
+
+Actor = AbstractBaseUser | None
+
+
+class ProvisioningError(ValidationError):
+    """A staff request that breaks a provisioning rule; its message is shown to staff as is."""
+
+
+def record_audit(
+    organization: Organization, action: str, *, actor: Actor, **detail: object
+) -> AuditRecord:
+    return AuditRecord.objects.create(
+        organization=organization,
+        organization_name=organization.name,
+        actor=actor if actor is not None and actor.pk else None,
+        actor_name=actor.get_username() if actor is not None else "system",
+        action=action,
+        detail=detail,
+    )
+
+
+@transaction.atomic
+def create_organization(
+    *, name: str, slug: str, issuer: str = "", enable_provisioning: bool = False,
+    actor: Actor = None,
+) -> Organization:
+    """Create an organization, optionally with its SSO issuer and provisioning switched on."""
+    organization = Organization(name=name, slug=slug)
+    organization.full_clean(exclude=["public_id"])
+    organization.save()
+    record_audit(organization, AuditRecord.Action.ORGANIZATION_CREATED, actor=actor,
+                 name=name, slug=slug)
+    if issuer:
+        set_sso_issuer(organization, issuer, actor=actor)
+    if enable_provisioning:
+        enable_provisioning_for(organization, actor=actor)
+    return organization
+
+
+@transaction.atomic
+def set_sso_issuer(organization: Organization, issuer: str, *, actor: Actor) -> Organization:
+    """Record the Entra ID issuer; raises ``ValidationError`` explaining a malformed value.
+
+    An empty value clears it, which is refused while provisioning is enabled.
+    """
+    if not issuer.strip():
+        if organization.provisioning_enabled:
+            raise ProvisioningError(
+                "Disable provisioning before clearing the SSO issuer: provisioning needs it."
+            )
+        if organization.sso_tenant_id is None:
+            return organization
+        organization.sso_tenant_id = None
+        organization.save(update_fields=["sso_tenant_id", "updated_at"])
+        record_audit(organization, AuditRecord.Action.ISSUER_CLEARED, actor=actor)
+        return organization
+
+    parsed = parse_issuer(issuer)
+    if (organization.sso_tenant_id, organization.sso_issuer_format) == (
+        parsed.tenant_id, parsed.format
+    ):
+        return organization
+    previous = organization.sso_issuer
+    organization.sso_tenant_id = parsed.tenant_id
+    organization.sso_issuer_format = parsed.format
+    organization.save(update_fields=["sso_tenant_id", "sso_issuer_format", "updated_at"])
+    record_audit(organization, AuditRecord.Action.ISSUER_SET, actor=actor,
+                 issuer=parsed.url, previous=previous)
+    return organization
+
+
+@transaction.atomic
+def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Organization:
+    """Switch provisioning on; refused while the SSO issuer is not set (the tutorial's step 2)."""
+    if organization.sso_tenant_id is None:
+        raise ProvisioningError(
+            f"Set the SSO issuer of {organization.name} before enabling provisioning: "
+            "provisioning with Azure AD is for organizations that sign in through it."
+        )
+    if organization.provisioning_enabled:
+        return organization
+    organization.provisioning_enabled = True
+    organization.provisioning_enabled_at = timezone.now()
+    organization.provisioning_enabled_by = actor if actor is not None and actor.pk else None
+    organization.save(update_fields=[
+        "provisioning_enabled", "provisioning_enabled_at", "provisioning_enabled_by",
+        "updated_at",
+    ])
+    record_audit(organization, AuditRecord.Action.PROVISIONING_ENABLED, actor=actor)
+    logger.info("provisioning enabled org=%s", organization.pk)
+    return organization
+
+
+@transaction.atomic
+def disable_provisioning_for(organization: Organization, *, actor: Actor) -> Organization:
+    """Switch provisioning off. Its tokens stop working at once; nothing is deleted."""
+    if not organization.provisioning_enabled:
+        return organization
+    organization.provisioning_enabled = False
+    organization.save(update_fields=["provisioning_enabled", "updated_at"])
+    record_audit(organization, AuditRecord.Action.PROVISIONING_DISABLED, actor=actor)
+    logger.info("provisioning disabled org=%s", organization.pk)
+    return organization
+
+
+def _lock(organization: Organization) -> Organization:
+    """Serialise token changes of one organization so the active-token limit holds under races."""
+    return Organization.objects.select_for_update().get(pk=organization.pk)
+
+
+def _new_token(
+    organization: Organization, *, actor: Actor, label: str, expires_at
+) -> tuple[ProvisioningToken, str]:
+    key = tokens.generate_key()
+    plaintext = tokens.build_token(key)
+    token = ProvisioningToken.objects.create(
+        organization=organization,
+        key=key,
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        label=label,
+        created_by=actor if actor is not None and actor.pk else None,
+        expires_at=expires_at,
+    )
+    return token, plaintext
+
+
+def _expiry(expires_days: int | None):
+    days = settings.TOKEN_DEFAULT_EXPIRY_DAYS if expires_days is None else expires_days
+    if days < 1:
+        raise ProvisioningError("A token must be valid for at least one day.")
+    return timezone.now() + timedelta(days=days)
+
+
+@transaction.atomic
+def issue_token(
+    organization: Organization, *, actor: Actor, label: str = "",
+    expires_days: int | None = None,
+) -> tuple[ProvisioningToken, str]:
+    """Issue a token for ``organization`` and return it with its plaintext, shown only now.
+
+    At most ``MAX_ACTIVE_TOKENS`` may be active at once: two lets a customer rotate without an
+    interruption, more would leave forgotten credentials behind.
+    """
+    organization = _lock(organization)
+    expires_at = _expiry(expires_days)
+    if organization.tokens.active().count() >= MAX_ACTIVE_TOKENS:
+        raise ProvisioningError(
+            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Revoke one "
+            "(or rotate it) before issuing another."
+        )
+    token, plaintext = _new_token(organization, actor=actor, label=label, expires_at=expires_at)
+    record_audit(organization, AuditRecord.Action.TOKEN_ISSUED, actor=actor,
+                 token=token.display_prefix, label=label, expires_at=expires_at.isoformat())
+    logger.info("token issued org=%s key=%s", organization.pk, token.key)
+    return token, plaintext
+
+
+@transaction.atomic
+def rotate_token(
+    token: ProvisioningToken, *, actor: Actor, expires_days: int | None = None,
+    grace_days: int | None = None,
+) -> tuple[ProvisioningToken, str]:
+    """Issue a replacement for ``token`` and let the old one lapse after a grace period.
+
+    The old token keeps working for ``TOKEN_ROTATION_GRACE_DAYS`` (or ``grace_days``), long
+    enough for the customer to paste the new one into Azure, so provisioning never stops.
+    """
+    organization = _lock(token.organization)
+    token = ProvisioningToken.objects.select_for_update().get(pk=token.pk)
+    if not token.is_active:
+        raise ProvisioningError(f"{token} is {token.status}; only an active token can be rotated.")
+    if organization.tokens.active().exclude(pk=token.pk).count() >= MAX_ACTIVE_TOKENS - 1:
+        raise ProvisioningError(
+            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Revoke the one "
+            "you are not rotating first."
+        )
+    expires_at = _expiry(expires_days)
+    new_token, plaintext = _new_token(
+        organization, actor=actor, label=token.label, expires_at=expires_at
+    )
+    grace = settings.TOKEN_ROTATION_GRACE_DAYS if grace_days is None else grace_days
+    sunset = timezone.now() + timedelta(days=grace)
+    if token.expires_at is None or token.expires_at > sunset:
+        token.expires_at = sunset
+        token.save(update_fields=["expires_at"])
+    record_audit(organization, AuditRecord.Action.TOKEN_ROTATED, actor=actor,
+                 token=token.display_prefix, replacement=new_token.display_prefix,
+                 old_token_expires_at=token.expires_at.isoformat())
+    logger.info("token rotated org=%s old=%s new=%s", organization.pk, token.key, new_token.key)
+    return new_token, plaintext
+
+
+@transaction.atomic
+def revoke_token(token: ProvisioningToken, *, actor: Actor) -> ProvisioningToken:
+    """Revoke ``token`` at once. Revoking an already revoked token changes nothing."""
+    token = ProvisioningToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor if actor is not None and actor.pk else None
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    record_audit(token.organization, AuditRecord.Action.TOKEN_REVOKED, actor=actor,
+                 token=token.display_prefix)
+    logger.info("token revoked org=%s key=%s", token.organization_id, token.key)
+    return token
+
+
+def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | None:
+    """The active token of the organization at ``public_id`` that ``presented`` is, or ``None``.
+
+    One indexed query. A token works only at its own organization's tenant URL, and only while
+    provisioning is enabled there. The digest comparison is constant-time.
+    """
+    parsed = tokens.parse_token(presented)
+    if parsed is None:
+        return None
+    now = timezone.now()
+    token = (
+        ProvisioningToken.objects.active(now)
+        .for_key(parsed.key)
+        .filter(organization__public_id=public_id, organization__provisioning_enabled=True)
+        .select_related("organization")
+        .first()
+    )
+    if token is None or not tokens.digests_match(parsed.token, token.digest, settings.TOKEN_PEPPER):
+        return None
+    _touch(token, now)
+    return token
+
+
+def _touch(token: ProvisioningToken, now) -> None:
+    """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request."""
+    resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
+    if token.last_used_at is not None and now - token.last_used_at < resolution:
+        return
+    ProvisioningToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now

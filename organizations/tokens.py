@@ -1,0 +1,87 @@
+"""Pure helpers for provisioning tokens: generate, parse, hash and compare.
+
+A token reads ``k2p_<key>_<secret><checksum>``:
+
+* ``k2p_`` marks it as a Kno2 provisioning token, so secret scanners can recognise a leak;
+* ``key`` (12 base62 characters) is stored in clear and finds the token row with one index lookup;
+* ``secret`` (32 base62 characters, about 190 bits) is never stored;
+* ``checksum`` (6 base62 characters) is a CRC32 of everything before it, so a scanner, or this
+  service, can tell a real token from a random string without a database lookup.
+
+Only base62 characters appear after the prefix, so a double-click selects the whole token.
+Matches the regex ``TOKEN_PATTERN``. The database keeps ``hmac_sha256(TOKEN_PEPPER, token)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+import zlib
+from dataclasses import dataclass
+
+PREFIX = "k2p_"
+KEY_LENGTH = 12
+SECRET_LENGTH = 32
+CHECKSUM_LENGTH = 6
+ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+TOKEN_PATTERN = re.compile(r"\bk2p_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
+_EXACT = re.compile(
+    r"k2p_(?P<key>[0-9A-Za-z]{12})_(?P<secret>[0-9A-Za-z]{32})(?P<crc>[0-9A-Za-z]{6})"
+)
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    key: str
+    token: str
+
+
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, remainder = divmod(number, 62)
+        digits.append(ALPHABET[remainder])
+    return "".join(reversed(digits))
+
+
+def checksum(text: str) -> str:
+    return _base62(zlib.crc32(text.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate_key() -> str:
+    return _random_base62(KEY_LENGTH)
+
+
+def build_token(key: str) -> str:
+    """A fresh token for ``key``: the plaintext shown to staff exactly once."""
+    body = f"{PREFIX}{key}_{_random_base62(SECRET_LENGTH)}"
+    return body + checksum(body)
+
+
+def parse_token(token: str) -> ParsedToken | None:
+    """Split a presented token, or ``None`` when it is not well formed or its checksum is wrong."""
+    match = _EXACT.fullmatch(token)
+    if match is None:
+        return None
+    body = token[: -CHECKSUM_LENGTH]
+    if not hmac.compare_digest(checksum(body), match["crc"]):
+        return None
+    return ParsedToken(key=match["key"], token=token)
+
+
+def hash_token(token: str, pepper: str) -> str:
+    """Keyed SHA-256 of the whole token. A fast HMAC suits high-entropy tokens; passwords differ."""
+    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def digests_match(token: str, digest: str, pepper: str) -> bool:
+    """Constant-time comparison of a presented token against a stored digest."""
+    return hmac.compare_digest(hash_token(token, pepper), digest)
