@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's second command, and what CI runs: install everything the tests need (Debian's
+# chromium included), lint, check migrations, then run the whole suite on PostgreSQL and on SQLite.
+#
+#   TEST_DATABASE_URL   PostgreSQL server to test on (default postgres://postgres@127.0.0.1:5432/kno2prov);
+#                       pytest-django creates a fresh test_<name> database each run.
+#   SKIP_SQLITE=1       run only the PostgreSQL pass.
+# Extra arguments go to both pytest runs (e.g. scripts/test.sh -k tokens).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EXTRAS=test bash scripts/setup-venv.sh
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "Installing Debian's chromium for the browser tests..."
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
+
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+
+pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kno2prov}
+echo "== pytest on PostgreSQL ($pg_url)"
+DATABASE_URL=$pg_url .venv/bin/python -m pytest --create-db -p no:cacheprovider "$@"
+
+if [ -z "${SKIP_SQLITE:-}" ]; then
+    echo "== pytest on SQLite"
+    sqlite_dir=$(mktemp -d)
+    trap 'rm -rf "$sqlite_dir"' EXIT
+    DATABASE_URL=sqlite:///$sqlite_dir/db.sqlite3 VAR_DIR=$sqlite_dir \
+        .venv/bin/python -m pytest --create-db -p no:cacheprovider -m "not postgres_only" "$@"
+fi

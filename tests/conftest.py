@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from organizations.models import Organization
+
+from . import factories
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_fixed_settings(settings):
+    """Fast password hashing and fixed secrets, so tests are quick and independent of env."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TOKEN_PEPPER = "test-pepper-not-a-secret"
+    settings.PUBLIC_BASE_URL = "https://provisioning.kno2.test"
+
+
+@pytest.fixture
+def staff_user(db):
+    return factories.make_staff()
+
+
+@pytest.fixture
+def organization(db) -> Organization:
+    return factories.make_organization(name="Riverside Clinic", slug="riverside")
+
+
+@pytest.fixture
+def other_organization(db) -> Organization:
+    return factories.make_organization(
+        name="Lakeside Hospital", slug="lakeside", tenant_id=factories.TENANT_B
+    )
+
+
+@pytest.fixture
+def token(organization):
+    """An active token of ``organization``: ``(row, plaintext)``."""
+    return factories.make_token(organization)
+
+
+TEST_ENV = {
+    "TOKEN_PEPPER": "test-pepper-not-a-secret",
+    "PUBLIC_BASE_URL": "https://provisioning.kno2.test",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database_url(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> RunningServer:
+    """A real gunicorn serving the test database over HTTP on a free loopback port.
+
+    Tests that use it must also use ``transactional_db`` so their data is committed and
+    visible to the server's own connections.
+    """
+    from django.db import connection
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {
+        **os.environ,
+        **TEST_ENV,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DEBUG": "false",
+        "DB_CONN_MAX_AGE": "0",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "kno2prov.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4", "--timeout", "30",
+             "--access-logfile", "-", "--error-logfile", "-"],
+            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
+    yield RunningServer(url=url, process=process, log_path=log_path)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright: no browser download, ever."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not executable:
+        pytest.fail("Debian's chromium is not installed: run scripts/test.sh, which installs it.")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # alongside it are still plain synchronous calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
