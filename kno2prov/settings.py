@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_scim",
     "organizations",
     "scim",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.recording.SyncHistoryMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"
