@@ -130,6 +130,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the portal read while a SCIM write is in flight; the timeout rides out the
     # short write locks SQLite takes instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
