@@ -7,13 +7,16 @@ them. Actors are keyword-only; a function that issues a token returns its plaint
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import tokens
 from .issuers import parse_issuer
@@ -22,22 +25,43 @@ from .models import AuditRecord, Organization, ProvisioningToken
 logger = logging.getLogger(__name__)
 
 MAX_ACTIVE_TOKENS = 2
+# Azure quarantines a job whose token expires, so long lifetimes are legitimate; ten years is
+# the ceiling that still keeps every expiry a real date.
+MAX_EXPIRY_DAYS = 3650
 
-Actor = AbstractBaseUser | None
+# Who performed an action: a staff user, a label for a non-user actor such as
+# ``"manage.py issue_token (alice)"``, or ``None`` for the system itself.
+Actor = AbstractBaseUser | str | None
 
 
 class ProvisioningError(ValidationError):
     """A staff request that breaks a provisioning rule; its message is shown to staff as is."""
 
 
+def _user(actor: Actor) -> AbstractBaseUser | None:
+    """The saved user behind ``actor``, for foreign keys; ``None`` for labels and the system."""
+    if isinstance(actor, AbstractBaseUser) and actor.pk is not None:
+        return actor
+    return None
+
+
+def _actor_name(actor: Actor) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, str):
+        return actor[:150]
+    return actor.get_username()
+
+
 def record_audit(
     organization: Organization, action: str, *, actor: Actor, **detail: object
 ) -> AuditRecord:
+    """Write who did ``action`` to ``organization``. ``detail`` must never hold a secret."""
     return AuditRecord.objects.create(
         organization=organization,
         organization_name=organization.name,
-        actor=actor if actor is not None and actor.pk else None,
-        actor_name=actor.get_username() if actor is not None else "system",
+        actor=_user(actor),
+        actor_name=_actor_name(actor),
         action=action,
         detail=detail,
     )
@@ -58,6 +82,27 @@ def create_organization(
         set_sso_issuer(organization, issuer, actor=actor)
     if enable_provisioning:
         enable_provisioning_for(organization, actor=actor)
+    return organization
+
+
+@transaction.atomic
+def update_organization(
+    organization: Organization, *, name: str, slug: str, actor: Actor
+) -> Organization:
+    """Rename an organization or change its slug. The tenant URL stays the same either way."""
+    previous = Organization.objects.select_for_update().get(pk=organization.pk)
+    organization.name = name
+    organization.slug = slug
+    changes = {
+        field: [getattr(previous, field), getattr(organization, field)]
+        for field in ("name", "slug")
+        if getattr(previous, field) != getattr(organization, field)
+    }
+    if not changes:
+        return organization
+    organization.full_clean(exclude=["public_id"])
+    organization.save(update_fields=["name", "slug", "updated_at"])
+    record_audit(organization, AuditRecord.Action.ORGANIZATION_UPDATED, actor=actor, **changes)
     return organization
 
 
@@ -105,7 +150,7 @@ def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Orga
         return organization
     organization.provisioning_enabled = True
     organization.provisioning_enabled_at = timezone.now()
-    organization.provisioning_enabled_by = actor if actor is not None and actor.pk else None
+    organization.provisioning_enabled_by = _user(actor)
     organization.save(update_fields=[
         "provisioning_enabled", "provisioning_enabled_at", "provisioning_enabled_by",
         "updated_at",
@@ -132,8 +177,9 @@ def _lock(organization: Organization) -> Organization:
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
+@sensitive_variables("plaintext")
 def _new_token(
-    organization: Organization, *, actor: Actor, label: str, expires_at
+    organization: Organization, *, actor: Actor, label: str, expires_at: datetime
 ) -> tuple[ProvisioningToken, str]:
     key = tokens.generate_key()
     plaintext = tokens.build_token(key)
@@ -142,19 +188,22 @@ def _new_token(
         key=key,
         digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
         label=label,
-        created_by=actor if actor is not None and actor.pk else None,
+        created_by=_user(actor),
         expires_at=expires_at,
     )
     return token, plaintext
 
 
-def _expiry(expires_days: int | None):
+def _expiry(expires_days: int | None) -> datetime:
     days = settings.TOKEN_DEFAULT_EXPIRY_DAYS if expires_days is None else expires_days
     if days < 1:
         raise ProvisioningError("A token must be valid for at least one day.")
+    if days > MAX_EXPIRY_DAYS:
+        raise ProvisioningError(f"A token can be valid for at most {MAX_EXPIRY_DAYS} days.")
     return timezone.now() + timedelta(days=days)
 
 
+@sensitive_variables("plaintext")
 @transaction.atomic
 def issue_token(
     organization: Organization, *, actor: Actor, label: str = "",
@@ -179,6 +228,7 @@ def issue_token(
     return token, plaintext
 
 
+@sensitive_variables("plaintext")
 @transaction.atomic
 def rotate_token(
     token: ProvisioningToken, *, actor: Actor, expires_days: int | None = None,
@@ -198,11 +248,13 @@ def rotate_token(
             f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Revoke the one "
             "you are not rotating first."
         )
+    grace = settings.TOKEN_ROTATION_GRACE_DAYS if grace_days is None else grace_days
+    if not 0 <= grace <= MAX_EXPIRY_DAYS:
+        raise ProvisioningError(f"The grace period must be 0 to {MAX_EXPIRY_DAYS} days.")
     expires_at = _expiry(expires_days)
     new_token, plaintext = _new_token(
         organization, actor=actor, label=token.label, expires_at=expires_at
     )
-    grace = settings.TOKEN_ROTATION_GRACE_DAYS if grace_days is None else grace_days
     sunset = timezone.now() + timedelta(days=grace)
     if token.expires_at is None or token.expires_at > sunset:
         token.expires_at = sunset
@@ -221,7 +273,7 @@ def revoke_token(token: ProvisioningToken, *, actor: Actor) -> ProvisioningToken
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
-    token.revoked_by = actor if actor is not None and actor.pk else None
+    token.revoked_by = _user(actor)
     token.save(update_fields=["revoked_at", "revoked_by"])
     record_audit(token.organization, AuditRecord.Action.TOKEN_REVOKED, actor=actor,
                  token=token.display_prefix)
@@ -229,12 +281,31 @@ def revoke_token(token: ProvisioningToken, *, actor: Actor) -> ProvisioningToken
     return token
 
 
+@transaction.atomic
+def revoke_tokens(organization: Organization, *, actor: Actor) -> list[ProvisioningToken]:
+    """Revoke every token of ``organization`` not yet revoked; returns the ones revoked now."""
+    pending = organization.tokens.filter(revoked_at__isnull=True).order_by("created_at")
+    return [revoke_token(token, actor=actor) for token in pending]
+
+
+# Compared against when no row matches, so a miss costs the same HMAC as a hit.
+_NO_DIGEST = "0" * 64
+
+
+@sensitive_variables("presented", "parsed")
 def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | None:
     """The active token of the organization at ``public_id`` that ``presented`` is, or ``None``.
 
     One indexed query. A token works only at its own organization's tenant URL, and only while
-    provisioning is enabled there. The digest comparison is constant-time.
+    provisioning is enabled there. The digest comparison is constant-time, and a malformed
+    ``public_id`` or token is a plain ``None``, never an exception.
     """
+    try:
+        public_id = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    if not isinstance(presented, str):
+        return None
     parsed = tokens.parse_token(presented)
     if parsed is None:
         return None
@@ -246,16 +317,21 @@ def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | No
         .select_related("organization")
         .first()
     )
-    if token is None or not tokens.digests_match(parsed.token, token.digest, settings.TOKEN_PEPPER):
+    digest = token.digest if token is not None else _NO_DIGEST
+    if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or token is None:
         return None
     _touch(token, now)
     return token
 
 
-def _touch(token: ProvisioningToken, now) -> None:
-    """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request."""
+def _touch(token: ProvisioningToken, now: datetime) -> None:
+    """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request.
+
+    The condition is in the UPDATE itself, so concurrent requests write at most once too.
+    """
     resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
     if token.last_used_at is not None and now - token.last_used_at < resolution:
         return
-    ProvisioningToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    token.last_used_at = now
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
+    if ProvisioningToken.objects.filter(stale, pk=token.pk).update(last_used_at=now):
+        token.last_used_at = now

@@ -85,3 +85,15 @@ def hash_token(token: str, pepper: str) -> str:
 def digests_match(token: str, digest: str, pepper: str) -> bool:
     """Constant-time comparison of a presented token against a stored digest."""
     return hmac.compare_digest(hash_token(token, pepper), digest)
+
+
+_REFERENCE = re.compile(r"(?:k2p_)?(?P<key>[0-9A-Za-z]{12})(?:…|\.\.\.|_[0-9A-Za-z]*)?")
+
+
+def key_from_reference(text: str) -> str | None:
+    """The key staff mean by ``text``: a bare key, ``k2p_<key>…`` as listed, or a whole token.
+
+    Lets staff revoke a leaked token by pasting it, without the secret part ever being looked up.
+    """
+    match = _REFERENCE.fullmatch(text.strip())
+    return match["key"] if match else None

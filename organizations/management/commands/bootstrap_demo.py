@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError, CommandParser
+from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
+
+from organizations import services
+from organizations.management.staffcommand import StaffCommand
+from organizations.models import Organization
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Demo Clinic"
+# A made-up directory id: the demo never talks to a real Entra tenant.
+DEMO_ISSUER = "https://sts.windows.net/de300000-0000-4000-8000-00000000d3e0/"
+DEMO_TOKEN_LABEL = "Quick start demo"  # noqa: S105  (a label, not a secret)
+ADMIN_USERNAME = "admin"
+
+
+class Command(StaffCommand):
+    help = (
+        "Set up the quick-start demo; safe to run again. Creates (or reuses) the demo "
+        "organization with an SSO issuer and provisioning enabled, a staff superuser 'admin' "
+        "with a freshly generated password, revokes the demo tokens issued by earlier runs and "
+        "issues a new one, then prints the admin URL, the login, the tenant URL and the token. "
+        "For local development: refused while DEBUG is off unless --force is given."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--force", action="store_true",
+                            help="Run even though DEBUG is off (it resets the admin password).")
+
+    @sensitive_variables("password", "plaintext")
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "bootstrap_demo resets the password of the superuser 'admin' and prints it, "
+                "so it only runs with DEBUG=true (local development). Pass --force to run anyway."
+            )
+        password = secrets.token_urlsafe(12)
+        with transaction.atomic():
+            self._ensure_admin(password)
+            organization = self._ensure_organization()
+            for token in organization.tokens.active().filter(label=DEMO_TOKEN_LABEL):
+                services.revoke_token(token, actor=self.actor)
+            token, plaintext = services.issue_token(
+                organization, actor=self.actor, label=DEMO_TOKEN_LABEL
+            )
+        self.stdout.write("Kno2 provisioning portal: quick-start demo is ready.\n")
+        self.stdout.write(f"Admin URL:    {settings.PUBLIC_BASE_URL}/admin/")
+        self.stdout.write(f"Login:        {ADMIN_USERNAME}")
+        self.stdout.write(f"Password:     {password}")
+        self.stdout.write("")
+        self.stdout.write(f"Organization: {organization.name} (provisioning enabled)")
+        self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")
+        self.stdout.write(f"Secret Token: {plaintext}")
+        self.stdout.write(f"Expires:      {self.format_time(token.expires_at)}")
+
+    def _ensure_admin(self, password: str) -> None:
+        user, _ = get_user_model().objects.get_or_create(
+            username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
+        )
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.set_password(password)
+        user.save()
+
+    def _ensure_organization(self) -> Organization:
+        organization = Organization.objects.filter(slug=DEMO_SLUG).first()
+        if organization is None:
+            return services.create_organization(
+                name=DEMO_NAME, slug=DEMO_SLUG, issuer=DEMO_ISSUER, enable_provisioning=True,
+                actor=self.actor,
+            )
+        if organization.sso_tenant_id is None:
+            services.set_sso_issuer(organization, DEMO_ISSUER, actor=self.actor)
+        services.enable_provisioning_for(organization, actor=self.actor)
+        return organization
