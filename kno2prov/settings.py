@@ -187,3 +187,64 @@ LOGGING = {
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
+
+# --- Sync history and tenant admin portal (portal app) ---
+# Events older than this many days are deleted by `manage.py prune_sync_history`.
+SYNC_HISTORY_RETENTION_DAYS = env_int("SYNC_HISTORY_RETENTION_DAYS", 90)
+# A SCIM request arriving this long after the previous one starts a new sync cycle. Azure AD
+# runs a cycle about every 40 minutes, so the gap must stay well under that.
+SYNC_CYCLE_IDLE_MINUTES = env_int("SYNC_CYCLE_IDLE_MINUTES", 20)
+# Health is judged on the cycles of this many recent hours.
+HEALTH_WINDOW_HOURS = env_int("HEALTH_WINDOW_HOURS", 24)
+# Warn well before Azure's quarantine rules (over 40 % failing, or over 40,000 failures once
+# 5,000 have failed): at this failure percentage over at least HEALTH_MIN_EVENTS requests, or at
+# this many failures.
+HEALTH_WARN_FAILURE_PERCENT = env_int("HEALTH_WARN_FAILURE_PERCENT", 20)
+HEALTH_MIN_EVENTS = env_int("HEALTH_MIN_EVENTS", 20)
+HEALTH_WARN_FAILURES = env_int("HEALTH_WARN_FAILURES", 2500)
+# Token expiry warnings on the dashboard and in the admin.
+TOKEN_EXPIRY_WARN_DAYS = env_int("TOKEN_EXPIRY_WARN_DAYS", 30)
+TOKEN_EXPIRY_CRITICAL_DAYS = env_int("TOKEN_EXPIRY_CRITICAL_DAYS", 7)
+# Rows per page of the portal's event list and of the history API.
+PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
+# Tenant admins' first-password links are Django password-reset tokens, valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72) * 3600
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+LOGGING["loggers"]["portal"] = {"level": LOG_LEVEL}
+
+# SCIM 2.0 service provider (django-scim2), served under each organization's tenant URL.
+# Every hook points at the scim app; see scim/auth.py, scim/scoping.py and scim/adapters.py.
+SCIM_MAX_PAGE_SIZE = env_int("SCIM_MAX_PAGE_SIZE", 100)
+SCIM_SERVICE_PROVIDER = {
+    "SCHEME": _public.scheme,
+    "NETLOC": _public.netloc,
+    "DOCUMENTATION_URI": env_str("SCIM_DOCUMENTATION_URI", "") or None,
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "The provisioning token issued for the organization, sent as "
+                           "Authorization: Bearer <token>.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+            "primary": True,
+        },
+    ],
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="kno2prov"',
+    "EXPOSE_SCIM_EXCEPTIONS": False,
+    "AUTH_CHECK_MIDDLEWARE": "scim.auth.BearerTokenAuthMiddleware",
+    "USER_MODEL_GETTER": "scim.models.user_model",
+    "GROUP_MODEL": "scim.models.ScimGroup",
+    "USER_ADAPTER": "scim.adapters.ScimUserAdapter",
+    "GROUP_ADAPTER": "scim.adapters.ScimGroupAdapter",
+    "USER_FILTER_PARSER": "scim.filters.UserFilterQuery",
+    "GROUP_FILTER_PARSER": "scim.filters.GroupFilterQuery",
+    "SERVICE_PROVIDER_CONFIG_MODEL": "scim.adapters.ServiceProviderConfig",
+    "BASE_LOCATION_GETTER": "scim.scoping.base_location",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.scoping.extra_filter_kwargs_getter",
+    "SCHEMAS_GETTER": "scim.schemas.all_schemas",
+}

@@ -1,0 +1,312 @@
+"""Every change SCIM makes to an organization's directory: users, groups and memberships.
+
+The adapters translate SCIM to documents and call these; views never write rows themselves.
+Each function runs in one transaction, so a request either applies completely or not at all
+(RFC 7644 §3.5.2: "each operation ... MUST be applied ... If any of the operations fail, the
+whole request fails").
+
+Query counts are bounded by the size of the request, never by the size of the tenant or the
+group: member ids are resolved with one ``IN`` query within the organization, new memberships
+are inserted in one bulk statement that ignores rows a concurrent request already added, and
+removals are one ``DELETE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from organizations.models import Organization
+
+from . import documents
+from .errors import InvalidPath, InvalidValue, NoTarget, Uniqueness
+from .models import GroupMembership, ScimGroup, ScimUser
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_IDS_SHOWN = 5
+
+
+@dataclass
+class Outcome:
+    """What a write did, for the response and for ``request.scim_event``."""
+
+    changes: list[dict] = field(default_factory=list)
+    members_added: int = 0
+    members_removed: int = 0
+
+
+def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: Any) -> None:
+    """Save inside a savepoint; a unique-index violation becomes 409 ``uniqueness``.
+
+    The database decides, not a prior lookup, so two parallel creates of one ``userName`` in
+    different cases cannot both succeed (RFC 7644 §3.3: "409 (Conflict) with a "scimType"
+    error code of "uniqueness"").
+    """
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError as exc:
+        raise Uniqueness(message) from exc
+
+
+# --- users -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def create_user(organization: Organization, document: dict) -> ScimUser:
+    """Create a user from a document cleaned by ``documents.clean_user`` (RFC 7644 §3.3)."""
+    now = timezone.now()
+    user = ScimUser(
+        organization=organization, created_at=now, updated_at=now,
+        **documents.user_fields(document),
+    )
+    _save_unique(user, f"userName {user.user_name!r} is already taken")
+    logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
+    return user
+
+
+@transaction.atomic
+def replace_user(user: ScimUser, document: dict) -> Outcome:
+    """Make ``user`` match ``document`` (PUT, and PATCH after its operations are applied).
+
+    ``active: false`` is how Azure deactivates (soft delete, reference §3.4): the row stays and
+    is still returned by GET and filters.
+    """
+    before = documents.user_document(user)
+    fields = documents.user_fields(document)
+    changes = documents.changes_between(before, documents.user_document(ScimUser(**fields)))
+    if not changes:
+        return Outcome()
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.updated_at = timezone.now()
+    user.version += 1
+    _save_unique(user, f"userName {user.user_name!r} is already taken",
+                 update_fields=[*fields, "updated_at", "version"])
+    logger.info("scim user updated org=%s id=%s attributes=%s", user.organization_id,
+                user.scim_id, ",".join(change["attribute"] for change in changes))
+    return Outcome(changes=changes)
+
+
+def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
+    """Apply PATCH ``operations`` (already shape-checked by ``documents.operations_of``)."""
+    patched = documents.apply_patch(documents.user_document(user), operations)
+    return replace_user(user, documents.clean_user(patched))
+
+
+@transaction.atomic
+def delete_user(user: ScimUser) -> None:
+    """Hard delete (RFC 7644 §3.6); memberships go with the user."""
+    GroupMembership.objects.filter(user=user).delete()
+    ScimUser.objects.filter(pk=user.pk).delete()
+    logger.info("scim user deleted org=%s id=%s", user.organization_id, user.scim_id)
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+@dataclass
+class _MemberStep:
+    action: str  # "add", "remove", "remove_all" or "replace"
+    ids: list[str] = field(default_factory=list)
+
+
+def _parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, int]:
+    """Map every member id in ``steps`` to a user pk, in one query, within ``organization``.
+
+    An id of another organization's user resolves to nothing, exactly like an unknown id.
+    """
+    wanted = {parsed for step in steps for raw in step.ids
+              if (parsed := _parse_uuid(raw)) is not None}
+    if not wanted:
+        return {}
+    rows = ScimUser.objects.filter(organization=organization, scim_id__in=wanted).values_list(
+        "scim_id", "pk"
+    )
+    return {str(scim_id): pk for scim_id, pk in rows}
+
+
+def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[int]:
+    pks, unknown = [], []
+    for raw in step.ids:
+        parsed = _parse_uuid(raw)
+        pk = resolved.get(str(parsed)) if parsed else None
+        if pk is None:
+            unknown.append(raw)
+        else:
+            pks.append(pk)
+    if strict and unknown:
+        shown = ", ".join(unknown[:UNKNOWN_IDS_SHOWN])
+        more = f" and {len(unknown) - UNKNOWN_IDS_SHOWN} more" if len(unknown) > 5 else ""
+        raise InvalidValue(f"no user with id {shown}{more} in this organization")
+    return sorted(set(pks))
+
+
+def _add_members(group: ScimGroup, pks: list[int]) -> int:
+    """Insert the memberships that do not exist yet; re-adding a member is a success
+    (RFC 7644 §3.5.2.1). ``ignore_conflicts`` keeps a concurrent add of the same member from
+    failing; sorted pks keep lock order stable between concurrent requests."""
+    if not pks:
+        return 0
+    existing = set(
+        GroupMembership.objects.filter(group=group, user_id__in=pks).values_list(
+            "user_id", flat=True)
+    )
+    new = [GroupMembership(group=group, user_id=pk) for pk in pks if pk not in existing]
+    GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def _apply_member_steps(group: ScimGroup, steps: list[_MemberStep]) -> tuple[int, int]:
+    resolved = _resolve(group.organization, steps)
+    # Validate every step before writing anything.
+    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"}))
+               for step in steps]
+    added = removed = 0
+    for step, pks in planned:
+        if step.action == "add":
+            added += _add_members(group, pks)
+        elif step.action == "remove":
+            if pks:
+                removed += GroupMembership.objects.filter(group=group, user_id__in=pks).delete()[0]
+        elif step.action == "remove_all":
+            removed += GroupMembership.objects.filter(group=group).delete()[0]
+        else:  # replace: RFC 7644 §3.5.2.3, the given list becomes the membership
+            removed += GroupMembership.objects.filter(group=group).exclude(
+                user_id__in=pks).delete()[0]
+            added += _add_members(group, pks)
+    return added, removed
+
+
+def _touch_group(group: ScimGroup) -> None:
+    """Bump ``version`` and ``lastModified`` in one statement, safe under concurrency."""
+    now = timezone.now()
+    ScimGroup.objects.filter(pk=group.pk).update(version=F("version") + 1, updated_at=now)
+    group.version += 1
+    group.updated_at = now
+
+
+@transaction.atomic
+def create_group(organization: Organization, document: dict) -> tuple[ScimGroup, Outcome]:
+    """Create a group from a document cleaned by ``documents.clean_group`` (RFC 7644 §3.3);
+    Azure creates groups empty and adds members by PATCH, but initial members work too."""
+    now = timezone.now()
+    group = ScimGroup(organization=organization, created_at=now, updated_at=now,
+                      **documents.group_fields(document))
+    _save_unique(group, f"displayName {group.display_name!r} is already taken")
+    group.organization = organization
+    added, _ = _apply_member_steps(group, [_MemberStep("add", document.get("members", []))])
+    logger.info("scim group created org=%s id=%s members=%s", organization.pk, group.scim_id,
+                added)
+    return group, Outcome(members_added=added)
+
+
+def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
+    before = documents.group_document(group)
+    fields = documents.group_fields(document)
+    changes = documents.changes_between(before, documents.group_document(ScimGroup(**fields)))
+    if changes:
+        for name, value in fields.items():
+            setattr(group, name, value)
+        _save_unique(group, f"displayName {group.display_name!r} is already taken",
+                     update_fields=list(fields))
+    return changes
+
+
+@transaction.atomic
+def replace_group(group: ScimGroup, document: dict) -> Outcome:
+    """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
+    changes = _save_group_document(group, document)
+    added, removed = _apply_member_steps(group, [_MemberStep("replace", document["members"])])
+    if changes or added or removed:
+        _touch_group(group)
+    return Outcome(changes=changes, members_added=added, members_removed=removed)
+
+
+def _member_step(op: str, path: documents.Path | None, value: object) -> _MemberStep:
+    """The membership change one operation asks for.
+
+    Azure removes members two ways (reference §3.1): ``path: "members"`` with a value list
+    (legacy), which removes only those listed and never empties the group, and
+    ``path: 'members[value eq "id"]'`` without a value. Only a ``remove`` of ``members`` with no
+    value and no filter removes everyone (RFC 7644 §3.5.2.2).
+    """
+    if path is not None and path.sub is not None:
+        raise InvalidPath("members sub-attributes cannot be changed")
+    if op == "remove":
+        if path is not None and path.conditions is not None:
+            ids = [v for attr, v in path.conditions if attr.lower() == "value"]
+            if len(ids) != len(path.conditions) or not all(isinstance(v, str) for v in ids):
+                raise InvalidPath('remove members with members[value eq "id"]')
+            return _MemberStep("remove", ids)
+        if value is None:
+            return _MemberStep("remove_all")
+        return _MemberStep("remove", documents.member_ids(value))
+    if path is not None and path.conditions is not None:
+        raise InvalidPath("add and replace of members take no filter; send the members as value")
+    ids = documents.member_ids(value if value is not None else [])
+    return _MemberStep("add" if op == "add" else "replace", ids)
+
+
+@transaction.atomic
+def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
+    """Apply PATCH ``operations``: member changes and attribute changes, all or nothing.
+
+    Many members in one operation cost the same few queries as one member.
+    """
+    steps: list[_MemberStep] = []
+    attribute_operations: list[dict] = []
+    for operation in operations:
+        op, raw_path, value = operation["op"], operation["path"], operation["value"]
+        if raw_path is None:
+            if op == "remove":
+                raise NoTarget("remove needs a path (RFC 7644 §3.5.2.2)")
+            if not isinstance(value, dict):
+                raise InvalidValue("an operation without a path needs an object value")
+            rest = {}
+            for key, item in value.items():
+                if key.lower() == "members":
+                    steps.append(_member_step(op, None, item))
+                else:
+                    rest[key] = item
+            if rest:
+                attribute_operations.append({"op": op, "path": None, "value": rest})
+            continue
+        path = documents.parse_path(raw_path, documents.CORE_GROUP)
+        if path.urn is None and path.attr.lower() == "members":
+            steps.append(_member_step(op, path, value))
+        else:
+            attribute_operations.append(operation)
+    changes: list[dict] = []
+    if attribute_operations:
+        patched = documents.apply_patch(
+            documents.group_document(group), attribute_operations, documents.CORE_GROUP
+        )
+        patched["members"] = []
+        changes = _save_group_document(group, documents.clean_group(patched))
+    added, removed = _apply_member_steps(group, steps) if steps else (0, 0)
+    if changes or added or removed:
+        _touch_group(group)
+    logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
+                group.scim_id, added, removed)
+    return Outcome(changes=changes, members_added=added, members_removed=removed)
+
+
+@transaction.atomic
+def delete_group(group: ScimGroup) -> None:
+    """Hard delete (RFC 7644 §3.6); the users stay."""
+    GroupMembership.objects.filter(group=group).delete()
+    ScimGroup.objects.filter(pk=group.pk).delete()
+    logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)

@@ -1,0 +1,436 @@
+"""SCIM endpoints under each organization's tenant URL, on django-scim2's views.
+
+The views keep django-scim2's dispatch (bearer check through ``AUTH_CHECK_MIDDLEWARE``, SCIM
+exceptions rendered as RFC 7644 §3.12 bodies) and replace the handlers whose defaults do not
+hold up for a multi-tenant Azure AD service provider:
+
+* lists count and page in the database over a tenant-scoped ``QuerySet`` and load the page's
+  ``members``/``groups`` with one more query, instead of loading every row and then one query
+  per resource;
+* single-resource GET honours ``excludedAttributes=members`` and skips reading members;
+* group PATCH answers 204 (Microsoft's SCIM tutorial), or 200 with the resource when the client
+  asks for attributes;
+* discovery ListResponses carry ``totalResults``.
+
+Each request also leaves ``request.scim_event`` (what it did) for the sync-history middleware,
+set before anything can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django_scim import views as scim_views
+from django_scim.constants import SCIM_CONTENT_TYPE
+
+from . import adapters, documents, scoping, services
+from .errors import (
+    InvalidSyntax,
+    InvalidValue,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedYet,
+    PayloadTooLarge,
+)
+from .models import ScimGroup, ScimUser
+
+EVENT_KEYS = ("resource_id", "external_id", "subject", "filter", "results")
+
+
+def new_event(operation: str | None, resource_type: str | None) -> dict:
+    """The ``request.scim_event`` contract, every key present."""
+    event: dict[str, Any] = dict.fromkeys(EVENT_KEYS)
+    event.update(operation=operation, resource_type=resource_type, changes=[],
+                 members_added=0, members_removed=0)
+    return event
+
+
+def scim_response(body: dict | None, status: int = 200, *,
+                  location: str | None = None, etag: str | None = None) -> HttpResponse:
+    response = HttpResponse(
+        content=json.dumps(body) if body is not None else b"",
+        content_type=SCIM_CONTENT_TYPE, status=status,
+    )
+    if location:
+        response["Location"] = location
+    if etag:
+        response["ETag"] = etag
+    return response
+
+
+def list_response(resources: list[dict], total: int, start: int) -> dict:
+    """RFC 7644 §3.4.2: a ListResponse, ``totalResults`` always present."""
+    return {
+        "schemas": [documents.LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "startIndex": start,
+        "Resources": resources,
+    }
+
+
+class ScimViewMixin:
+    """Shared dispatch: event contract, CSRF exemption, SCIM bodies for every failure."""
+
+    resource_type: str | None = None
+    operations: dict[str, str] = {}
+    request: HttpRequest
+    kwargs: dict
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # The sync-history middleware reads these; they exist even if auth fails.
+        request.scim_organization = None
+        request.scim_token = None
+        single = bool(kwargs.get("uuid"))
+        operation = self.operations.get(f"{request.method}:{'one' if single else 'many'}")
+        request.scim_event = new_event(operation, self.resource_type)
+        if single:
+            request.scim_event["resource_id"] = kwargs["uuid"]
+        response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        if response.status_code == 204:
+            del response["Content-Type"]
+        elif not response.get("Content-Type", "").startswith(SCIM_CONTENT_TYPE):
+            response["Content-Type"] = SCIM_CONTENT_TYPE
+        return response
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any,
+                                **kwargs: Any) -> HttpResponse:
+        raise MethodNotAllowed(f"{request.method} is not allowed here")
+
+    def load_body(self, body: bytes | None = None) -> dict:
+        """The JSON object in the request body, or 400 ``invalidSyntax``.
+
+        Any content type is accepted: Azure sends ``application/scim+json; charset=utf-8``
+        and older clients ``application/json`` (reference §3.1).
+        """
+        try:
+            raw = self.request.body
+        except RequestDataTooBig as exc:
+            raise PayloadTooLarge("request body is too large") from exc
+        try:
+            parsed = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidSyntax("request body is not valid JSON") from exc
+        if not isinstance(parsed, dict):
+            raise InvalidSyntax("request body must be a JSON object")
+        return parsed
+
+    @property
+    def event(self) -> dict:
+        return self.request.scim_event
+
+    def get_object(self, *, for_update: bool = False) -> Any:
+        """The resource named in the URL, within the token's organization, or 404.
+
+        A malformed id is simply not found: ids are opaque to clients (RFC 7643 §3.1).
+        """
+        raw = self.kwargs.get("uuid")
+        try:
+            scim_id = uuid.UUID(raw)
+        except (ValueError, TypeError):
+            raise NotFound(f"Resource {raw} not found") from None
+        queryset = scoping.scoped_queryset(self.model_cls, self.request)
+        if for_update:
+            queryset = queryset.select_for_update()
+        obj = queryset.filter(scim_id=scim_id).first()
+        if obj is None:
+            raise NotFound(f"Resource {raw} not found")
+        obj.organization = scoping.organization_of(self.request)
+        return obj
+
+    def page(self) -> tuple[int, int]:
+        """``startIndex`` and ``count`` (RFC 7644 §3.4.2.4): below 1 means 1, a negative count
+        means 0, and the page never exceeds ``SCIM_MAX_PAGE_SIZE``."""
+        maximum = settings.SCIM_MAX_PAGE_SIZE
+        try:
+            start = int(self.request.GET.get("startIndex") or 1)
+            count = int(self.request.GET.get("count") or maximum)
+        except ValueError as exc:
+            raise InvalidValue("startIndex and count must be whole numbers") from exc
+        return max(start, 1), min(max(count, 0), maximum)
+
+    def projection(self) -> tuple[str | None, str | None]:
+        return self.request.GET.get("attributes"), self.request.GET.get("excludedAttributes")
+
+    def respond(self, obj: Any, status: int = 200) -> HttpResponse:
+        adapter = self.adapter_for([obj])[0]
+        body = adapters.project(adapter.to_dict(), *self.projection())
+        return scim_response(body, status, location=adapter.location, etag=obj.etag)
+
+    def adapter_for(self, objs: list) -> list:
+        raise NotImplementedError
+
+    def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
+        self.event["filter"] = query
+        queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
+        return self._build_response(request, queryset, start, count)
+
+    def _build_response(self, request: HttpRequest, qs: Any, start: int,
+                        count: int) -> HttpResponse:
+        total = qs.count()
+        self.event["results"] = total
+        objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if count else []
+        resources = [adapters.project(adapter.to_dict(), *self.projection())
+                     for adapter in self.adapter_for(objs)]
+        return scim_response(list_response(resources, total, start))
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if kwargs.get("uuid"):
+            return self.get_single(request)
+        return self.get_many(request)
+
+    def get_single(self, request: HttpRequest) -> HttpResponse:
+        obj = self.get_object()
+        self.describe(obj)
+        return self.respond(obj)
+
+    def get_many(self, request: HttpRequest) -> HttpResponse:
+        start, count = self.page()
+        query = request.GET.get("filter")
+        if query is not None:
+            return self._search(request, query, start, count)
+        return self._build_response(
+            request, scoping.scoped_queryset(self.model_cls, request), start, count)
+
+    def describe(self, obj: Any) -> None:
+        self.event.update(resource_id=str(obj.scim_id), external_id=obj.external_id)
+
+    def collection_only(self) -> None:
+        if self.kwargs.get("uuid"):
+            raise MethodNotAllowed(f"{self.request.method} goes to the collection, not an id")
+
+    def resource_only(self) -> None:
+        if not self.kwargs.get("uuid"):
+            raise MethodNotAllowed(f"{self.request.method} needs a resource id in the URL")
+
+
+class UsersView(ScimViewMixin, scim_views.UsersView):
+    """``/Users`` and ``/Users/<id>`` (RFC 7644 §3.3–§3.6)."""
+
+    resource_type = "User"
+    operations = {
+        "GET:one": "get_user", "GET:many": "list_users", "HEAD:one": "get_user",
+        "HEAD:many": "list_users", "POST:many": "create_user", "PUT:one": "update_user",
+        "PATCH:one": "update_user", "DELETE:one": "delete_user",
+    }
+
+    def adapter_for(self, objs: list) -> list:
+        groups: dict[int, list[dict]] = {}
+        if objs and adapters.wants("groups", *self.projection()):
+            groups = adapters.groups_by_user(objs, scoping.base_location(self.request))
+        return [adapters.ScimUserAdapter(obj, self.request, groups=groups.get(obj.pk))
+                for obj in objs]
+
+    def describe(self, obj: Any) -> None:
+        super().describe(obj)
+        self.event["subject"] = obj.user_name
+
+    def _describe_update(self, before_active: bool, user: ScimUser,
+                         outcome: services.Outcome) -> None:
+        self.describe(user)
+        self.event["changes"] = outcome.changes
+        if before_active and not user.active:
+            self.event["operation"] = "deactivate_user"
+        elif not before_active and user.active:
+            self.event["operation"] = "reactivate_user"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.collection_only()
+        body = self.load_body()
+        self.event.update(subject=body.get("userName"), external_id=body.get("externalId"))
+        organization = scoping.organization_of(request)
+        adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
+        adapter.from_dict(body)
+        adapter.save()
+        self.describe(adapter.obj)
+        return self.respond(adapter.obj, 201)
+
+    def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.resource_only()
+        body = self.load_body()
+        with transaction.atomic():
+            user = self.get_object(for_update=True)
+            self.describe(user)
+            before = user.active
+            adapter = adapters.ScimUserAdapter(user, request)
+            adapter.from_dict(body)
+            outcome = adapter.save()
+        self._describe_update(before, user, outcome)
+        return self.respond(user)
+
+    def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.resource_only()
+        operations = documents.operations_of(self.load_body())
+        with transaction.atomic():
+            user = self.get_object(for_update=True)
+            self.describe(user)
+            before = user.active
+            outcome = adapters.ScimUserAdapter(user, request).handle_operations(operations)
+        self._describe_update(before, user, outcome)
+        return self.respond(user)
+
+    def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.resource_only()
+        with transaction.atomic():
+            user = self.get_object(for_update=True)
+            self.describe(user)
+            adapters.ScimUserAdapter(user, request).delete()
+        return HttpResponse(status=204)
+
+
+class GroupsView(ScimViewMixin, scim_views.GroupsView):
+    """``/Groups`` and ``/Groups/<id>`` (RFC 7644 §3.3–§3.6)."""
+
+    resource_type = "Group"
+    operations = {
+        "GET:one": "get_group", "GET:many": "list_groups", "HEAD:one": "get_group",
+        "HEAD:many": "list_groups", "POST:many": "create_group", "PUT:one": "update_group",
+        "PATCH:one": "update_group", "DELETE:one": "delete_group",
+    }
+
+    def adapter_for(self, objs: list) -> list:
+        members: dict[int, list[dict]] = {}
+        with_members = adapters.wants("members", *self.projection())
+        if objs and with_members:
+            members = adapters.members_by_group(objs, scoping.base_location(self.request))
+        return [adapters.ScimGroupAdapter(obj, self.request,
+                                          members=members.get(obj.pk) if with_members else None)
+                for obj in objs]
+
+    def describe(self, obj: Any) -> None:
+        super().describe(obj)
+        self.event["subject"] = obj.display_name
+
+    def _describe_update(self, group: ScimGroup, outcome: services.Outcome) -> None:
+        self.describe(group)
+        self.event.update(changes=outcome.changes, members_added=outcome.members_added,
+                          members_removed=outcome.members_removed)
+        renamed = any(c["attribute"] == "displayName" for c in outcome.changes)
+        if renamed:
+            self.event["operation"] = "rename_group"
+        elif not outcome.changes and (outcome.members_added or outcome.members_removed):
+            self.event["operation"] = "update_members"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.collection_only()
+        body = self.load_body()
+        self.event.update(subject=body.get("displayName"), external_id=body.get("externalId"))
+        organization = scoping.organization_of(request)
+        adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
+        adapter.from_dict(body)
+        group, outcome = services.create_group(organization, adapter.document)
+        self.describe(group)
+        self.event["members_added"] = outcome.members_added
+        return self.respond(group, 201)
+
+    def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.resource_only()
+        body = self.load_body()
+        with transaction.atomic():
+            group = self.get_object(for_update=True)
+            self.describe(group)
+            adapter = adapters.ScimGroupAdapter(group, request)
+            adapter.from_dict(body)
+            outcome = services.replace_group(group, adapter.document)
+        self._describe_update(group, outcome)
+        return self.respond(group)
+
+    def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """204 No Content, as Microsoft asks for group PATCH ("returning a body with a list of
+        all the members isn't advisable"); 200 with the resource if the client names
+        ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
+        self.resource_only()
+        operations = documents.operations_of(self.load_body())
+        with transaction.atomic():
+            group = self.get_object(for_update=True)
+            self.describe(group)
+            outcome = services.patch_group(group, operations)
+        self._describe_update(group, outcome)
+        if any(self.projection()):
+            return self.respond(group)
+        return HttpResponse(status=204)
+
+    def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.resource_only()
+        with transaction.atomic():
+            group = self.get_object(for_update=True)
+            self.describe(group)
+            adapters.ScimGroupAdapter(group, request).delete()
+        return HttpResponse(status=204)
+
+
+class ServiceProviderConfigView(ScimViewMixin, scim_views.ServiceProviderConfigView):
+    operations = {"GET:many": "discovery", "HEAD:many": "discovery"}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        config = adapters.ServiceProviderConfig(request=request)
+        return scim_response(config.to_dict())
+
+
+class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView):
+    """RFC 7644 §4: ``/ResourceTypes``, as a ListResponse with ``totalResults``."""
+
+    operations = {"GET:many": "discovery", "GET:one": "discovery",
+                  "HEAD:many": "discovery", "HEAD:one": "discovery"}
+
+    def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
+            **kwargs: Any) -> HttpResponse:
+        types = [adapters.ScimUserAdapter.resource_type_dict(request),
+                 adapters.ScimGroupAdapter.resource_type_dict(request)]
+        if uuid:
+            for resource_type in types:
+                if resource_type["id"] == uuid:
+                    return scim_response(resource_type)
+            raise NotFound(f"Resource type {uuid} not found")
+        return scim_response(list_response(types, len(types), 1))
+
+
+class SchemasView(ScimViewMixin, scim_views.SchemasView):
+    """RFC 7644 §4: ``/Schemas`` with the User, Group and EnterpriseUser schemas."""
+
+    operations = {"GET:many": "discovery", "GET:one": "discovery",
+                  "HEAD:many": "discovery", "HEAD:one": "discovery"}
+
+    def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
+            **kwargs: Any) -> HttpResponse:
+        from .schemas import resource_schemas
+
+        schemas = resource_schemas(scoping.base_location(request))
+        if uuid:
+            for schema in schemas:
+                if schema["id"].lower() == uuid.lower():
+                    return scim_response(schema)
+            raise NotFound(f"Schema {uuid} not found")
+        return scim_response(list_response(schemas, len(schemas), 1))
+
+
+class NotImplementedView(ScimViewMixin, scim_views.SCIMView):
+    """``/Bulk``, ``/Me`` and ``/.search``: not offered (ServiceProviderConfig says so), 501."""
+
+    operations: dict[str, str] = {}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise NotImplementedYet("not supported by this service provider")
+
+    post = put = patch = delete = get
+
+
+class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView):
+    """Any other path under a tenant URL: a SCIM 404, after authentication."""
+
+    operations: dict[str, str] = {}
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise NotFound("no such SCIM endpoint")
+
+    post = put = patch = delete = get
+
