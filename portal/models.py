@@ -1,0 +1,258 @@
+"""Sync history (what Azure AD did to an organization) and the tenant admin portal's accounts.
+
+``SyncEvent`` is domain data, not a log: one row per SCIM request that reached an organization,
+written by ``portal.recording.SyncHistoryMiddleware`` after the view has answered, so a write
+that failed and rolled back is recorded too. ``SyncCycle`` groups events into Azure's
+provisioning cycles with running counters, so dashboards and health never scan events.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import models
+from django.utils import timezone
+
+from organizations.models import Organization, ProvisioningToken
+
+
+class Operation(models.TextChoices):
+    """What a SCIM request did, as the SCIM layer reports it in ``request.scim_event``."""
+
+    CREATE_USER = "create_user", "Create user"
+    UPDATE_USER = "update_user", "Update user"
+    DEACTIVATE_USER = "deactivate_user", "Deactivate user"
+    REACTIVATE_USER = "reactivate_user", "Reactivate user"
+    DELETE_USER = "delete_user", "Delete user"
+    GET_USER = "get_user", "Look up user"
+    LIST_USERS = "list_users", "Search users"
+    CREATE_GROUP = "create_group", "Create group"
+    UPDATE_GROUP = "update_group", "Update group"
+    RENAME_GROUP = "rename_group", "Rename group"
+    DELETE_GROUP = "delete_group", "Delete group"
+    GET_GROUP = "get_group", "Look up group"
+    LIST_GROUPS = "list_groups", "Search groups"
+    UPDATE_MEMBERS = "update_members", "Change group members"
+    DISCOVERY = "discovery", "Schema discovery"
+    TEST_CONNECTION = "test_connection", "Test Connection"
+    OTHER = "other", "Other request"
+
+
+class SyncCycle(models.Model):
+    """A burst of SCIM requests from one organization's provisioning job.
+
+    Azure AD runs a cycle about every 40 minutes (reference §3.9); a request arriving more than
+    ``SYNC_CYCLE_IDLE_MINUTES`` after the previous one starts a new cycle. Counters are bumped
+    as events are recorded, so reading a cycle never touches the event table.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sync_cycles"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    last_event_at = models.DateTimeField(default=timezone.now)
+    events = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0, help_text="Users and groups created.")
+    updated = models.PositiveIntegerField(
+        default=0, help_text="Users and groups updated, renamed or reactivated."
+    )
+    deactivated = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0, help_text="Users and groups deleted.")
+    membership_changes = models.PositiveIntegerField(
+        default=0, help_text="Members added plus members removed."
+    )
+    failures = models.PositiveIntegerField(default=0)
+    auth_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["organization", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.organization} cycle {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return self.last_event_at - self.started_at
+
+    @property
+    def succeeded(self) -> int:
+        return self.events - self.failures
+
+
+class SyncEventQuerySet(models.QuerySet):
+    def for_organization(self, organization: Organization) -> SyncEventQuerySet:
+        return self.filter(organization=organization)
+
+    def failures(self) -> SyncEventQuerySet:
+        return self.filter(succeeded=False)
+
+    def newest_first(self) -> SyncEventQuerySet:
+        return self.order_by("-created_at", "-id")
+
+
+class SyncEvent(models.Model):
+    """One SCIM request that reached an organization, successful or not.
+
+    Never holds the bearer token or the ``Authorization`` header: the token is identified by its
+    row, label and non-secret prefix. The path is stored without its query string; the SCIM
+    ``filter`` parameter is kept on its own because it explains lookups.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sync_events"
+    )
+    # No database constraint and no index: pruning deletes events and cycles in bulk, and a
+    # constraint would make every cycle delete scan millions of events. Cycle pages select
+    # their events by organization and time instead.
+    cycle = models.ForeignKey(
+        SyncCycle, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        db_index=False, related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    request_id = models.CharField(max_length=64)
+
+    # Label and prefix are copied so the history still reads right after a token is revoked.
+    token = models.ForeignKey(
+        ProvisioningToken, null=True, blank=True, on_delete=models.DO_NOTHING,
+        db_constraint=False, db_index=False, related_name="+",
+    )
+    token_label = models.CharField(max_length=100, blank=True)
+    token_prefix = models.CharField(max_length=32, blank=True)
+
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    operation = models.CharField(max_length=20, choices=Operation.choices)
+    summary = models.CharField(max_length=500, blank=True)
+    resource_type = models.CharField(max_length=10, blank=True)
+    resource_id = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    members_added = models.PositiveIntegerField(default=0)
+    members_removed = models.PositiveIntegerField(default=0)
+    filter = models.CharField(max_length=500, blank=True)
+    results = models.PositiveIntegerField(null=True, blank=True)
+
+    status_code = models.PositiveSmallIntegerField()
+    succeeded = models.BooleanField()
+    error_type = models.CharField(max_length=40, blank=True)
+    error_detail = models.CharField(max_length=1000, blank=True)
+    duration_ms = models.FloatField()
+
+    objects = SyncEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Every portal list is "one organization, newest first", optionally narrowed by one
+        # filter; each index below serves one of those lists with a backward index scan.
+        indexes = [
+            models.Index(fields=["organization", "created_at", "id"], name="syncevent_org_time"),
+            models.Index(
+                fields=["organization", "operation", "created_at"], name="syncevent_org_op"
+            ),
+            models.Index(
+                fields=["organization", "succeeded", "created_at"], name="syncevent_org_outcome"
+            ),
+            models.Index(
+                fields=["organization", "resource_type", "resource_id", "created_at"],
+                name="syncevent_org_resource",
+            ),
+            models.Index(
+                fields=["organization", "subject", "created_at"], name="syncevent_org_subject"
+            ),
+            # Retention deletes the oldest rows across all organizations.
+            models.Index(fields=["created_at"], name="syncevent_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.summary or self.operation}"
+
+    @property
+    def outcome(self) -> str:
+        return "success" if self.succeeded else "failure"
+
+
+class PortalMembership(models.Model):
+    """Links a tenant admin's account to an organization whose history they may see."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="portal_memberships"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="unique_membership"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organization}"
+
+
+class HistoryApiKeyQuerySet(models.QuerySet):
+    def active(self) -> HistoryApiKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class HistoryApiKey(models.Model):
+    """A credential for an organization's SIEM to read its sync history API.
+
+    Same shape as provisioning tokens (``k2h_<key>_<secret><checksum>``): only a keyed hash is
+    stored and the plaintext is shown once, when staff issue it.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="history_api_keys"
+    )
+    key = models.CharField(max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HistoryApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "history API key"
+
+    def __str__(self) -> str:
+        return self.display_prefix
+
+    @property
+    def display_prefix(self) -> str:
+        return f"k2h_{self.key}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class TenantAdmin(User):
+    """A customer's administrator: a plain account linked to organizations by memberships."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "tenant admin"
+
+
+class OrganizationHealth(Organization):
+    """Staff's read-only view of every organization's provisioning health."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "organization health"
+        verbose_name_plural = "organization health"

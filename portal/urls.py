@@ -1,2 +1,21 @@
+from django.urls import path
+
+from . import api, views
+
 app_name = "portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", views.PortalLogoutView.as_view(), name="logout"),
+    path("set-password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
+    path("set-password/done/", views.SetPasswordDoneView.as_view(), name="set_password_done"),
+    path("o/<slug:slug>/", views.dashboard, name="dashboard"),
+    path("o/<slug:slug>/events/", views.event_list, name="event_list"),
+    path("o/<slug:slug>/events.csv", views.event_csv, name="event_csv"),
+    path("o/<slug:slug>/events/<int:pk>/", views.event_detail, name="event_detail"),
+    path("o/<slug:slug>/users/", views.user_list, name="user_list"),
+    path("o/<slug:slug>/users/<path:key>/", views.user_timeline, name="user_timeline"),
+    path("o/<slug:slug>/groups/", views.group_list, name="group_list"),
+    path("o/<slug:slug>/groups/<path:key>/", views.group_timeline, name="group_timeline"),
+    path("api/v1/o/<slug:slug>/events/", api.EventListView.as_view(), name="api_events"),
+]

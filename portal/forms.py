@@ -1,0 +1,48 @@
+"""Forms of the tenant admin portal."""
+
+from __future__ import annotations
+
+from django import forms
+
+from .history import EventFilters
+from .models import Operation
+
+
+class EventFilterForm(forms.Form):
+    """The event list's filters; the same query string drives the CSV export."""
+
+    operation = forms.ChoiceField(
+        required=False, choices=[("", "Any operation"), *Operation.choices]
+    )
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any outcome"), ("success", "Succeeded"), ("failure", "Failed")],
+    )
+    user = forms.CharField(
+        required=False, max_length=300, label="User or group",
+        help_text="A userName, group name or SCIM id.",
+    )
+    since = forms.DateTimeField(
+        required=False, label="From",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    until = forms.DateTimeField(
+        required=False, label="Until",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+    def filters(self) -> EventFilters:
+        """The valid filters; an invalid field is ignored rather than failing the page."""
+        data = self.cleaned_data if self.is_valid() else {
+            name: value for name, value in getattr(self, "cleaned_data", {}).items()
+            if name not in self.errors
+        }
+        return EventFilters(
+            operation=data.get("operation") or "",
+            outcome=data.get("outcome") or "",
+            user=(data.get("user") or "").strip(),
+            since=data.get("since"),
+            until=data.get("until"),
+        )

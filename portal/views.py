@@ -1,0 +1,300 @@
+"""The tenant admin portal: an organization's provisioning dashboard, history and directory.
+
+Function views (healthchecks style). Every organization comes from
+``access.get_organization_for_user``, so another organization's pages answer 404.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from organizations.models import Organization
+
+from . import charts, history
+from .access import get_organization_for_user, organizations_for_user
+from .explanations import explain_failure
+from .forms import EventFilterForm
+from .health import organization_health
+from .models import Operation, SyncEvent
+
+LOGIN_URL = reverse_lazy("portal:login")
+CSV_COLUMNS = [
+    "time", "request_id", "operation", "summary", "outcome", "status", "error_type",
+    "error_detail", "resource_type", "resource_id", "external_id", "subject", "changes",
+    "members_added", "members_removed", "filter", "results", "method", "path", "duration_ms",
+    "token_label", "token_prefix", "cycle_id",
+]
+
+
+def portal_login_required(view):
+    return login_required(view, login_url=LOGIN_URL)
+
+
+def with_organization(view):
+    """Resolve ``slug`` to an organization the signed-in user may see (else 404)."""
+
+    @wraps(view)
+    @portal_login_required
+    @require_GET
+    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        organization = get_organization_for_user(request, slug)
+        return view(request, organization, *args, **kwargs)
+
+    return wrapper
+
+
+def _render(request: HttpRequest, template: str, organization: Organization | None,
+            context: dict[str, Any]) -> HttpResponse:
+    base = {
+        "organization": organization,
+        "organizations": organizations_for_user(request.user),
+    }
+    return render(request, template, {**base, **context})
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+    next_page = reverse_lazy("portal:home")
+
+
+class PortalLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("portal:login")
+
+
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """A tenant admin's first password, through the one-time link staff sent them."""
+
+    template_name = "portal/set_password.html"
+    success_url = reverse_lazy("portal:set_password_done")
+
+
+class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
+    template_name = "portal/set_password_done.html"
+
+
+@portal_login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    organizations = list(organizations_for_user(request.user))
+    if len(organizations) == 1:
+        return redirect("portal:dashboard", slug=organizations[0].slug)
+    return _render(request, "portal/organization_list.html", None, {})
+
+
+@with_organization
+def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
+    now = timezone.now()
+    cycles = history.recent_cycles(organization, limit=30)
+    current = cycles[-1] if cycles else None
+    in_progress = current is not None and now - current.last_event_at <= timedelta(
+        minutes=settings.SYNC_CYCLE_IDLE_MINUTES
+    )
+    days = history.daily_totals(organization, since=now - timedelta(days=30))
+    cycle_chart = charts.stacked_bars(
+        "Requests per sync cycle",
+        [f"{cycle.started_at:%m-%d %H:%M}" for cycle in cycles],
+        [("succeeded", "ok", [cycle.succeeded for cycle in cycles]),
+         ("failed", "failed", [cycle.failures for cycle in cycles])],
+    )
+    day_chart = charts.stacked_bars(
+        "Requests per day (30 days)",
+        [f"{day['day']:%m-%d}" for day in days],
+        [("succeeded", "ok", [day["events"] - day["failures"] for day in days]),
+         ("failed", "failed", [day["failures"] for day in days])],
+    )
+    return _render(request, "portal/organization_dashboard.html", organization, {
+        "health": organization_health(organization, now),
+        "counts": history.provisioned_counts(organization),
+        "current_cycle": current,
+        "cycle_in_progress": in_progress,
+        "recent_cycles": list(reversed(cycles))[:10],
+        "cycle_chart": cycle_chart,
+        "day_chart": day_chart,
+        "recent_failures": list(
+            history.events_for(organization, history.EventFilters(outcome="failure"))[:5]
+        ),
+        "active_tokens": list(organization.tokens.active(now)),
+    })
+
+
+def _filters_from(request: HttpRequest) -> tuple[EventFilterForm, history.EventFilters]:
+    form = EventFilterForm(request.GET or None)
+    filters = form.filters() if request.GET else history.EventFilters()
+    return form, filters
+
+
+@with_organization
+def event_list(request: HttpRequest, organization: Organization) -> HttpResponse:
+    form, filters = _filters_from(request)
+    page = history.page_of(
+        history.events_for(organization, filters).select_related(None),
+        size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
+        after=request.GET.get("after", ""),
+    )
+    query = request.GET.copy()
+    for key in ("before", "after"):
+        query.pop(key, None)
+    return _render(request, "portal/syncevent_list.html", organization, {
+        "form": form, "page": page, "query": query.urlencode(),
+    })
+
+
+@with_organization
+def event_detail(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
+    event = SyncEvent.objects.for_organization(organization).filter(pk=pk).first()
+    if event is None:
+        raise Http404("No such event.")
+    fix = "" if event.succeeded else explain_failure(
+        operation=event.operation, status_code=event.status_code, error_type=event.error_type,
+        error_detail=event.error_detail, subject=event.subject,
+    )
+    return _render(request, "portal/syncevent_detail.html", organization, {
+        "event": event, "fix": fix,
+    })
+
+
+def _csv_safe(value: object) -> object:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return f"'{value}"
+    return value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_rows(events: Any) -> Iterator[list[object]]:
+    """The CSV export's rows for an iterable of events, header first."""
+    yield CSV_COLUMNS
+    for event in events:
+        yield [_csv_safe(value) for value in (
+            event.created_at.isoformat(), event.request_id, event.operation, event.summary,
+            event.outcome, event.status_code, event.error_type, event.error_detail,
+            event.resource_type, event.resource_id, event.external_id, event.subject,
+            json.dumps(event.changes) if event.changes else "", event.members_added,
+            event.members_removed, event.filter,
+            "" if event.results is None else event.results, event.method, event.path,
+            event.duration_ms, event.token_label, event.token_prefix, event.cycle_id or "",
+        )]
+
+
+@with_organization
+def event_csv(request: HttpRequest, organization: Organization) -> StreamingHttpResponse:
+    """Every event matching the list's filters, streamed, so a large export never sits in memory."""
+    _, filters = _filters_from(request)
+    events = history.events_for(organization, filters).iterator(chunk_size=2000)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in csv_rows(events)), content_type="text/csv"
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="sync-history-{organization.slug}-{stamp}.csv"'
+    )
+    return response
+
+
+def _directory(request: HttpRequest, organization: Organization, model_name: str,
+               order: str, template: str) -> HttpResponse:
+    model = history.scim_model(model_name)
+    rows = model.objects.filter(organization=organization).order_by(order) if model else None
+    search = request.GET.get("q", "").strip()
+    if rows is not None and search:
+        field = "user_name__icontains" if model_name == "ScimUser" else "display_name__icontains"
+        rows = rows.filter(**{field: search})
+    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page")) \
+        if rows is not None else None
+    return _render(request, template, organization, {
+        "page": page, "available": model is not None, "search": search,
+    })
+
+
+@with_organization
+def user_list(request: HttpRequest, organization: Organization) -> HttpResponse:
+    return _directory(request, organization, "ScimUser", "user_name", "portal/scimuser_list.html")
+
+
+@with_organization
+def group_list(request: HttpRequest, organization: Organization) -> HttpResponse:
+    return _directory(
+        request, organization, "ScimGroup", "display_name", "portal/scimgroup_list.html"
+    )
+
+
+def _find_resource(organization: Organization, model_name: str, key: str) -> Any:
+    model = history.scim_model(model_name)
+    if model is None:
+        return None
+    name_field = "user_name" if model_name == "ScimUser" else "display_name"
+    rows = model.objects.filter(organization=organization)
+    found = rows.filter(**{f"{name_field}__iexact": key}).first()
+    if found is None:
+        try:
+            found = rows.filter(scim_id=uuid.UUID(key)).first()
+        except ValueError:
+            found = None
+    return found
+
+
+def _timeline(request: HttpRequest, organization: Organization, *, resource_type: str,
+              model_name: str, key: str) -> HttpResponse:
+    resource = _find_resource(organization, model_name, key)
+    if resource is not None:
+        resource_id = str(resource.scim_id)
+        name = resource.user_name if model_name == "ScimUser" else resource.display_name
+    else:
+        resource_id, name = key, key
+        named = SyncEvent.objects.for_organization(organization).filter(
+            resource_type=resource_type, resource_id=key
+        ).exclude(subject="").order_by("-created_at").first()
+        if named is not None:
+            name = named.subject
+    events = history.resource_timeline(organization, resource_type, resource_id, name)
+    page = history.page_of(
+        events, size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
+        after=request.GET.get("after", ""),
+    )
+    if resource is None and not page.events:
+        raise Http404("Nothing is known about this user or group here.")
+    deactivation = None
+    if resource_type == "User":
+        deactivation = events.filter(
+            operation__in=[Operation.DEACTIVATE_USER, Operation.REACTIVATE_USER], succeeded=True
+        ).first()
+        if deactivation is not None and deactivation.operation != Operation.DEACTIVATE_USER:
+            deactivation = None
+    return _render(request, "portal/resource_timeline.html", organization, {
+        "resource": resource, "resource_type": resource_type, "resource_id": resource_id,
+        "name": name, "page": page, "deactivation": deactivation, "query": "",
+    })
+
+
+@with_organization
+def user_timeline(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
+    return _timeline(request, organization, resource_type="User", model_name="ScimUser",
+                     key=key)
+
+
+@with_organization
+def group_timeline(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
+    return _timeline(request, organization, resource_type="Group", model_name="ScimGroup",
+                     key=key)

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from organizations.models import Organization
+from portal import services
+from portal.models import Operation, SyncEvent
+
+PASSWORD = "tenant-admin-password-1"
+
+
+def make_tenant_admin(organization: Organization, username: str = "alice.admin"):
+    user = services.create_tenant_admin(
+        username=username, email=f"{username}@clinic.example", organizations=[organization],
+        actor=None,
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def tenant_admin(organization):
+    return make_tenant_admin(organization)
+
+
+@pytest.fixture
+def admin_client(tenant_admin) -> Client:
+    client = Client()
+    client.force_login(tenant_admin)
+    return client
+
+
+def record(
+    organization: Organization, *, at: datetime | None = None,
+    operation: str = Operation.CREATE_USER, status_code: int = 201, subject: str = "ann@x.test",
+    resource_type: str = "User", resource_id: str = "", **overrides,
+) -> SyncEvent:
+    """Record an event straight through the service, as the middleware would."""
+    fields = {
+        "request_id": "test-request-id", "token": None, "token_label": "", "token_prefix": "",
+        "method": "POST", "path": f"/scim/v2/{organization.public_id}/Users",
+        "operation": operation, "resource_type": resource_type, "resource_id": resource_id,
+        "external_id": "", "subject": subject, "changes": [], "members_added": 0,
+        "members_removed": 0, "filter_text": "", "results": None, "status_code": status_code,
+        "error_type": "", "error_detail": "", "duration_ms": 1.5,
+    }
+    fields.update(overrides)
+    return services.record_sync_event(organization, at=at or timezone.now(), **fields)
+
+
+class FakeScim:
+    """Sends requests to the stand-in SCIM endpoint of ``fake_scim_urls``."""
+
+    def __init__(self, organization: Organization, plaintext: str) -> None:
+        self.organization = organization
+        self.plaintext = plaintext
+        self.client = Client(raise_request_exception=False)
+
+    def send(self, method: str, resource: str, spec: dict | None = None, *,
+             token: str | None = None, query: str = "", request_id: str = ""):
+        url = f"/scim/v2/{self.organization.public_id}/{resource}{query}"
+        headers = {"Authorization": f"Bearer {token or self.plaintext}"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return self.client.generic(
+            method, url, json.dumps(spec or {}), content_type="application/scim+json",
+            headers=headers,
+        )
+
+
+@pytest.fixture
+def fake_scim(organization, token) -> FakeScim:
+    return FakeScim(organization, token[1])
