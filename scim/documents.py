@@ -477,6 +477,8 @@ def _drop_nulls(value: object) -> object:
 def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
     key = key_in(document, attr)
     value = document.get(key)
+    if value is None and required:
+        raise InvalidValue(f"{attr} is required")
     if value is None or (value == "" and not required):
         document.pop(key, None)
         return None

@@ -79,16 +79,21 @@ class StrictTranspiler(Transpiler):
     def is_filter(self, node: Any) -> Q:
         """``emails[type eq "work"].value eq "x"``: the one value filter Azure sends."""
         filter_node = node.attr_path.attr_name
-        expr = filter_node.expr
+        negated = filter_node.negated
         namespace = filter_node.namespace
-        sub_attr = node.attr_path.sub_attr
+        expr = filter_node.expr
+        while isinstance(expr, scim2ast.Filter):
+            negated = negated or expr.negated
+            expr = expr.expr
+        sub_attr = namespace.sub_attr if namespace is not None else None
         if (
             self.work_email
             and namespace is not None
             and namespace.attr_name.lower() == "emails"
             and isinstance(expr, scim2ast.AttrExpr)
-            and not filter_node.negated
+            and not negated
             and expr.value.lower() == "eq"
+            and isinstance(expr.attr_path.attr_name, str)
             and expr.attr_path.attr_name.lower() == "type"
             and expr.attr_path.sub_attr is None
             and isinstance(expr.comp_value, scim2ast.CompValue)

@@ -40,6 +40,8 @@ class ScimClient:
 
     def send(self, method: str, path: str, body: Any = None, *, raw: str | None = None,
              content_type: str = SCIM_JSON, **extra: Any):
+        if method.upper() == "GET":
+            return self.get(path, **extra)
         data = raw if raw is not None else ("" if body is None else json.dumps(body))
         call = getattr(self.client, method.lower())
         return call(self.base + path, data, content_type=content_type, **self._headers(extra))
