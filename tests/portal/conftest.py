@@ -30,7 +30,7 @@ def tenant_admin(organization):
 
 
 @pytest.fixture
-def admin_client(tenant_admin) -> Client:
+def tenant_client(tenant_admin) -> Client:
     client = Client()
     client.force_login(tenant_admin)
     return client

@@ -1,0 +1,250 @@
+"""Staff's view of every organization's sync history and health, tenant admins and API keys.
+
+History is read-only: staff can look, never edit. A history API key's plaintext and a tenant
+admin's first-password link are rendered once on the page that follows their creation; neither
+goes through messages, lists or logs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from . import services
+from .health import organization_health
+from .models import (
+    HistoryApiKey,
+    OrganizationHealth,
+    PortalMembership,
+    SyncCycle,
+    SyncEvent,
+    TenantAdmin,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SyncEvent)
+class SyncEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "organization", "summary", "status_code", "error_type",
+                    "token_prefix", "duration_ms", "request_id")
+    list_filter = ("succeeded", "operation", "resource_type", "organization")
+    search_fields = ("=subject", "=resource_id", "=request_id", "=external_id")
+    list_select_related = ("organization",)
+    list_per_page = 100
+    date_hierarchy = "created_at"
+    # A COUNT(*) over millions of events on every page load is the slow part; skip it.
+    show_full_result_count = False
+    readonly_fields = [field.name for field in SyncEvent._meta.fields]
+
+
+@admin.register(SyncCycle)
+class SyncCycleAdmin(ReadOnlyAdmin):
+    list_display = ("started_at", "organization", "last_event_at", "events", "created",
+                    "updated", "deactivated", "deleted", "membership_changes", "failures")
+    list_filter = ("organization",)
+    list_select_related = ("organization",)
+    list_per_page = 100
+    date_hierarchy = "started_at"
+    readonly_fields = [field.name for field in SyncCycle._meta.fields]
+
+
+@admin.register(OrganizationHealth)
+class OrganizationHealthAdmin(ReadOnlyAdmin):
+    list_display = ("name", "provisioning_enabled", "health", "failure_rate", "test_connection",
+                    "history")
+    search_fields = ("name", "slug")
+    fields = ("name", "slug", "provisioning_enabled", "health", "findings", "failure_rate",
+              "test_connection", "history")
+    readonly_fields = fields
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_staff
+
+    def _health(self, obj: OrganizationHealth):
+        # One health per row and per request: the columns below share it.
+        cache = getattr(self, "_health_cache", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = organization_health(obj)
+            self._health_cache = cache
+        return cache[obj.pk]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        self._health_cache = {}
+        return super().get_queryset(request)
+
+    @admin.display(description="Health")
+    def health(self, obj: OrganizationHealth) -> str:
+        level = self._health(obj).level
+        colour = {"ok": "green", "warning": "darkorange", "critical": "firebrick"}[level]
+        return format_html('<strong style="color: {}">{}</strong>', colour, level)
+
+    @admin.display(description="Findings")
+    def findings(self, obj: OrganizationHealth) -> str:
+        found = self._health(obj).findings
+        if not found:
+            return "No problems found."
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li><strong>{}</strong>: {}</li>", found
+        ))
+
+    @admin.display(description="Failures (recent)")
+    def failure_rate(self, obj: OrganizationHealth) -> str:
+        health = self._health(obj)
+        return f"{health.failures} of {health.events} ({health.failure_percent})"
+
+    @admin.display(description="Last Test Connection")
+    def test_connection(self, obj: OrganizationHealth) -> str:
+        event = self._health(obj).last_test_connection
+        if event is None:
+            return "—"
+        outcome = "succeeded" if event.succeeded else f"failed ({event.status_code})"
+        return f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M} {outcome}"
+
+    @admin.display(description="History")
+    def history(self, obj: OrganizationHealth) -> str:
+        url = reverse("admin:portal_syncevent_changelist")
+        return format_html('<a href="{}?organization__id__exact={}">Events</a>', url, obj.pk)
+
+
+class PortalMembershipInline(admin.TabularInline):
+    model = PortalMembership
+    fk_name = "user"
+    extra = 1
+    fields = ("organization", "created_at", "created_by")
+    readonly_fields = ("created_at", "created_by")
+    raw_id_fields = ("organization",)
+
+
+@admin.register(TenantAdmin)
+class TenantAdminAdmin(admin.ModelAdmin):
+    """Customer administrators who sign in to ``/portal/``; staff never set their password."""
+
+    list_display = ("username", "email", "organizations", "is_active", "has_password",
+                    "last_login")
+    search_fields = ("username", "email")
+    list_filter = ("is_active",)
+    fields = ("username", "email", "first_name", "last_name", "is_active",
+              "first_password_link", "last_login", "date_joined")
+    readonly_fields = ("first_password_link", "last_login", "date_joined")
+    inlines = [PortalMembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super().get_queryset(request).filter(is_staff=False, is_superuser=False)
+            .prefetch_related("portal_memberships__organization")
+        )
+
+    @admin.display(description="Organizations")
+    def organizations(self, obj: TenantAdmin) -> str:
+        return ", ".join(m.organization.name for m in obj.portal_memberships.all())
+
+    @admin.display(description="Password set", boolean=True)
+    def has_password(self, obj: TenantAdmin) -> bool:
+        return obj.has_usable_password()
+
+    @admin.display(description="One-time link to set a password")
+    def first_password_link(self, obj: TenantAdmin) -> str:
+        if obj.pk is None:
+            return "Save first; the link appears here."
+        link = services.first_password_link(obj)
+        return format_html(
+            '<code style="user-select: all">{}</code><br>Copy it and send it to the tenant '
+            "admin. It works once, until they set a password, and expires after the "
+            "configured period.", link,
+        )
+
+    def save_model(self, request: HttpRequest, obj: TenantAdmin, form: Any, change: bool) -> None:
+        if not change:
+            obj.set_unusable_password()
+            obj.is_staff = False
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        memberships = formset.save(commit=False)
+        for membership in memberships:
+            if membership.pk is None:
+                membership.created_by = request.user
+            membership.save()
+        for removed in formset.deleted_objects:
+            removed.delete()
+
+
+@admin.register(HistoryApiKey)
+class HistoryApiKeyAdmin(admin.ModelAdmin):
+    """API keys for a customer's SIEM; issued through ``services``, revoked, never deleted."""
+
+    list_display = ("display_prefix", "organization", "label", "created_at", "created_by",
+                    "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("key", "label", "organization__name")
+    list_select_related = ("organization", "created_by")
+    raw_id_fields = ("organization",)
+    exclude = ("digest",)
+    readonly_fields = ("key", "created_at", "created_by", "last_used_at", "revoked_at")
+    actions = ["revoke_selected"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["organization", "label"]
+        return ["organization", "label", *self.readonly_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return ("organization", *self.readonly_fields)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request: HttpRequest, obj: HistoryApiKey, form: Any,
+                   change: bool) -> None:
+        if change:
+            obj.save(update_fields=["label"])
+            return
+        issued, plaintext = services.issue_history_api_key(
+            obj.organization, actor=request.user, label=obj.label
+        )
+        obj.pk = issued.pk
+        obj._plaintext = plaintext  # rendered once by response_add, never stored
+
+    def response_add(self, request: HttpRequest, obj: HistoryApiKey,
+                     post_url_continue: str | None = None) -> HttpResponse:
+        plaintext = getattr(obj, "_plaintext", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        issued = HistoryApiKey.objects.select_related("organization").get(pk=obj.pk)
+        response = render(request, "portal/historyapikey_reveal.html", {
+            **self.admin_site.each_context(request), "api_key": issued, "plaintext": plaintext,
+            "opts": self.model._meta, "title": "History API key issued",
+            "api_url": reverse("portal:api_events", kwargs={"slug": issued.organization.slug}),
+        })
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for api_key in queryset:
+            services.revoke_history_api_key(api_key, actor=request.user)
+        self.message_user(request, f"Revoked {queryset.count()} API key(s).", messages.SUCCESS)

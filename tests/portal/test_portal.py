@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from portal import services
+from portal.models import Operation
+
+from .conftest import PASSWORD, make_tenant_admin, record
+
+pytestmark = pytest.mark.django_db
+
+
+def _csv(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_portal_pages_require_sign_in(client, organization):
+    response = client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:login"))
+
+
+def test_a_tenant_admin_signs_in_and_lands_on_their_dashboard(client, tenant_admin, organization):
+    response = client.post(reverse("portal:login"),
+                           {"username": tenant_admin.username, "password": PASSWORD},
+                           follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("portal:dashboard", args=[organization.slug])
+    assert organization.name in response.text
+
+
+def test_the_dashboard_shows_health_counts_tenant_url_and_chart(tenant_client, organization,
+                                                                token):
+    record(organization, operation=Operation.CREATE_USER, status_code=201)
+    record(organization, operation=Operation.CREATE_USER, status_code=409, subject="dup@x.test")
+
+    response = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+    assert response.status_code == 200
+    assert organization.scim_base_url in response.text
+    assert "<svg class=\"chart\"" in response.text
+    assert "dup@x.test" in response.text
+    assert token[1] not in response.text
+
+
+def test_a_tenant_admin_of_two_organizations_can_switch(client, organization,
+                                                        other_organization):
+    user = make_tenant_admin(organization)
+    services.set_memberships(user, [organization, other_organization], actor=None)
+    client.force_login(user)
+
+    response = client.get(reverse("portal:home"))
+
+    assert response.status_code == 200
+    assert 'id="org-switcher"' in response.text
+    assert reverse("portal:dashboard", args=[other_organization.slug]) in response.text
+
+
+@pytest.mark.parametrize("name", [
+    "portal:dashboard", "portal:event_list", "portal:event_csv", "portal:user_list",
+    "portal:group_list", "portal:api_events",
+])
+def test_another_organizations_pages_answer_404(tenant_client, other_organization, name):
+    record(other_organization)
+
+    response = tenant_client.get(reverse(name, args=[other_organization.slug]))
+
+    assert response.status_code == 404
+
+
+def test_another_organizations_event_answers_404(tenant_client, organization, other_organization):
+    theirs = record(other_organization)
+
+    response = tenant_client.get(
+        reverse("portal:event_detail", args=[organization.slug, theirs.pk])
+    )
+
+    assert response.status_code == 404
+
+
+def test_another_organizations_user_timeline_answers_404(tenant_client, organization,
+                                                         other_organization):
+    record(other_organization, subject="secret.user@lakeside.test")
+
+    response = tenant_client.get(
+        reverse("portal:user_timeline", args=[organization.slug, "secret.user@lakeside.test"])
+    )
+
+    assert response.status_code == 404
+
+
+def test_the_event_list_filters_to_failures(tenant_client, organization):
+    record(organization, subject="fine@x.test")
+    record(organization, subject="broken@x.test", status_code=409, error_type="uniqueness")
+
+    response = tenant_client.get(
+        reverse("portal:event_list", args=[organization.slug]), {"outcome": "failure"}
+    )
+
+    assert "broken@x.test" in response.text
+    assert "fine@x.test" not in response.text
+
+
+def test_the_event_list_filters_by_operation_user_and_time(tenant_client, organization):
+    now = timezone.now()
+    record(organization, subject="ann@x.test", at=now - timedelta(days=2))
+    record(organization, subject="ann@x.test", operation=Operation.DEACTIVATE_USER, at=now)
+    record(organization, subject="bob@x.test", operation=Operation.DEACTIVATE_USER, at=now)
+
+    response = tenant_client.get(reverse("portal:event_list", args=[organization.slug]), {
+        "operation": "deactivate_user", "user": "ann@x.test",
+        "since": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    })
+
+    events = response.context["page"].events
+    assert [(e.subject, e.operation) for e in events] == [("ann@x.test", "deactivate_user")]
+
+
+def test_the_event_list_pages_through_older_events(tenant_client, organization, settings):
+    settings.PORTAL_PAGE_SIZE = 2
+    start = timezone.now()
+    for minute in range(5):
+        record(organization, subject=f"user{minute}@x.test", at=start + timedelta(minutes=minute))
+    url = reverse("portal:event_list", args=[organization.slug])
+
+    first = tenant_client.get(url).context["page"]
+    second = tenant_client.get(url, {"before": first.older_cursor}).context["page"]
+    back = tenant_client.get(url, {"after": second.newer_cursor}).context["page"]
+
+    assert [e.subject for e in first.events] == ["user4@x.test", "user3@x.test"]
+    assert [e.subject for e in second.events] == ["user2@x.test", "user1@x.test"]
+    assert [e.subject for e in back.events] == ["user4@x.test", "user3@x.test"]
+
+
+def test_a_failure_explains_its_fix(tenant_client, organization):
+    event = record(organization, status_code=409, error_type="uniqueness",
+                   error_detail="userName is already taken", subject="dup@x.test")
+
+    response = tenant_client.get(
+        reverse("portal:event_detail", args=[organization.slug, event.pk])
+    )
+
+    assert "A user with the userName “dup@x.test” already exists here" in response.text
+    assert "retries every cycle" in response.text
+
+
+def test_a_users_timeline_says_why_they_are_deactivated(tenant_client, organization):
+    now = timezone.now()
+    record(organization, subject="ann@x.test", resource_id="u-1", at=now - timedelta(hours=2))
+    record(organization, subject="ann@x.test", resource_id="u-1", status_code=200,
+           operation=Operation.DEACTIVATE_USER, request_id="deactivation-req-1")
+
+    response = tenant_client.get(
+        reverse("portal:user_timeline", args=[organization.slug, "ann@x.test"])
+    )
+
+    assert response.status_code == 200
+    assert "Why is this user deactivated?" in response.text
+    assert "deactivation-req-1" in response.text
+    assert len(response.context["page"].events) == 2
+
+
+def test_the_csv_export_has_the_filtered_events(tenant_client, organization):
+    record(organization, subject="fine@x.test")
+    record(organization, subject="broken@x.test", status_code=409, error_type="uniqueness")
+
+    response = tenant_client.get(
+        reverse("portal:event_csv", args=[organization.slug]), {"outcome": "failure"}
+    )
+
+    rows = _csv(response)
+    assert response["Content-Type"] == "text/csv"
+    assert [(row["subject"], row["status"], row["error_type"]) for row in rows] == [
+        ("broken@x.test", "409", "uniqueness")
+    ]
+
+
+def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization):
+    record(organization, subject="=HYPERLINK(\"http://evil\")")
+
+    rows = _csv(tenant_client.get(reverse("portal:event_csv", args=[organization.slug])))
+
+    assert rows[0]["subject"].startswith("'=")
+
+
+def test_the_first_password_link_works_once(client, organization):
+    user = services.create_tenant_admin(username="new.admin", email="n@x.test",
+                                        organizations=[organization], actor=None)
+    link = services.first_password_link(user)
+    path = link.removeprefix("https://provisioning.kno2.test")
+
+    form_page = client.get(path, follow=True)
+    client.post(form_page.redirect_chain[-1][0], {
+        "new_password1": "a-long-new-password-1", "new_password2": "a-long-new-password-1",
+    })
+    again = Client().get(path, follow=True)
+
+    assert Client().login(username="new.admin", password="a-long-new-password-1")
+    assert again.context["validlink"] is False
+
+
+def test_a_new_tenant_admin_cannot_sign_in_before_setting_a_password(client, organization):
+    user = services.create_tenant_admin(username="new.admin", email="n@x.test",
+                                        organizations=[organization], actor=None)
+
+    assert not user.has_usable_password()
