@@ -349,4 +349,8 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="Detail")
     def summary(self, record: AuditRecord) -> str:
-        return format_html_join("; ", "{}: {}", sorted(record.detail.items()))
+        """``detail`` as ``name: value``; a changed field's ``[old, new]`` reads ``old → new``."""
+        return format_html_join("; ", "{}: {}", (
+            (name, " → ".join(map(str, value)) if isinstance(value, list) else value)
+            for name, value in sorted(record.detail.items())
+        ))

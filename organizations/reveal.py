@@ -16,6 +16,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
+from .tokens import Plaintext
+
 SESSION_KEY = "organizations.issued_tokens"
 _SALT = "organizations.reveal.pad"
 _PAD_BYTES = 64  # one SHA-512 output; a token is 55 ASCII characters
@@ -42,7 +44,7 @@ def stash(session: SessionBase, token_pk: int, plaintext: str) -> None:
     session[SESSION_KEY] = pending
 
 
-def pop(session: SessionBase, token_pk: int) -> str | None:
+def pop(session: SessionBase, token_pk: int) -> Plaintext | None:
     """The plaintext stashed for ``token_pk``, removing it; ``None`` once it has been shown."""
     pending = dict(session.get(SESSION_KEY, {}))
     entry = pending.pop(str(token_pk), None)
@@ -55,6 +57,6 @@ def pop(session: SessionBase, token_pk: int) -> str | None:
     try:
         nonce = bytes.fromhex(entry["nonce"])
         sealed = bytes.fromhex(entry["sealed"])
-        return _xor(sealed, _pad(nonce, len(sealed))).decode("ascii")
+        return Plaintext(_xor(sealed, _pad(nonce, len(sealed))).decode("ascii"))
     except (KeyError, TypeError, ValueError):
         return None

@@ -34,10 +34,24 @@ _EXACT = re.compile(
 )
 
 
+class Plaintext(str):
+    """A token's plaintext: a ``str`` whose ``repr`` hides the secret part.
+
+    Tracebacks, Django's debug page (which shows every local variable while ``DEBUG`` is on,
+    ignoring ``sensitive_variables``) and ``%r`` in logs print a variable with ``repr``, so they
+    show only the non-secret prefix. ``str()``, templates and JSON still give the whole token.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<token {self[: len(PREFIX) + KEY_LENGTH]}… (secret hidden)>"
+
+
 @dataclass(frozen=True)
 class ParsedToken:
     key: str
-    token: str
+    token: Plaintext
 
 
 def _random_base62(length: int) -> str:
@@ -63,7 +77,7 @@ def generate_key() -> str:
 def build_token(key: str) -> str:
     """A fresh token for ``key``: the plaintext shown to staff exactly once."""
     body = f"{PREFIX}{key}_{_random_base62(SECRET_LENGTH)}"
-    return body + checksum(body)
+    return Plaintext(body + checksum(body))
 
 
 def parse_token(token: str) -> ParsedToken | None:
@@ -74,7 +88,7 @@ def parse_token(token: str) -> ParsedToken | None:
     body = token[: -CHECKSUM_LENGTH]
     if not hmac.compare_digest(checksum(body), match["crc"]):
         return None
-    return ParsedToken(key=match["key"], token=token)
+    return ParsedToken(key=match["key"], token=Plaintext(token))
 
 
 def hash_token(token: str, pepper: str) -> str:

@@ -111,17 +111,24 @@ class OrganizationPagesMixin:
     ) -> HttpResponse:
         """Show a new token's plaintext the one time it is in the session, never again.
 
-        Rendered here rather than lazily, so a template error's debug page, which hides this
-        function's variables, cannot show the plaintext either.
+        Rendered here rather than lazily (``TemplateResponse``), so a rendering error can be
+        replaced before any error page or report sees the frames that hold the plaintext.
         """
         organization = self._organization(request, object_id)
         token = get_object_or_404(ProvisioningToken, pk=token_id, organization=organization)
         plaintext = reveal.pop(request.session, token.pk)
-        response = self._page(
-            request, "organizations/provisioningtoken_issued.html", organization,
-            f"Provisioning token for {organization}", token=token, plaintext=plaintext,
-            tenant_url=organization.scim_base_url,
-        )
+        try:
+            response = self._page(
+                request, "organizations/provisioningtoken_issued.html", organization,
+                f"Provisioning token for {organization}", token=token, plaintext=plaintext,
+                tenant_url=organization.scim_base_url,
+            )
+        except Exception as error:
+            # The template's half-rendered output holds the token; a debug page shows the
+            # locals of every frame, so the error is raised again without those frames.
+            raise RuntimeError(
+                f"Rendering the token page failed: {type(error).__name__}"
+            ) from None
         patch_cache_control(response, no_store=True, no_cache=True, must_revalidate=True,
                             private=True, max_age=0)
         return response

@@ -348,3 +348,29 @@ def test_audit_log_filters_by_organization(staff_client, organization, other_org
     response = staff_client.get(reverse("admin:organizations_auditrecord_changelist"),
                                 {"organization__id__exact": organization.pk})
     assert {r.organization_id for r in response.context["cl"].result_list} == {organization.pk}
+
+
+def test_debug_error_page_never_shows_the_token(client, staff_user, organization, settings,
+                                                 monkeypatch):
+    client.force_login(staff_user)
+    page = _issue(client, organization)["Location"]
+    shown = []
+
+    def broken_render(request, template, context):
+        shown.append(context["plaintext"])
+        raise RuntimeError("template exploded")
+
+    settings.DEBUG = True
+    monkeypatch.setattr("organizations.views.render", broken_render)
+    client.raise_request_exception = False
+    response = client.get(page)
+    assert response.status_code == 500
+    assert "Rendering the token page failed" in response.content.decode()
+    assert shown[0][17:] not in response.content.decode()
+
+
+def test_audit_log_shows_a_rename_as_old_and_new(staff_client, organization, staff_user):
+    services.update_organization(organization, name="Riverside Health", slug="riverside",
+                                 actor=staff_user)
+    response = staff_client.get(reverse("admin:organizations_auditrecord_changelist"))
+    assert "name: Riverside Clinic → Riverside Health" in response.content.decode()

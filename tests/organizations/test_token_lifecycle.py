@@ -209,3 +209,10 @@ def test_token_string_never_shows_the_secret(token):
     row, plaintext = token
     assert str(row) == f"k2p_{row.key}…"
     assert plaintext[17:] not in str(row) + repr(row)
+
+
+def test_repr_of_a_token_hides_its_secret(token):
+    _, plaintext = token
+    assert plaintext[17:] not in repr(plaintext)
+    assert plaintext[17:] not in repr(tokens.parse_token(plaintext))
+    assert plaintext[17:] not in repr({"context": [plaintext]})
