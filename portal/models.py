@@ -154,9 +154,11 @@ class SyncEvent(models.Model):
             models.Index(
                 fields=["organization", "succeeded", "created_at"], name="syncevent_org_outcome"
             ),
+            # Not led by resource_type: the "user" filter matches an id OR a name, and both
+            # sides of that OR need an index of their own for a bitmap scan.
             models.Index(
-                fields=["organization", "resource_type", "resource_id", "created_at"],
-                name="syncevent_org_resource",
+                fields=["organization", "resource_id", "created_at"],
+                name="syncevent_org_resource_id",
             ),
             models.Index(
                 fields=["organization", "subject", "created_at"], name="syncevent_org_subject"

@@ -67,3 +67,17 @@ def test_each_organization_has_its_own_cycles(organization, other_organization):
     theirs = record(other_organization, at=at)
 
     assert mine.cycle_id != theirs.cycle_id
+
+
+def test_recording_an_event_is_one_insert_and_one_cycle_update(organization):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    record(organization)
+    with CaptureQueriesContext(connection) as captured:
+        record(organization)
+
+    statements = [query["sql"].lstrip().upper() for query in captured.captured_queries]
+    assert sum(sql.startswith("INSERT") for sql in statements) == 1
+    assert sum(sql.startswith("UPDATE") for sql in statements) == 1
+    assert sum(sql.startswith("SELECT") for sql in statements) == 1

@@ -1,0 +1,111 @@
+"""Recording through the real SCIM endpoints of ``scim/`` (the contract, end to end)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.test import Client
+
+from portal.models import Operation, SyncCycle, SyncEvent
+from scim.models import ScimUser
+
+pytestmark = pytest.mark.django_db
+
+SCIM_JSON = "application/scim+json"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ANN = {"schemas": [USER_SCHEMA], "userName": "ann@riverside.test", "externalId": "ann",
+       "active": True, "displayName": "Ann Lee",
+       "emails": [{"type": "work", "value": "ann@riverside.test", "primary": True}]}
+
+
+@pytest.fixture
+def scim(organization, token):
+    client = Client(raise_request_exception=False)
+    base = f"/scim/v2/{organization.public_id}"
+
+    def call(method: str, path: str, body: dict | None = None, *, bearer: str | None = None,
+             query: dict | None = None):
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer or token[1]}"}
+        if method == "GET":
+            return client.get(base + path, query or {}, **headers)
+        return client.generic(method, base + path, json.dumps(body or {}),
+                              content_type=SCIM_JSON, **headers)
+
+    return call
+
+
+def test_a_create_is_recorded_with_the_new_users_id(scim, token):
+    response = scim("POST", "/Users", ANN)
+
+    event = SyncEvent.objects.get()
+    assert response.status_code == 201
+    assert event.operation == Operation.CREATE_USER
+    assert event.subject == "ann@riverside.test"
+    assert event.resource_id == response.json()["id"]
+    assert event.token_prefix == token[0].display_prefix
+    assert response["X-Request-ID"] == event.request_id
+
+
+def test_a_duplicate_create_is_recorded_as_a_rolled_back_409(scim):
+    scim("POST", "/Users", ANN)
+    response = scim("POST", "/Users", ANN)
+
+    failed = SyncEvent.objects.order_by("-id").first()
+    assert response.status_code == 409
+    assert ScimUser.objects.count() == 1
+    assert (failed.operation, failed.status_code, failed.error_type) == (
+        Operation.CREATE_USER, 409, "uniqueness"
+    )
+    assert failed.subject == "ann@riverside.test"
+    assert SyncCycle.objects.get().failures == 1
+
+
+def test_a_deactivation_is_recorded_with_its_change(scim):
+    user_id = scim("POST", "/Users", ANN).json()["id"]
+    scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "Replace", "path": "active", "value": "False"}]})
+
+    event = SyncEvent.objects.order_by("-id").first()
+    assert event.operation == Operation.DEACTIVATE_USER
+    assert {"attribute": "active", "old": True, "new": False} in event.changes
+
+
+def test_azure_test_connection_is_recognised(scim):
+    scim("GET", "/Users",
+         query={"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'})
+
+    event = SyncEvent.objects.get()
+    assert (event.operation, event.status_code, event.results) == (
+        Operation.TEST_CONNECTION, 200, 0
+    )
+
+
+def test_a_refused_token_is_recorded_as_an_auth_failure(scim, organization):
+    response = scim("GET", "/Users", bearer="k2p_wrong")
+
+    event = SyncEvent.objects.get()
+    assert response.status_code == 401
+    assert (event.organization, event.status_code, event.succeeded) == (
+        organization, 401, False
+    )
+
+
+def test_no_token_reaches_the_history_or_the_logs(scim, token, caplog):
+    caplog.set_level(logging.DEBUG)
+    user_id = scim("POST", "/Users", ANN).json()["id"]
+    scim("POST", "/Users", ANN)
+    scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP], "Operations": [
+        {"op": "Replace", "path": "displayName", "value": "Ann Lee-Smith"}]})
+    scim("GET", "/Users", bearer=token[1][:-1] + "0")
+
+    rows = list(SyncEvent.objects.values())
+    assert len(rows) == 4
+    secret = token[1].split("_", 2)[2]
+    for row in rows:
+        assert token[1] not in repr(row)
+        assert secret not in repr(row)
+    assert token[1] not in caplog.text
+    assert secret not in caplog.text
