@@ -11,7 +11,9 @@ from django.test import Client
 from portal.models import Operation, SyncCycle, SyncEvent
 from scim.models import ScimUser
 
-pytestmark = pytest.mark.django_db
+# Transactional, as in production: each SCIM request commits or rolls back on its own, and
+# the history is written after it, outside its transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
