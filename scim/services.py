@@ -3,7 +3,10 @@
 The adapters translate SCIM to documents and call these; views never write rows themselves.
 Each function runs in one transaction, so a request either applies completely or not at all
 (RFC 7644 §3.5.2: "each operation ... MUST be applied ... If any of the operations fail, the
-whole request fails").
+whole request fails"). They join the caller's transaction without savepoints
+(``atomic(savepoint=False)``): an error rolls back the caller's whole transaction, which is what
+a SCIM request wants, and a write costs no SAVEPOINT/RELEASE round trips. The SCIM views wrap
+each write request in its own ``transaction.atomic()``.
 
 Query counts are bounded by the size of the request, never by the size of the tenant or the
 group: member ids are resolved with one ``IN`` query within the organization, new memberships
@@ -43,14 +46,14 @@ class Outcome:
 
 
 def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: Any) -> None:
-    """Save inside a savepoint; a unique-index violation becomes 409 ``uniqueness``.
+    """Save; a unique-index violation becomes 409 ``uniqueness``.
 
     The database decides, not a prior lookup, so two parallel creates of one ``userName`` in
     different cases cannot both succeed (RFC 7644 §3.3: "409 (Conflict) with a "scimType"
     error code of "uniqueness"").
     """
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             instance.save(**save_kwargs)
     except IntegrityError as exc:
         raise Uniqueness(message) from exc
@@ -58,7 +61,7 @@ def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: An
 
 # --- users -----------------------------------------------------------------------------------
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def create_user(organization: Organization, document: dict) -> ScimUser:
     """Create a user from a document cleaned by ``documents.clean_user`` (RFC 7644 §3.3)."""
     now = timezone.now()
@@ -71,7 +74,7 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
     return user
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def replace_user(user: ScimUser, document: dict) -> Outcome:
     """Make ``user`` match ``document`` (PUT, and PATCH after its operations are applied).
 
@@ -100,7 +103,7 @@ def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     return replace_user(user, documents.clean_user(patched))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def delete_user(user: ScimUser) -> None:
     """Hard delete (RFC 7644 §3.6); memberships go with the user."""
     GroupMembership.objects.filter(user=user).delete()
@@ -198,7 +201,7 @@ def _touch_group(group: ScimGroup) -> None:
     group.updated_at = now
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def create_group(organization: Organization, document: dict) -> tuple[ScimGroup, Outcome]:
     """Create a group from a document cleaned by ``documents.clean_group`` (RFC 7644 §3.3);
     Azure creates groups empty and adds members by PATCH, but initial members work too."""
@@ -225,7 +228,7 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
     return changes
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
     changes = _save_group_document(group, document)
@@ -260,7 +263,7 @@ def _member_step(op: str, path: documents.Path | None, value: object) -> _Member
     return _MemberStep("add" if op == "add" else "replace", ids)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations``: member changes and attribute changes, all or nothing.
 
@@ -304,7 +307,7 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     return Outcome(changes=changes, members_added=added, members_removed=removed)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def delete_group(group: ScimGroup) -> None:
     """Hard delete (RFC 7644 §3.6); the users stay."""
     GroupMembership.objects.filter(group=group).delete()

@@ -250,7 +250,8 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
         adapter.from_dict(body)
-        adapter.save()
+        with transaction.atomic():
+            adapter.save()
         self.describe(adapter.obj)
         return self.respond(adapter.obj, 201)
 
@@ -327,7 +328,8 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)
-        group, outcome = services.create_group(organization, adapter.document)
+        with transaction.atomic():
+            group, outcome = services.create_group(organization, adapter.document)
         self.describe(group)
         self.event["members_added"] = outcome.members_added
         return self.respond(group, 201)

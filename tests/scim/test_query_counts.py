@@ -1,0 +1,164 @@
+"""Every SCIM request runs a bounded number of SQL queries, whatever the size of the tenant
+or the group (issue 3, "Speed built in"). Each bound is the count measured on PostgreSQL
+and SQLite, with the auth lookup and the throttled last-used write included."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from scim.models import GroupMembership
+
+from .conftest import bulk_users, make_group, make_user
+
+
+@pytest.fixture(autouse=True)
+def _scim_layer_only(settings):
+    """Measure the SCIM layer alone: the sync-history middleware (portal app) writes its own
+    rows per request and keeps its own query budget."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("portal.")]
+
+
+# Auth: one token lookup, plus at most one last_used_at write (throttled, organizations app).
+AUTH = 2
+
+
+@pytest.fixture
+def hundred_users(scim):
+    return bulk_users(scim.organization, 100)
+
+
+def add_members(group, users):
+    GroupMembership.objects.bulk_create(
+        [GroupMembership(group=group, user=user) for user in users], batch_size=500)
+
+
+def test_a_100_user_page_costs_a_fixed_number_of_queries(scim, hundred_users,
+                                                          django_assert_max_num_queries):
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, hundred_users)
+
+    with django_assert_max_num_queries(AUTH + 3):  # count, page, groups of the page
+        response = scim.get("/Users", {"count": 100})
+
+    assert response.json()["itemsPerPage"] == 100
+    assert all(r["groups"] for r in response.json()["Resources"])
+
+
+def test_a_filtered_user_search_costs_a_fixed_number_of_queries(scim, hundred_users,
+                                                                 django_assert_max_num_queries):
+    with django_assert_max_num_queries(AUTH + 3):
+        response = scim.get("/Users", {"filter": 'userName sw "user1"'})
+
+    assert response.json()["totalResults"] == 11
+
+
+def test_reading_a_10000_member_group_without_members_does_not_touch_them(
+        scim, django_assert_max_num_queries):
+    users = bulk_users(scim.organization, 10_000)
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, users)
+
+    with django_assert_max_num_queries(AUTH + 1) as captured:
+        response = scim.get(f"/Groups/{group.scim_id}", {"excludedAttributes": "members"})
+
+    assert response.status_code == 200
+    assert "members" not in response.json()
+    assert not any("membership" in q["sql"] for q in captured.captured_queries)
+
+
+def test_listing_groups_without_members_does_not_touch_them(scim, django_assert_max_num_queries):
+    users = bulk_users(scim.organization, 50)
+    for n in range(5):
+        add_members(make_group(scim.organization, f"Group {n}"), users)
+
+    with django_assert_max_num_queries(AUTH + 2):
+        response = scim.get("/Groups", {"excludedAttributes": "members",
+                                        "filter": 'displayName sw "group"'})
+
+    assert response.json()["totalResults"] == 5
+
+
+def test_reading_a_group_with_members_is_one_query_for_all_members(
+        scim, django_assert_max_num_queries):
+    users = bulk_users(scim.organization, 1_000)
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, users)
+
+    with django_assert_max_num_queries(AUTH + 2):
+        response = scim.get(f"/Groups/{group.scim_id}")
+
+    assert len(response.json()["members"]) == 1_000
+
+
+# PATCH: savepoints and transaction statements are counted too on some backends.
+MEMBER_PATCH_BUDGET = AUTH + 12
+
+
+def test_adding_1000_members_in_one_patch_costs_a_fixed_number_of_queries(
+        scim, django_assert_max_num_queries):
+    users = bulk_users(scim.organization, 1_000)
+    group = make_group(scim.organization, "Everyone")
+    operation = {"op": "Add", "path": "members",
+                 "value": [{"value": str(user.scim_id)} for user in users]}
+
+    with django_assert_max_num_queries(MEMBER_PATCH_BUDGET):
+        response = scim.patch_ops(f"/Groups/{group.scim_id}", operation)
+
+    assert response.status_code == 204
+    assert GroupMembership.objects.filter(group=group).count() == 1_000
+
+
+def test_adding_members_costs_the_same_for_10_and_1000(scim):
+    users = bulk_users(scim.organization, 1_010)
+    small, large = make_group(scim.organization, "Small"), make_group(scim.organization, "Large")
+    scim.get("/Users", {"count": 0})  # settle the throttled last_used_at write
+
+    def cost(group, members):
+        with CaptureQueriesContext(connection) as captured:
+            scim.patch_ops(f"/Groups/{group.scim_id}", {
+                "op": "add", "path": "members", "value": [{"value": str(u.scim_id)}
+                                                          for u in members]})
+        return len([q for q in captured.captured_queries if "INSERT" not in q["sql"]])
+
+    assert cost(small, users[:10]) == cost(large, users[10:])
+
+
+def test_removing_1000_members_in_one_patch_costs_a_fixed_number_of_queries(
+        scim, django_assert_max_num_queries):
+    users = bulk_users(scim.organization, 1_000)
+    keep = make_user(scim.organization, "keep@riverside.example")
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, [*users, keep])
+    operation = {"op": "Remove", "path": "members",
+                 "value": [{"value": str(user.scim_id)} for user in users]}
+
+    with django_assert_max_num_queries(MEMBER_PATCH_BUDGET):
+        response = scim.patch_ops(f"/Groups/{group.scim_id}", operation)
+
+    assert response.status_code == 204
+    assert list(GroupMembership.objects.filter(group=group).values_list("user", flat=True)) == [
+        keep.pk]
+
+
+def test_user_patch_costs_a_fixed_number_of_queries(scim, django_assert_max_num_queries):
+    user = make_user(scim.organization, "alice@riverside.example")
+
+    with django_assert_max_num_queries(AUTH + 5):  # savepoint, lock, update, release, groups
+        response = scim.patch_ops(f"/Users/{user.scim_id}",
+                                  {"op": "replace", "path": "active", "value": "False"},
+                                  {"op": "replace", "path": "displayName", "value": "Alice"})
+
+    assert response.status_code == 200
+
+
+def test_query_counts_are_scoped_to_the_organization(scim, other_scim,
+                                                     django_assert_max_num_queries):
+    bulk_users(other_scim.organization, 300, prefix="foreign")
+    bulk_users(scim.organization, 3)
+
+    with django_assert_max_num_queries(AUTH + 3):
+        response = scim.get("/Users")
+
+    assert response.json()["totalResults"] == 3
