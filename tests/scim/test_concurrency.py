@@ -1,0 +1,99 @@
+"""Concurrent SCIM writes on PostgreSQL, with real threads and real transactions.
+
+Azure may send requests for one resource in parallel (reference §3.9). The database, not a
+check-then-insert in Python, decides: a unique index for userName, and idempotent membership
+inserts for member adds.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from scim.models import GroupMembership, ScimUser
+
+from .conftest import ScimClient, bulk_users, make_group
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+THREADS = 6
+
+
+def run_in_parallel(scim: ScimClient, calls: list) -> list[int]:
+    """Run each ``call(client)`` in its own thread and connection, released together.
+
+    A call may carry its own client as ``call.client``; otherwise it gets one for ``scim``'s
+    organization.
+    """
+    barrier = threading.Barrier(len(calls))
+
+    def worker(call):
+        default = ScimClient(Client(), scim.organization, scim.token)
+        client = getattr(call, "client", None) or default
+        try:
+            barrier.wait(timeout=10)
+            return call(client).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(worker, calls))
+
+
+def test_parallel_creates_of_one_username_in_different_cases_give_one_201(scim):
+    names = ["race@riverside.example", "RACE@riverside.example", "Race@Riverside.Example",
+             "rAcE@riverside.example", "race@RIVERSIDE.example", "RACE@RIVERSIDE.EXAMPLE"]
+    calls = [lambda client, name=name: client.post("/Users", {"userName": name})
+             for name in names[:THREADS]]
+
+    statuses = run_in_parallel(scim, calls)
+
+    assert sorted(statuses) == [201] + [409] * (THREADS - 1)
+    assert ScimUser.objects.filter(user_name__iexact="race@riverside.example").count() == 1
+
+
+def test_parallel_member_adds_to_one_group_lose_nothing(scim):
+    users = bulk_users(scim.organization, THREADS * 20)
+    group = make_group(scim.organization, "Everyone")
+    batches = [users[n::THREADS] for n in range(THREADS)]
+    calls = [lambda client, batch=batch: client.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in batch]})
+        for batch in batches]
+
+    statuses = run_in_parallel(scim, calls)
+
+    assert statuses == [204] * THREADS
+    assert GroupMembership.objects.filter(group=group).count() == len(users)
+
+
+def test_parallel_overlapping_member_adds_succeed_without_duplicates(scim):
+    users = bulk_users(scim.organization, 40)
+    group = make_group(scim.organization, "Everyone")
+    operation = {"op": "Add", "path": "members",
+                 "value": [{"value": str(u.scim_id)} for u in reversed(users)]}
+    calls = [lambda client: client.patch_ops(f"/Groups/{group.scim_id}", operation)] * THREADS
+
+    statuses = run_in_parallel(scim, calls)
+
+    assert statuses == [204] * THREADS
+    assert GroupMembership.objects.filter(group=group).count() == 40
+
+
+def test_parallel_creates_of_one_username_in_two_organizations_both_succeed(scim, other_scim):
+    def create(client):
+        return client.post("/Users", {"userName": "same@example.com"})
+
+    def create_elsewhere(client):
+        return create(client)
+
+    create_elsewhere.client = ScimClient(Client(), other_scim.organization, other_scim.token)
+
+    statuses = run_in_parallel(scim, [create, create_elsewhere])
+
+    assert statuses == [201, 201]
+    assert ScimUser.objects.filter(user_name="same@example.com").count() == 2
