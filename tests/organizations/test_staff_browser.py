@@ -35,6 +35,14 @@ def test_staff_set_issuer_enable_provisioning_and_see_a_new_token_once(live_serv
     assert tokens.TOKEN_PATTERN.fullmatch(plaintext)
     assert page.input_value("#tenant-url") == organization.scim_base_url
     assert services.authenticate_token(organization.public_id, plaintext) is not None
+    token_page = page.url
+
+    page.get_by_role("link", name="Back to Hilltop Practice").click()
+    page.wait_for_url("**/change/")
+    page.go_back()
+    page.wait_for_url(token_page)
+    page.wait_for_load_state()
+    assert plaintext not in page.content()
 
     page.reload()
     page.locator("#token-gone").wait_for()

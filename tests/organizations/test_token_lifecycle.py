@@ -1,5 +1,6 @@
 """Issuing, verifying, expiring, revoking and rotating provisioning tokens."""
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -216,3 +217,29 @@ def test_repr_of_a_token_hides_its_secret(token):
     assert plaintext[17:] not in repr(plaintext)
     assert plaintext[17:] not in repr(tokens.parse_token(plaintext))
     assert plaintext[17:] not in repr({"context": [plaintext]})
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_issuing_never_exceeds_two_active_tokens(organization):
+    factories.make_token(organization)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def issue() -> None:
+        try:
+            barrier.wait()
+            services.issue_token(organization, actor=None)
+            outcomes.append("issued")
+        except services.ProvisioningError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["issued", "refused", "refused", "refused"]
+    assert organization.tokens.active().count() == 2
