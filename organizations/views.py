@@ -7,7 +7,7 @@ They are admin views (``OrganizationAdmin.get_urls``), so they get the admin's l
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -24,11 +24,14 @@ from . import reveal, services
 from .forms import IssueTokenForm, RotateTokenForm
 from .models import Organization, ProvisioningToken
 
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin
+else:
+    _ModelAdmin = object
 
-class OrganizationPagesMixin:
+
+class OrganizationPagesMixin(_ModelAdmin):
     """Mixed into ``OrganizationAdmin``; every page needs change permission on the organization."""
-
-    admin_site: admin.AdminSite
 
     def get_urls(self) -> list[URLPattern]:
         def view(function: Callable[..., HttpResponse], suffix: str, route: str) -> URLPattern:
@@ -157,9 +160,9 @@ class OrganizationPagesMixin:
         return self._confirm(
             request, organization, title=f"Rotate {token}", form=form, submit="Rotate token",
             explanation=(
-                f"A new token replaces {token} ({token.label or 'no label'}). The old token keeps "
-                f"working for {grace} more day(s), so the customer can paste the new one into "
-                "Azure AD without interrupting provisioning; then it lapses."
+                f"A new token replaces {token} ({token.label or 'no label'}). The old token "
+                f"keeps working for up to {grace} more day(s), so the customer can paste the new "
+                "one into Azure AD without interrupting provisioning; then it lapses."
             ),
         )
 
