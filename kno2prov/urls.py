@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import health, metrics
+
 urlpatterns = [
+    path("healthz", health.liveness, name="healthz"),
+    path("readyz", health.readiness, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("scim/v2/<uuid:tenant>/", include("scim.urls")),

@@ -50,6 +50,9 @@ def token(organization):
 TEST_ENV = {
     "TOKEN_PEPPER": "test-pepper-not-a-secret",
     "PUBLIC_BASE_URL": "https://provisioning.kno2.test",
+    # The test server speaks plain http on loopback; no redirect to https, no HSTS.
+    "SECURE_SSL_REDIRECT": "false",
+    "SECURE_HSTS_SECONDS": "0",
 }
 
 
@@ -97,12 +100,13 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Run
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DEBUG": "false",
         "DB_CONN_MAX_AGE": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "kno2prov.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--timeout", "30",
-             "--access-logfile", "-", "--error-logfile", "-"],
+            [sys.executable, "-m", "gunicorn", "kno2prov.wsgi",
+             "--config", "python:kno2prov.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4", "--error-logfile", "-"],
             cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,88 @@
+"""Prometheus metrics: SCIM requests by organization, operation and status, and latencies.
+
+Under gunicorn each worker is its own process, so the counters live in prometheus_client's
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set up by ``kno2prov/gunicorn_conf.py``) and
+``/metrics`` adds up every worker's files. Without that variable (runserver, tests) the
+process's own registry is served.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.crypto import constant_time_compare
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+SCIM_PREFIX = "/scim/v2/"
+
+SCIM_REQUESTS = Counter(
+    "kno2prov_scim_requests_total",
+    "SCIM requests answered, by organization, operation and HTTP status.",
+    ["organization", "operation", "status"],
+)
+SCIM_LATENCY = Histogram(
+    "kno2prov_scim_request_duration_seconds",
+    "Time to answer a SCIM request, by operation.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+
+
+class ScimMetricsMiddleware:
+    """Counts and times every SCIM request, labelled from what the SCIM layer resolved."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(SCIM_PREFIX):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        organization = getattr(request, "scim_organization", None)
+        event = getattr(request, "scim_event", None)
+        operation = (event.get("operation") if isinstance(event, dict) else None) or "other"
+        SCIM_REQUESTS.labels(
+            organization=organization.slug if organization is not None else "-",
+            operation=operation,
+            status=str(response.status_code),
+        ).inc()
+        SCIM_LATENCY.labels(operation=operation).observe(time.perf_counter() - started)
+        return response
+
+
+def _allowed(request: HttpRequest) -> bool:
+    """With ``METRICS_TOKEN`` set, a matching bearer token; otherwise loopback clients only."""
+    if settings.METRICS_TOKEN:
+        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and constant_time_compare(
+            presented.strip(), settings.METRICS_TOKEN
+        )
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        raise Http404
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,48 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-0123456789abcdef",
+    "TOKEN_PEPPER": "a-production-token-pepper-that-differs-from-the-secret-key-42",
+    "PUBLIC_BASE_URL": "https://provisioning.kno2.example",
+    "ALLOWED_HOSTS": "provisioning.kno2.example",
+    "DEBUG": "false",
+}
+
+
+def _check_deploy(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def _environment(**overrides: str | None) -> dict:
+    env = {**os.environ, **PRODUCTION_ENV, **overrides}
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def test_production_settings_pass_the_deploy_checks():
+    result = _check_deploy(_environment())
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("unset", "check_id"), [
+    ("SECRET_KEY", "kno2prov.E001"),
+    ("TOKEN_PEPPER", "kno2prov.E002"),
+])
+def test_deploy_checks_refuse_the_development_secrets(unset, check_id):
+    result = _check_deploy(_environment(**{unset: None}))
+    assert result.returncode != 0
+    assert check_id in result.stderr
+
+
+def test_deploy_checks_refuse_a_pepper_equal_to_the_secret_key():
+    result = _check_deploy(_environment(TOKEN_PEPPER=PRODUCTION_ENV["SECRET_KEY"]))
+    assert "kno2prov.E003" in result.stderr
