@@ -212,7 +212,7 @@ class ServiceProviderConfig(SCIMServiceProviderConfig):
         return f"{base_location(self.request)}/ServiceProviderConfig"
 
     def to_dict(self) -> dict:
-        return {
+        config = {
             "schemas": [SERVICE_PROVIDER_CONFIG],
             "documentationUri": scim_settings.DOCUMENTATION_URI,
             "patch": {"supported": True},
@@ -224,6 +224,8 @@ class ServiceProviderConfig(SCIMServiceProviderConfig):
             "authenticationSchemes": scim_settings.AUTHENTICATION_SCHEMES,
             "meta": self.meta,
         }
+        # Azure's discovery rule: no null values (reference §1.2, /Schemas).
+        return {key: value for key, value in config.items() if value is not None}
 
 
 def _attribute_list(raw: str | None) -> list[str]:

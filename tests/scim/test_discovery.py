@@ -1,0 +1,106 @@
+"""Discovery endpoints (RFC 7644 §4; reference §1.4, §2.4): ServiceProviderConfig, Schemas,
+ResourceTypes, each a SCIM document or a ListResponse with totalResults."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from .conftest import ScimClient
+
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def test_schemas_lists_user_group_and_enterprise_user_with_total_results(scim):
+    response = scim.get("/Schemas")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/scim+json"
+    body = response.json()
+    assert body["schemas"] == [LIST]
+    assert body["totalResults"] == 3
+    assert {s["id"] for s in body["Resources"]} == {USER, GROUP, ENTERPRISE}
+    assert {s["name"] for s in body["Resources"]} == {"User", "Group", "EnterpriseUser"}
+
+
+def test_user_schema_says_username_is_case_insensitive_and_unique(scim):
+    schema = scim.get(f"/Schemas/{USER}").json()
+
+    user_name = next(a for a in schema["attributes"] if a["name"] == "userName")
+    assert user_name["caseExact"] is False
+    assert user_name["uniqueness"] == "server"
+    assert schema["meta"]["location"] == f"{scim.organization.scim_base_url}/Schemas/{USER}"
+
+
+def test_schema_documents_carry_no_null_values(scim):
+    def walk(value):
+        if isinstance(value, dict):
+            return all(v is not None and walk(v) for v in value.values())
+        if isinstance(value, list):
+            return all(walk(v) for v in value)
+        return True
+
+    assert walk(scim.get("/Schemas").json())
+
+
+def test_unknown_schema_answers_404_with_scim_error(scim):
+    response = scim.get("/Schemas/urn:example:nope")
+
+    assert response.status_code == 404
+    assert response.json()["status"] == "404"
+
+
+def test_resource_types_list_users_and_groups_with_total_results(scim):
+    body = scim.get("/ResourceTypes").json()
+
+    assert body["schemas"] == [LIST]
+    assert body["totalResults"] == 2
+    by_id = {r["id"]: r for r in body["Resources"]}
+    assert by_id["User"]["endpoint"] == "/Users"
+    assert by_id["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert by_id["Group"]["endpoint"] == "/Groups"
+    assert by_id["Group"]["meta"]["location"] == (
+        f"{scim.organization.scim_base_url}/ResourceTypes/Group")
+
+
+def test_single_resource_type(scim):
+    assert scim.get("/ResourceTypes/User").json()["schema"] == USER
+    assert scim.get("/ResourceTypes/Device").status_code == 404
+
+
+def test_service_provider_config_states_what_is_supported(scim, settings):
+    settings.SCIM_MAX_PAGE_SIZE = 75
+
+    body = scim.get("/ServiceProviderConfig").json()
+
+    assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert body["patch"] == {"supported": True}
+    assert body["filter"] == {"supported": True, "maxResults": 75}
+    assert body["bulk"]["supported"] is False
+    assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    assert body["meta"]["location"] == f"{scim.organization.scim_base_url}/ServiceProviderConfig"
+
+
+@pytest.mark.parametrize("path", ["/Bulk", "/Me"])
+def test_unsupported_endpoints_answer_501_with_scim_error(scim, path):
+    response = scim.get(path)
+
+    assert response.status_code == 501
+    assert response.json()["status"] == "501"
+
+
+def test_discovery_locations_use_each_organizations_own_tenant_url(scim, other_scim):
+    mine = scim.get("/ServiceProviderConfig").json()["meta"]["location"]
+    theirs = other_scim.get("/ServiceProviderConfig").json()["meta"]["location"]
+
+    assert str(scim.organization.public_id) in mine
+    assert str(other_scim.organization.public_id) in theirs
+
+
+def test_discovery_needs_the_organizations_own_token(scim, other_scim):
+    intruder = ScimClient(Client(), scim.organization, other_scim.token)
+
+    assert intruder.get("/Schemas").status_code == 401
