@@ -1,0 +1,152 @@
+"""Benchmark: what recording sync history costs each SCIM request.
+
+Usage::
+
+    .venv/bin/python bench/history_recording_bench.py [--rounds 4] [--users 150]
+
+Creates its own PostgreSQL database (``BENCH_DATABASE_URL``, default
+``postgres://postgres@127.0.0.1:5432/kno2prov_history_rec_bench``), then drives the real SCIM
+endpoints in-process through Django's test client with an Azure-like mix (create user, lookup
+by userName, PATCH displayName), alternately with ``SyncHistoryMiddleware`` and without it, and
+prints the mean time per request of each and the difference. Drops the database at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from history_bench import create_database, drop_database  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MIDDLEWARE_PATH = "portal.recording.SyncHistoryMiddleware"
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def workload(client, base: str, token: str, prefix: str, users: int) -> tuple[int, float]:
+    """Run the request mix; returns ``(requests, seconds)``."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    requests = 0
+    started = time.perf_counter()
+    for n in range(users):
+        name = f"{prefix}-{n}@bench.test"
+        found = client.get(f"{base}/Users", {"filter": f'userName eq "{name}"'}, **headers)
+        created = client.post(f"{base}/Users", json.dumps({
+            "schemas": [USER_SCHEMA], "userName": name, "active": True,
+            "displayName": f"User {n}",
+        }), content_type="application/scim+json", **headers)
+        user_id = created.json()["id"]
+        patched = client.patch(f"{base}/Users/{user_id}", json.dumps({
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": f"User {n}b"}],
+        }), content_type="application/scim+json", **headers)
+        requests += 3
+        if (found.status_code, created.status_code, patched.status_code) != (200, 201, 200):
+            raise RuntimeError(
+                f"unexpected statuses {found.status_code} {created.status_code} "
+                f"{patched.status_code}"
+            )
+    return requests, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--users", type=int, default=150, help="Users per round (3 requests each).")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+
+    url = os.environ.get(
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kno2prov_history_rec_bench"
+    )
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kno2prov.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    create_database(url)
+    try:
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.test import Client
+        from django.test.utils import override_settings
+
+        from organizations import services as org_services
+        from portal.models import SyncEvent
+
+        call_command("migrate", verbosity=0)
+        tenant = "11111111-2222-3333-4444-555555555555"
+        organization = org_services.create_organization(
+            name="Bench Clinic", slug="bench", issuer=f"https://sts.windows.net/{tenant}/",
+            enable_provisioning=True,
+        )
+        _, token = org_services.issue_token(organization, actor=None, label="bench")
+        base = f"/scim/v2/{organization.public_id}"
+        without = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+
+        results: dict[str, list[float]] = {"with": [], "without": []}
+        # Warm-up round of each, not counted.
+        workload(Client(), base, token, "warm-with", 20)
+        with override_settings(MIDDLEWARE=without):
+            workload(Client(), base, token, "warm-without", 20)
+        for round_number in range(args.rounds):
+            count, seconds = workload(Client(), base, token, f"w{round_number}", args.users)
+            results["with"].append(seconds / count * 1000)
+            with override_settings(MIDDLEWARE=without):
+                count, seconds = workload(Client(), base, token, f"o{round_number}", args.users)
+            results["without"].append(seconds / count * 1000)
+
+        # The recording step alone: the service the middleware calls, timed directly.
+        from django.utils import timezone
+
+        from portal.services import record_sync_event
+
+        fields = {
+            "request_id": "bench", "token": None, "token_label": "bench",
+            "token_prefix": "k2p_bench…", "method": "PATCH", "path": f"{base}/Users/x",
+            "operation": "update_user", "resource_type": "User", "resource_id": "x",
+            "external_id": "", "subject": "bench@bench.test",
+            "changes": [{"attribute": "displayName", "old": "a", "new": "b"}],
+            "members_added": 0, "members_removed": 0, "filter_text": "", "results": None,
+            "status_code": 200, "error_type": "", "error_detail": "", "duration_ms": 1.0,
+        }
+        samples = []
+        for _ in range(500):
+            started = time.perf_counter()
+            record_sync_event(organization, at=timezone.now(), **fields)
+            samples.append((time.perf_counter() - started) * 1000)
+
+        with_ms = statistics.mean(results["with"])
+        without_ms = statistics.mean(results["without"])
+        print(f"events recorded: {SyncEvent.objects.count():,}")
+        print(f"requests per mode: {args.rounds * args.users * 3:,} "
+              "(lookup, create, PATCH; in-process, PostgreSQL)")
+        print(f"mean per request with recording:    {with_ms:6.2f} ms  "
+              f"(rounds: {', '.join(f'{v:.2f}' for v in results['with'])})")
+        print(f"mean per request without recording: {without_ms:6.2f} ms  "
+              f"(rounds: {', '.join(f'{v:.2f}' for v in results['without'])})")
+        print(f"overhead: {with_ms - without_ms:+.2f} ms per request "
+              f"({(with_ms - without_ms) / without_ms * 100:+.1f} %)")
+        print(f"record_sync_event alone: median {statistics.median(samples):.2f} ms, "
+              f"p95 {sorted(samples)[474]:.2f} ms (500 calls)")
+        return 0
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
