@@ -13,6 +13,7 @@ match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``eq``
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -41,8 +42,23 @@ USER_ATTRS: AttrMap = {
     ("meta", "created", None): "created_at",
     ("meta", "lastModified", None): "updated_at",
 }
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
+# The transpiler turns every "." of a column into "__", which would break the "2.0" in the
+# URN; JSON paths name the extension by this placeholder, swapped back in ``_with_urns``.
+ENTERPRISE_KEY = "ENTERPRISE"
+ENTERPRISE_JSON = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+for _attr in ("employeeNumber", "costCenter", "organization", "division", "department"):
+    for _uri in (None, ENTERPRISE_URN):
+        USER_ATTRS[(_attr, None, _uri)] = f"attributes__{ENTERPRISE_KEY}__{_attr}"
+for _uri in (None, ENTERPRISE_URN):
+    # Azure's walkthrough checks the manager with "manager eq" (reference §2.5, example 4).
+    USER_ATTRS[("manager", None, _uri)] = f"attributes__{ENTERPRISE_KEY}__manager__value"
+    USER_ATTRS[("manager", "value", _uri)] = f"attributes__{ENTERPRISE_KEY}__manager__value"
 # emails[type eq "work"].value is handled by StrictTranspiler.is_filter.
 WORK_EMAIL_COLUMN = "work_email"
+# Azure's walkthrough sends an unquoted value: externalId eq jyoung (reference §2.5).
+_BARE_VALUE = re.compile(r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*)(?=\s|\)|$)",
+                         re.IGNORECASE)
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
@@ -125,20 +141,45 @@ class StrictTranspiler(Transpiler):
         return ~query if operator == "ne" else query
 
 
+def _with_urns(query: Q) -> Q:
+    """Swap the extension placeholder in JSON lookups for the real schema URN."""
+    children = []
+    for child in query.children:
+        if isinstance(child, Q):
+            children.append(_with_urns(child))
+        else:
+            key, value = child
+            children.append((key.replace(ENTERPRISE_KEY, ENTERPRISE_JSON), value))
+    query.children = children
+    return query
+
+
+def _transpile(text: str, attr_map: AttrMap, work_email: bool) -> Q:
+    tree = SCIMParser().parse(SCIMLexer().tokenize(text))
+    return StrictTranspiler(attr_map, work_email=work_email).transpile(tree)
+
+
 def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q:
     """The ``Q`` for a SCIM filter, or ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12)."""
     if not text.strip():
         raise InvalidFilter("filter is empty")
+    errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,
+              IndexError, KeyError)
     try:
-        tree = SCIMParser().parse(SCIMLexer().tokenize(text))
-        query = StrictTranspiler(attr_map, work_email=work_email).transpile(tree)
+        try:
+            query = _transpile(text, attr_map, work_email)
+        except errors:
+            quoted = _BARE_VALUE.sub(lambda m: f'{m[1]}"{m[2]}"', text)
+            if quoted == text:
+                raise
+            query = _transpile(quoted, attr_map, work_email)
     except InvalidFilter:
         raise
-    except (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError) as exc:
+    except errors as exc:
         raise InvalidFilter(f"filter {text!r} is not valid SCIM filter syntax") from exc
     if not isinstance(query, Q):
         raise InvalidFilter(f"filter {text!r} is not valid SCIM filter syntax")
-    return query
+    return _with_urns(query)
 
 
 class ScopedFilterQuery(FilterQuery):

@@ -139,7 +139,7 @@ def test_group_filter_by_display_name_is_case_insensitive(scim):
 @pytest.mark.parametrize("resource, filter_", [
     ("Users", 'bogus eq "x"'),
     ("Users", 'name.bogus eq "x"'),
-    ("Users", 'manager eq "x"'),
+    ("Users", 'manager.displayName eq "x"'),
     ("Users", 'emails[type eq "home"].value eq "x"'),
     ("Users", 'emails.value eq "x"'),
     ("Users", 'userName eq'),
@@ -271,3 +271,43 @@ def test_excluded_attributes_cannot_remove_id(scim, alice):
 
     assert body["id"] == str(alice.scim_id)
     assert body["schemas"]
+
+
+def test_walkthrough_filter_with_unquoted_value_is_understood(scim, alice):
+    # Reference §2.5 example 1: GET /Users?filter=externalId eq jyoung (sic, no quotes).
+    response = search(scim, "Users", "externalId eq Ext-Alice")
+
+    assert names(response) == ["Alice@Riverside.example"]
+
+
+@pytest.mark.parametrize("filter_", [
+    'manager eq "boss-1"',
+    'manager.value eq "BOSS-1"',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "boss-1"',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "cardiology"',
+    'employeeNumber eq "E-7"',
+])
+def test_enterprise_attributes_are_filterable(scim, filter_):
+    user = make_user(scim.organization, "ext@riverside.example", **{
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "manager": {"value": "boss-1"}, "department": "Cardiology", "employeeNumber": "E-7",
+        }})
+    make_user(scim.organization, "other@riverside.example")
+
+    response = search(scim, "Users", filter_)
+
+    assert [r["id"] for r in response.json()["Resources"]] == [str(user.scim_id)]
+
+
+def test_walkthrough_manager_check_by_id_and_manager(scim):
+    # Reference §2.5 example 4: id eq … and manager eq …
+    boss = make_user(scim.organization, "boss@riverside.example")
+    user = make_user(scim.organization, "ext@riverside.example", **{
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "manager": {"value": str(boss.scim_id)}}})
+
+    hit = search(scim, "Users", f'id eq "{user.scim_id}" and manager eq "{boss.scim_id}"')
+    miss = search(scim, "Users", f'id eq "{user.scim_id}" and manager eq "{user.scim_id}"')
+
+    assert hit.json()["totalResults"] == 1
+    assert miss.json()["totalResults"] == 0

@@ -357,3 +357,30 @@ def test_other_organizations_group_cannot_be_read_patched_or_deleted(scim, other
     foreign.refresh_from_db()
     assert foreign.display_name == "Lakeside"
     assert ScimGroup.objects.filter(pk=foreign.pk).exists()
+
+
+@pytest.mark.parametrize("body", [
+    {"displayName": 5}, {"displayName": ""}, {"externalId": "no name"},
+    {"displayName": "G", "members": "everyone"},
+])
+def test_invalid_group_bodies_answer_400_invalid_value(scim, body):
+    response = scim.post("/Groups", body)
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+    assert not ScimGroup.objects.exists()
+
+
+def test_group_patch_operations_in_several_ops_with_many_members(scim):
+    users = [make_user(scim.organization, f"u{n}@riverside.example") for n in range(6)]
+    group = make_group(scim.organization, "Nurses")
+
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users[:3]]},
+        {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users[3:]]},
+        {"op": "Remove", "path": f'members[value eq "{users[0].scim_id}"]'},
+    )
+
+    assert response.status_code == 204
+    assert member_ids(group) == {u.scim_id for u in users[1:]}

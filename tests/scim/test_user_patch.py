@@ -297,3 +297,22 @@ def test_patch_of_other_organizations_user_answers_404_and_changes_nothing(scim,
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.active is True
+
+
+def test_multiple_operations_on_the_same_attribute_apply_in_order(scim, user):
+    # Reference §2.8, SCIM Validator "Patch User – Multiple Ops on same attribute".
+    body = patch(scim, user,
+                 {"op": "add", "path": "displayName", "value": "First"},
+                 {"op": "replace", "path": "displayName", "value": "Second"},
+                 {"op": "replace", "value": {"displayName": "Third"}})
+
+    assert body["displayName"] == "Third"
+
+
+def test_update_joining_property_then_filter_finds_the_user_by_new_name(scim, user):
+    # Reference §2.8, "Update Joining Property".
+    patch(scim, user, {"op": "replace", "value": {"userName": "joined@riverside.example"}})
+
+    found = scim.get("/Users", {"filter": 'userName eq "JOINED@riverside.example"'}).json()
+
+    assert [r["id"] for r in found["Resources"]] == [str(user.scim_id)]

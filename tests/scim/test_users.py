@@ -272,3 +272,25 @@ def test_post_to_a_user_id_answers_405_with_scim_error(scim):
 def test_unknown_id_format_answers_404_not_500(scim):
     assert scim.get("/Users/not-a-uuid").status_code == 404
     assert scim.delete("/Users/'; DROP TABLE x;--").status_code == 404
+
+
+def test_body_larger_than_the_upload_limit_answers_413(scim, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    response = scim.post("/Users", {"userName": "big@riverside.example", "title": "x" * 500})
+
+    assert response.status_code == 413
+    assert response.json()["status"] == "413"
+
+
+def test_scim_content_type_with_charset_is_accepted(scim):
+    response = scim.post("/Users", {"userName": "cs@riverside.example"},
+                         content_type="application/scim+json; charset=utf-8")
+
+    assert response.status_code == 201
+
+
+def test_duplicate_create_with_identical_payload_answers_201_then_409(scim):
+    # Reference §2.8, SCIM Validator "Create Duplicate User".
+    assert scim.post("/Users", CREATE_USER).status_code == 201
+    assert scim.post("/Users", CREATE_USER).status_code == 409
