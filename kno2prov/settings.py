@@ -196,6 +196,11 @@ X_FRAME_OPTIONS = "DENY"
 # Bearer token for /metrics; when empty only loopback clients may scrape it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
+# bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
+BENCH_MODE = env_bool("BENCH_MODE", False)
+if BENCH_MODE:
+    MIDDLEWARE.insert(1, "kno2prov.benchmarking.QueryCountMiddleware")
+
 LOGIN_URL = "admin:login"
 
 # Provisioning tokens: how long a new token lives unless staff choose otherwise, and how long

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,3 +12,8 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("scim/v2/<uuid:tenant>/", include("scim.urls")),
 ]
+
+if settings.BENCH_MODE:
+    from .benchmarking import ceiling_view
+
+    urlpatterns.append(path("bench/ceiling/<uuid:tenant>", ceiling_view, name="bench-ceiling"))

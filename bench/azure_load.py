@@ -1,0 +1,542 @@
+"""Replay Azure-AD-shaped provisioning cycles against a running gunicorn server and print figures.
+
+    .venv/bin/python bench/azure_load.py              # 10,000 users, 100 groups, 50,000 members
+    .venv/bin/python bench/azure_load.py --users 100000 --memberships 500000
+    .venv/bin/python bench/azure_load.py --servers 2  # two app servers, one database
+
+By default it starts its own server(s): a fresh PostgreSQL database (``--database-url``, default
+``postgres://postgres@127.0.0.1:5432/kno2prov_bench``, dropped and recreated), migrations, one
+organization and token, then gunicorn with the production config and ``BENCH_MODE=true`` (which
+adds ``X-Query-Count`` to responses and a bare "ceiling" view). With ``--url``, ``--tenant-url``
+and ``--token`` it drives a server you started yourself instead (without query counts unless
+that server runs with ``BENCH_MODE=true``).
+
+The initial cycle does what Azure does for every object in scope: a filter lookup, then a
+create; for groups, a lookup, a create, then multi-member PATCHes. The incremental cycle updates
+attributes, deactivates users and removes members (in both PATCH dialects). Then it measures the
+ceiling (a bare Django view with the same token check and one indexed query) and a
+20,000-member group: PATCHes adding 1,000 members, and reads with
+``excludedAttributes=members`` against a 10-member group.
+
+Every run ends by checking the server's final state is exactly what the requests should produce
+(with ``--servers 2``: what one server would have produced). The last line printed is one JSON
+object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import cycle
+from pathlib import Path
+
+import requests
+from tqdm import tqdm
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIM = "application/scim+json"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+USER_SCHEMAS = [
+    "urn:ietf:params:scim:schemas:core:2.0:User",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+]
+
+
+# --------------------------------------------------------------------------------------- measuring
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    queries: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, operation: str, seconds: float, response: requests.Response, ok: bool) -> None:
+        with self.lock:
+            self.latencies[operation].append(seconds)
+            if "X-Query-Count" in response.headers:
+                self.queries[operation].append(int(response.headers["X-Query-Count"]))
+            if not ok:
+                self.failures[operation] += 1
+
+    def count(self) -> int:
+        return sum(len(values) for values in self.latencies.values())
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Client:
+    """One keep-alive session per thread, round-robin over the tenant URLs of each server."""
+
+    def __init__(self, tenant_urls: list[str], token: str, stats: Stats) -> None:
+        self.tenant_urls = tenant_urls
+        self.token = token
+        self.stats = stats
+        self.local = threading.local()
+        self.counter = cycle(range(len(tenant_urls)))
+        self.counter_lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self.local, "session"):
+            session = requests.Session()
+            session.headers.update({"Authorization": f"Bearer {self.token}", "Accept": SCIM})
+            self.local.session = session
+        return self.local.session
+
+    def call(self, operation: str, method: str, path: str, *, expect: tuple[int, ...],
+             body: dict | None = None, params: dict | None = None) -> requests.Response:
+        with self.counter_lock:
+            base = self.tenant_urls[next(self.counter)]
+        data = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": SCIM} if body is not None else {}
+        started = time.perf_counter()
+        response = self._session().request(method, base + path, data=data, params=params,
+                                           headers=headers, timeout=60)
+        elapsed = time.perf_counter() - started
+        ok = response.status_code in expect
+        self.stats.add(operation, elapsed, response, ok)
+        if not ok:
+            tqdm.write(f"{operation}: {method} {path} -> {response.status_code} "
+                       f"{response.text[:200]}")
+        return response
+
+
+def run_parallel(label: str, jobs: list, concurrency: int, work) -> list:
+    results = [None] * len(jobs)
+    with tqdm(total=len(jobs), desc=label, unit="obj", file=sys.stderr, leave=False) as bar, \
+            ThreadPoolExecutor(max_workers=concurrency) as pool:
+        def run(index_job):
+            index, job = index_job
+            results[index] = work(job)
+            bar.update(1)
+        list(pool.map(run, enumerate(jobs)))
+    return results
+
+
+# --------------------------------------------------------------------------------------- workload
+def user_body(i: int) -> dict:
+    return {
+        "schemas": USER_SCHEMAS,
+        "externalId": f"ext-{i:07d}",
+        "userName": f"user{i:07d}@bench.example",
+        "active": True,
+        "displayName": f"Bench User {i}",
+        "name": {"givenName": "Bench", "familyName": f"User{i}"},
+        "emails": [{"primary": True, "type": "work", "value": f"user{i:07d}@bench.example"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "department": f"Dept {i % 17}", "employeeNumber": str(i),
+        },
+        "meta": {"resourceType": "User"},
+        "roles": [],
+    }
+
+
+def group_members(group: int, groups: int, users: int, memberships: int) -> list[int]:
+    """Deterministic, evenly spread membership: which user indexes belong to ``group``."""
+    per_group = memberships // groups + (1 if group < memberships % groups else 0)
+    per_group = min(per_group, users)
+    start = (group * 7919) % users
+    return [(start + j) % users for j in range(per_group)]
+
+
+def initial_cycle(client: Client, args) -> tuple[list[str], list[str], dict[int, set[int]]]:
+    def provision_user(i: int) -> str:
+        body = user_body(i)
+        found = client.call("user_lookup", "GET", "/Users", expect=(200,),
+                            params={"filter": f'userName eq "{body["userName"]}"'})
+        resources = found.json().get("Resources", []) if found.ok else []
+        if resources:
+            return resources[0]["id"]
+        created = client.call("user_create", "POST", "/Users", body=body, expect=(201,))
+        return created.json()["id"]
+
+    user_ids = run_parallel("users (lookup+create)", list(range(args.users)), args.concurrency,
+                            provision_user)
+    membership: dict[int, set[int]] = {}
+
+    def provision_group(g: int) -> str:
+        name = f"Bench Group {g:04d}"
+        client.call("group_lookup", "GET", "/Groups", expect=(200,),
+                    params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'})
+        created = client.call("group_create", "POST", "/Groups", expect=(201,), body={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "externalId": f"gext-{g:04d}", "displayName": name, "members": [],
+            "meta": {"resourceType": "Group"},
+        })
+        group_id = created.json()["id"]
+        members = group_members(g, args.groups, args.users, args.memberships)
+        membership[g] = set(members)
+        for start in range(0, len(members), args.members_per_patch):
+            chunk = members[start:start + args.members_per_patch]
+            client.call("group_add_members", "PATCH", f"/Groups/{group_id}", expect=(204,), body={
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "Add", "path": "members",
+                                "value": [{"$ref": None, "value": user_ids[u]} for u in chunk]}],
+            })
+        return group_id
+
+    group_ids = run_parallel("groups (lookup+create+members)", list(range(args.groups)),
+                             args.concurrency, provision_group)
+    return user_ids, group_ids, membership
+
+
+def incremental_cycle(client: Client, args, user_ids: list[str], group_ids: list[str],
+                      membership: dict[int, set[int]]) -> dict:
+    rng = random.Random(7)
+    indexes = list(range(args.users))
+    rng.shuffle(indexes)
+    updated = indexes[: args.users // 20]
+    deactivated = indexes[args.users // 20: args.users // 20 + args.users // 50]
+
+    def update(i: int) -> None:
+        client.call("user_update", "PATCH", f"/Users/{user_ids[i]}", expect=(200, 204), body={
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": f"Renamed User {i}"},
+                {"op": "Replace",
+                 "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                 "value": "Cardiology"},
+            ],
+        })
+
+    def deactivate(i: int) -> None:
+        client.call("user_deactivate", "PATCH", f"/Users/{user_ids[i]}", expect=(200, 204), body={
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+        })
+
+    def remove_members(g: int) -> None:
+        members = sorted(membership[g])[: args.removals_per_group]
+        if not members:
+            return
+        half = len(members) // 2
+        legacy, flagged = members[:half], members[half:]
+        operations = []
+        if legacy:
+            operations.append({"op": "Remove", "path": "members",
+                               "value": [{"value": user_ids[u]} for u in legacy]})
+        operations += [{"op": "remove", "path": f'members[value eq "{user_ids[u]}"]'}
+                       for u in flagged]
+        client.call("group_remove_members", "PATCH", f"/Groups/{group_ids[g]}", expect=(204,),
+                    body={"schemas": [PATCH_OP], "Operations": operations})
+        membership[g] -= set(members)
+
+    run_parallel("attribute updates", updated, args.concurrency, update)
+    run_parallel("deactivations", deactivated, args.concurrency, deactivate)
+    run_parallel("member removals", list(range(args.groups)), args.concurrency, remove_members)
+    return {"updated": set(updated), "deactivated": set(deactivated)}
+
+
+def measure_ceiling(base_urls: list[str], public_id: str, token: str, args) -> float:
+    session_local = threading.local()
+    urls = cycle(base_urls)
+    lock = threading.Lock()
+
+    def hit(i: int) -> None:
+        if not hasattr(session_local, "session"):
+            session_local.session = requests.Session()
+            session_local.session.headers["Authorization"] = f"Bearer {token}"
+        with lock:
+            base = next(urls)
+        response = session_local.session.get(f"{base}/bench/ceiling/{public_id}",
+                                             params={"userName": f"user{i:07d}@bench.example"},
+                                             timeout=60)
+        response.raise_for_status()
+
+    started = time.perf_counter()
+    run_parallel("ceiling (bare view)", list(range(args.ceiling_requests)), args.concurrency, hit)
+    return args.ceiling_requests / (time.perf_counter() - started)
+
+
+def big_group(client: Client, args) -> dict:
+    """A 20,000-member group: PATCHes adding 1,000 members, and reads without members."""
+    import django
+
+    django.setup()
+    from organizations.models import Organization
+    from scim.models import GroupMembership, ScimGroup, ScimUser
+
+    organization = Organization.objects.get(public_id=args.public_id)
+    size, additions, add_size = args.big_group, args.big_group_patches, 1000
+    total = size + additions * add_size
+    users = ScimUser.objects.bulk_create(
+        [ScimUser(organization=organization, user_name=f"big{i:07d}@bench.example",
+                  display_name=f"Big {i}", attributes={}) for i in range(total)],
+        batch_size=5000,
+    )
+    big = ScimGroup.objects.create(organization=organization, display_name="Bench Big Group")
+    small = ScimGroup.objects.create(organization=organization, display_name="Bench Small Group")
+    GroupMembership.objects.bulk_create(
+        [GroupMembership(group=big, user=u) for u in users[:size]], batch_size=10000)
+    GroupMembership.objects.bulk_create(
+        [GroupMembership(group=small, user=u) for u in users[:10]])
+
+    add_latencies = []
+    for n in range(additions):
+        chunk = users[size + n * add_size: size + (n + 1) * add_size]
+        started = time.perf_counter()
+        client.call("big_group_add_1000", "PATCH", f"/Groups/{big.scim_id}", expect=(204,), body={
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Add", "path": "members",
+                            "value": [{"value": str(u.scim_id)} for u in chunk]}],
+        })
+        add_latencies.append(time.perf_counter() - started)
+    read = {}
+    for label, group in (("big", big), ("small", small)):
+        samples = []
+        for _ in range(args.big_group_reads):
+            started = time.perf_counter()
+            client.call(f"group_read_{label}", "GET", f"/Groups/{group.scim_id}", expect=(200,),
+                        params={"excludedAttributes": "members"})
+            samples.append(time.perf_counter() - started)
+        read[label] = statistics.median(samples)
+    members_now = GroupMembership.objects.filter(group=big).count()
+    return {
+        "big_group_members": members_now,
+        "big_group_expected": size + additions * add_size,
+        "add_1000_p99_ms": round(percentile(add_latencies, 0.99) * 1000, 1),
+        "read_big_p50_ms": round(read["big"] * 1000, 2),
+        "read_small_p50_ms": round(read["small"] * 1000, 2),
+    }
+
+
+# ------------------------------------------------------------------------------------- verification
+def verify(args, user_ids, group_ids, membership, incremental) -> list[str]:
+    """Compare the database with what the requests should have produced; return the differences."""
+    import django
+
+    django.setup()
+    from scim.models import GroupMembership, ScimGroup, ScimUser
+
+    problems = []
+    users = {str(u.scim_id): u for u in ScimUser.objects.filter(scim_id__in=user_ids)}
+    if len(users) != args.users:
+        problems.append(f"{len(users)} users stored, {args.users} expected")
+    for i, scim_id in enumerate(user_ids):
+        user = users.get(scim_id)
+        if user is None:
+            continue
+        should_be_active = i not in incremental["deactivated"]
+        if user.active != should_be_active:
+            problems.append(f"user {i} active={user.active}, expected {should_be_active}")
+        expected_name = f"Renamed User {i}" if i in incremental["updated"] else f"Bench User {i}"
+        if user.display_name != expected_name:
+            problems.append(f"user {i} displayName={user.display_name!r}")
+    stored_groups = ScimGroup.objects.filter(scim_id__in=group_ids).count()
+    if stored_groups != args.groups:
+        problems.append(f"{stored_groups} groups stored, {args.groups} expected")
+    actual = defaultdict(set)
+    id_to_index = {scim_id: i for i, scim_id in enumerate(user_ids)}
+    group_index = {scim_id: g for g, scim_id in enumerate(group_ids)}
+    for group_id, user_id in GroupMembership.objects.filter(
+        group__scim_id__in=group_ids
+    ).values_list("group__scim_id", "user__scim_id").iterator(chunk_size=10000):
+        actual[group_index[str(group_id)]].add(id_to_index.get(str(user_id), -1))
+    for g in range(args.groups):
+        if actual[g] != membership[g]:
+            problems.append(f"group {g}: {len(actual[g])} members, {len(membership[g])} expected")
+    return problems[:20]
+
+
+# ----------------------------------------------------------------------------------------- servers
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database(database_url: str) -> None:
+    import dj_database_url
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(database_url)
+    with psycopg.connect(dbname="postgres", user=config["USER"] or None,
+                         password=config["PASSWORD"] or None, host=config["HOST"] or None,
+                         port=config["PORT"] or None, autocommit=True) as conn:
+        name = sql.Identifier(config["NAME"])
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def manage(env: dict, *arguments: str) -> str:
+    return subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=env,
+                          check=True, capture_output=True, text=True).stdout
+
+
+def start_servers(args, env: dict) -> tuple[list[subprocess.Popen], list[str], Path]:
+    processes, urls = [], []
+    log_dir = Path(tempfile.mkdtemp(prefix="kno2prov-bench-"))
+    for n in range(args.servers):
+        port = free_port()
+        metrics_dir = log_dir / f"metrics-{n}"
+        metrics_dir.mkdir()
+        server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        log = (log_dir / f"gunicorn-{n}.log").open("w")
+        command = [sys.executable, "-m", "gunicorn", "kno2prov.wsgi", "--config",
+                   "python:kno2prov.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
+        if args.workers:
+            command += ["--workers", str(args.workers)]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+        urls.append(f"http://127.0.0.1:{port}")
+    for url in urls:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/readyz", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"server at {url} did not start; logs in {log_dir}")
+            time.sleep(0.2)
+    return processes, urls, log_dir
+
+
+def stop_servers(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+# -------------------------------------------------------------------------------------------- main
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--memberships", type=int, default=50_000)
+    parser.add_argument("--members-per-patch", type=int, default=100,
+                        help="members per Add operation in the initial cycle (default 100)")
+    parser.add_argument("--removals-per-group", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--servers", type=int, default=1, help="gunicorn instances (default 1)")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers per instance "
+                        "(default: the production config's 2 x CPUs + 1)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per gunicorn worker")
+    parser.add_argument("--ceiling-requests", type=int, default=3000)
+    parser.add_argument("--big-group", type=int, default=20_000,
+                        help="members of the large group (0 skips that phase)")
+    parser.add_argument("--big-group-patches", type=int, default=20)
+    parser.add_argument("--big-group-reads", type=int, default=50)
+    parser.add_argument("--database-url",
+                        default="postgres://postgres@127.0.0.1:5432/kno2prov_bench")
+    parser.add_argument("--url", help="an already running server (skips starting one)")
+    parser.add_argument("--tenant-url", help="with --url: the organization's tenant URL")
+    parser.add_argument("--token", help="with --url: the organization's provisioning token")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kno2prov.settings")
+    env = {**os.environ, "DATABASE_URL": args.database_url, "BENCH_MODE": "true",
+           "DEBUG": "false", "LOG_LEVEL": "WARNING", "PUBLIC_BASE_URL": "http://127.0.0.1",
+           "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
+           "TOKEN_PEPPER": "bench-token-pepper-not-for-production-9876543210"}
+    processes = []
+    if args.url:
+        if not (args.tenant_url and args.token):
+            raise SystemExit("--url needs --tenant-url and --token")
+        base_urls, tenant_path = [args.url.rstrip("/")], args.tenant_url.split("/scim/v2/", 1)[1]
+        token = args.token
+        args.public_id = tenant_path.strip("/")
+        args.big_group = 0
+    else:
+        recreate_database(args.database_url)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "create_organization", "--name", "Bench Clinic", "--slug", "bench",
+               "--issuer", "https://sts.windows.net/11111111-2222-3333-4444-555555555555/",
+               "--enable-provisioning")
+        issued = json.loads(manage(env, "issue_token", "bench", "--label", "bench", "--json"))
+        token, args.public_id = issued["token"], issued["tenant_url"].rsplit("/", 1)[1]
+        processes, base_urls, log_dir = start_servers(args, env)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "TOKEN_PEPPER")})
+    tenant_urls = [f"{base}/scim/v2/{args.public_id}" for base in base_urls]
+    stats = Stats()
+    client = Client(tenant_urls, token, stats)
+    try:
+        started = time.perf_counter()
+        user_ids, group_ids, membership = initial_cycle(client, args)
+        initial_seconds = time.perf_counter() - started
+        incremental = incremental_cycle(client, args, user_ids, group_ids, membership)
+        cycles_seconds = time.perf_counter() - started
+        mixed_requests = stats.count()
+        mixed_rps = mixed_requests / cycles_seconds
+        ceiling_rps = measure_ceiling(base_urls, args.public_id, token, args)
+        big = big_group(client, args) if args.big_group and not args.url else {}
+        problems = verify(args, user_ids, group_ids, membership, incremental)
+    finally:
+        if processes:
+            stop_servers(processes)
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+    print(f"\nAzure-shaped load: {args.users} users, {args.groups} groups, {args.memberships} "
+          f"memberships, {args.concurrency} client threads, {args.servers} server(s)")
+    print(f"{'operation':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+          f"{'SQL/req':>9}{'fail':>6}")
+    per_operation = {}
+    for operation, values in sorted(stats.latencies.items()):
+        queries = stats.queries.get(operation) or []
+        row = {
+            "count": len(values),
+            "p50_ms": round(percentile(values, 0.5) * 1000, 2),
+            "p99_ms": round(percentile(values, 0.99) * 1000, 2),
+            "sql_per_request": max(queries) if queries else None,
+            "failures": stats.failures.get(operation, 0),
+        }
+        per_operation[operation] = row
+        rate = len(values) / cycles_seconds
+        print(f"{operation:<22}{row['count']:>8}{rate:>9.0f}{row['p50_ms']:>9.1f}"
+              f"{row['p99_ms']:>9.1f}{str(row['sql_per_request'] or '-'):>9}{row['failures']:>6}")
+    ratio = mixed_rps / ceiling_rps if ceiling_rps else 0
+    print(f"\ninitial cycle {initial_seconds:.1f} s, both cycles {cycles_seconds:.1f} s, "
+          f"{mixed_requests} requests")
+    print(f"mixed SCIM throughput {mixed_rps:.0f} req/s; ceiling (bare view) {ceiling_rps:.0f} "
+          f"req/s; ratio {ratio:.2f}")
+    if big:
+        print(f"PATCH adding 1,000 members to a {args.big_group:,}-member group: p99 "
+              f"{big['add_1000_p99_ms']} ms; GET excludedAttributes=members: "
+              f"{big['read_big_p50_ms']} ms at {big['big_group_members']:,} members vs "
+              f"{big['read_small_p50_ms']} ms at 10")
+        if big["big_group_members"] != big["big_group_expected"]:
+            problems.append(f"big group has {big['big_group_members']} members, "
+                            f"{big['big_group_expected']} expected")
+    print("final state: " + ("exactly as expected" if not problems else "; ".join(problems)))
+    print(json.dumps({
+        "users": args.users, "groups": args.groups, "memberships": args.memberships,
+        "servers": args.servers, "concurrency": args.concurrency,
+        "mixed_rps": round(mixed_rps, 1), "ceiling_rps": round(ceiling_rps, 1),
+        "ratio": round(ratio, 3), "total_seconds": round(cycles_seconds, 1),
+        "operations": per_operation, **big, "state_ok": not problems,
+    }))
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
