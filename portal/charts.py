@@ -74,5 +74,6 @@ def stacked_bars(
                 height=round(height, 1), css_class=css_class, title=f"{label}: {value} {name}",
             ))
         if index % label_every == 0 or index == len(labels) - 1:
-            chart.labels.append((round(x + bar_width / 2, 1), label))
+            # Kept inside the drawing so the last label is not cut off at the edge.
+            chart.labels.append((round(min(x + bar_width / 2, chart.width - 32), 1), label))
     return chart

@@ -63,15 +63,15 @@ def summarize(
     """One line saying what the request did, e.g. ``Add 3 members to group “Nurses”``."""
     who = f" {_quote(subject)}" if subject else ""
     if operation == Operation.UPDATE_MEMBERS:
-        pieces = []
+        added = f"{members_added} member{'s' if members_added != 1 else ''}"
+        removed = f"{members_removed} member{'s' if members_removed != 1 else ''}"
+        if members_added and members_removed:
+            return f"Add {added} to and remove {removed} from group{who}"
         if members_added:
-            pieces.append(f"add {members_added} member{'s' if members_added != 1 else ''}")
+            return f"Add {added} to group{who}"
         if members_removed:
-            pieces.append(
-                f"remove {members_removed} member{'s' if members_removed != 1 else ''}"
-            )
-        text = " and ".join(pieces) or "change members"
-        return f"{text[0].upper()}{text[1:]} of group{who}"
+            return f"Remove {removed} from group{who}"
+        return f"Change members of group{who}"
     if operation == Operation.TEST_CONNECTION:
         return f"Test Connection: lookup where {filter_text}"
     if operation in {Operation.LIST_USERS, Operation.LIST_GROUPS}:
@@ -107,6 +107,23 @@ def explain_failure(
             "Tenant URL in Azure is exactly the one shown on this dashboard."
         )
     if status_code == 409 or error_type == "uniqueness":
+        if operation in {Operation.RENAME_GROUP, Operation.UPDATE_GROUP}:
+            return (
+                f"Another group here already has the name Azure sent for {who}. Group names "
+                "must be unique: rename one of the two groups in Azure, and the next cycle "
+                "applies the change."
+            )
+        if operation == Operation.UPDATE_USER:
+            return (
+                f"Another user here already has the userName Azure sent for {who}. Fix the "
+                "duplicate userName (usually the UPN) in Azure; the next cycle applies it."
+            )
+        if operation not in {Operation.CREATE_USER, Operation.CREATE_GROUP}:
+            hint = f" ({error_detail})" if error_detail else ""
+            return (
+                f"The change conflicted with data already here{hint}. Azure retries it on its "
+                "next cycle; if it keeps failing, contact Kno2 support with the request id."
+            )
         if operation == Operation.CREATE_GROUP:
             return (
                 f"A group named {who} already exists here, so Azure could not create it. Azure "

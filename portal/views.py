@@ -144,7 +144,7 @@ def _filters_from(request: HttpRequest) -> tuple[EventFilterForm, history.EventF
 def event_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     form, filters = _filters_from(request)
     page = history.page_of(
-        history.events_for(organization, filters).select_related(None),
+        history.events_for(organization, filters),
         size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
         after=request.GET.get("after", ""),
     )

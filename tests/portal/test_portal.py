@@ -213,3 +213,18 @@ def test_a_new_tenant_admin_cannot_sign_in_before_setting_a_password(client, org
                                         organizations=[organization], actor=None)
 
     assert not user.has_usable_password()
+
+
+@pytest.mark.parametrize(("operation", "status_code", "expected"), [
+    (Operation.CREATE_USER, 409, "A user with the userName"),
+    (Operation.CREATE_GROUP, 409, "A group named"),
+    (Operation.RENAME_GROUP, 409, "Another group here already has the name"),
+    (Operation.LIST_USERS, 401, "secret token was refused"),
+    (Operation.TEST_CONNECTION, 404, "Tenant URL does not point"),
+    (Operation.UPDATE_USER, 500, "failed on Kno2's side"),
+])
+def test_each_failure_gets_a_fix_that_fits_it(operation, status_code, expected):
+    from portal.explanations import explain_failure
+
+    assert expected in explain_failure(operation=operation, status_code=status_code,
+                                       subject="x")

@@ -133,7 +133,9 @@ def test_describes_membership_changes_in_words(fake_scim):
         "members_added": 3, "members_removed": 1,
     }})
 
-    assert SyncEvent.objects.get().summary == "Add 3 members and remove 1 member of group “Nurses”"
+    assert SyncEvent.objects.get().summary == (
+        "Add 3 members to and remove 1 member from group “Nurses”"
+    )
 
 
 def test_recognises_azure_test_connection(fake_scim):
