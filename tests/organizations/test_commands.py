@@ -206,3 +206,19 @@ def test_bootstrap_demo_refuses_without_debug(db):
     with pytest.raises(CommandError, match="DEBUG=true"):
         run("bootstrap_demo")
     assert not Organization.objects.exists()
+
+
+def test_set_issuer_clear_is_refused_while_provisioning_is_enabled(organization):
+    with pytest.raises(CommandError, match="Disable provisioning before clearing"):
+        run("set_issuer", "riverside", "--clear")
+
+
+def test_set_issuer_clear_removes_the_issuer(organization):
+    run("disable_provisioning", "riverside")
+    assert "not set" in run("set_issuer", "riverside", "--clear")
+
+
+@pytest.mark.parametrize("command", ["list_tokens", "enable_provisioning", "set_issuer"])
+def test_an_unknown_slug_is_a_clear_error(db, command):
+    with pytest.raises(CommandError, match="No organization has the slug 'nowhere'"):
+        run(command, "nowhere", *([ISSUER] if command == "set_issuer" else []))
