@@ -1,0 +1,427 @@
+"""Bad input over real HTTP: always a 4xx with a SCIM error body (RFC 7644 §3.12), never a 5xx,
+and nothing half-applied. Every test reads the state back after the refused request.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import quote
+
+import pytest
+
+from .client import (
+    ERROR,
+    GROUP,
+    PATCH_OP,
+    USER,
+    assert_client_error,
+    assert_error,
+    assert_list_response,
+    describe,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def user_count(scim) -> int:
+    return assert_list_response(scim.get("/Users"))["totalResults"]
+
+
+def group_count(scim) -> int:
+    return assert_list_response(scim.get("/Groups"))["totalResults"]
+
+
+@pytest.fixture
+def alice(scim) -> dict:
+    return scim.create_user(
+        "alice@riverside.test", displayName="Alice", name={"givenName": "Alice"},
+        emails=[{"type": "work", "value": "alice@riverside.test", "primary": True}],
+    )
+
+
+@pytest.fixture
+def team(scim, alice) -> dict:
+    group = scim.create_group("Team")
+    response = scim.patch_ops(f"/Groups/{group['id']}",
+                              {"op": "add", "path": "members", "value": [{"value": alice["id"]}]})
+    assert response.status_code == 204, describe(response)
+    return group
+
+
+def assert_alice_unchanged(scim, alice: dict) -> None:
+    after = scim.read(f"/Users/{alice['id']}")
+    for key in ("userName", "displayName", "name", "emails", "active", "externalId"):
+        assert after.get(key) == alice.get(key), key
+    assert "nickName" not in after and "title" not in after
+
+
+# Malformed and non-object bodies ------------------------------------------------------------
+
+MALFORMED = [
+    b"{",
+    b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x",}',
+    b"{'userName': 'single quotes'}",
+    b"",
+    b"\xff\xfe\x00garbage",
+    b'{"userName": "x"} trailing',
+    b'{"userName": NaN}',
+]
+NON_OBJECTS = [b"[]", b'["userName"]', b'"userName"', b"42", b"null", b"true"]
+
+
+@pytest.mark.parametrize("raw", MALFORMED + NON_OBJECTS, ids=lambda raw: repr(raw[:20]))
+def test_post_user_with_bad_body_is_400(scim, alice, raw):
+    assert_error(scim.post("/Users", raw=raw), 400)
+
+    assert user_count(scim) == 1
+
+
+@pytest.mark.parametrize("raw", MALFORMED + NON_OBJECTS, ids=lambda raw: repr(raw[:20]))
+def test_post_group_with_bad_body_is_400(scim, team, raw):
+    assert_error(scim.post("/Groups", raw=raw), 400)
+
+    assert group_count(scim) == 1
+
+
+@pytest.mark.parametrize("raw", MALFORMED + NON_OBJECTS, ids=lambda raw: repr(raw[:20]))
+def test_patch_and_put_user_with_bad_body_is_400(scim, alice, raw):
+    assert_error(scim.patch(f"/Users/{alice['id']}", raw=raw), 400)
+    assert_error(scim.put(f"/Users/{alice['id']}", raw=raw), 400)
+
+    assert_alice_unchanged(scim, alice)
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b'{"Operations": 5}'])
+def test_patch_group_with_bad_body_is_400(scim, team, alice, raw):
+    assert_error(scim.patch(f"/Groups/{team['id']}", raw=raw), 400)
+
+    assert scim.member_ids(team["id"]) == {alice["id"]}
+
+
+# Wrong types --------------------------------------------------------------------------------
+
+WRONG_USERS = [
+    {"userName": 42},
+    {"userName": ["alice2@riverside.test"]},
+    {"userName": {"value": "alice2@riverside.test"}},
+    {"userName": ""},
+    {"userName": None},
+    {},
+    {"userName": "bob@riverside.test", "active": "maybe"},
+    {"userName": "bob@riverside.test", "active": 3},
+    {"userName": "bob@riverside.test", "emails": "bob@riverside.test"},
+    {"userName": "bob@riverside.test", "emails": [["bob@riverside.test"]]},
+    {"userName": "bob@riverside.test", "name": "Bob Example"},
+    {"userName": "bob@riverside.test", "displayName": ["Bob"]},
+    {"userName": "bob@riverside.test", "externalId": {"id": 1}},
+]
+
+
+@pytest.mark.parametrize("attributes", WRONG_USERS, ids=lambda a: json.dumps(a)[:40])
+def test_post_user_with_wrong_types_is_400(scim, alice, attributes):
+    response = scim.post("/Users", {"schemas": [USER], **attributes})
+
+    assert_error(response, 400)
+    assert user_count(scim) == 1
+    assert scim.search("Users", 'userName eq "bob@riverside.test"') == []
+
+
+@pytest.mark.parametrize("attributes", [
+    {"displayName": 42}, {"displayName": ""}, {}, {"displayName": ["Team B"]},
+    {"displayName": "Team B", "members": "everyone"},
+    {"displayName": "Team B", "members": [{"value": 7}]},
+    {"displayName": "Team B", "members": [{"value": str(uuid.uuid4())}]},
+    {"displayName": "Team B", "members": [{"value": "not-a-user-id"}]},
+], ids=lambda a: json.dumps(a)[:40])
+def test_post_group_with_wrong_types_is_400(scim, team, attributes):
+    response = scim.post("/Groups", {"schemas": [GROUP], **attributes})
+
+    assert_error(response, 400)
+    assert group_count(scim) == 1
+
+
+BAD_OPERATIONS = [
+    {"op": "frobnicate", "path": "displayName", "value": "x"},
+    {"path": "displayName", "value": "x"},
+    {"op": "replace", "path": "active", "value": "maybe"},
+    {"op": "replace", "path": "active", "value": 2},
+    {"op": "replace", "path": "userName", "value": 42},
+    {"op": "replace", "path": "userName", "value": ""},
+    {"op": "replace", "path": "displayName", "value": {"nested": True}},
+    {"op": "replace", "path": "emails", "value": "alice@elsewhere.test"},
+    {"op": "replace", "path": 'emails[type eq "work"', "value": "x@y.test"},
+    {"op": "replace", "path": 'emails[type eq "work"].value.extra', "value": "x@y.test"},
+    {"op": "replace", "path": "name..givenName", "value": "x"},
+    {"op": "replace", "value": "not an object"},
+    {"op": "replace", "value": ["not", "an", "object"]},
+    {"op": "replace", "path": "id", "value": str(uuid.uuid4())},
+    {"op": "replace", "path": "meta.created", "value": "2000-01-01T00:00:00Z"},
+    {"op": "remove"},
+    {"op": "remove", "path": "userName"},
+    "not an operation",
+    ["op", "add"],
+]
+
+
+@pytest.mark.parametrize("operation", BAD_OPERATIONS, ids=lambda op: json.dumps(op)[:50])
+def test_bad_patch_operation_is_refused_and_applies_nothing(scim, alice, operation):
+    """The bad operation comes second: the good first one must not be applied either
+    (RFC 7644 §3.5.2: a PATCH is atomic)."""
+    response = scim.patch_ops(f"/Users/{alice['id']}",
+                              {"op": "add", "path": "nickName", "value": "Ally"}, operation)
+
+    assert_client_error(response)
+    assert_alice_unchanged(scim, alice)
+
+
+@pytest.mark.parametrize("body", [
+    {"schemas": [PATCH_OP]},
+    {"schemas": [PATCH_OP], "Operations": "add"},
+    {"schemas": [PATCH_OP], "Operations": {"op": "add", "path": "nickName", "value": "x"}},
+    {"schemas": [PATCH_OP], "Operations": [None]},
+], ids=lambda body: json.dumps(body)[70:110])
+def test_patch_without_an_operations_list_is_400(scim, alice, body):
+    assert_error(scim.patch(f"/Users/{alice['id']}", body), 400)
+
+    assert_alice_unchanged(scim, alice)
+
+
+@pytest.mark.parametrize("operation", [
+    {"op": "add", "path": "members", "value": "not-a-list"},
+    {"op": "add", "path": "members", "value": [{"value": 12}]},
+    {"op": "add", "path": "members", "value": [{"display": "no value"}]},
+    {"op": "add", "path": "members", "value": [{"value": "not-a-user-id"}]},
+    {"op": "add", "path": "members", "value": [{"value": str(uuid.uuid4())}]},
+    {"op": "remove", "path": "members[value eq 12"},
+    {"op": "remove", "path": 'members[display eq "x"] or'},
+    {"op": "replace", "path": "displayName", "value": ""},
+    {"op": "replace", "path": "displayName", "value": ["x"]},
+    {"op": "frobnicate", "path": "members", "value": []},
+], ids=lambda op: json.dumps(op)[:50])
+def test_bad_group_patch_is_refused_and_applies_nothing(scim, team, alice, operation):
+    bob = scim.create_user("bob@riverside.test")
+
+    response = scim.patch_ops(
+        f"/Groups/{team['id']}",
+        {"op": "add", "path": "members", "value": [{"value": bob["id"]}]}, operation)
+
+    assert_client_error(response)
+    assert scim.member_ids(team["id"]) == {alice["id"]}
+    assert scim.read(f"/Groups/{team['id']}")["displayName"] == "Team"
+
+
+def test_group_patch_with_another_tenants_user_adds_nothing(scim, other_scim, team, alice):
+    """A member id from another organization is as unknown as a random one."""
+    stranger = other_scim.create_user("stranger@lakeside.test")
+
+    response = scim.patch_ops(f"/Groups/{team['id']}", {
+        "op": "add", "path": "members", "value": [{"value": stranger["id"]}]})
+
+    assert_client_error(response)
+    assert scim.member_ids(team["id"]) == {alice["id"]}
+    assert other_scim.read(f"/Users/{stranger['id']}")["userName"] == "stranger@lakeside.test"
+
+
+# Unknown attributes -------------------------------------------------------------------------
+
+
+def test_unknown_core_attribute_is_kept_or_refused_never_half_stored(scim, alice):
+    """RFC 7644 §3.3 leaves unknown attributes to the provider; the issue asks that what Azure
+    sends reads back as sent. Either way: no 5xx, and a refusal stores nothing."""
+    response = scim.post("/Users", {"schemas": [USER], "userName": "bob@riverside.test",
+                                    "favouriteColour": "teal"})
+
+    if response.status_code == 201:
+        assert scim.read(f"/Users/{response.json()['id']}")["favouriteColour"] == "teal"
+    else:
+        assert_error(response, 400)
+        assert user_count(scim) == 1
+
+
+def test_unknown_schema_extension_value_is_kept_or_refused(scim, alice):
+    urn = "urn:ietf:params:scim:schemas:extension:kno2:2.0:User"
+    response = scim.post("/Users", {"schemas": [USER, urn], "userName": "bob@riverside.test",
+                                    urn: {"npi": "1234567890"}})
+
+    if response.status_code == 201:
+        assert scim.read(f"/Users/{response.json()['id']}")[urn] == {"npi": "1234567890"}
+    else:
+        assert_error(response, 400)
+        assert user_count(scim) == 1
+
+
+def test_client_supplied_id_and_meta_are_ignored(scim, alice):
+    """RFC 7643 §3.1: ``id`` and ``meta`` are assigned by the service provider."""
+    chosen = str(uuid.uuid4())
+    response = scim.post("/Users", {
+        "schemas": [USER], "id": chosen, "userName": "bob@riverside.test",
+        "meta": {"resourceType": "Group", "created": "2000-01-01T00:00:00Z",
+                 "location": "https://evil.test/Users/1"}})
+
+    assert response.status_code == 201, describe(response)
+    bob = response.json()
+    assert bob["id"] != chosen
+    assert bob["meta"]["resourceType"] == "User"
+    assert bob["meta"]["created"] > "2001"
+    assert not bob["meta"]["location"].startswith("https://evil.test")
+    assert_error(scim.get(f"/Users/{chosen}"), 404)
+
+
+# Bad filters and query parameters -----------------------------------------------------------
+
+BAD_FILTERS = [
+    "userName",
+    "userName eq",
+    'userName xx "alice@riverside.test"',
+    '(userName eq "alice@riverside.test"',
+    'userName eq "alice@riverside.test" and',
+    'userName eq "unterminated',
+    'emails[type eq "work".value eq "alice@riverside.test"',
+    'userName eq "a" or or userName eq "b"',
+    "eq eq eq",
+    ")",
+]
+
+
+@pytest.mark.parametrize("filter_", BAD_FILTERS)
+@pytest.mark.parametrize("resource", ["Users", "Groups"])
+def test_unparseable_filter_is_400_invalid_filter(scim, alice, team, resource, filter_):
+    assert_error(scim.get(f"/{resource}?filter={quote(filter_)}"), 400, "invalidFilter")
+
+
+@pytest.mark.parametrize("filter_", [
+    'userName eq "x\' OR \'1\'=\'1"',
+    "userName eq \"alice@riverside.test') OR 1=1 --\"",
+    'userName eq "%" or userName eq "_"',
+    'userName sw "%"',
+    'userName co "\\\\"',
+    'displayName eq "Alice\\" or \\"1\\" eq \\"1"',
+])
+def test_injection_shaped_filter_values_match_nothing(scim, alice, filter_):
+    """Filter values are data: quotes, SQL and LIKE wildcards in them match literally."""
+    response = scim.get(f"/Users?filter={quote(filter_)}")
+
+    if response.status_code == 400:
+        assert_error(response, 400, "invalidFilter")
+    else:
+        assert assert_list_response(response)["totalResults"] == 0
+    assert scim.read(f"/Users/{alice['id']}")["userName"] == "alice@riverside.test"
+
+
+@pytest.mark.parametrize("query", [
+    "startIndex=abc", "count=abc", "count=-5", "startIndex=-5", "startIndex=0",
+    "count=99999999999999999999", "count=1.5",
+    "attributes=", "excludedAttributes=", "attributes=nonexistent",
+    "sortBy=userName&sortOrder=sideways", "filter=",
+])
+def test_odd_query_parameters_never_fail_the_server(scim, alice, query):
+    """RFC 7644 §3.4.2.4 says how to read a negative ``count`` or ``startIndex < 1``; anything
+    unparseable may be refused. Never a 5xx."""
+    response = scim.get(f"/Users?{query}")
+
+    if response.status_code == 400:
+        assert_error(response, 400)
+    else:
+        body = assert_list_response(response)
+        assert body["totalResults"] == 1
+
+
+# Content types ------------------------------------------------------------------------------
+
+BOB = {"schemas": [USER], "userName": "bob@riverside.test"}
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/scim+json", "application/json", "application/scim+json; charset=utf-8",
+    "application/json; charset=UTF-8",
+])
+def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
+    """RFC 7644 §3.1/§8.1 and Microsoft's real requests (reference §3.1)."""
+    response = scim.post("/Users", BOB, headers={"Content-Type": content_type})
+
+    assert response.status_code == 201, describe(response)
+    assert response.headers["Content-Type"].startswith("application/scim+json")
+
+
+@pytest.mark.parametrize("content_type, raw", [
+    ("application/xml", b"<User><userName>bob@riverside.test</userName></User>"),
+    ("application/x-www-form-urlencoded", b"userName=bob%40riverside.test"),
+    ("multipart/form-data; boundary=xyz",
+     b'--xyz\r\nContent-Disposition: form-data; name="userName"\r\n\r\nbob\r\n--xyz--\r\n'),
+    ("text/plain", b"userName=bob@riverside.test"),
+])
+def test_non_json_bodies_are_refused(scim, alice, content_type, raw):
+    assert_client_error(scim.post("/Users", raw=raw, headers={"Content-Type": content_type}))
+
+    assert user_count(scim) == 1
+
+
+def test_unknown_endpoint_under_the_tenant_is_a_scim_404(scim):
+    """RFC 7644 §3.12; scim2-tester checks a random URL under the base gets a SCIM 404."""
+    assert_error(scim.get(f"/{uuid.uuid4()}"), 404)
+    assert_error(scim.get("/Users/a/b/c"), 404)
+
+
+def test_bulk_is_refused_with_a_scim_error(scim, alice):
+    """``bulk.supported`` is false; RFC 7644 §3.12 lists 501 for an unsupported operation."""
+    response = scim.post("/Bulk", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [{"method": "POST", "path": "/Users", "bulkId": "1",
+                        "data": {"schemas": [USER], "userName": "bob@riverside.test"}}]})
+
+    assert response.status_code in (400, 403, 404, 405, 501), describe(response)
+    assert response.json()["schemas"] == [ERROR], describe(response)
+    assert user_count(scim) == 1
+
+
+def test_wrong_methods_get_scim_405_or_404(scim, alice):
+    for method, path in (("DELETE", "/Users"), ("PUT", "/Users"), ("PATCH", "/Groups"),
+                         ("POST", f"/Users/{alice['id']}"), ("DELETE", "/Schemas"),
+                         ("POST", "/ServiceProviderConfig")):
+        response = scim.request(method, path, {"schemas": [USER]})
+        assert response.status_code in (404, 405), describe(response)
+        assert response.json()["schemas"] == [ERROR], describe(response)
+    assert user_count(scim) == 1
+
+
+# Huge input ---------------------------------------------------------------------------------
+
+
+def test_huge_body_is_refused_with_a_scim_error(scim, alice):
+    raw = json.dumps({"schemas": [USER], "userName": "bob@riverside.test",
+                      "title": "x" * (4 * 1024 * 1024)}).encode()
+
+    response = scim.post("/Users", raw=raw)
+
+    assert response.status_code in (400, 413), describe(response)
+    assert response.json()["schemas"] == [ERROR]
+    assert user_count(scim) == 1
+
+
+@pytest.mark.parametrize("attribute", ["userName", "displayName", "title", "externalId"])
+def test_very_long_strings_are_stored_or_refused_cleanly(scim, alice, attribute):
+    """A 5,000-character value either reads back exactly or is refused with a 400."""
+    long_value = "a" * 4990 + "@x.test"
+    body = {"schemas": [USER], "userName": "bob@riverside.test", attribute: long_value}
+
+    response = scim.post("/Users", body)
+
+    if response.status_code == 201:
+        assert scim.read(f"/Users/{response.json()['id']}")[attribute] == long_value
+    else:
+        assert_error(response, 400)
+        assert user_count(scim) == 1
+
+
+def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, alice):
+    many_emails = [{"type": f"t{n}", "value": f"bob{n}@riverside.test"} for n in range(500)]
+    response = scim.post("/Users", {"schemas": [USER], "userName": "bob@riverside.test",
+                                    "emails": many_emails})
+    assert response.status_code in (201, 400), describe(response)
+
+    unknown = [{"value": str(uuid.uuid4())} for _ in range(5000)]
+    response = scim.patch_ops(f"/Groups/{team['id']}",
+                              {"op": "add", "path": "members", "value": unknown})
+    assert_client_error(response)
+    assert scim.member_ids(team["id"]) == {alice["id"]}

@@ -1,0 +1,114 @@
+"""Concurrent SCIM writes over real HTTP on PostgreSQL (gunicorn: 2 workers x 4 threads).
+
+Entra's request concurrency is not documented (reference §3.9), so writes to one resource
+must be safe when they race: uniqueness holds under parallel creates, and parallel member adds
+to one group lose nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from .client import GROUP, PATCH_OP, USER, ScimClient, assert_error, describe
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
+
+PARALLEL = 8
+
+
+def race(scim: ScimClient, requests_: list[tuple[str, str, dict]]) -> list[requests.Response]:
+    """Send the requests at once, each on its own connection, released by one barrier."""
+    barrier = threading.Barrier(len(requests_))
+
+    def send(request: tuple[str, str, dict]) -> requests.Response:
+        method, path, body = request
+        client = ScimClient(scim.base, scim.token)
+        try:
+            client.session.get(client.url("/ServiceProviderConfig"), timeout=30)  # connect first
+            barrier.wait(timeout=30)
+            return client.request(method, path, body)
+        finally:
+            client.session.close()
+
+    with ThreadPoolExecutor(max_workers=len(requests_)) as pool:
+        return list(pool.map(send, requests_))
+
+
+def test_parallel_creates_of_one_username_in_different_cases(scim):
+    names = ["race@riverside.test", "RACE@riverside.test", "Race@Riverside.Test",
+             "race@RIVERSIDE.test", "rAcE@riverside.test", "RACE@RIVERSIDE.TEST",
+             "race@Riverside.test", "Race@riverside.test"]
+
+    responses = race(scim, [("POST", "/Users", {"schemas": [USER], "userName": name})
+                            for name in names])
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * (PARALLEL - 1), [describe(r) for r in responses]
+    for response in responses:
+        if response.status_code == 409:
+            assert_error(response, 409, "uniqueness")
+    [winner] = [r.json() for r in responses if r.status_code == 201]
+    found = scim.search("Users", 'userName eq "race@riverside.test"')
+    assert [user["id"] for user in found] == [winner["id"]]
+
+
+def test_parallel_creates_of_one_group_display_name(scim):
+    names = ["Night Shift", "NIGHT SHIFT", "night shift", "Night shift",
+             "NIGHT shift", "night SHIFT", "NiGhT ShIfT", "nIgHt sHiFt"]
+
+    responses = race(scim, [("POST", "/Groups", {"schemas": [GROUP], "displayName": name})
+                            for name in names])
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * (PARALLEL - 1), [describe(r) for r in responses]
+    assert len(scim.search("Groups", 'displayName eq "night shift"')) == 1
+
+
+def test_parallel_member_adds_to_one_group_lose_nothing(scim):
+    group = scim.create_group("Everyone")
+    users = [scim.create_user(f"user{n:02d}@riverside.test")["id"] for n in range(PARALLEL * 5)]
+    batches = [users[n::PARALLEL] for n in range(PARALLEL)]
+
+    responses = race(scim, [
+        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "Add", "path": "members", "value": [{"value": uid} for uid in batch]}]})
+        for batch in batches])
+
+    assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
+    assert scim.member_ids(group["id"]) == set(users)
+
+
+def test_parallel_adds_and_removes_of_different_members_commute(scim):
+    group = scim.create_group("Mixed")
+    users = [scim.create_user(f"user{n:02d}@riverside.test")["id"] for n in range(PARALLEL)]
+    staying, leaving = users[: PARALLEL // 2], users[PARALLEL // 2:]
+    joining = [scim.create_user(f"new{n:02d}@riverside.test")["id"] for n in range(PARALLEL // 2)]
+    response = scim.patch_ops(f"/Groups/{group['id']}", {
+        "op": "add", "path": "members", "value": [{"value": uid} for uid in users]})
+    assert response.status_code == 204, describe(response)
+    operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in leaving]
+    operations += [{"op": "add", "path": "members", "value": [{"value": uid}]} for uid in joining]
+
+    responses = race(scim, [
+        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [operation]})
+        for operation in operations])
+
+    assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
+    assert scim.member_ids(group["id"]) == set(staying) | set(joining)
+
+
+def test_the_same_member_added_in_parallel_is_listed_once(scim):
+    group = scim.create_group("Once")
+    user = scim.create_user("once@riverside.test")
+
+    responses = race(scim, [
+        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
+    ] * PARALLEL)
+
+    assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
+    assert [m["value"] for m in scim.read(f"/Groups/{group['id']}")["members"]] == [user["id"]]
