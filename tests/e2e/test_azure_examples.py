@@ -895,3 +895,95 @@ def test_another_tenants_token_and_data_stay_apart(scim, other_scim):
     assert [u["id"] for u in scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"')] \
         == [mine["id"]]
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 1
+
+
+# §3.2 The filters Entra sends, and what list responses carry ---------------------------------
+
+
+def test_the_filters_entra_sends_match_case_insensitively(scim):
+    user = create_ms_user(scim)
+    scim.create_user("other@testuser.com", externalId="other-ext",
+                     emails=[{"type": "work", "value": "other@testuser.com"}])
+    work_email = CREATE_USER["emails"][0]["value"]
+
+    for filter_ in (
+        f'userName eq "{CREATE_USER["userName"].upper()}"',
+        f'externalId eq "{CREATE_USER["externalId"]}"',
+        f'emails[type eq "work"].value eq "{work_email.upper()}"',
+        f'userName eq "{CREATE_USER["userName"]}" and externalId eq "{CREATE_USER["externalId"]}"',
+    ):
+        assert [u["id"] for u in scim.search("Users", filter_)] == [user["id"]], filter_
+    assert scim.search("Users", f'userName eq "{CREATE_USER["userName"]}" and '
+                                'externalId eq "other-ext"') == []
+
+
+def test_attributes_parameter_limits_what_a_list_returns(scim):
+    """RFC 7644 §3.9: only the requested attributes, plus ``id`` (returned "always")."""
+    create_ms_user(scim)
+
+    body = assert_list_response(scim.get("/Users?attributes=userName,emails"))
+
+    [user] = body["Resources"]
+    assert set(user) - {"schemas", "meta"} == {"id", "userName", "emails"}
+    assert user["emails"] == CREATE_USER["emails"]
+
+
+def test_user_without_email_has_no_emails_attribute(scim):
+    """django-scim2's default answers ``emails: [{"value": ""}]``; Azure would read that back
+    as an empty address."""
+    created = scim.create_user("no-email@testuser.com")
+
+    assert "emails" not in created
+    assert "emails" not in scim.read(f"/Users/{created['id']}")
+    [listed] = scim.search("Users", 'userName eq "no-email@testuser.com"')
+    assert "emails" not in listed
+
+
+def test_renaming_onto_another_users_name_is_409_and_changes_nothing(scim):
+    """The validator's "Update Joining Property" with a name already taken (RFC 7644 §3.5.2,
+    §3.12 uniqueness), by PATCH and by PUT."""
+    first = create_ms_user(scim)
+    second = scim.create_user("second@testuser.com", displayName="Second")
+    taken = CREATE_USER["userName"].upper()
+
+    assert_error(scim.patch(f"/Users/{second['id']}", patch_body(
+        {"op": "Replace", "path": "displayName", "value": "Changed"},
+        {"op": "Replace", "path": "userName", "value": taken})), 409, "uniqueness")
+    assert_error(scim.put(f"/Users/{second['id']}", {
+        "schemas": [USER], "userName": taken, "displayName": "Changed"}), 409, "uniqueness")
+
+    after = scim.read(f"/Users/{second['id']}")
+    assert (after["userName"], after["displayName"]) == ("second@testuser.com", "Second")
+    assert scim.read(f"/Users/{first['id']}")["userName"] == CREATE_USER["userName"]
+
+
+def test_renaming_a_group_onto_another_groups_name_is_409(scim):
+    create_ms_group(scim)
+    other = scim.create_group("Other group")
+
+    assert_error(scim.patch(f"/Groups/{other['id']}", patch_body(
+        {"op": "Replace", "path": "displayName", "value": "DISPLAYNAME"})), 409, "uniqueness")
+
+    assert scim.read(f"/Groups/{other['id']}")["displayName"] == "Other group"
+
+
+def test_put_replaces_the_whole_user(scim):
+    """RFC 7644 §3.5.1: attributes left out of a PUT are cleared; ``id`` never changes."""
+    user = create_ms_user(scim)
+    replacement = {
+        "schemas": [USER], "userName": CREATE_USER["userName"], "active": False,
+        "displayName": "Replaced", "name": {"givenName": "New"},
+    }
+
+    response = scim.put(f"/Users/{user['id']}", replacement)
+
+    assert response.status_code == 200, describe(response)
+    assert_scim_json(response)
+    after = scim.read(f"/Users/{user['id']}")
+    assert after["id"] == user["id"]
+    assert after["displayName"] == "Replaced"
+    assert after["active"] is False
+    assert after["name"] == {"givenName": "New"}
+    assert "emails" not in after and "externalId" not in after
+    assert after["meta"]["created"] == user["meta"]["created"]
+    assert after["meta"]["version"] != user["meta"]["version"]
