@@ -69,6 +69,30 @@ KNOWN_SCHEMAS = {CORE_USER.lower(): CORE_USER, CORE_GROUP.lower(): CORE_GROUP,
                  ENTERPRISE_USER.lower(): ENTERPRISE_USER}
 
 
+MAX_DEPTH = 16
+
+
+def check_storable(value: object, depth: int = 0) -> None:
+    """Refuse JSON that parses but cannot be stored: NUL characters and lone surrogates
+    (PostgreSQL rejects both in text and jsonb) and absurd nesting."""
+    if depth > MAX_DEPTH:
+        raise InvalidValue(f"the body is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValue("strings must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValue("strings must be valid Unicode") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(key, depth + 1)
+            check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_storable(item, depth + 1)
+
+
 # --- paths -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -525,6 +549,7 @@ def clean_user(raw: object) -> dict:
                 value = document[key] = [value]  # OneLogin-style single object
             if not isinstance(value, list):
                 raise InvalidValue(f"{key} must be an array")
+            value[:] = [item for item in value if not _is_hollow(lowered, item)]
             for item in value:
                 if lowered != "roles" and not isinstance(item, dict):
                     raise InvalidValue(f"each element of {key} must be an object")

@@ -121,6 +121,14 @@ class StrictTranspiler(Transpiler):
             return ~query if node.value.lower() == "ne" else query
         raise InvalidFilter('the only supported value filter is emails[type eq "work"].value')
 
+    def visit_AttrExprValue(self, node: Any) -> tuple[str, Any]:
+        """Numbers compare as text: every non-boolean column here is text, uuid or a timestamp,
+        and PostgreSQL will not UPPER() a number."""
+        op, value = super().visit_AttrExprValue(node)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        return op, value
+
     def visit_AttrExpr(self, node: Any) -> Q:
         if isinstance(node.attr_path.attr_name, scim2ast.Filter):
             return self.is_filter(node)
@@ -163,6 +171,8 @@ def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q
     """The ``Q`` for a SCIM filter, or ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12)."""
     if not text.strip():
         raise InvalidFilter("filter is empty")
+    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        raise InvalidFilter("filter contains characters that cannot be stored or compared")
     errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,
               IndexError, KeyError)
     try:

@@ -77,6 +77,11 @@ def list_response(resources: list[dict], total: int, start: int) -> dict:
     }
 
 
+def _no_constants(name: str) -> None:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6), though Python accepts them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 class ScimViewMixin:
     """Shared dispatch: event contract, CSRF exemption, SCIM bodies for every failure."""
 
@@ -117,11 +122,12 @@ class ScimViewMixin:
         except RequestDataTooBig as exc:
             raise PayloadTooLarge("request body is too large") from exc
         try:
-            parsed = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InvalidSyntax("request body is not valid JSON") from exc
         if not isinstance(parsed, dict):
             raise InvalidSyntax("request body must be a JSON object")
+        documents.check_storable(parsed)
         return parsed
 
     @property
@@ -178,7 +184,8 @@ class ScimViewMixin:
                         count: int) -> HttpResponse:
         total = qs.count()
         self.event["results"] = total
-        objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if count else []
+        wanted = count and start <= total
+        objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
         resources = [adapters.project(adapter.to_dict(), *self.projection())
                      for adapter in self.adapter_for(objs)]
         return scim_response(list_response(resources, total, start))

@@ -294,3 +294,10 @@ def test_duplicate_create_with_identical_payload_answers_201_then_409(scim):
     # Reference §2.8, SCIM Validator "Create Duplicate User".
     assert scim.post("/Users", CREATE_USER).status_code == 201
     assert scim.post("/Users", CREATE_USER).status_code == 409
+
+
+def test_email_elements_without_a_value_are_dropped(scim):
+    body = create(scim, {"userName": "x@riverside.example",
+                         "emails": [{"value": None, "type": "work"}]})
+
+    assert "emails" not in body
