@@ -987,3 +987,49 @@ def test_put_replaces_the_whole_user(scim):
     assert "emails" not in after and "externalId" not in after
     assert after["meta"]["created"] == user["meta"]["created"]
     assert after["meta"]["version"] != user["meta"]["version"]
+
+
+def test_one_group_patch_with_several_member_operations_applies_them_in_order(scim):
+    """Entra batches member changes; operations apply in order, atomically (RFC 7644 §3.5.2)."""
+    group = create_ms_group(scim)
+    users = [scim.create_user(f"m{n}@testuser.com")["id"] for n in range(5)]
+
+    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
+        {"op": "Add", "path": "members", "value": [{"value": uid} for uid in users[:4]]},
+        {"op": "Remove", "path": "members", "value": [{"value": users[0]}]},
+        {"op": "remove", "path": f'members[value eq "{users[1]}"]'},
+        {"op": "add", "path": "members", "value": [{"value": users[4]}, {"value": users[2]}]},
+    )))
+
+    assert scim.member_ids(group["id"]) == {users[2], users[3], users[4]}
+
+
+def test_remove_members_without_value_or_filter_empties_the_group(scim):
+    """RFC 7644 §3.5.2.2: no filter and no value removes all values. Only the value-list form
+    that Entra sends must never do that (tested above)."""
+    group = create_ms_group(scim)
+    user = scim.create_user("member@testuser.com")
+    scim.patch(f"/Groups/{group['id']}", patch_body(
+        {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}))
+
+    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
+        {"op": "remove", "path": "members"})))
+
+    assert scim.member_ids(group["id"]) == set()
+    assert scim.read(f"/Users/{user['id']}")["id"] == user["id"]
+
+
+def test_group_lists_and_reads_honour_attributes_and_excluded_members(scim):
+    group = create_ms_group(scim)
+    user = scim.create_user("member@testuser.com")
+    scim.patch(f"/Groups/{group['id']}", patch_body(
+        {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}))
+
+    listed = assert_list_response(scim.get("/Groups?excludedAttributes=members"))
+    assert [("members" in g, g["displayName"]) for g in listed["Resources"]] == [
+        (False, "displayName")]
+    only_name = scim.read(f"/Groups/{group['id']}?attributes=displayName")
+    assert set(only_name) - {"schemas", "meta"} == {"id", "displayName"}
+    [member] = scim.read(f"/Groups/{group['id']}")["members"]
+    assert member["value"] == user["id"]
+    assert member["$ref"].endswith(f"/Users/{user['id']}")

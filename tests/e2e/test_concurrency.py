@@ -112,3 +112,23 @@ def test_the_same_member_added_in_parallel_is_listed_once(scim):
 
     assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
     assert [m["value"] for m in scim.read(f"/Groups/{group['id']}")["members"]] == [user["id"]]
+
+
+def test_parallel_patches_of_different_attributes_of_one_user_lose_nothing(scim):
+    """No lost update when Entra's workers patch the same user at once."""
+    user = scim.create_user("busy@riverside.test")
+    values = {"title": "Nurse", "nickName": "Busy", "displayName": "Busy Bee",
+              "preferredLanguage": "en-US", "locale": "en-US", "timezone": "America/Chicago",
+              "userType": "Employee",
+              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "ER"}
+
+    responses = race(scim, [
+        ("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "Replace", "path": path, "value": value}]})
+        for path, value in values.items()])
+
+    assert [r.status_code for r in responses] == [200] * PARALLEL, [describe(r) for r in responses]
+    after = scim.read(f"/Users/{user['id']}")
+    for path, value in values.items():
+        schema, _, attribute = path.rpartition(":")
+        assert (after[schema][attribute] if schema else after[path]) == value, path
