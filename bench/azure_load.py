@@ -30,24 +30,19 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import cycle
-from pathlib import Path
 
+import harness
 import requests
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parent.parent
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_SCHEMAS = [
@@ -355,74 +350,6 @@ def verify(args, user_ids, group_ids, membership, incremental) -> list[str]:
     return problems[:20]
 
 
-# ----------------------------------------------------------------------------------------- servers
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def recreate_database(database_url: str) -> None:
-    import dj_database_url
-    import psycopg
-    from psycopg import sql
-
-    config = dj_database_url.parse(database_url)
-    with psycopg.connect(dbname="postgres", user=config["USER"] or None,
-                         password=config["PASSWORD"] or None, host=config["HOST"] or None,
-                         port=config["PORT"] or None, autocommit=True) as conn:
-        name = sql.Identifier(config["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def manage(env: dict, *arguments: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=env,
-                          check=True, capture_output=True, text=True).stdout
-
-
-def start_servers(args, env: dict) -> tuple[list[subprocess.Popen], list[str], Path]:
-    processes, urls = [], []
-    log_dir = Path(tempfile.mkdtemp(prefix="kno2prov-bench-"))
-    for n in range(args.servers):
-        port = free_port()
-        metrics_dir = log_dir / f"metrics-{n}"
-        metrics_dir.mkdir()
-        server_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        log = (log_dir / f"gunicorn-{n}.log").open("w")
-        command = [sys.executable, "-m", "gunicorn", "kno2prov.wsgi", "--config",
-                   "python:kno2prov.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
-        if args.workers:
-            command += ["--workers", str(args.workers)]
-        if args.threads:
-            command += ["--threads", str(args.threads)]
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True))
-        urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/readyz", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"server at {url} did not start; logs in {log_dir}")
-            time.sleep(0.2)
-    return processes, urls, log_dir
-
-
-def stop_servers(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-
-
 # -------------------------------------------------------------------------------------------- main
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -442,8 +369,7 @@ def parse_args() -> argparse.Namespace:
                         help="members of the large group (0 skips that phase)")
     parser.add_argument("--big-group-patches", type=int, default=20)
     parser.add_argument("--big-group-reads", type=int, default=50)
-    parser.add_argument("--database-url",
-                        default="postgres://postgres@127.0.0.1:5432/kno2prov_bench")
+    parser.add_argument("--database-url", default=harness.DEFAULT_DATABASE_URL)
     parser.add_argument("--url", help="an already running server (skips starting one)")
     parser.add_argument("--tenant-url", help="with --url: the organization's tenant URL")
     parser.add_argument("--token", help="with --url: the organization's provisioning token")
@@ -452,30 +378,22 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kno2prov.settings")
-    env = {**os.environ, "DATABASE_URL": args.database_url, "BENCH_MODE": "true",
-           "DEBUG": "false", "LOG_LEVEL": "WARNING", "PUBLIC_BASE_URL": "http://127.0.0.1",
-           "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
-           "TOKEN_PEPPER": "bench-token-pepper-not-for-production-9876543210"}
-    processes = []
+    env = harness.bench_environment(args.database_url)
+    servers = None
     if args.url:
         if not (args.tenant_url and args.token):
             raise SystemExit("--url needs --tenant-url and --token")
-        base_urls, tenant_path = [args.url.rstrip("/")], args.tenant_url.split("/scim/v2/", 1)[1]
-        token = args.token
-        args.public_id = tenant_path.strip("/")
+        base_urls, token = [args.url.rstrip("/")], args.token
+        args.public_id = args.tenant_url.rstrip("/").rsplit("/", 1)[1]
         args.big_group = 0
     else:
-        recreate_database(args.database_url)
-        manage(env, "migrate", "--no-input", "-v0")
-        manage(env, "create_organization", "--name", "Bench Clinic", "--slug", "bench",
-               "--issuer", "https://sts.windows.net/11111111-2222-3333-4444-555555555555/",
-               "--enable-provisioning")
-        issued = json.loads(manage(env, "issue_token", "bench", "--label", "bench", "--json"))
-        token, args.public_id = issued["token"], issued["tenant_url"].rsplit("/", 1)[1]
-        processes, base_urls, log_dir = start_servers(args, env)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "TOKEN_PEPPER")})
+        harness.recreate_database(args.database_url)
+        token, args.public_id = harness.provision_tenant(env)
+        servers = harness.start_servers(env, args.servers, workers=args.workers,
+                                        threads=args.threads)
+        base_urls = servers.urls
+    # This process reads the same database to set up the big group and to verify the result.
+    os.environ.update(env)
     tenant_urls = [f"{base}/scim/v2/{args.public_id}" for base in base_urls]
     stats = Stats()
     client = Client(tenant_urls, token, stats)
@@ -488,13 +406,12 @@ def main() -> None:
         mixed_requests = stats.count()
         mixed_rps = mixed_requests / cycles_seconds
         ceiling_rps = measure_ceiling(base_urls, args.public_id, token, args)
-        big = big_group(client, args) if args.big_group and not args.url else {}
+        big = big_group(client, args) if args.big_group else {}
         problems = verify(args, user_ids, group_ids, membership, incremental)
     finally:
-        if processes:
-            stop_servers(processes)
-            shutil.rmtree(log_dir, ignore_errors=True)
-
+        if servers is not None:
+            servers.stop()
+            shutil.rmtree(servers.log_dir, ignore_errors=True)
     print(f"\nAzure-shaped load: {args.users} users, {args.groups} groups, {args.memberships} "
           f"memberships, {args.concurrency} client threads, {args.servers} server(s)")
     print(f"{'operation':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
