@@ -136,3 +136,98 @@ def test_entra_provisioning_cycle(scim, other_scim):
     assert scim.delete(f"/Users/{manager_id}").status_code == 204
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 0
 
+
+
+def test_microsoft_postman_collection_shapes(scim):
+    """The request shapes of Microsoft's Postman collection for SCIM endpoints (as replayed by
+    scim2-server's ``test_ms_entra.py``): attribute names in any case (RFC 7643 §2.1), PUT with
+    the enterprise extension, groups created with members and replaced by PUT."""
+    response = scim.post("/Users", {
+        "UserName": "UserName123", "Active": True, "DisplayName": "BobIsAmazing",
+        "schemas": [USER], "externalId": uuid.uuid4().hex,
+        "name": {"formatted": "Ryan Leenay", "familyName": "Leenay", "givenName": "Ryan"},
+        "emails": [{"primary": True, "type": "work", "value": "testing@bob.com"},
+                   {"primary": False, "type": "home", "value": "testinghome@bob.com"}],
+    })
+    assert response.status_code == 201, describe(response)
+    first = response.json()
+    assert (first["userName"], first["displayName"], first["active"]) == (
+        "UserName123", "BobIsAmazing", True)
+    response = scim.post("/Users", {
+        "UserName": "UserName222", "Active": True, "DisplayName": "lennay",
+        "schemas": [ENTERPRISE, USER], "externalId": uuid.uuid4().hex,
+        "name": {"formatted": "Adrew Ryan", "familyName": "Ryan", "givenName": "Andrew"},
+        ENTERPRISE: {"department": "bob", "manager": {"value": first["id"]}},
+    })
+    assert response.status_code == 201, describe(response)
+    second = response.json()
+    assert second[ENTERPRISE]["department"] == "bob"
+    assert second[ENTERPRISE]["manager"]["value"] == first["id"]
+
+    assert [u["id"] for u in scim.search("Users", 'DisplayName eq "BobIsAmazing"')] == [
+        first["id"]]
+    listed = assert_list_response(scim.get("/Users?attributes=userName,emails"))
+    assert {u["id"] for u in listed["Resources"]} == {first["id"], second["id"]}
+
+    response = scim.patch(f"/Users/{first['id']}", patch(
+        {"op": "replace", "path": "userName", "value": "ryan3"}))
+    assert response.status_code == 200, describe(response)
+    assert scim.read(f"/Users/{first['id']}")["userName"] == "ryan3"
+
+    response = scim.put(f"/Users/{second['id']}", {
+        "UserName": "UserNameReplace2", "Active": True, "DisplayName": "BobIsAmazing",
+        "schemas": [ENTERPRISE, USER], "id": second["id"], "externalId": uuid.uuid4().hex,
+        "name": {"formatted": "NewName", "familyName": "Leenay", "givenName": "Ryan"},
+        "emails": [{"primary": True, "type": "work", "value": "testing@bobREPLACE.com"}],
+    })
+    assert response.status_code == 200, describe(response)
+    replaced = scim.read(f"/Users/{second['id']}")
+    assert replaced["name"]["formatted"] == "NewName"
+    assert replaced["userName"] == "UserNameReplace2"
+    assert ENTERPRISE not in replaced  # PUT replaces: the extension was left out
+
+    response = scim.post("/Groups", {
+        "schemas": [GROUP], "externalId": uuid.uuid4().hex, "displayName": "GroupDisplayName2",
+        "members": [{"value": first["id"], "display": "VP"}]})
+    assert response.status_code == 201, describe(response)
+    group = response.json()
+    assert scim.member_ids(group["id"]) == {first["id"]}
+    response = scim.put(f"/Groups/{group['id']}", {
+        "schemas": [GROUP], "id": group["id"], "displayName": "putName",
+        "members": [{"value": first["id"], "display": "VP"},
+                    {"value": second["id"], "display": "SenorVP"}]})
+    assert response.status_code == 200, describe(response)
+    assert scim.read(f"/Groups/{group['id']}")["displayName"] == "putName"
+    assert scim.member_ids(group["id"]) == {first["id"], second["id"]}
+
+    for resource, resource_id in (("Groups", group["id"]), ("Users", first["id"]),
+                                  ("Users", second["id"])):
+        assert scim.delete(f"/{resource}/{resource_id}").status_code == 204
+
+
+@pytest.mark.parametrize("name", [
+    "O'Brien + Partners (Cardiology) / 100%",
+    "Nurses & Co – #1",
+])
+def test_group_names_with_special_characters_can_be_matched(scim, name):
+    """Entra cannot filter on some special characters (reference §3.2), but what it can send
+    must match: ``'``, ``+``, ``&``, ``%``, ``#``, ``–`` in any case."""
+    created = scim.create_group(name)
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+
+    found = scim.search("Groups", f'displayName eq "{escaped.upper()}"',
+                        excludedAttributes="members")
+
+    assert [g["id"] for g in found] == [created["id"]]
+    assert found[0]["displayName"] == name
+
+
+def test_user_name_with_plus_sign(scim):
+    """``+`` means a space only where Entra encodes spaces; a literal plus arrives as %2B."""
+    plus = scim.create_user("a+b@riverside.test")
+    scim.create_user("a b@riverside.test")
+
+    response = scim.session.get(
+        scim.url("/Users?filter=userName+eq+%22A%2BB%40riverside.test%22"), timeout=30)
+
+    assert [u["id"] for u in assert_list_response(response)["Resources"]] == [plus["id"]]
