@@ -177,7 +177,10 @@ class SyncHistoryMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(SCIM_PREFIX):
             return self.get_response(request)
-        request.request_id = request_id_for(request)
+        # kno2prov.requestid names every request first, for the logs; keep that name so a log
+        # line and a history row can be matched. Without it, name the request here.
+        if not getattr(request, "request_id", ""):
+            request.request_id = request_id_for(request)
         started_at = timezone.now()
         started = time.perf_counter()
         response = self.get_response(request)

@@ -193,3 +193,13 @@ def test_a_recording_error_never_costs_azure_its_answer(fake_scim, monkeypatch, 
 
     assert response.status_code == 201
     assert "could not record sync event" in caplog.text
+
+
+def test_the_history_and_the_logs_share_one_request_id(fake_scim, caplog):
+    caplog.set_level(logging.INFO, logger="kno2prov.access")
+
+    response = fake_scim.send("GET", "Users", {}, request_id="<not sane>")
+
+    event = SyncEvent.objects.get()
+    assert response["X-Request-ID"] == event.request_id
+    assert any(getattr(r, "request_id", None) == event.request_id for r in caplog.records)
