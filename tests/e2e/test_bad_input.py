@@ -65,6 +65,7 @@ MALFORMED = [
     b"",
     b"\xff\xfe\x00garbage",
     b'{"userName": "x"} trailing',
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's json recursion limit
     b'{"userName": NaN}',
 ]
 NON_OBJECTS = [b"[]", b'["userName"]', b'"userName"', b"42", b"null", b"true"]
@@ -311,7 +312,7 @@ def test_injection_shaped_filter_values_match_nothing(scim, alice, filter_):
 
 @pytest.mark.parametrize("query", [
     "startIndex=abc", "count=abc", "count=-5", "startIndex=-5", "startIndex=0",
-    "count=99999999999999999999", "count=1.5",
+    "count=99999999999999999999", "startIndex=99999999999999999999", "count=1.5",
     "attributes=", "excludedAttributes=", "attributes=nonexistent",
     "sortBy=userName&sortOrder=sideways", "filter=",
 ])
@@ -412,6 +413,27 @@ def test_very_long_strings_are_stored_or_refused_cleanly(scim, alice, attribute)
     else:
         assert_error(response, 400)
         assert user_count(scim) == 1
+
+
+def test_nul_character_in_a_string_is_refused_or_stored(scim, alice):
+    """PostgreSQL text cannot hold NUL: that must be a 400, not a database error."""
+    response = scim.post("/Users", {"schemas": [USER], "userName": "bob\u0000@riverside.test"})
+
+    if response.status_code == 201:
+        assert scim.read(f"/Users/{response.json()['id']}")["userName"] == (
+            "bob\u0000@riverside.test")
+    else:
+        assert_error(response, 400)
+        assert user_count(scim) == 1
+
+
+def test_nan_infinity_and_lone_surrogates_are_refused(scim, alice):
+    for raw in (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+                b'"userName": "bob@riverside.test", "title": Infinity}',
+                b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+                b'"userName": "bob\\ud800@riverside.test"}'):
+        assert_error(scim.post("/Users", raw=raw), 400)
+    assert user_count(scim) == 1
 
 
 def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, alice):
