@@ -228,3 +228,47 @@ def test_each_failure_gets_a_fix_that_fits_it(operation, status_code, expected):
 
     assert expected in explain_failure(operation=operation, status_code=status_code,
                                        subject="x")
+
+
+def test_the_directory_lists_only_this_organizations_users_and_groups(
+    tenant_client, organization, other_organization
+):
+    from scim.models import ScimGroup, ScimUser
+
+    ScimUser.objects.create(organization=organization, user_name="ann@riverside.test")
+    ScimUser.objects.create(organization=other_organization, user_name="zed@lakeside.test")
+    ScimGroup.objects.create(organization=organization, display_name="Nurses")
+
+    users = tenant_client.get(reverse("portal:user_list", args=[organization.slug]))
+    groups = tenant_client.get(reverse("portal:group_list", args=[organization.slug]))
+
+    assert "ann@riverside.test" in users.text
+    assert "zed@lakeside.test" not in users.text
+    assert "Nurses" in groups.text
+
+
+def test_a_groups_timeline_lists_its_membership_changes(tenant_client, organization):
+    from scim.models import ScimGroup
+
+    group = ScimGroup.objects.create(organization=organization, display_name="Nurses")
+    record(organization, operation=Operation.UPDATE_MEMBERS, status_code=204,
+           resource_type="Group", resource_id=str(group.scim_id), subject="Nurses",
+           members_added=4)
+
+    response = tenant_client.get(
+        reverse("portal:group_timeline", args=[organization.slug, str(group.scim_id)])
+    )
+
+    assert response.status_code == 200
+    assert "Add 4 members to group “Nurses”" in response.text
+
+
+def test_the_dashboard_counts_provisioned_users_and_groups(tenant_client, organization):
+    from scim.models import ScimUser
+
+    ScimUser.objects.create(organization=organization, user_name="a@x.test")
+    ScimUser.objects.create(organization=organization, user_name="b@x.test", active=False)
+
+    response = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+    assert response.context["counts"] == {"users": 2, "active_users": 1, "groups": 0}
