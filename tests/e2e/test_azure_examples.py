@@ -9,6 +9,7 @@ and the fields it reads back, never Microsoft's example ids or timestamps.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from urllib.parse import quote
 
@@ -1033,3 +1034,47 @@ def test_group_lists_and_reads_honour_attributes_and_excluded_members(scim):
     [member] = scim.read(f"/Groups/{group['id']}")["members"]
     assert member["value"] == user["id"]
     assert member["$ref"].endswith(f"/Users/{user['id']}")
+
+
+@pytest.mark.parametrize("removal", [
+    {"op": "remove", "path": f"{ENTERPRISE}:manager"},
+    {"op": "Replace", "path": f"{ENTERPRISE}:manager", "value": ""},
+    {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": ""}},
+    {"op": "remove", "path": "manager[value eq \"{manager}\"]"},
+    {"op": "Remove", "path": "manager"},
+], ids=["remove-urn", "replace-empty-string", "replace-empty-value", "remove-filter",
+        "remove-short-path"])
+def test_every_manager_removal_shape_clears_the_manager(scim, removal):
+    """Reference §3.1: Entra and its validator remove a manager in all these shapes."""
+    manager = scim.create_user("manager@testuser.com")
+    report = scim.create_user("report@testuser.com", schemas=[USER, ENTERPRISE],
+                              **{ENTERPRISE: {"manager": {"value": manager["id"]},
+                                              "department": "ER"}})
+    assert report[ENTERPRISE]["manager"]["value"] == manager["id"]
+    operation = {**removal, "path": removal["path"].format(manager=manager["id"])}
+
+    assert_user_patched(scim.patch(f"/Users/{report['id']}", patch_body(operation)),
+                        report["id"])
+
+    after = scim.read(f"/Users/{report['id']}")
+    assert "manager" not in after.get(ENTERPRISE, {})
+    assert after[ENTERPRISE]["department"] == "ER"
+
+
+@pytest.mark.parametrize("value", [
+    "{manager}", {"value": "{manager}"}, [{"value": "{manager}"}],
+    [{"$ref": None, "value": "{manager}"}],
+], ids=["bare-string", "object", "list", "list-null-ref"])
+@pytest.mark.parametrize("op, path", [("Add", "manager"), ("replace", f"{ENTERPRISE}:manager"),
+                                      ("add", f"{ENTERPRISE}:manager")])
+def test_every_manager_set_shape_sets_the_manager(scim, op, path, value):
+    manager = scim.create_user("manager@testuser.com")
+    report = scim.create_user("report@testuser.com")
+    value = json.loads(json.dumps(value).replace("{manager}", manager["id"]))
+
+    assert_user_patched(scim.patch(f"/Users/{report['id']}", patch_body(
+        {"op": op, "path": path, "value": value})), report["id"])
+
+    after = scim.read(f"/Users/{report['id']}")
+    assert after[ENTERPRISE]["manager"]["value"] == manager["id"]
+    assert ENTERPRISE in after["schemas"]
