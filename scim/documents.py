@@ -65,6 +65,21 @@ def _attribute_names() -> tuple[dict[str, str], set[str]]:
 
 
 CANONICAL, MULTI_VALUED = _attribute_names()
+
+
+def _definitions(schema_id: str) -> dict[str, dict]:
+    schema = next(s for s in bundled_schemas.ALL if s["id"] == schema_id)
+    return {attribute["name"].lower(): attribute for attribute in schema["attributes"]}
+
+
+DEFINITIONS = {
+    None: _definitions(CORE_USER),
+    ENTERPRISE_USER: _definitions(ENTERPRISE_USER),
+}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "reference": (str,), "binary": (str,), "datetime": (str,),
+    "boolean": (bool,), "integer": (int,), "decimal": (int, float), "complex": (dict,),
+}
 KNOWN_SCHEMAS = {CORE_USER.lower(): CORE_USER, CORE_GROUP.lower(): CORE_GROUP,
                  ENTERPRISE_USER.lower(): ENTERPRISE_USER}
 
@@ -233,8 +248,14 @@ def operations_of(body: object) -> list[dict]:
         path = operation.get(key_in(operation, "path"))
         if path is not None and not isinstance(path, str):
             raise InvalidPath("path must be a string")
-        result.append({"op": op.lower(), "path": path or None,
-                       "value": operation.get(key_in(operation, "value"))})
+        value_key = key_in(operation, "value")
+        value = operation.get(value_key)
+        if op.lower() == "add" and value is None or (
+                op.lower() == "replace" and value_key not in operation):
+            # §3.5.2.1/§3.5.2.3: add and replace "MUST contain a value"; replace with an
+            # explicit null or "" clears the attribute (how Azure empties one, reference §3.5).
+            raise InvalidValue(f"{op} needs a value")
+        result.append({"op": op.lower(), "path": path or None, "value": value})
     return result
 
 
@@ -270,10 +291,25 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
                         _apply(result, op, parse_path(f"{key}:{sub_key}"), sub_item)
                     continue
                 _apply(result, op, parse_path(key, core_schema), item)
+        elif is_schema_urn(path) and canonical_urn(path) != core_schema:
+            _apply_to_extension(result, op, canonical_urn(path), value)
         else:
             _apply(result, op, parse_path(path, core_schema), value)
     _refresh_formatted_name(document, result)
     return result
+
+
+def _apply_to_extension(document: dict, op: str, urn: str, value: object) -> None:
+    """A path that is an extension's schema URN names the whole extension (RFC 7644 §3.10)."""
+    if op == "remove":
+        document.pop(key_in(document, urn), None)
+        return
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{urn} needs an object of its attributes")
+    if op == "replace":
+        document.pop(key_in(document, urn), None)
+    for key, item in value.items():
+        _apply(document, "add" if op == "replace" else op, parse_path(f"{urn}:{key}"), item)
 
 
 def _refresh_formatted_name(before: dict, after: dict) -> None:
@@ -517,11 +553,14 @@ def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
     return value
 
 
-def clean_user(raw: object) -> dict:
+def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
     """A validated user document from a POST/PUT body or a patched document.
 
     Read-only and write-only attributes are dropped (RFC 7644 §3.3, §3.5.1); everything else is
     kept as sent, including attributes this service does not know (custom Azure mappings).
+    Attributes the User and EnterpriseUser schemas define must have their schema's type.
+    ``default_active`` is what a missing ``active`` becomes: true on create and replace, and
+    unassigned after a PATCH removed it.
     """
     if not isinstance(raw, dict):
         raise InvalidSyntax("a User must be a JSON object")
@@ -534,10 +573,11 @@ def clean_user(raw: object) -> dict:
     _string(document, "externalId")
     _string(document, "displayName")
     active_key = key_in(document, "active")
-    active = coerce_boolean("active", document.pop(active_key, True))
-    if not isinstance(active, bool):
+    active = coerce_boolean("active", document.pop(active_key, default_active))
+    if active is not None and not isinstance(active, bool):
         raise InvalidValue('active must be a boolean (true/false or "True"/"False")')
-    document["active"] = active
+    if active is not None:
+        document["active"] = active
     name = document.get(key_in(document, "name"))
     if name is not None and not isinstance(name, dict):
         raise InvalidValue("name must be an object")
@@ -551,7 +591,7 @@ def clean_user(raw: object) -> dict:
                 raise InvalidValue(f"{key} must be an array")
             value[:] = [item for item in value if not _is_hollow(lowered, item)]
             for item in value:
-                if lowered != "roles" and not isinstance(item, dict):
+                if not isinstance(item, dict):
                     raise InvalidValue(f"each element of {key} must be an object")
                 if isinstance(item, dict):
                     for flag in [k for k in item if k.lower() == "primary"]:
@@ -569,7 +609,59 @@ def clean_user(raw: object) -> dict:
                 _set_manager(value, value[manager_key])
             if not value:
                 document.pop(canonical)
+    _move_enterprise_attributes(document)
+    for key, value in document.items():
+        if key == ENTERPRISE_USER:
+            for sub_key, sub_value in value.items():
+                _check_type(DEFINITIONS[ENTERPRISE_USER].get(sub_key.lower()), sub_value,
+                            f"{ENTERPRISE_USER}:{sub_key}")
+        else:
+            _check_type(DEFINITIONS[None].get(key.lower()), value, key)
     return document
+
+
+def _move_enterprise_attributes(document: dict) -> None:
+    """Enterprise attributes sent without their URN (Azure's walkthrough sends a top-level
+    ``manager``, reference §2.5) go into the extension, as a PATCH path would put them."""
+    for key in [k for k in document if k.lower() in ENTERPRISE_ATTRIBUTES]:
+        extension = document.setdefault(ENTERPRISE_USER, {})
+        if not isinstance(extension, dict):
+            raise InvalidValue(f"{ENTERPRISE_USER} must be an object of extension attributes")
+        value = document.pop(key)
+        if key.lower() == "manager":
+            _set_manager(extension, value)
+        else:
+            extension[key_in(extension, key)] = value
+        if not extension:
+            document.pop(ENTERPRISE_USER)
+
+
+def _check_type(definition: dict | None, value: object, label: str) -> None:
+    """``value`` has the type and plurality its schema attribute says (RFC 7643 §2.3, §7).
+
+    Attributes no schema defines are kept as sent, whatever their type.
+    """
+    if definition is None:
+        return
+    if definition.get("multiValued"):
+        if not isinstance(value, list):
+            raise InvalidValue(f"{label} must be an array")
+        for item in value:
+            _check_single(definition, item, label)
+    else:
+        _check_single(definition, value, label)
+
+
+def _check_single(definition: dict, value: object, label: str) -> None:
+    expected = _TYPES.get(definition["type"].lower(), (object,))
+    if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
+        raise InvalidValue(f"{label} must be of type {definition['type']}")
+    if isinstance(value, dict):
+        subs = {sub["name"].lower(): sub for sub in definition.get("subAttributes", [])}
+        for key, item in value.items():
+            sub = subs.get(key.lower())
+            if sub is not None:
+                _check_single(sub, item, f"{label}.{key}")
 
 
 def clean_group(raw: object) -> dict:
@@ -638,7 +730,8 @@ def user_document(user: Any) -> dict:
         document["externalId"] = user.external_id
     if user.display_name is not None:
         document["displayName"] = user.display_name
-    document["active"] = user.active
+    if user.active is not None:
+        document["active"] = user.active
     document.update(copy.deepcopy(user.attributes))
     return document
 
@@ -650,7 +743,7 @@ def user_fields(document: dict) -> dict:
         "user_name": document[key_in(document, "userName")],
         "external_id": document.get(key_in(document, "externalId")),
         "display_name": document.get(key_in(document, "displayName")),
-        "active": document[key_in(document, "active")],
+        "active": document.get(key_in(document, "active")),
         "given_name": name_part(document, "givenName"),
         "family_name": name_part(document, "familyName"),
         "work_email": work_email(document),

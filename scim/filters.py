@@ -145,8 +145,10 @@ class StrictTranspiler(Transpiler):
             value = value.lower() == "true"
         if operator not in {"eq", "ne"} or not isinstance(value, bool):
             raise InvalidFilter("active is a boolean; compare it with eq or ne to true or false")
-        query = Q(active=value)
-        return ~query if operator == "ne" else query
+        # Unassigned active (NULL) counts as active, as everywhere else in this service.
+        inactive = Q(active=False)
+        wants_active = value if operator == "eq" else not value
+        return ~inactive if wants_active else inactive
 
 
 def _with_urns(query: Q) -> Q:

@@ -35,7 +35,9 @@ class ScimUser(models.Model):
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     user_name = models.CharField(max_length=255)
-    active = models.BooleanField(default=True)
+    # NULL only after a PATCH "remove" of active (RFC 7644 §3.5.2.2): unassigned, which this
+    # service reads as active; Azure deactivates by sending active=false (reference §3.4).
+    active = models.BooleanField(null=True, default=True)
     display_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # Copies of values inside ``attributes``, kept as columns only so filters can use an index.
     given_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
@@ -75,6 +77,11 @@ class ScimUser(models.Model):
     def etag(self) -> str:
         """Weak entity tag of this version (RFC 7644 §3.14)."""
         return f'W/"{self.version}"'
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated only by an explicit ``active: false``."""
+        return self.active is not False
 
 
 class ScimGroup(models.Model):

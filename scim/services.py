@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -100,7 +100,7 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
 def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations`` (already shape-checked by ``documents.operations_of``)."""
     patched = documents.apply_patch(documents.user_document(user), operations)
-    return replace_user(user, documents.clean_user(patched))
+    return replace_user(user, documents.clean_user(patched, default_active=None))
 
 
 @transaction.atomic(savepoint=False)
@@ -168,7 +168,14 @@ def _add_members(group: ScimGroup, pks: list[int]) -> int:
             "user_id", flat=True)
     )
     new = [GroupMembership(group=group, user_id=pk) for pk in pks if pk not in existing]
-    GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+    try:
+        GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+        if connection.vendor == "postgresql":
+            # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: check them now, so a
+            # member deleted by a concurrent request is a 400 here, not a failed COMMIT (500).
+            connection.check_constraints()
+    except IntegrityError as exc:
+        raise InvalidValue("a user being added was deleted meanwhile; retry") from exc
     return len(new)
 
 

@@ -245,9 +245,9 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
                          outcome: services.Outcome) -> None:
         self.describe(user)
         self.event["changes"] = outcome.changes
-        if before_active and not user.active:
+        if before_active and not user.is_active:
             self.event["operation"] = "deactivate_user"
-        elif not before_active and user.active:
+        elif not before_active and user.is_active:
             self.event["operation"] = "reactivate_user"
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -268,7 +268,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
-            before = user.active
+            before = user.is_active
             adapter = adapters.ScimUserAdapter(user, request)
             adapter.from_dict(body)
             outcome = adapter.save()
@@ -281,7 +281,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
-            before = user.active
+            before = user.is_active
             outcome = adapters.ScimUserAdapter(user, request).handle_operations(operations)
         self._describe_update(before, user, outcome)
         return self.respond(user)

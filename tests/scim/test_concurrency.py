@@ -16,7 +16,7 @@ from django.test import Client
 
 from scim.models import GroupMembership, ScimUser
 
-from .conftest import ScimClient, bulk_users, make_group
+from .conftest import ScimClient, bulk_users, make_group, make_user
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -97,3 +97,19 @@ def test_parallel_creates_of_one_username_in_two_organizations_both_succeed(scim
 
     assert statuses == [201, 201]
     assert ScimUser.objects.filter(user_name="same@example.com").count() == 2
+
+
+def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(scim):
+    user = make_user(scim.organization, "leaving@riverside.example")
+    groups = [make_group(scim.organization, f"Group {n}") for n in range(THREADS - 1)]
+    operation = {"op": "add", "path": "members", "value": [{"value": str(user.scim_id)}]}
+    calls = [lambda client: client.delete(f"/Users/{user.scim_id}")] + [
+        lambda client, group=group: client.patch_ops(f"/Groups/{group.scim_id}", operation)
+        for group in groups]
+
+    statuses = run_in_parallel(scim, calls)
+
+    assert statuses[0] == 204
+    assert set(statuses[1:]) <= {204, 400}
+    assert not ScimUser.objects.filter(pk=user.pk).exists()
+    assert not GroupMembership.objects.exists()

@@ -316,3 +316,45 @@ def test_update_joining_property_then_filter_finds_the_user_by_new_name(scim, us
     found = scim.get("/Users", {"filter": 'userName eq "JOINED@riverside.example"'}).json()
 
     assert [r["id"] for r in found["Resources"]] == [str(user.scim_id)]
+
+
+def test_add_without_value_answers_400_and_applies_nothing(scim, user):
+    response = scim.patch_ops(f"/Users/{user.scim_id}",
+                              {"op": "add", "path": "nickName", "value": "Ally"},
+                              {"op": "add", "path": "displayName"})
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+    assert "nickName" not in scim.get(f"/Users/{user.scim_id}").json()
+
+
+def test_extension_urn_as_path_adds_and_removes_the_whole_extension(scim, user):
+    # RFC 7644 §3.10: the schema URN of an extension is itself an attribute path.
+    added = patch(scim, user, {"op": "add", "path": ENTERPRISE, "value": {"department": "X"}})
+    removed = patch(scim, user, {"op": "remove", "path": ENTERPRISE})
+
+    assert added[ENTERPRISE] == {"department": "X"}
+    assert ENTERPRISE in added["schemas"]
+    assert ENTERPRISE not in removed and ENTERPRISE not in removed["schemas"]
+
+
+def test_remove_active_leaves_it_unassigned_and_the_user_active(scim, user):
+    body = patch(scim, user, {"op": "remove", "path": "active"})
+
+    assert "active" not in body
+    found = scim.get("/Users", {"filter": 'active eq true'}).json()
+    assert [r["id"] for r in found["Resources"]] == [str(user.scim_id)]
+    assert scim.get("/Users", {"filter": 'active eq false'}).json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("operation", [
+    {"op": "replace", "path": "emails", "value": [{"value": 7, "type": "work"}]},
+    {"op": "replace", "path": "name.givenName", "value": ["Bob"]},
+    {"op": "add", "path": "phoneNumbers", "value": [{"value": "1", "primary": "often"}]},
+    {"op": "replace", "path": f"{ENTERPRISE}:department", "value": {"name": "X"}},
+])
+def test_wrong_attribute_types_in_patch_answer_400(scim, user, operation):
+    response = scim.patch_ops(f"/Users/{user.scim_id}", operation)
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"

@@ -159,6 +159,14 @@ def test_walkthrough_create_with_nulls_and_misspelt_enterprise_urn_succeeds(scim
     assert "addresses" not in created and "title" not in created
 
 
+def test_enterprise_attributes_sent_without_their_urn_go_into_the_extension(scim):
+    created = create(scim, {"userName": "top@riverside.example", "department": "Oncology",
+                            "manager": "boss-1"})
+
+    assert created[ENTERPRISE] == {"department": "Oncology", "manager": {"value": "boss-1"}}
+    assert "department" not in created
+
+
 def test_password_is_accepted_but_never_stored_or_returned(scim):
     created = create(scim, {"userName": "pw@riverside.example", "password": "Secret-123"})
 
@@ -238,6 +246,12 @@ def test_malformed_or_non_object_body_answers_400_invalid_syntax(scim, raw):
     {"userName": "x@y.z", "emails": ["x@y.z"]},
     {"userName": "x@y.z", ENTERPRISE: "Cardiology"},
     {"userName": "x" * 300},
+    {"userName": "x@y.z", "emails": [{"value": 7, "type": "work"}]},
+    {"userName": "x@y.z", "name": {"givenName": ["Bob"]}},
+    {"userName": "x@y.z", "nickName": 5},
+    {"userName": "x@y.z", "roles": ["admin"]},
+    {"userName": "x@y.z", ENTERPRISE: {"manager": 5}},
+    {"userName": "x@y.z", ENTERPRISE: {"employeeNumber": 5}},
 ])
 def test_invalid_values_answer_400_invalid_value(scim, body):
     response = scim.post("/Users", body)
