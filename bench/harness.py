@@ -53,6 +53,9 @@ def bench_environment(database_url: str) -> dict[str, str]:
         "PUBLIC_BASE_URL": "http://127.0.0.1",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
         "TOKEN_PEPPER": "bench-token-pepper-not-for-production-9876543210",
+        # Measure the service, not the limiter: one tenant sends everything here.
+        "SCIM_RATE_LIMIT": "100000000/10s",
+        "SCIM_AUTH_FAILURE_RATE": "100000000/5m",
     }
 
 

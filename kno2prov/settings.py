@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kno2prov.metrics.ScimMetricsMiddleware",
     "portal.recording.SyncHistoryMiddleware",
+    "kno2prov.ratelimit.ScimRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"
@@ -192,6 +193,29 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _https)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Shared cache: rate-limit counters (and anything else cached) must be common to every worker and
+# app server, so production sets REDIS_URL; without it each process keeps its own in memory.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kno2prov",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# SCIM rate limits (see kno2prov/ratelimit.py), as "requests/period" with s, m, h or d periods.
+SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
+SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
+# A cache outage must not stop provisioning: limits are skipped while the cache is unreachable.
+RATELIMIT_FAIL_OPEN = True
+# How many proxies (load balancers) in front of the app append to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Bearer token for /metrics; when empty only loopback clients may scrape it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

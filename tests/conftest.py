@@ -24,6 +24,16 @@ def _fast_and_fixed_settings(settings):
     settings.PUBLIC_BASE_URL = "https://provisioning.kno2.test"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def staff_user(db):
     return factories.make_staff()
@@ -53,6 +63,9 @@ TEST_ENV = {
     # The test server speaks plain http on loopback; no redirect to https, no HSTS.
     "SECURE_SSL_REDIRECT": "false",
     "SECURE_HSTS_SECONDS": "0",
+    # The shared server outlives every test; tests of the limits start servers of their own.
+    "SCIM_RATE_LIMIT": "1000000/10s",
+    "SCIM_AUTH_FAILURE_RATE": "1000000/5m",
 }
 
 
@@ -81,18 +94,25 @@ class RunningServer:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
-@pytest.fixture(scope="session")
-def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> RunningServer:
-    """A real gunicorn serving the test database over HTTP on a free loopback port.
 
-    Tests that use it must also use ``transactional_db`` so their data is committed and
-    visible to the server's own connections.
+def launch_gunicorn(workdir: Path, **env_overrides: str) -> RunningServer:
+    """Start gunicorn with the production config on the test database, on a free port.
+
+    ``workdir`` holds its log and metrics files; ``env_overrides`` change its settings.
     """
     from django.db import connection
 
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    log_path = workdir / "gunicorn.log"
+    metrics_dir = workdir / "metrics"
+    metrics_dir.mkdir(exist_ok=True)
     env = {
         **os.environ,
         **TEST_ENV,
@@ -100,7 +120,8 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Run
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DEBUG": "false",
         "DB_CONN_MAX_AGE": "0",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("metrics")),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        **env_overrides,
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -110,25 +131,30 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Run
             cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    server = RunningServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+                return server
         except OSError:
             time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
-    yield RunningServer(url=url, process=process, log_path=log_path)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    server.stop()
+    raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> RunningServer:
+    """A real gunicorn serving the test database over HTTP on a free loopback port.
+
+    Tests that use it must also use ``transactional_db`` so their data is committed and
+    visible to the server's own connections.
+    """
+    server = launch_gunicorn(tmp_path_factory.mktemp("gunicorn"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,123 @@
+import pytest
+import requests
+
+from tests import factories
+from tests.conftest import launch_gunicorn
+
+
+def _list_users(client, organization, token: str | None, **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return client.get(f"/scim/v2/{organization.public_id}/Users", **headers, **extra)
+
+
+@pytest.mark.django_db
+def test_an_organization_over_its_budget_gets_429_with_retry_after(client, settings, organization,
+                                                                   token):
+    settings.SCIM_RATE_LIMIT = "3/60s"
+    _, plaintext = token
+    answers = [_list_users(client, organization, plaintext) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Content-Type"].startswith("application/scim+json")
+    assert refused.json()["status"] == "429"
+    assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+@pytest.mark.django_db
+def test_one_organizations_budget_does_not_limit_another(client, settings, organization, token,
+                                                         other_organization):
+    settings.SCIM_RATE_LIMIT = "2/60s"
+    _, plaintext = token
+    _, other_plaintext = factories.make_token(other_organization)
+    for _ in range(3):
+        _list_users(client, organization, plaintext)
+    assert _list_users(client, other_organization, other_plaintext).status_code == 200
+
+
+@pytest.mark.django_db
+def test_requests_with_bad_tokens_do_not_spend_the_organizations_budget(client, settings,
+                                                                        organization, token):
+    settings.SCIM_RATE_LIMIT = "2/60s"
+    settings.SCIM_AUTH_FAILURE_RATE = "1000/5m"
+    for _ in range(5):
+        assert _list_users(client, organization, "k2p_forged").status_code == 401
+    _, plaintext = token
+    assert _list_users(client, organization, plaintext).status_code == 200
+
+
+@pytest.mark.django_db
+def test_repeated_invalid_tokens_from_one_client_are_refused(client, settings, organization):
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    statuses = [_list_users(client, organization, "not-a-token").status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+@pytest.mark.django_db
+def test_a_valid_token_still_works_from_a_client_that_is_refused_for_guessing(
+    client, settings, organization, token
+):
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    for _ in range(5):
+        _list_users(client, organization, "not-a-token")
+    _, plaintext = token
+    assert _list_users(client, organization, plaintext).status_code == 200
+
+
+@pytest.mark.django_db
+def test_guessing_from_one_client_does_not_refuse_another_client(client, settings, organization):
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    for _ in range(5):
+        _list_users(client, organization, "not-a-token", REMOTE_ADDR="203.0.113.7")
+    answer = _list_users(client, organization, "not-a-token", REMOTE_ADDR="198.51.100.9")
+    assert answer.status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_client_address_comes_from_the_trusted_proxy_header(client, settings, organization):
+    settings.SCIM_AUTH_FAILURE_RATE = "2/5m"
+    settings.TRUSTED_PROXY_COUNT = 1
+    for _ in range(3):
+        _list_users(client, organization, "bad", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    fresh = _list_users(client, organization, "bad", HTTP_X_FORWARDED_FOR="198.51.100.9")
+    assert fresh.status_code == 401
+
+
+@pytest.mark.django_db
+def test_provisioning_goes_on_while_the_cache_is_unreachable(client, settings, organization,
+                                                             token):
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }}
+    settings.SCIM_RATE_LIMIT = "1/60s"
+    _, plaintext = token
+    statuses = [_list_users(client, organization, plaintext).status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_budget_is_shared_by_all_gunicorn_workers_through_redis(tmp_path):
+    from django.core.cache.backends.redis import RedisCache
+
+    RedisCache("redis://127.0.0.1:6379/15", {}).clear()
+    organization = factories.make_organization(slug="shared-budget")
+    _, plaintext = factories.make_token(organization)
+    server = launch_gunicorn(tmp_path, REDIS_URL="redis://127.0.0.1:6379/15",
+                             SCIM_RATE_LIMIT="10/60s")
+    try:
+        statuses = []
+        for _ in range(16):
+            # A new connection each time, so both workers answer some of them.
+            answer = requests.get(
+                f"{server.url}/scim/v2/{organization.public_id}/Users",
+                headers={"Authorization": f"Bearer {plaintext}", "Connection": "close"},
+                timeout=10,
+            )
+            statuses.append(answer.status_code)
+    finally:
+        server.stop()
+        RedisCache("redis://127.0.0.1:6379/15", {}).clear()
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 6
