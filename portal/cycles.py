@@ -61,21 +61,39 @@ def assign_cycle(
     """The cycle an event at ``at`` belongs to, with its counters already bumped.
 
     Must run inside a transaction: the latest cycle row is locked so concurrent requests of one
-    organization extend the same cycle instead of each opening their own.
+    organization extend the same cycle, and opening a new one locks the organization so a
+    burst's first requests do not each open their own.
     """
-    latest = (
+    latest = _latest_cycle(organization)
+    if latest is not None and at - latest.last_event_at <= idle_gap():
+        return _extend(latest, at, increments)
+    # Opening a cycle is rare (once per burst) but its first requests arrive together: lock the
+    # organization row so they open one cycle between them, then look again. NO KEY UPDATE, so
+    # the lock does not block (and deadlock with) the foreign-key checks of concurrent inserts.
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).only(
+        "pk"
+    ).get()
+    latest = _latest_cycle(organization)
+    if latest is not None and at - latest.last_event_at <= idle_gap():
+        return _extend(latest, at, increments)
+    return SyncCycle.objects.create(
+        organization=organization, started_at=at, last_event_at=at, **increments
+    )
+
+
+def _latest_cycle(organization: Organization) -> SyncCycle | None:
+    return (
         SyncCycle.objects.select_for_update()
         .filter(organization=organization)
         .order_by("-started_at")
         .only("pk", "started_at", "last_event_at")
         .first()
     )
-    if latest is not None and at - latest.last_event_at <= idle_gap():
-        SyncCycle.objects.filter(pk=latest.pk).update(
-            last_event_at=Greatest(F("last_event_at"), at),
-            **{name: F(name) + amount for name, amount in increments.items()},
-        )
-        return latest
-    return SyncCycle.objects.create(
-        organization=organization, started_at=at, last_event_at=at, **increments
+
+
+def _extend(cycle: SyncCycle, at: datetime, increments: dict[str, int]) -> SyncCycle:
+    SyncCycle.objects.filter(pk=cycle.pk).update(
+        last_event_at=Greatest(F("last_event_at"), at),
+        **{name: F(name) + amount for name, amount in increments.items()},
     )
+    return cycle
