@@ -217,6 +217,9 @@ RATELIMIT_FAIL_OPEN = True
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
+# Error pages and reports hide secrets (tokens, the Authorization header) even with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kno2prov.reporting.AlwaysSafeExceptionReporterFilter"
+
 # Bearer token for /metrics; when empty only loopback clients may scrape it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 

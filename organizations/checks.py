@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.checks import Warning as CheckWarning
 
 
 @register(Tags.security, deploy=True)
@@ -18,3 +19,13 @@ def check_secrets_are_not_dev_values(app_configs, **kwargs) -> list[Error]:
     if settings.TOKEN_PEPPER == settings.SECRET_KEY:
         errors.append(Error("TOKEN_PEPPER must differ from SECRET_KEY.", id="kno2prov.E003"))
     return errors
+
+
+@register(Tags.caches, deploy=True)
+def check_cache_is_shared(app_configs, **kwargs) -> list[CheckWarning]:
+    if settings.REDIS_URL:
+        return []
+    return [CheckWarning(
+        "REDIS_URL is not set: each worker keeps its own rate-limit counters.",
+        hint="Point REDIS_URL at the Redis shared by every app server.", id="kno2prov.W001",
+    )]

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "PUBLIC_BASE_URL": "https://provisioning.kno2.example",
     "ALLOWED_HOSTS": "provisioning.kno2.example",
     "DEBUG": "false",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -46,3 +47,8 @@ def test_deploy_checks_refuse_the_development_secrets(unset, check_id):
 def test_deploy_checks_refuse_a_pepper_equal_to_the_secret_key():
     result = _check_deploy(_environment(TOKEN_PEPPER=PRODUCTION_ENV["SECRET_KEY"]))
     assert "kno2prov.E003" in result.stderr
+
+
+def test_deploy_checks_warn_when_rate_limits_are_not_shared():
+    result = _check_deploy(_environment(REDIS_URL=None))
+    assert "kno2prov.W001" in result.stderr
