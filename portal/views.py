@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -31,7 +32,7 @@ from .access import get_organization_for_user, organizations_for_user
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health
-from .models import Operation, SyncEvent
+from .models import Operation, SyncCycle, SyncEvent
 
 LOGIN_URL = reverse_lazy("portal:login")
 CSV_COLUMNS = [
@@ -124,7 +125,9 @@ def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
         "counts": history.provisioned_counts(organization),
         "current_cycle": current,
         "cycle_in_progress": in_progress,
-        "recent_cycles": list(reversed(cycles))[:10],
+        "recent_cycles": [
+            (cycle, _cycle_events_query(cycle)) for cycle in list(reversed(cycles))[:10]
+        ],
         "cycle_chart": cycle_chart,
         "day_chart": day_chart,
         "recent_failures": list(
@@ -132,6 +135,13 @@ def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
         ),
         "active_tokens": list(organization.tokens.active(now)),
     })
+
+
+def _cycle_events_query(cycle: SyncCycle) -> str:
+    """The event list's query string for one cycle's time range (minute resolution)."""
+    since = timezone.localtime(cycle.started_at)
+    until = timezone.localtime(cycle.last_event_at) + timedelta(minutes=1)
+    return urlencode({"since": f"{since:%Y-%m-%dT%H:%M}", "until": f"{until:%Y-%m-%dT%H:%M}"})
 
 
 def _filters_from(request: HttpRequest) -> tuple[EventFilterForm, history.EventFilters]:

@@ -272,3 +272,17 @@ def test_the_dashboard_counts_provisioned_users_and_groups(tenant_client, organi
     response = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
 
     assert response.context["counts"] == {"users": 2, "active_users": 1, "groups": 0}
+
+
+def test_a_cycle_on_the_dashboard_links_to_its_events(tenant_client, organization):
+    start = timezone.now() - timedelta(hours=2)
+    record(organization, subject="early@x.test", at=start)
+    record(organization, subject="late@x.test", at=start + timedelta(hours=1))
+    dashboard = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
+    _, older_query = dashboard.context["recent_cycles"][1]
+
+    response = tenant_client.get(
+        f"{reverse('portal:event_list', args=[organization.slug])}?{older_query}"
+    )
+
+    assert [e.subject for e in response.context["page"].events] == ["early@x.test"]
