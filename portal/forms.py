@@ -35,10 +35,8 @@ class EventFilterForm(forms.Form):
 
     def filters(self) -> EventFilters:
         """The valid filters; an invalid field is ignored rather than failing the page."""
-        data = self.cleaned_data if self.is_valid() else {
-            name: value for name, value in getattr(self, "cleaned_data", {}).items()
-            if name not in self.errors
-        }
+        self.is_valid()
+        data = self.cleaned_data  # holds only the fields that validated
         return EventFilters(
             operation=data.get("operation") or "",
             outcome=data.get("outcome") or "",

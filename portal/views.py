@@ -225,14 +225,15 @@ def event_csv(request: HttpRequest, organization: Organization) -> StreamingHttp
 
 def _directory(request: HttpRequest, organization: Organization, model_name: str,
                order: str, template: str) -> HttpResponse:
+    """A page of the organization's provisioned users or groups, searchable by name."""
     model = history.scim_model(model_name)
-    rows = model.objects.filter(organization=organization).order_by(order) if model else None
     search = request.GET.get("q", "").strip()
-    if rows is not None and search:
-        field = "user_name__icontains" if model_name == "ScimUser" else "display_name__icontains"
-        rows = rows.filter(**{field: search})
-    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page")) \
-        if rows is not None else None
+    page = None
+    if model is not None:
+        rows = model.objects.filter(organization=organization).order_by(order)
+        if search:
+            rows = rows.filter(**{f"{order}__icontains": search})
+        page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return _render(request, template, organization, {
         "page": page, "available": model is not None, "search": search,
     })

@@ -286,3 +286,14 @@ def test_a_cycle_on_the_dashboard_links_to_its_events(tenant_client, organizatio
     )
 
     assert [e.subject for e in response.context["page"].events] == ["early@x.test"]
+
+
+def test_an_invalid_filter_is_ignored_and_the_others_still_apply(tenant_client, organization):
+    record(organization, subject="fine@x.test")
+    record(organization, subject="broken@x.test", status_code=500)
+
+    response = tenant_client.get(reverse("portal:event_list", args=[organization.slug]),
+                                 {"outcome": "failure", "since": "not a date"})
+
+    assert response.status_code == 200
+    assert [e.subject for e in response.context["page"].events] == ["broken@x.test"]
