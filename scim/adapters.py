@@ -172,13 +172,14 @@ def members_by_group(groups: Iterable[ScimGroup], base: str) -> dict[int, list[d
     rows = (
         GroupMembership.objects.filter(group_id__in=list(by_group))
         .order_by("group_id", "user_id")
-        .values_list("group_id", "user__scim_id", "user__display_name", "user__user_name")
+        .values_list("group_id", "user__scim_id")
     )
-    for group_id, scim_id, display_name, user_name in rows:
+    # RFC 7643 §8.7.1 gives members value, $ref and type; a computed "display" would read back
+    # different from what the client wrote.
+    for group_id, scim_id in rows:
         by_group[group_id].append({
             "value": str(scim_id),
             "$ref": f"{base}/Users/{scim_id}",
-            "display": display_name or user_name,
             "type": "User",
         })
     return by_group

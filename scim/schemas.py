@@ -25,13 +25,6 @@ def all_schemas() -> list[dict]:
         if attribute["name"] == "displayName":
             # Azure requires unique group names (reference §1.2); we enforce it, so say so.
             attribute.update(required=True, uniqueness="server")
-        if attribute["name"] == "members":
-            attribute["subAttributes"].append({
-                "name": "display", "type": "string", "multiValued": False,
-                "description": "The member's displayName, else its userName.",
-                "required": False, "caseExact": False, "mutability": "readOnly",
-                "returned": "default", "uniqueness": "none",
-            })
     return schemas
 
 
