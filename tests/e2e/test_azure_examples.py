@@ -1078,3 +1078,35 @@ def test_every_manager_set_shape_sets_the_manager(scim, op, path, value):
     after = scim.read(f"/Users/{report['id']}")
     assert after[ENTERPRISE]["manager"]["value"] == manager["id"]
     assert ENTERPRISE in after["schemas"]
+
+
+def test_patch_with_the_extension_urn_as_path(scim):
+    """RFC 7644 §3.10: the extension's schema URN is itself an attribute path."""
+    user = scim.create_user("alice@testuser.com")
+
+    assert_user_patched(scim.patch(f"/Users/{user['id']}", patch_body(
+        {"op": "add", "path": ENTERPRISE, "value": {"department": "X"}})), user["id"])
+    after = scim.read(f"/Users/{user['id']}")
+    assert after[ENTERPRISE] == {"department": "X"}
+    assert set(after["schemas"]) == {USER, ENTERPRISE}
+
+    assert_user_patched(scim.patch(f"/Users/{user['id']}", patch_body(
+        {"op": "remove", "path": ENTERPRISE})), user["id"])
+    after = scim.read(f"/Users/{user['id']}")
+    assert ENTERPRISE not in after
+    assert after["schemas"] == [USER]
+
+
+def test_remove_active_is_applied_or_refused(scim):
+    """``active`` is optional (RFC 7643 §4.1.1), so a remove either unassigns it or is refused;
+    it is never acknowledged while the value stays."""
+    user = scim.create_user("alice@testuser.com")
+
+    response = scim.patch(f"/Users/{user['id']}", patch_body({"op": "remove", "path": "active"}))
+
+    if response.status_code == 400:
+        assert_error(response, 400)
+        assert scim.read(f"/Users/{user['id']}")["active"] is True
+    else:
+        assert_user_patched(response, user["id"])
+        assert "active" not in scim.read(f"/Users/{user['id']}")

@@ -113,7 +113,9 @@ WRONG_USERS = [
     {"userName": "bob@riverside.test", "active": 3},
     {"userName": "bob@riverside.test", "emails": "bob@riverside.test"},
     {"userName": "bob@riverside.test", "emails": [["bob@riverside.test"]]},
+    {"userName": "bob@riverside.test", "emails": [{"value": 7, "type": "work"}]},
     {"userName": "bob@riverside.test", "name": "Bob Example"},
+    {"userName": "bob@riverside.test", "name": {"givenName": ["Bob"]}},
     {"userName": "bob@riverside.test", "displayName": ["Bob"]},
     {"userName": "bob@riverside.test", "externalId": {"id": 1}},
 ]
@@ -156,6 +158,7 @@ BAD_OPERATIONS = [
     {"op": "replace", "path": "name..givenName", "value": "x"},
     {"op": "replace", "value": "not an object"},
     {"op": "replace", "value": ["not", "an", "object"]},
+    {"op": "add", "path": "displayName"},
     {"op": "replace", "path": "id", "value": str(uuid.uuid4())},
     {"op": "replace", "path": "meta.created", "value": "2000-01-01T00:00:00Z"},
     {"op": "remove"},

@@ -132,3 +132,20 @@ def test_parallel_patches_of_different_attributes_of_one_user_lose_nothing(scim)
     for path, value in values.items():
         schema, _, attribute = path.rpartition(":")
         assert (after[schema][attribute] if schema else after[path]) == value, path
+
+
+def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(scim):
+    user = scim.create_user("leaving@riverside.test")
+    groups = [scim.create_group(f"Group {n}")["id"] for n in range(PARALLEL - 1)]
+
+    responses = race(scim, [("DELETE", f"/Users/{user['id']}", None)] + [
+        ("PATCH", f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
+        for group_id in groups])
+
+    assert responses[0].status_code == 204, describe(responses[0])
+    for response in responses[1:]:
+        assert response.status_code in (204, 400), describe(response)
+    assert_error(scim.get(f"/Users/{user['id']}"), 404)
+    for group_id in groups:
+        assert scim.member_ids(group_id) == set()
