@@ -167,12 +167,13 @@ class ScimViewMixin:
     def projection(self) -> tuple[str | None, str | None]:
         return self.request.GET.get("attributes"), self.request.GET.get("excludedAttributes")
 
-    def respond(self, obj: Any, status: int = 200) -> HttpResponse:
-        adapter = self.adapter_for([obj])[0]
+    def respond(self, obj: Any, status: int = 200, *, created: bool = False) -> HttpResponse:
+        """One resource; ``created`` skips reading relations a new resource cannot have."""
+        adapter = self.adapter_for([obj], created=created)[0]
         body = adapters.project(adapter.to_dict(), *self.projection())
         return scim_response(body, status, location=adapter.location, etag=obj.etag)
 
-    def adapter_for(self, objs: list) -> list:
+    def adapter_for(self, objs: list, *, created: bool = False) -> list:
         raise NotImplementedError
 
     def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
@@ -230,9 +231,9 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         "PATCH:one": "update_user", "DELETE:one": "delete_user",
     }
 
-    def adapter_for(self, objs: list) -> list:
+    def adapter_for(self, objs: list, *, created: bool = False) -> list:
         groups: dict[int, list[dict]] = {}
-        if objs and adapters.wants("groups", *self.projection()):
+        if objs and not created and adapters.wants("groups", *self.projection()):
             groups = adapters.groups_by_user(objs, scoping.base_location(self.request))
         return [adapters.ScimUserAdapter(obj, self.request, groups=groups.get(obj.pk))
                 for obj in objs]
@@ -260,7 +261,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         with transaction.atomic():
             adapter.save()
         self.describe(adapter.obj)
-        return self.respond(adapter.obj, 201)
+        return self.respond(adapter.obj, 201, created=True)
 
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
@@ -305,7 +306,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         "PATCH:one": "update_group", "DELETE:one": "delete_group",
     }
 
-    def adapter_for(self, objs: list) -> list:
+    def adapter_for(self, objs: list, *, created: bool = False) -> list:
         members: dict[int, list[dict]] = {}
         with_members = adapters.wants("members", *self.projection())
         if objs and with_members:
