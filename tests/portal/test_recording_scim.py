@@ -111,3 +111,19 @@ def test_no_token_reaches_the_history_or_the_logs(scim, token, caplog):
         assert secret not in repr(row)
     assert token[1] not in caplog.text
     assert secret not in caplog.text
+
+
+def test_a_throttled_request_is_recorded_too(scim, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SCIM_RATE_LIMIT = "1/60s"
+    scim("GET", "/Users")
+    response = scim("GET", "/Users")
+
+    throttled = SyncEvent.objects.order_by("-id").first()
+    assert response.status_code == 429
+    assert (throttled.status_code, throttled.operation, throttled.succeeded) == (
+        429, Operation.LIST_USERS, False
+    )
+    cache.clear()
