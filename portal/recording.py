@@ -25,6 +25,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from kno2prov.requestid import REQUEST_ID_HEADER, request_id_for
 from organizations import tokens
 from organizations.models import Organization
 
@@ -35,18 +36,8 @@ from .models import Operation
 logger = logging.getLogger(__name__)
 
 SCIM_PREFIX = "/scim/v2/"
-REQUEST_ID_HEADER = "X-Request-ID"
-# A client's own request id is echoed back only when it is short and harmless to store and log.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 _TENANT_IN_PATH = re.compile(r"^/scim/v2/([0-9a-fA-F-]{32,36})(?:/|$)")
 _MAX_ERROR_BODY = 64 * 1024
-
-
-def request_id_for(request: HttpRequest) -> str:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    if _SANE_REQUEST_ID.match(incoming):
-        return incoming
-    return uuid.uuid4().hex
 
 
 def _organization_for(request: HttpRequest) -> Organization | None:
