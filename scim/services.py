@@ -30,6 +30,7 @@ from organizations.models import Organization
 from . import documents
 from .errors import InvalidPath, InvalidValue, NoTarget, Uniqueness
 from .models import GroupMembership, ScimGroup, ScimUser
+from .patch import Path, apply_patch, parse_path
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,8 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
 
 
 def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
-    """Apply PATCH ``operations`` (already shape-checked by ``documents.operations_of``)."""
-    patched = documents.apply_patch(documents.user_document(user), operations)
+    """Apply PATCH ``operations`` (already shape-checked by ``scim.patch.operations_of``)."""
+    patched = apply_patch(documents.user_document(user), operations)
     return replace_user(user, documents.clean_user(patched, default_active=None))
 
 
@@ -245,7 +246,7 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
     return Outcome(changes=changes, members_added=added, members_removed=removed)
 
 
-def _member_step(op: str, path: documents.Path | None, value: object) -> _MemberStep:
+def _member_step(op: str, path: Path | None, value: object) -> _MemberStep:
     """The membership change one operation asks for.
 
     Azure removes members two ways (reference §3.1): ``path: "members"`` with a value list
@@ -294,14 +295,14 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
             if rest:
                 attribute_operations.append({"op": op, "path": None, "value": rest})
             continue
-        path = documents.parse_path(raw_path, documents.CORE_GROUP)
+        path = parse_path(raw_path, documents.CORE_GROUP)
         if path.urn is None and path.attr.lower() == "members":
             steps.append(_member_step(op, path, value))
         else:
             attribute_operations.append(operation)
     changes: list[dict] = []
     if attribute_operations:
-        patched = documents.apply_patch(
+        patched = apply_patch(
             documents.group_document(group), attribute_operations, documents.CORE_GROUP
         )
         patched["members"] = []

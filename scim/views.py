@@ -41,6 +41,7 @@ from .errors import (
     PayloadTooLarge,
 )
 from .models import ScimGroup, ScimUser
+from .patch import operations_of
 
 EVENT_KEYS = ("resource_id", "external_id", "subject", "filter", "results")
 
@@ -278,7 +279,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
 
     def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
-        operations = documents.operations_of(self.load_body())
+        operations = operations_of(self.load_body())
         with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
@@ -359,7 +360,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         all the members isn't advisable"); 200 with the resource if the client names
         ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
         self.resource_only()
-        operations = documents.operations_of(self.load_body())
+        operations = operations_of(self.load_body())
         with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
