@@ -93,6 +93,10 @@ class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
 @portal_login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """The organization switcher's target, and the list of the user's organizations."""
+    if request.GET.get("org"):
+        organization = get_organization_for_user(request, request.GET["org"])
+        return redirect("portal:dashboard", slug=organization.slug)
     organizations = list(organizations_for_user(request.user))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)

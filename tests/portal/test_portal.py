@@ -58,11 +58,17 @@ def test_a_tenant_admin_of_two_organizations_can_switch(client, organization,
     services.set_memberships(user, [organization, other_organization], actor=None)
     client.force_login(user)
 
-    response = client.get(reverse("portal:home"))
+    listing = client.get(reverse("portal:home"))
+    switched = client.get(reverse("portal:home"), {"org": other_organization.slug})
 
-    assert response.status_code == 200
-    assert 'id="org-switcher"' in response.text
-    assert reverse("portal:dashboard", args=[other_organization.slug]) in response.text
+    assert 'id="org-switcher"' in listing.text
+    assert switched["Location"] == reverse("portal:dashboard", args=[other_organization.slug])
+
+
+def test_the_switcher_cannot_reach_another_organization(tenant_client, other_organization):
+    response = tenant_client.get(reverse("portal:home"), {"org": other_organization.slug})
+
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("name", [
