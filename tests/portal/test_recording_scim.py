@@ -127,3 +127,14 @@ def test_a_throttled_request_is_recorded_too(scim, settings):
         429, Operation.LIST_USERS, False
     )
     cache.clear()
+
+
+def test_a_test_connection_with_a_bad_token_turns_health_critical(scim, organization):
+    from portal.health import CRITICAL, organization_health
+
+    scim("GET", "/Users", bearer="k2p_wrong",
+         query={"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'})
+
+    event = SyncEvent.objects.get()
+    assert (event.operation, event.status_code) == (Operation.TEST_CONNECTION, 401)
+    assert organization_health(organization).level == CRITICAL
