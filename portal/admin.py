@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -175,6 +175,17 @@ class TenantAdminAdmin(admin.ModelAdmin):
             obj.set_unusable_password()
             obj.is_staff = False
         super().save_model(request, obj, form, change)
+
+    def response_add(self, request: HttpRequest, obj: TenantAdmin,
+                     post_url_continue: str | None = None) -> HttpResponse:
+        """Land on the new account's page, where the one-time link to send is shown."""
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request, f"Tenant admin {obj.username} created. Copy the one-time link below and "
+            "send it to them so they can set their password.", messages.SUCCESS,
+        )
+        return redirect("admin:portal_tenantadmin_change", obj.pk)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         memberships = formset.save(commit=False)
