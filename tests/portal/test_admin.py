@@ -35,10 +35,14 @@ def test_staff_see_each_organizations_health(staff_client, organization, token):
     record(organization, status_code=401, operation="test_connection")
 
     response = staff_client.get(reverse("admin:portal_organizationhealth_changelist"))
+    detail = staff_client.get(
+        reverse("admin:portal_organizationhealth_change", args=[organization.pk])
+    )
 
     assert response.status_code == 200
     assert organization.name in response.text
     assert "critical" in response.text
+    assert "The last Test Connection failed with HTTP 401." in detail.text
 
 
 def test_staff_create_a_tenant_admin_and_get_a_one_time_link(staff_client, organization):
