@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from . import services
-from .health import organization_health
+from .health import Health, organization_health
 from .models import (
     HistoryApiKey,
     OrganizationHealth,
@@ -77,7 +77,7 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_staff
 
-    def _health(self, obj: OrganizationHealth):
+    def _health(self, obj: OrganizationHealth) -> Health:
         # One health per row and per request: the columns below share it.
         cache = getattr(self, "_health_cache", {})
         if obj.pk not in cache:

@@ -10,10 +10,11 @@ else answers 404, as the portal pages do.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -124,7 +125,7 @@ class EventListView(generics.ListAPIView):
             raise Http404
         return organization
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[SyncEvent]:
         params = self.request.query_params
         operation = params.get("operation", "")
         filters = history.EventFilters(
@@ -137,7 +138,7 @@ class EventListView(generics.ListAPIView):
         return history.events_for(self.organization(), filters)
 
 
-def _parse_time(value: str):
+def _parse_time(value: str) -> datetime | None:
     if not value:
         return None
     try:

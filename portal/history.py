@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.apps import apps
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_datetime
 
@@ -153,7 +153,7 @@ def daily_totals(organization: Organization, since: datetime) -> list[dict]:
     )
 
 
-def scim_model(name: str):
+def scim_model(name: str) -> type[Model] | None:
     """The SCIM app's model ``name``, or ``None`` while it does not exist yet."""
     try:
         return apps.get_model("scim", name)

@@ -8,6 +8,8 @@ provisioning cycles with running counters, so dashboards and health never scan e
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import models
@@ -72,7 +74,7 @@ class SyncCycle(models.Model):
         return f"{self.organization} cycle {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
-    def duration(self):
+    def duration(self) -> timedelta:
         return self.last_event_at - self.started_at
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -34,6 +34,7 @@ from .forms import EventFilterForm
 from .health import organization_health
 from .models import Operation, SyncCycle, SyncEvent
 
+View = Callable[..., HttpResponse]
 LOGIN_URL = reverse_lazy("portal:login")
 CSV_COLUMNS = [
     "time", "request_id", "operation", "summary", "outcome", "status", "error_type",
@@ -43,11 +44,11 @@ CSV_COLUMNS = [
 ]
 
 
-def portal_login_required(view):
+def portal_login_required(view: View) -> View:
     return login_required(view, login_url=LOGIN_URL)
 
 
-def with_organization(view):
+def with_organization(view: Callable[..., HttpResponse]) -> View:
     """Resolve ``slug`` to an organization the signed-in user may see (else 404)."""
 
     @wraps(view)
@@ -196,7 +197,7 @@ class _Echo:
         return value
 
 
-def csv_rows(events: Any) -> Iterator[list[object]]:
+def csv_rows(events: Iterable[SyncEvent]) -> Iterator[list[object]]:
     """The CSV export's rows for an iterable of events, header first."""
     yield CSV_COLUMNS
     for event in events:

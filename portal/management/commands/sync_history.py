@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from organizations.models import Organization
 from portal import history
+from portal.models import SyncEvent
 
 
 class Command(BaseCommand):
@@ -39,7 +40,7 @@ class Command(BaseCommand):
                 )
 
 
-def _as_json(event) -> str:
+def _as_json(event: SyncEvent) -> str:
     return json.dumps({
         "id": event.pk, "time": event.created_at.isoformat(), "request_id": event.request_id,
         "organization": event.organization_id, "operation": event.operation,
