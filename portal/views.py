@@ -101,7 +101,9 @@ def home(request: HttpRequest) -> HttpResponse:
     organizations = list(organizations_for_user(request.user))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
-    return _render(request, "portal/organization_list.html", None, {})
+    return _render(request, "portal/organization_list.html", None, {
+        "overview": [(org, organization_health(org)) for org in organizations],
+    })
 
 
 @with_organization

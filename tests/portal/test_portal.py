@@ -303,3 +303,13 @@ def test_an_invalid_filter_is_ignored_and_the_others_still_apply(tenant_client, 
 
     assert response.status_code == 200
     assert [e.subject for e in response.context["page"].events] == ["broken@x.test"]
+
+
+def test_a_user_with_no_organization_is_told_to_ask_kno2(client, db):
+    user = services.create_tenant_admin(username="lonely", email="l@x.test", organizations=[],
+                                        actor=None)
+    client.force_login(user)
+
+    response = client.get(reverse("portal:home"))
+
+    assert "not linked to any organization" in response.text
