@@ -1,0 +1,106 @@
+"""Property tests over real HTTP: whatever PATCH or POST a client sends, the server answers
+with a success it really applied or a 4xx SCIM error that changed nothing; never a 5xx.
+
+Operations are drawn from what Entra sends (both dialects, valuePaths, URN paths, string
+booleans) mixed with wrong types and broken paths.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .client import ENTERPRISE, PATCH_OP, USER, assert_error, assert_list_response, describe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+PATHS = [
+    "userName", "displayName", "nickName", "title", "active", "externalId", "name",
+    "name.givenName", "name.familyName", "name.formatted", "emails", 'emails[type eq "work"]',
+    'emails[type eq "work"].value', 'emails[type eq "home"].value', "emails.value",
+    'phoneNumbers[type eq "work"].value', 'addresses[type eq "work"].locality', "addresses",
+    "roles", "preferredLanguage", "locale", "timezone", "userType", "profileUrl",
+    f"{ENTERPRISE}:department", f"{ENTERPRISE}:employeeNumber", f"{ENTERPRISE}:manager",
+    f"{ENTERPRISE}:manager.value", ENTERPRISE, "manager", "id", "meta.created", "groups",
+    "unknownAttribute", "name..givenName", 'emails[type eq "work"', "emails[value pr]",
+    'emails[type eq "work" and primary eq true].value', "",
+]
+SCALARS = st.one_of(
+    st.text(max_size=20), st.sampled_from(["True", "False", "true", "", "x@riverside.test"]),
+    st.booleans(), st.integers(-5, 5), st.none(),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.dictionaries(st.sampled_from(["value", "type", "primary", "givenName", "display",
+                                         "familyName", "locality", "$ref", "department",
+                                         "name.givenName", f"{ENTERPRISE}:department"]),
+                        children, max_size=3)),
+    max_leaves=6,
+)
+OPERATIONS = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove", "copy"])},
+    optional={"path": st.sampled_from(PATHS), "value": VALUES},
+)
+
+
+def comparable(resource: dict) -> dict:
+    return {key: value for key, value in resource.items() if key != "meta"}
+
+
+@FUZZ
+@given(operations=st.lists(OPERATIONS, min_size=1, max_size=3))
+def test_any_user_patch_is_applied_whole_or_not_at_all(scim, operations):
+    user = scim.create_user(
+        f"fuzz-{abs(hash(str(operations))) % 10**12}@riverside.test",
+        displayName="Fuzz", name={"givenName": "Fu", "familyName": "Zz"},
+        emails=[{"type": "work", "value": "fuzz@riverside.test", "primary": True}])
+    before = scim.read(f"/Users/{user['id']}")
+
+    response = scim.patch(f"/Users/{user['id']}", {"schemas": [PATCH_OP],
+                                                   "Operations": operations})
+
+    assert response.status_code < 500, describe(response)
+    after = scim.read(f"/Users/{user['id']}")
+    if response.status_code >= 400:
+        assert_error(response, response.status_code)
+        assert after == before, describe(response)
+    elif response.status_code == 200:
+        assert comparable(response.json()) == comparable(after), describe(response)
+        assert after["userName"] and after["id"] == user["id"]
+    else:
+        assert response.status_code == 204, describe(response)
+    scim.delete(f"/Users/{user['id']}")
+
+
+USER_ATTRIBUTES = st.dictionaries(
+    st.sampled_from(["userName", "displayName", "active", "name", "emails", "externalId",
+                     "title", "phoneNumbers", "addresses", "roles", ENTERPRISE, "nickName",
+                     "UserName", "meta", "id", "groups"]),
+    VALUES, max_size=5)
+
+
+@FUZZ
+@given(attributes=USER_ATTRIBUTES, user_name=st.text(min_size=1, max_size=30))
+def test_any_user_post_creates_what_it_answers_or_nothing(scim, attributes, user_name):
+    body = {"schemas": [USER], "userName": user_name, **attributes}
+
+    response = scim.post("/Users", body)
+
+    assert response.status_code < 500, describe(response)
+    listed = assert_list_response(scim.get("/Users"))
+    if response.status_code == 201:
+        created = response.json()
+        assert comparable(scim.read(f"/Users/{created['id']}")) == comparable(created)
+        assert listed["totalResults"] == 1
+        scim.delete(f"/Users/{created['id']}")
+    else:
+        assert_error(response, response.status_code)
+        assert response.status_code in (400, 409), describe(response)
+        assert listed["totalResults"] == 0, describe(response)
