@@ -63,6 +63,8 @@ class ScimUser(models.Model):
             ),
         ]
         indexes = [
+            # Pages of one tenant in a stable order (RFC 7644 §3.4.2.4) without a full scan.
+            models.Index(fields=["organization", "id"], name="scim_user_org_page"),
             models.Index(F("organization"), Upper("external_id"), name="scim_user_external_id_ci"),
             models.Index(F("organization"), Upper("work_email"), name="scim_user_work_email_ci"),
             models.Index(
@@ -117,6 +119,7 @@ class ScimGroup(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["organization", "id"], name="scim_group_org_page"),
             models.Index(F("organization"), Upper("external_id"), name="scim_group_external_id_ci"),
         ]
 
