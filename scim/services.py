@@ -98,6 +98,7 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
     return Outcome(changes=changes)
 
 
+@transaction.atomic(savepoint=False)
 def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations`` (already shape-checked by ``scim.patch.operations_of``)."""
     patched = apply_patch(documents.user_document(user), operations)
@@ -231,8 +232,10 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
     if changes:
         for name, value in fields.items():
             setattr(group, name, value)
+        group.updated_at = timezone.now()
+        group.version += 1
         _save_unique(group, f"displayName {group.display_name!r} is already taken",
-                     update_fields=list(fields))
+                     update_fields=[*fields, "updated_at", "version"])
     return changes
 
 
@@ -241,7 +244,7 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
     changes = _save_group_document(group, document)
     added, removed = _apply_member_steps(group, [_MemberStep("replace", document["members"])])
-    if changes or added or removed:
+    if not changes and (added or removed):
         _touch_group(group)
     return Outcome(changes=changes, members_added=added, members_removed=removed)
 
@@ -308,7 +311,7 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
         patched["members"] = []
         changes = _save_group_document(group, documents.clean_group(patched))
     added, removed = _apply_member_steps(group, steps) if steps else (0, 0)
-    if changes or added or removed:
+    if not changes and (added or removed):
         _touch_group(group)
     logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
                 group.scim_id, added, removed)

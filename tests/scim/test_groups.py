@@ -384,3 +384,28 @@ def test_group_patch_operations_in_several_ops_with_many_members(scim):
 
     assert response.status_code == 204
     assert member_ids(group) == {u.scim_id for u in users[1:]}
+
+
+def test_member_and_name_changes_bump_version_and_last_modified(scim, alice):
+    group = make_group(scim.organization, "Nurses")
+    first = scim.get(f"/Groups/{group.scim_id}").json()["meta"]
+
+    scim.patch_ops(f"/Groups/{group.scim_id}",
+                   {"op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]})
+    second = scim.get(f"/Groups/{group.scim_id}").json()["meta"]
+    scim.patch_ops(f"/Groups/{group.scim_id}",
+                   {"op": "replace", "path": "displayName", "value": "Night Nurses"})
+    third = scim.get(f"/Groups/{group.scim_id}").json()["meta"]
+
+    assert len({first["version"], second["version"], third["version"]}) == 3
+    assert first["lastModified"] < second["lastModified"] < third["lastModified"]
+
+
+def test_patch_that_changes_nothing_keeps_the_version(scim, alice):
+    group = make_group(scim.organization, "Nurses", [alice])
+    before = scim.get(f"/Groups/{group.scim_id}").json()["meta"]["version"]
+
+    scim.patch_ops(f"/Groups/{group.scim_id}",
+                   {"op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]})
+
+    assert scim.get(f"/Groups/{group.scim_id}").json()["meta"]["version"] == before
