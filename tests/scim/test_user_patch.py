@@ -358,3 +358,63 @@ def test_wrong_attribute_types_in_patch_answer_400(scim, user, operation):
 
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidValue"
+
+
+def test_app_role_assignments_complex_adds_json_encoded_roles(scim, user):
+    # Reference §2.7, AppRoleAssignmentsComplex.
+    admin = '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"Admin","displayName":"Admin"}'
+    member = '{"id":"06b07648-ecfe-599f-9d2f-6325724a46ee","value":"User","displayName":"User"}'
+
+    body = patch(scim, user, {"op": "Add", "path": "roles",
+                              "value": [{"value": admin}, {"value": member}]})
+
+    assert body["roles"] == [{"value": admin}, {"value": member}]
+
+
+def test_assertive_app_role_assignments_replace_the_roles(scim, user):
+    # Reference §2.7, AssertiveAppRoleAssignmentsComplex: lower-case replace, full objects.
+    patch(scim, user, {"op": "Add", "path": "roles", "value": [{"value": "Old"}]})
+    roles = [
+        {"primary": False, "type": "WindowsAzureActiveDirectoryRole", "display": "User",
+         "value": "User"},
+        {"primary": False, "type": "WindowsAzureActiveDirectoryRole", "display": "Test",
+         "value": "Test"},
+    ]
+
+    body = patch(scim, user, {"op": "replace", "path": "roles", "value": roles})
+
+    assert body["roles"] == roles
+
+
+def test_create_with_a_single_app_role_keeps_it(scim):
+    # Reference §2.7, SingleAppRoleAssignment POST.
+    role = {"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}
+
+    response = scim.post("/Users", {"userName": "role@riverside.example", "roles": [role]})
+
+    assert response.status_code == 201
+    assert response.json()["roles"] == [role]
+
+
+def test_null_update_then_empty_update_reads_back_unassigned(scim, user):
+    # Reference §2.8: Microsoft's gallery "SCIM_Null_Update_Test".
+    patch(scim, user, {"op": "add", "path": "title", "value": "Nurse"},
+          {"op": "add", "path": f"{ENTERPRISE}:department", "value": "ICU"})
+
+    emptied = patch(scim, user, {"op": "replace", "path": "title", "value": ""},
+                    {"op": "replace", "path": f"{ENTERPRISE}:department", "value": ""})
+    nulled = patch(scim, user, {"op": "replace", "path": "title", "value": None})
+
+    assert "title" not in emptied and ENTERPRISE not in emptied
+    assert "title" not in nulled
+
+
+def test_patch_on_the_tenant_of_another_org_with_its_own_user_id_is_refused(scim, other_scim):
+    mine = make_user(scim.organization, "alice@riverside.example")
+
+    response = other_scim.patch_ops(f"/Users/{mine.scim_id}",
+                                    {"op": "replace", "path": "userName", "value": "x@y.z"})
+
+    assert response.status_code == 404
+    mine.refresh_from_db()
+    assert mine.user_name == "alice@riverside.example"
