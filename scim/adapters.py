@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -34,7 +34,8 @@ RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 
 
 def timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    """RFC 7643 §2.3.5 dateTime in UTC, always with microseconds so values sort as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _meta(resource_type: str, obj: ScimUser | ScimGroup, location: str) -> dict:
