@@ -78,6 +78,11 @@ def list_response(resources: list[dict], total: int, start: int) -> dict:
     }
 
 
+def _text(value: object) -> str | None:
+    """A body value fit for the event record: strings only, and short."""
+    return value[:255] if isinstance(value, str) else None
+
+
 def _no_constants(name: str) -> None:
     """``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6), though Python accepts them."""
     raise ValueError(f"{name} is not a JSON value")
@@ -255,7 +260,8 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.collection_only()
         body = self.load_body()
-        self.event.update(subject=body.get("userName"), external_id=body.get("externalId"))
+        self.event.update(subject=_text(body.get("userName")),
+                          external_id=_text(body.get("externalId")))
         organization = scoping.organization_of(request)
         adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
         adapter.from_dict(body)
@@ -333,7 +339,8 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.collection_only()
         body = self.load_body()
-        self.event.update(subject=body.get("displayName"), external_id=body.get("externalId"))
+        self.event.update(subject=_text(body.get("displayName")),
+                          external_id=_text(body.get("externalId")))
         organization = scoping.organization_of(request)
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)

@@ -160,3 +160,11 @@ def test_events_of_two_organizations_name_their_own_resources(scim, other_scim):
     assert event(mine)["resource_id"] != event(theirs)["resource_id"]
     assert mine.wsgi_request.scim_organization == scim.organization
     assert theirs.wsgi_request.scim_organization == other_scim.organization
+
+
+def test_malformed_create_records_no_odd_subject(scim):
+    response = scim.post("/Users", {"userName": {"not": "a string"}, "externalId": 7})
+
+    assert response.status_code == 400
+    assert event(response)["subject"] is None
+    assert event(response)["external_id"] is None
