@@ -7,6 +7,8 @@ booleans) mixed with wrong types and broken paths.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,3 +106,78 @@ def test_any_user_post_creates_what_it_answers_or_nothing(scim, attributes, user
         assert_error(response, response.status_code)
         assert response.status_code in (400, 409), describe(response)
         assert listed["totalResults"] == 0, describe(response)
+
+
+MEMBER_PATHS = ["members", 'members[value eq "{a}"]', 'members[value eq "{b}"]',
+                'members[display eq "x"]', "members.value", "displayName", "externalId",
+                "members[value eq {a}]", "member", ""]
+MEMBER_VALUES = st.one_of(
+    st.lists(st.fixed_dictionaries({"value": st.sampled_from(["{a}", "{b}", "{c}", "nobody",
+                                                             "", 7])},
+                                   optional={"$ref": st.none(), "display": st.text(max_size=5)}),
+             max_size=3),
+    VALUES,
+)
+MEMBER_OPERATIONS = st.fixed_dictionaries(
+    {"op": st.sampled_from(["add", "remove", "replace", "Add", "Remove", "Replace"])},
+    optional={"path": st.sampled_from(MEMBER_PATHS), "value": MEMBER_VALUES},
+)
+
+
+@FUZZ
+@given(operations=st.lists(MEMBER_OPERATIONS, min_size=1, max_size=3))
+def test_any_group_patch_is_applied_whole_or_not_at_all(scim, operations):
+    users = {key: scim.create_user(f"{key}@riverside.test")["id"] for key in "abc"}
+    group = scim.create_group("Fuzzed", members=[{"value": users["a"]}])
+    before = scim.read(f"/Groups/{group['id']}")
+    body = json.loads(json.dumps({"schemas": [PATCH_OP], "Operations": operations})
+                      .replace("{a}", users["a"]).replace("{b}", users["b"])
+                      .replace("{c}", users["c"]))
+
+    response = scim.patch(f"/Groups/{group['id']}", body)
+
+    assert response.status_code < 500, describe(response)
+    after = scim.read(f"/Groups/{group['id']}")
+    if response.status_code >= 400:
+        assert_error(response, response.status_code)
+        assert after == before, describe(response)
+    else:
+        assert response.status_code in (200, 204), describe(response)
+        assert after["displayName"]
+        assert {m["value"] for m in after.get("members", [])} <= set(users.values())
+    scim.delete(f"/Groups/{group['id']}")
+    for user_id in users.values():
+        scim.delete(f"/Users/{user_id}")
+
+
+FILTER_ATTRIBUTES = ["userName", "displayName", "externalId", "emails.value", "title",
+                     'emails[type eq "work"].value', "name.givenName", "active", "id",
+                     "meta.created", f"{ENTERPRISE}:department", "nickName", "bogus"]
+FILTER_OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "xx"]
+FILTER_VALUES = st.one_of(
+    st.text(max_size=8).map(json.dumps), st.sampled_from(["true", "false", "null", "1", "x"]),
+)
+FILTERS = st.recursive(
+    st.builds(lambda attribute, operator, value: f"{attribute} {operator} {value}".rstrip()
+              if operator.lower() != "pr" else f"{attribute} pr",
+              st.sampled_from(FILTER_ATTRIBUTES), st.sampled_from(FILTER_OPERATORS),
+              FILTER_VALUES),
+    lambda children: st.one_of(
+        st.builds(lambda a, op, b: f"{a} {op} {b}", children,
+                  st.sampled_from(["and", "or", "AND"]), children),
+        children.map(lambda f: f"not ({f})"), children.map(lambda f: f"({f})")),
+    max_leaves=3,
+)
+
+
+@FUZZ
+@given(filter_=st.one_of(FILTERS, st.text(max_size=30)))
+def test_any_filter_gets_a_list_or_invalid_filter(scim, filter_):
+    response = scim.session.get(scim.url("/Users"), params={"filter": filter_}, timeout=30)
+
+    assert response.status_code in (200, 400), describe(response)
+    if response.status_code == 400:
+        assert_error(response, 400)
+        assert response.json().get("scimType") in ("invalidFilter", "invalidValue", None)
+    else:
+        assert assert_list_response(response)["totalResults"] == 0
