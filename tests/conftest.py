@@ -123,6 +123,8 @@ def launch_gunicorn(workdir: Path, **env_overrides: str) -> RunningServer:
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         **env_overrides,
     }
+    # Set for Playwright in this process only; a served app keeps Django's async safety.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "kno2prov.wsgi",

@@ -25,7 +25,8 @@ def _check_deploy(env: dict) -> subprocess.CompletedProcess:
 
 
 def _environment(**overrides: str | None) -> dict:
-    env = {**os.environ, **PRODUCTION_ENV, **overrides}
+    # The browser tests allow sync ORM calls beside Playwright's loop in this process only.
+    env = {**os.environ, **PRODUCTION_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE": None, **overrides}
     return {name: value for name, value in env.items() if value is not None}
 
 
