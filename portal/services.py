@@ -36,8 +36,10 @@ _MAX_VALUE = 200
 
 
 def _clip(value: object, limit: int) -> str:
+    """``value`` as storable text: at most ``limit`` characters, and no NUL, which PostgreSQL
+    text and JSON refuse (a request path or filter may carry ``%00``)."""
     text = "" if value is None else str(value)
-    return text[:limit]
+    return text[:limit].replace("\x00", "\ufffd")
 
 
 def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:

@@ -138,3 +138,13 @@ def test_a_test_connection_with_a_bad_token_turns_health_critical(scim, organiza
     event = SyncEvent.objects.get()
     assert (event.operation, event.status_code) == (Operation.TEST_CONNECTION, 401)
     assert organization_health(organization).level == CRITICAL
+
+
+def test_a_request_with_a_nul_byte_in_its_path_and_filter_is_still_recorded(scim):
+    assert scim("GET", "/Users/%00").status_code == 404
+    response = scim("GET", "/Users", query={"filter": 'userName eq "a\x00b"'})
+    assert response.status_code in (200, 400)
+    paths = list(SyncEvent.objects.order_by("created_at").values_list("path", "filter"))
+    assert len(paths) == 2
+    assert "\x00" not in repr(paths)
+    assert paths[0][0].endswith("/Users/\ufffd")
