@@ -13,15 +13,41 @@
 from __future__ import annotations
 
 import pytest
+from scim2_tester import Status
 
 from .conformance_report import (
     ALLOWED_SCIM_SANITY_FINDINGS,
+    run_scim2_tester,
     run_scim_sanity,
     scim_sanity_findings,
 )
 from .conftest import tenant_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token):
+    _, plaintext = token
+
+    results = run_scim2_tester(tenant_url(gunicorn_server, organization), plaintext)
+
+    failures = [
+        f"{r.resource_type or '-'} {r.title}: {r.reason} {r.data!r}"[:2000]
+        for r in results if r.status in (Status.ERROR, Status.CRITICAL)
+    ]
+    assert failures == []
+    # It really ran: discovery and the whole CRUD and PATCH suite for both resource types.
+    succeeded = {(r.resource_type, r.title) for r in results if r.status is Status.SUCCESS}
+    for resource_type in ("User", "Group"):
+        for title in ("object_creation", "object_query", "object_replacement",
+                      "object_deletion", "check_add_attribute", "check_replace_attribute",
+                      "check_remove_attribute"):
+            assert (resource_type, title) in succeeded, (resource_type, title)
+    assert (None, "random_url") in succeeded
+    # Only a search across all resource types at the server root is skipped: RFC 7644 §3.4.2
+    # says queries MAY be performed against the root; we answer it with 501 (§3.12).
+    skipped = {(r.resource_type, r.title) for r in results if r.status is Status.SKIPPED}
+    assert skipped == {("User", "search_with_attributes"), ("Group", "search_with_attributes")}
 
 
 def test_scim_sanity_fails_only_where_the_rfc_allows_it(gunicorn_server, organization, token):
