@@ -450,3 +450,47 @@ def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, a
                               {"op": "add", "path": "members", "value": unknown})
     assert_client_error(response)
     assert scim.member_ids(team["id"]) == {alice["id"]}
+
+
+# PUT ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    {"schemas": [USER], "displayName": "No userName"},
+    {"schemas": [USER], "userName": "", "displayName": "Empty"},
+    {"schemas": [USER], "userName": "alice@riverside.test", "active": "sometimes"},
+    {"schemas": [USER], "userName": "alice@riverside.test", "emails": "alice@elsewhere.test"},
+], ids=["no-username", "empty-username", "bad-active", "emails-string"])
+def test_bad_put_of_a_user_changes_nothing(scim, alice, body):
+    assert_error(scim.put(f"/Users/{alice['id']}", body), 400)
+
+    assert_alice_unchanged(scim, alice)
+
+
+def test_put_of_a_group_with_unknown_member_or_taken_name_changes_nothing(scim, team, alice):
+    other = scim.create_group("Other")
+
+    assert_error(scim.put(f"/Groups/{team['id']}", {
+        "schemas": [GROUP], "displayName": "Team",
+        "members": [{"value": alice["id"]}, {"value": str(uuid.uuid4())}]}), 400)
+    assert_error(scim.put(f"/Groups/{other['id']}", {
+        "schemas": [GROUP], "displayName": "TEAM"}), 409, "uniqueness")
+    assert_error(scim.put(f"/Groups/{team['id']}", {"schemas": [GROUP]}), 400)
+
+    assert scim.member_ids(team["id"]) == {alice["id"]}
+    assert scim.read(f"/Groups/{team['id']}")["displayName"] == "Team"
+    assert scim.read(f"/Groups/{other['id']}")["displayName"] == "Other"
+
+
+def test_put_or_patch_of_an_unknown_id_is_404_and_creates_nothing(scim, alice, team):
+    missing = str(uuid.uuid4())
+
+    assert_error(scim.put(f"/Users/{missing}", {"schemas": [USER], "userName": "x@y.test"}), 404)
+    assert_error(scim.patch_ops(f"/Users/{missing}",
+                                {"op": "replace", "path": "active", "value": False}), 404)
+    assert_error(scim.put(f"/Groups/{missing}", {"schemas": [GROUP], "displayName": "X"}), 404)
+    assert_error(scim.patch_ops(f"/Groups/{missing}", {
+        "op": "add", "path": "members", "value": [{"value": alice["id"]}]}), 404)
+
+    assert user_count(scim) == 1
+    assert group_count(scim) == 1
