@@ -47,6 +47,13 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def client_ip_or_none(request: HttpRequest) -> str | None:
+    """``client_address`` for django-axes (``AXES_CLIENT_IP_CALLABLE``), ``None`` when unknown,
+    e.g. for the request-less sign-ins Django's test client makes."""
+    address = client_address(request)
+    return None if address == "unknown" else address
+
+
 def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
     body = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],

@@ -8,10 +8,12 @@ and in the README's configuration table.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,6 +88,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "axes",
     "django_scim",
     "organizations",
     "scim",
@@ -102,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
     "kno2prov.metrics.ScimMetricsMiddleware",
     "portal.recording.SyncHistoryMiddleware",
     "kno2prov.ratelimit.ScimRateLimitMiddleware",
@@ -216,6 +221,34 @@ SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
 RATELIMIT_FAIL_OPEN = True
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Content security policy (django-csp): scripts only from here or carrying this response's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        # Django's admin and the portal set a few inline style attributes; styles cannot run code.
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
+# Sign-in guessing on the admin and the portal (django-axes): after LOGIN_FAILURE_LIMIT failed
+# attempts for one username from one address, that pair is locked out for LOGIN_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kno2prov.ratelimit.client_ip_or_none"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Error pages and reports hide secrets (tokens, the Authorization header) even with DEBUG on.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "kno2prov.reporting.AlwaysSafeExceptionReporterFilter"

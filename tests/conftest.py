@@ -182,8 +182,13 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh browser page; the test fails if the page broke its Content-Security-Policy."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
     yield page
     context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"

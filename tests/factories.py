@@ -43,3 +43,9 @@ def make_token(
     return services.issue_token(
         organization, actor=None, label=label, expires_days=expires_days
     )
+
+
+def sign_in(client, login_path: str, username: str, password: str) -> bool:
+    """Sign in through the login form, as a person (and django-axes) would."""
+    client.post(login_path, {"username": username, "password": password})
+    return "_auth_user_id" in client.session

@@ -183,7 +183,7 @@ def _field(out: str, label: str) -> str:
 def test_bootstrap_demo_prints_a_working_login_and_token(db, debug, client):
     out = run("bootstrap_demo")
     assert _field(out, "Admin URL") == "https://provisioning.kno2.test/admin/"
-    assert client.login(username=_field(out, "Login"), password=_field(out, "Password"))
+    assert factories.sign_in(client, "/admin/login/", _field(out, "Login"), _field(out, "Password"))
     organization = Organization.objects.get(slug="demo")
     assert organization.provisioning_enabled
     assert _field(out, "Tenant URL") == organization.scim_base_url
@@ -199,7 +199,7 @@ def test_bootstrap_demo_twice_revokes_the_first_token_and_password(db, debug, cl
     first_token = _field(first, "Secret Token")
     assert services.authenticate_token(organization.public_id, first_token) is None
     assert services.authenticate_token(organization.public_id, _field(second, "Secret Token"))
-    assert not client.login(username="admin", password=_field(first, "Password"))
+    assert not factories.sign_in(client, "/admin/login/", "admin", _field(first, "Password"))
 
 
 def test_bootstrap_demo_refuses_without_debug(db):

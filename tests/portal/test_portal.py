@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal import services
 from portal.models import Operation
+from tests.factories import sign_in
 
 from .conftest import PASSWORD, make_tenant_admin, record
 
@@ -210,7 +211,7 @@ def test_the_first_password_link_works_once(client, organization):
     })
     again = Client().get(path, follow=True)
 
-    assert Client().login(username="new.admin", password="a-long-new-password-1")
+    assert sign_in(Client(), reverse("portal:login"), "new.admin", "a-long-new-password-1")
     assert again.context["validlink"] is False
 
 
