@@ -233,8 +233,6 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
         value = document[key]
         lowered = key.lower()
         if lowered in MULTI_VALUED:
-            if isinstance(value, dict):
-                value = document[key] = [value]  # OneLogin-style single object
             if not isinstance(value, list):
                 raise InvalidValue(f"{key} must be an array")
             value[:] = [item for item in value if not is_hollow(lowered, item)]

@@ -244,6 +244,7 @@ def test_malformed_or_non_object_body_answers_400_invalid_syntax(scim, raw):
     {"userName": "x@y.z", "name": "Joy Young"},
     {"userName": "x@y.z", "emails": "x@y.z"},
     {"userName": "x@y.z", "emails": ["x@y.z"]},
+    {"userName": "x@y.z", "emails": {"value": "x@y.z"}},
     {"userName": "x@y.z", ENTERPRISE: "Cardiology"},
     {"userName": "x" * 300},
     {"userName": "x@y.z", "emails": [{"value": 7, "type": "work"}]},
