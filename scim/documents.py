@@ -256,14 +256,34 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
             if not value:
                 document.pop(canonical)
     _move_enterprise_attributes(document)
-    for key, value in document.items():
-        if key == ENTERPRISE_USER:
-            for sub_key, sub_value in value.items():
-                _check_type(DEFINITIONS[ENTERPRISE_USER].get(sub_key.lower()), sub_value,
-                            f"{ENTERPRISE_USER}:{sub_key}")
-        else:
-            _check_type(DEFINITIONS[None].get(key.lower()), value, key)
-    return document
+    if ENTERPRISE_USER in document:
+        document[ENTERPRISE_USER] = _typed(DEFINITIONS[ENTERPRISE_USER],
+                                           document[ENTERPRISE_USER], f"{ENTERPRISE_USER}:")
+    return _typed(DEFINITIONS[None], document, "")
+
+
+def _typed(definitions: dict[str, dict], container: dict, prefix: str) -> dict:
+    """``container`` with every schema-defined attribute type-checked and spelled as its
+    schema spells it (RFC 7643 §2.1: names are case-insensitive; clients read them back in
+    canonical case). Attributes no schema defines are kept as sent."""
+    result = {}
+    for key, value in container.items():
+        definition = definitions.get(key.lower())
+        if definition is None:
+            result[key] = value
+            continue
+        _check_type(definition, value, f"{prefix}{key}")
+        result[definition["name"]] = _canonical(definition, value)
+    return result
+
+
+def _canonical(definition: dict, value: object) -> object:
+    if isinstance(value, list):
+        return [_canonical(definition, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    subs = {sub["name"].lower(): sub["name"] for sub in definition.get("subAttributes", [])}
+    return {subs.get(key.lower(), key): item for key, item in value.items()}
 
 
 def _move_enterprise_attributes(document: dict) -> None:

@@ -13,6 +13,7 @@ match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``eq``
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, ClassVar
 
@@ -74,6 +75,23 @@ CORE_URNS = {
 }
 
 
+class QuotedString(str):
+    """A filter value that was a JSON string, so ``"true"`` stays text, not a boolean."""
+
+
+class EscapingLexer(SCIMLexer):
+    """The library lexer, but a string value follows JSON string rules (RFC 7644 §3.4.2.2:
+    compValue is a JSON literal), so ``"R&D \\"Night\\" Shift"`` and ``"back\\\\slash"``
+    compare as the names they spell."""
+
+    tokens = SCIMLexer.tokens
+
+    @_(r'"(?:[^"\\]|\\.)*"')  # noqa: F821 - sly injects "_" into lexer class bodies
+    def COMP_VALUE(self, t: Any) -> Any:
+        t.value = QuotedString(json.loads(t.value))
+        return t
+
+
 class StrictTranspiler(Transpiler):
     """The library transpiler, but an attribute it cannot map is an error, not a no-op."""
 
@@ -121,6 +139,12 @@ class StrictTranspiler(Transpiler):
             return ~query if node.value.lower() == "ne" else query
         raise InvalidFilter('the only supported value filter is emails[type eq "work"].value')
 
+    @staticmethod
+    def visit_CompValue(node: Any) -> Any:
+        if isinstance(node.value, QuotedString):
+            return str(node.value)
+        return Transpiler.visit_CompValue(node)
+
     def visit_AttrExprValue(self, node: Any) -> tuple[str, Any]:
         """Numbers compare as text: every non-boolean column here is text, uuid or a timestamp,
         and PostgreSQL will not UPPER() a number."""
@@ -165,7 +189,7 @@ def _with_urns(query: Q) -> Q:
 
 
 def _transpile(text: str, attr_map: AttrMap, work_email: bool) -> Q:
-    tree = SCIMParser().parse(SCIMLexer().tokenize(text))
+    tree = SCIMParser().parse(EscapingLexer().tokenize(text))
     return StrictTranspiler(attr_map, work_email=work_email).transpile(tree)
 
 

@@ -311,3 +311,21 @@ def test_walkthrough_manager_check_by_id_and_manager(scim):
 
     assert hit.json()["totalResults"] == 1
     assert miss.json()["totalResults"] == 0
+
+
+@pytest.mark.parametrize("name", ['R&D "Night" Shift', "back\\slash"])
+def test_filter_values_follow_json_string_escapes(scim, name):
+    # RFC 7644 §3.4.2.2: compValue is a JSON literal.
+    group = make_group(scim.organization, name)
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+
+    body = search(scim, "Groups", f'displayName eq "{escaped}"').json()
+
+    assert [r["id"] for r in body["Resources"]] == [str(group.scim_id)]
+
+
+def test_quoted_true_is_text_not_a_boolean(scim):
+    user = make_user(scim.organization, "true")
+
+    assert [r["id"] for r in search(scim, "Users", 'userName eq "true"').json()["Resources"]] == [
+        str(user.scim_id)]

@@ -316,3 +316,16 @@ def test_email_elements_without_a_value_are_dropped(scim):
                          "emails": [{"value": None, "type": "work"}]})
 
     assert "emails" not in body
+
+
+def test_attribute_names_in_any_case_come_back_in_canonical_case(scim):
+    # RFC 7643 §2.1; Microsoft's Postman collection sends "Primary" in emails.
+    created = create(scim, {"USERNAME": "p@riverside.example", "Emails": [
+        {"Primary": True, "Type": "work", "Value": "p@riverside.example"}],
+        "name": {"GivenName": "Ann", "FAMILYNAME": "Lee"},
+        ENTERPRISE.lower(): {"DEPARTMENT": "ICU"}})
+
+    assert created["userName"] == "p@riverside.example"
+    assert created["emails"] == [{"primary": True, "type": "work", "value": "p@riverside.example"}]
+    assert created["name"] == {"givenName": "Ann", "familyName": "Lee"}
+    assert created[ENTERPRISE] == {"department": "ICU"}
