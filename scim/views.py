@@ -452,3 +452,17 @@ class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView):
 
     post = put = patch = delete = get
 
+
+
+@csrf_exempt
+def unknown_tenant(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """``/scim/v2/…`` without a well-formed tenant id: a SCIM 404 that Azure can show the
+    customer (RFC 7644 §3.12), not Django's HTML page. Mounted by ``scim.fallback_urls``."""
+    request.scim_organization = None
+    request.scim_token = None
+    request.scim_event = new_event(None, None)
+    body = NotFound(
+        "No SCIM tenant at this URL. Paste the full tenant URL shown in the Kno2 portal: "
+        "it ends in /scim/v2/ followed by your organization's id."
+    ).to_dict()
+    return scim_response(body, 404)

@@ -104,3 +104,15 @@ def test_discovery_needs_the_organizations_own_token(scim, other_scim):
     intruder = ScimClient(Client(), scim.organization, other_scim.token)
 
     assert intruder.get("/Schemas").status_code == 401
+
+
+def test_mistyped_tenant_url_gets_a_scim_404_from_the_fallback_routes(scim, settings):
+    # kno2prov.urls is another module's; mount the fallback here exactly as it would be.
+    settings.ROOT_URLCONF = "tests.scim.fallback_urlconf"
+
+    for path in ("/scim/v2/not-a-uuid/Users", "/scim/v2/Users", "/scim/v2/"):
+        response = scim.client.get(path)
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/scim+json"
+        assert response.json()["status"] == "404"
+    assert scim.get("/Users").status_code == 200
