@@ -146,7 +146,17 @@ class ScimGroupAdapter(SCIMGroup):
         return result
 
     def from_dict(self, d: dict) -> None:
+        """Validate a POST/PUT body; the document is kept for ``save``."""
         self.document = documents.clean_group(d)
+
+    def save(self) -> services.Outcome:
+        if self.obj.pk is None:
+            self.obj, outcome = services.create_group(self.obj.organization, self.document)
+            return outcome
+        return services.replace_group(self.obj, self.document)
+
+    def handle_operations(self, operations: list[dict]) -> services.Outcome:
+        return services.patch_group(self.obj, operations)
 
     def delete(self) -> None:
         services.delete_group(self.obj)

@@ -345,7 +345,8 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)
         with transaction.atomic():
-            group, outcome = services.create_group(organization, adapter.document)
+            outcome = adapter.save()
+        group = adapter.obj
         self.describe(group)
         self.event["members_added"] = outcome.members_added
         return self.respond(group, 201)
@@ -358,7 +359,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
             self.describe(group)
             adapter = adapters.ScimGroupAdapter(group, request)
             adapter.from_dict(body)
-            outcome = services.replace_group(group, adapter.document)
+            outcome = adapter.save()
         self._describe_update(group, outcome)
         return self.respond(group)
 
@@ -371,7 +372,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
-            outcome = services.patch_group(group, operations)
+            outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
         self._describe_update(group, outcome)
         if any(self.projection()):
             return self.respond(group)
