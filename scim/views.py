@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -76,6 +78,30 @@ def list_response(resources: list[dict], total: int, start: int) -> dict:
         "startIndex": start,
         "Resources": resources,
     }
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """``transaction.atomic()`` that, on SQLite, takes the write lock when it begins.
+
+    A deferred SQLite transaction that reads and then writes cannot wait for a concurrent
+    writer: it fails at once with "database is locked". ``BEGIN IMMEDIATE`` queues behind the
+    other writer for the busy timeout instead (https://www.sqlite.org/lang_transaction.html).
+    PostgreSQL needs nothing: its row locks (``select_for_update``) serialize the writers.
+    """
+    immediate = connection.vendor == "sqlite" and not connection.in_atomic_block
+    previous = getattr(connection, "transaction_mode", None)
+    if immediate:
+        connection.ensure_connection()
+        connection.transaction_mode = "IMMEDIATE"
+    try:
+        with transaction.atomic():
+            if immediate:
+                connection.transaction_mode = previous
+            yield
+    finally:
+        if immediate:
+            connection.transaction_mode = previous
 
 
 def _text(value: object) -> str | None:
@@ -265,7 +291,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
         adapter.from_dict(body)
-        with transaction.atomic():
+        with write_transaction():
             adapter.save()
         self.describe(adapter.obj)
         return self.respond(adapter.obj, 201, created=True)
@@ -273,7 +299,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         body = self.load_body()
-        with transaction.atomic():
+        with write_transaction():
             user = self.get_object(for_update=True)
             self.describe(user)
             before = user.is_active
@@ -286,7 +312,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
     def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         operations = operations_of(self.load_body())
-        with transaction.atomic():
+        with write_transaction():
             user = self.get_object(for_update=True)
             self.describe(user)
             before = user.is_active
@@ -296,7 +322,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
 
     def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
-        with transaction.atomic():
+        with write_transaction():
             user = self.get_object(for_update=True)
             self.describe(user)
             adapters.ScimUserAdapter(user, request).delete()
@@ -344,7 +370,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)
-        with transaction.atomic():
+        with write_transaction():
             outcome = adapter.save()
         group = adapter.obj
         self.describe(group)
@@ -354,7 +380,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         body = self.load_body()
-        with transaction.atomic():
+        with write_transaction():
             group = self.get_object(for_update=True)
             self.describe(group)
             adapter = adapters.ScimGroupAdapter(group, request)
@@ -369,7 +395,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
         self.resource_only()
         operations = operations_of(self.load_body())
-        with transaction.atomic():
+        with write_transaction():
             group = self.get_object(for_update=True)
             self.describe(group)
             outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
@@ -380,7 +406,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
 
     def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
-        with transaction.atomic():
+        with write_transaction():
             group = self.get_object(for_update=True)
             self.describe(group)
             adapters.ScimGroupAdapter(group, request).delete()

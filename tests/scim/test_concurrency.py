@@ -2,7 +2,8 @@
 
 Azure may send requests for one resource in parallel (reference §3.9). The database, not a
 check-then-insert in Python, decides: a unique index for userName, and idempotent membership
-inserts for member adds.
+inserts for member adds. (They pass on SQLite too, where ``scim.views.write_transaction``
+begins write requests IMMEDIATE; the marker keeps the required runs on PostgreSQL.)
 """
 
 from __future__ import annotations
