@@ -112,6 +112,7 @@ WRONG_USERS = [
     {"userName": "bob@riverside.test", "active": "maybe"},
     {"userName": "bob@riverside.test", "active": 3},
     {"userName": "bob@riverside.test", "emails": "bob@riverside.test"},
+    {"userName": "bob@riverside.test", "emails": {"value": "bob@riverside.test"}},
     {"userName": "bob@riverside.test", "emails": [["bob@riverside.test"]]},
     {"userName": "bob@riverside.test", "emails": [{"value": 7, "type": "work"}]},
     {"userName": "bob@riverside.test", "name": "Bob Example"},
@@ -460,7 +461,8 @@ def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, a
     {"schemas": [USER], "userName": "", "displayName": "Empty"},
     {"schemas": [USER], "userName": "alice@riverside.test", "active": "sometimes"},
     {"schemas": [USER], "userName": "alice@riverside.test", "emails": "alice@elsewhere.test"},
-], ids=["no-username", "empty-username", "bad-active", "emails-string"])
+    {"schemas": [USER], "userName": "alice@riverside.test", "emails": {"value": "x@y.test"}},
+], ids=["no-username", "empty-username", "bad-active", "emails-string", "emails-object"])
 def test_bad_put_of_a_user_changes_nothing(scim, alice, body):
     assert_error(scim.put(f"/Users/{alice['id']}", body), 400)
 

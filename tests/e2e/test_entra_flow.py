@@ -146,11 +146,14 @@ def test_microsoft_postman_collection_shapes(scim):
         "UserName": "UserName123", "Active": True, "DisplayName": "BobIsAmazing",
         "schemas": [USER], "externalId": uuid.uuid4().hex,
         "name": {"formatted": "Ryan Leenay", "familyName": "Leenay", "givenName": "Ryan"},
-        "emails": [{"primary": True, "type": "work", "value": "testing@bob.com"},
-                   {"primary": False, "type": "home", "value": "testinghome@bob.com"}],
+        "emails": [{"Primary": True, "type": "work", "value": "testing@bob.com"},
+                   {"Primary": False, "type": "home", "value": "testinghome@bob.com"}],
     })
     assert response.status_code == 201, describe(response)
     first = response.json()
+    assert first["emails"] == [{"primary": True, "type": "work", "value": "testing@bob.com"},
+                               {"primary": False, "type": "home",
+                                "value": "testinghome@bob.com"}]
     assert (first["userName"], first["displayName"], first["active"]) == (
         "UserName123", "BobIsAmazing", True)
     response = scim.post("/Users", {
@@ -208,10 +211,13 @@ def test_microsoft_postman_collection_shapes(scim):
 @pytest.mark.parametrize("name", [
     "O'Brien + Partners (Cardiology) / 100%",
     "Nurses & Co – #1",
+    'R&D "Night" Shift',
+    "back\\slash",
 ])
 def test_group_names_with_special_characters_can_be_matched(scim, name):
     """Entra cannot filter on some special characters (reference §3.2), but what it can send
-    must match: ``'``, ``+``, ``&``, ``%``, ``#``, ``–`` in any case."""
+    must match: ``'``, ``+``, ``&``, ``%``, ``#``, ``–`` in any case, and ``\\"`` and ``\\\\``
+    escaped per RFC 7644 §3.4.2.2 (JSON string rules)."""
     created = scim.create_group(name)
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
 
