@@ -1110,3 +1110,19 @@ def test_remove_active_is_applied_or_refused(scim):
     else:
         assert_user_patched(response, user["id"])
         assert "active" not in scim.read(f"/Users/{user['id']}")
+
+
+def test_names_of_deleted_resources_can_be_provisioned_again(scim):
+    """After a hard delete (§3.4) Entra may provision the same person or group again."""
+    user = create_ms_user(scim)
+    group = create_ms_group(scim)
+    assert_no_content(scim.delete(f"/Users/{user['id']}"))
+    assert_no_content(scim.delete(f"/Groups/{group['id']}"))
+
+    again = scim.post("/Users", {**CREATE_USER, "userName": CREATE_USER["userName"].upper()})
+    group_again = scim.post("/Groups", {**CREATE_GROUP, "displayName": "DISPLAYNAME"})
+
+    assert again.status_code == 201, describe(again)
+    assert again.json()["id"] != user["id"]
+    assert group_again.status_code == 201, describe(group_again)
+    assert group_again.json()["id"] != group["id"]
