@@ -1126,3 +1126,15 @@ def test_names_of_deleted_resources_can_be_provisioned_again(scim):
     assert again.json()["id"] != user["id"]
     assert group_again.status_code == 201, describe(group_again)
     assert group_again.json()["id"] != group["id"]
+
+
+@pytest.mark.parametrize("accept", [
+    None, "*/*", "application/json", "application/scim+json",
+    "application/scim+json; charset=utf-8", "application/json, text/plain, */*",
+])
+def test_any_accept_header_azure_might_send_gets_scim_json(scim, accept):
+    """Reference §2.1: a Rails SP answered Test Connection with 406; never require an Accept."""
+    response = scim.session.get(scim.url("/Users?filter=userName+eq+%22nobody%22"),
+                                headers={"Accept": accept}, timeout=30)
+
+    assert assert_list_response(response)["totalResults"] == 0
