@@ -11,7 +11,6 @@ from urllib.parse import quote
 import pytest
 
 from .client import (
-    ERROR,
     GROUP,
     PATCH_OP,
     USER,
@@ -371,19 +370,17 @@ def test_bulk_is_refused_with_a_scim_error(scim, alice):
         "Operations": [{"method": "POST", "path": "/Users", "bulkId": "1",
                         "data": {"schemas": [USER], "userName": "bob@riverside.test"}}]})
 
-    assert response.status_code in (400, 403, 404, 405, 501), describe(response)
-    assert response.json()["schemas"] == [ERROR], describe(response)
+    assert_error(response, 501)
     assert user_count(scim) == 1
 
 
-def test_wrong_methods_get_scim_405_or_404(scim, alice):
+def test_wrong_methods_get_a_scim_405(scim, alice):
     for method, path in (("DELETE", "/Users"), ("PUT", "/Users"), ("PATCH", "/Groups"),
                          ("POST", f"/Users/{alice['id']}"), ("DELETE", "/Schemas"),
                          ("POST", "/ServiceProviderConfig")):
-        response = scim.request(method, path, {"schemas": [USER]})
-        assert response.status_code in (404, 405), describe(response)
-        assert response.json()["schemas"] == [ERROR], describe(response)
+        assert_error(scim.request(method, path, {"schemas": [USER]}), 405)
     assert user_count(scim) == 1
+    assert scim.read(f"/Users/{alice['id']}")["userName"] == "alice@riverside.test"
 
 
 # Huge input ---------------------------------------------------------------------------------
