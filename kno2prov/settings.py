@@ -142,8 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the portal read while a SCIM write is in flight; the timeout rides out the
     # short write locks SQLite takes instead of failing with "database is locked".
+    # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers queue
+    # for the timeout instead of failing with "database is locked" when a read turns into a write.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so end-to-end tests can serve the test database from another process.

@@ -11,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("scim/v2/<uuid:tenant>/", include("scim.urls")),
+    # Whatever under /scim/v2/ names no tenant still gets a SCIM error body, not an HTML page.
+    path("scim/v2/", include("scim.fallback_urls")),
 ]
 
 if settings.BENCH_MODE:

@@ -19,14 +19,13 @@ set before anything can fail.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -42,8 +41,11 @@ from .errors import (
     NotImplementedYet,
     PayloadTooLarge,
 )
+from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, unavailable_response
 from .models import ScimGroup, ScimUser
 from .patch import operations_of
+
+logger = logging.getLogger(__name__)
 
 EVENT_KEYS = ("resource_id", "external_id", "subject", "filter", "results")
 
@@ -80,30 +82,6 @@ def list_response(resources: list[dict], total: int, start: int) -> dict:
     }
 
 
-@contextmanager
-def write_transaction() -> Iterator[None]:
-    """``transaction.atomic()`` that, on SQLite, takes the write lock when it begins.
-
-    A deferred SQLite transaction that reads and then writes cannot wait for a concurrent
-    writer: it fails at once with "database is locked". ``BEGIN IMMEDIATE`` queues behind the
-    other writer for the busy timeout instead (https://www.sqlite.org/lang_transaction.html).
-    PostgreSQL needs nothing: its row locks (``select_for_update``) serialize the writers.
-    """
-    immediate = connection.vendor == "sqlite" and not connection.in_atomic_block
-    previous = getattr(connection, "transaction_mode", None)
-    if immediate:
-        connection.ensure_connection()
-        connection.transaction_mode = "IMMEDIATE"
-    try:
-        with transaction.atomic():
-            if immediate:
-                connection.transaction_mode = previous
-            yield
-    finally:
-        if immediate:
-            connection.transaction_mode = previous
-
-
 def _text(value: object) -> str | None:
     """A body value fit for the event record: strings only, and short."""
     return value[:255] if isinstance(value, str) else None
@@ -132,7 +110,14 @@ class ScimViewMixin:
         request.scim_event = new_event(operation, self.resource_type)
         if single:
             request.scim_event["resource_id"] = kwargs["uuid"]
-        response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        try:
+            response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        except DATABASE_FAULTS:
+            # The bearer-token check runs outside django-scim2's own error handling.
+            logger.warning("scim authentication failed: database unavailable")
+            return unavailable_response()
+        if response.status_code == 503:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         if response.status_code == 204:
             del response["Content-Type"]
         elif not response.get("Content-Type", "").startswith(SCIM_CONTENT_TYPE):
@@ -253,7 +238,7 @@ class ScimViewMixin:
             raise MethodNotAllowed(f"{self.request.method} needs a resource id in the URL")
 
 
-class UsersView(ScimViewMixin, scim_views.UsersView):
+class UsersView(ScimViewMixin, scim_views.UsersView, DatabaseFaultsMixin):
     """``/Users`` and ``/Users/<id>`` (RFC 7644 §3.3–§3.6)."""
 
     resource_type = "User"
@@ -291,7 +276,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
         adapter.from_dict(body)
-        with write_transaction():
+        with transaction.atomic():
             adapter.save()
         self.describe(adapter.obj)
         return self.respond(adapter.obj, 201, created=True)
@@ -299,7 +284,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         body = self.load_body()
-        with write_transaction():
+        with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
             before = user.is_active
@@ -312,7 +297,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
     def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         operations = operations_of(self.load_body())
-        with write_transaction():
+        with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
             before = user.is_active
@@ -322,14 +307,14 @@ class UsersView(ScimViewMixin, scim_views.UsersView):
 
     def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
-        with write_transaction():
+        with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
             adapters.ScimUserAdapter(user, request).delete()
         return HttpResponse(status=204)
 
 
-class GroupsView(ScimViewMixin, scim_views.GroupsView):
+class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
     """``/Groups`` and ``/Groups/<id>`` (RFC 7644 §3.3–§3.6)."""
 
     resource_type = "Group"
@@ -370,7 +355,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         organization = scoping.organization_of(request)
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)
-        with write_transaction():
+        with transaction.atomic():
             outcome = adapter.save()
         group = adapter.obj
         self.describe(group)
@@ -380,7 +365,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
         body = self.load_body()
-        with write_transaction():
+        with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
             adapter = adapters.ScimGroupAdapter(group, request)
@@ -395,7 +380,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
         ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
         self.resource_only()
         operations = operations_of(self.load_body())
-        with write_transaction():
+        with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
             outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
@@ -406,14 +391,16 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView):
 
     def delete(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.resource_only()
-        with write_transaction():
+        with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
             adapters.ScimGroupAdapter(group, request).delete()
         return HttpResponse(status=204)
 
 
-class ServiceProviderConfigView(ScimViewMixin, scim_views.ServiceProviderConfigView):
+class ServiceProviderConfigView(
+    ScimViewMixin, scim_views.ServiceProviderConfigView, DatabaseFaultsMixin
+):
     operations = {"GET:many": "discovery", "HEAD:many": "discovery"}
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -421,7 +408,7 @@ class ServiceProviderConfigView(ScimViewMixin, scim_views.ServiceProviderConfigV
         return scim_response(config.to_dict())
 
 
-class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView):
+class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, DatabaseFaultsMixin):
     """RFC 7644 §4: ``/ResourceTypes``, as a ListResponse with ``totalResults``."""
 
     operations = {"GET:many": "discovery", "GET:one": "discovery",
@@ -439,7 +426,7 @@ class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView):
         return scim_response(list_response(types, len(types), 1))
 
 
-class SchemasView(ScimViewMixin, scim_views.SchemasView):
+class SchemasView(ScimViewMixin, scim_views.SchemasView, DatabaseFaultsMixin):
     """RFC 7644 §4: ``/Schemas`` with the User, Group and EnterpriseUser schemas."""
 
     operations = {"GET:many": "discovery", "GET:one": "discovery",
@@ -458,7 +445,7 @@ class SchemasView(ScimViewMixin, scim_views.SchemasView):
         return scim_response(list_response(schemas, len(schemas), 1))
 
 
-class NotImplementedView(ScimViewMixin, scim_views.SCIMView):
+class NotImplementedView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixin):
     """``/Bulk``, ``/Me`` and ``/.search``: not offered (ServiceProviderConfig says so), 501."""
 
     operations: dict[str, str] = {}
@@ -469,7 +456,7 @@ class NotImplementedView(ScimViewMixin, scim_views.SCIMView):
     post = put = patch = delete = get
 
 
-class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView):
+class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixin):
     """Any other path under a tenant URL: a SCIM 404, after authentication."""
 
     operations: dict[str, str] = {}
