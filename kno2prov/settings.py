@@ -216,6 +216,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Largest request body accepted; a larger one answers 413 with a SCIM error body. 2.5 MiB holds a
+# PATCH adding about 40,000 members.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 2_621_440)
+
 # SCIM rate limits (see kno2prov/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
