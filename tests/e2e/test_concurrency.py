@@ -149,3 +149,17 @@ def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(s
     assert_error(scim.get(f"/Users/{user['id']}"), 404)
     for group_id in groups:
         assert scim.member_ids(group_id) == set()
+
+
+def test_the_same_username_in_two_tenants_at_once_is_created_in_both(scim, other_scim):
+    """Uniqueness is per organization, also when the creates race."""
+    body = {"schemas": [USER], "userName": "shared@clinic.test"}
+
+    responses = race(scim, [("POST", "/Users", body)] * (PARALLEL // 2))
+    others = race(other_scim, [("POST", "/Users", body)] * (PARALLEL // 2))
+
+    assert sorted(r.status_code for r in responses) == [201] + [409] * (PARALLEL // 2 - 1)
+    assert sorted(r.status_code for r in others) == [201] + [409] * (PARALLEL // 2 - 1)
+    mine = scim.search("Users", 'userName eq "shared@clinic.test"')
+    theirs = other_scim.search("Users", 'userName eq "shared@clinic.test"')
+    assert len(mine) == len(theirs) == 1 and mine[0]["id"] != theirs[0]["id"]

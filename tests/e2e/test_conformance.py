@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 from scim2_tester import Status
 
+from .client import assert_list_response
 from .conformance_report import (
     ALLOWED_SCIM_SANITY_FINDINGS,
     run_scim2_tester,
@@ -26,10 +27,15 @@ from .conftest import tenant_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token):
+def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token, other_scim):
     _, plaintext = token
+    bystander = other_scim.create_user("bystander@lakeside.test", displayName="Bystander")
 
     results = run_scim2_tester(tenant_url(gunicorn_server, organization), plaintext)
+
+    # The suite's creates, replaces and deletes never touched the other tenant.
+    assert other_scim.read(f"/Users/{bystander['id']}") == bystander
+    assert assert_list_response(other_scim.get("/Users"))["totalResults"] == 1
 
     failures = [
         f"{r.resource_type or '-'} {r.title}: {r.reason} {r.data!r}"[:2000]
@@ -50,10 +56,14 @@ def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token):
     assert skipped == {("User", "search_with_attributes"), ("Group", "search_with_attributes")}
 
 
-def test_scim_sanity_fails_only_where_the_rfc_allows_it(gunicorn_server, organization, token):
+def test_scim_sanity_fails_only_where_the_rfc_allows_it(gunicorn_server, organization, token,
+                                                       other_scim):
     _, plaintext = token
+    bystander = other_scim.create_group("Bystanders")
 
     report = run_scim_sanity(tenant_url(gunicorn_server, organization), plaintext)
+
+    assert other_scim.read(f"/Groups/{bystander['id']}") == bystander
 
     assert scim_sanity_findings(report) == set(ALLOWED_SCIM_SANITY_FINDINGS), report["results"]
     skipped = {r["name"] for r in report["results"] if r["status"] == "skip"}
