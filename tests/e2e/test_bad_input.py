@@ -4,13 +4,16 @@ and nothing half-applied. Every test reads the state back after the refused requ
 
 from __future__ import annotations
 
+import http.client
 import json
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
+import requests
 
 from .client import (
+    ERROR,
     GROUP,
     PATCH_OP,
     USER,
@@ -363,6 +366,17 @@ def test_unknown_endpoint_under_the_tenant_is_a_scim_404(scim):
     assert_error(scim.get("/Users/a/b/c"), 404)
 
 
+@pytest.mark.parametrize("path", ["/scim/v2/not-a-uuid/Users", "/scim/v2/Users", "/scim/v2/",
+                                  "/scim/v2/11111111-2222-3333-4444-55555555555/Users"])
+def test_mistyped_tenant_urls_get_a_scim_error_not_html(scim, gunicorn_server, path):
+    """A customer who pastes a truncated or base tenant URL gets a SCIM error body (RFC 7644
+    §3.12) that Azure can show, not Django's HTML 404 page."""
+    response = scim.session.get(gunicorn_server.url + path, timeout=30)
+
+    assert response.status_code in (401, 404), describe(response)
+    assert_error(response, response.status_code)
+
+
 def test_bulk_is_refused_with_a_scim_error(scim, alice):
     """``bulk.supported`` is false; RFC 7644 §3.12 lists 501 for an unsupported operation."""
     response = scim.post("/Bulk", {
@@ -386,13 +400,41 @@ def test_wrong_methods_get_a_scim_405(scim, alice):
 # Huge input ---------------------------------------------------------------------------------
 
 
-def test_huge_body_is_refused_with_a_scim_error(scim, alice):
+def test_body_declared_too_large_is_refused_with_a_scim_413(scim, alice, settings):
+    """A Content-Length over ``MAX_REQUEST_BODY_BYTES`` (gunicorn reads the same environment)
+    is refused before the body is read: RFC 7644 §3.12 lists 413 for too large a payload."""
+    url = urlsplit(scim.url("/Users"))
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.putrequest("POST", url.path)
+        connection.putheader("Authorization", f"Bearer {scim.token}")
+        connection.putheader("Content-Type", "application/scim+json")
+        connection.putheader("Content-Length", str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
+        connection.endheaders()
+        response = connection.getresponse()
+        status, content_type, body = (response.status, response.getheader("Content-Type"),
+                                      json.loads(response.read()))
+    finally:
+        connection.close()
+
+    assert (status, content_type.split(";")[0]) == (413, "application/scim+json")
+    assert body["schemas"] == [ERROR] and body["status"] == "413"
+    assert user_count(scim) == 1
+
+
+def test_huge_body_sent_whole_never_creates_anything(scim, alice, settings):
+    """Sent whole, the refusal may race the upload (the server closes without reading the
+    rest), so the client sees the SCIM 413 or a closed connection, never a success or a 5xx."""
     raw = json.dumps({"schemas": [USER], "userName": "bob@riverside.test",
-                      "title": "x" * (4 * 1024 * 1024)}).encode()
+                      "title": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024)}).encode()
 
-    response = scim.post("/Users", raw=raw)
-
-    assert_error(response, 413)  # RFC 7644 §3.12: 413 when the payload exceeds the limit
+    try:
+        response = requests.post(scim.url("/Users"), data=raw, timeout=30, headers={
+            "Authorization": f"Bearer {scim.token}", "Content-Type": "application/scim+json"})
+    except requests.ConnectionError:
+        pass
+    else:
+        assert_error(response, 413)
     assert user_count(scim) == 1
 
 
