@@ -163,3 +163,36 @@ def test_the_same_username_in_two_tenants_at_once_is_created_in_both(scim, other
     mine = scim.search("Users", 'userName eq "shared@clinic.test"')
     theirs = other_scim.search("Users", 'userName eq "shared@clinic.test"')
     assert len(mine) == len(theirs) == 1 and mine[0]["id"] != theirs[0]["id"]
+
+
+def test_deleting_a_group_while_members_are_added_is_clean(scim):
+    group = scim.create_group("Closing")
+    users = [scim.create_user(f"u{n}@riverside.test")["id"] for n in range(PARALLEL - 1)]
+
+    responses = race(scim, [("DELETE", f"/Groups/{group['id']}", None)] + [
+        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "add", "path": "members", "value": [{"value": uid}]}]})
+        for uid in users])
+
+    assert responses[0].status_code == 204, describe(responses[0])
+    for response in responses[1:]:
+        assert response.status_code in (204, 404), describe(response)
+    assert_error(scim.get(f"/Groups/{group['id']}"), 404)
+    for uid in users:
+        assert scim.read(f"/Users/{uid}").get("groups", []) == []
+
+
+def test_parallel_renames_onto_one_username_let_exactly_one_win(scim):
+    users = [scim.create_user(f"u{n}@riverside.test")["id"] for n in range(PARALLEL)]
+
+    responses = race(scim, [
+        ("PATCH", f"/Users/{uid}", {"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "userName", "value": f"Wanted{n}@Riverside.test".lower()
+             if n % 2 else "WANTED@riverside.test"}]})
+        for n, uid in enumerate(users)])
+
+    wanted = [r for n, r in enumerate(responses) if not n % 2]
+    assert sorted(r.status_code for r in wanted) == [200] + [409] * (len(wanted) - 1), [
+        describe(r) for r in wanted]
+    assert len(scim.search("Users", 'userName eq "wanted@riverside.test"')) == 1
+    assert all(r.status_code == 200 for n, r in enumerate(responses) if n % 2)
