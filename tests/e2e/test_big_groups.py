@@ -56,3 +56,22 @@ def test_thousand_members_added_and_removed_in_single_operations(scim, other_sci
         "/Groups?excludedAttributes=members&filter=displayName+eq+%22whole+hospital%22"))
     assert [(g["id"], "members" in g) for g in found["Resources"]] == [(group["id"], False)]
     assert assert_list_response(other_scim.get("/Groups"))["totalResults"] == 0
+
+
+def test_pages_are_capped_at_max_results_and_stable_while_users_arrive(scim, organization):
+    """RFC 7644 §3.4.2.4: ``count`` above ``filter.maxResults`` is capped; the order is stable,
+    so a user created between two page reads neither repeats nor hides another."""
+    max_results = scim.read("/ServiceProviderConfig")["filter"]["maxResults"]
+    ScimUser.objects.bulk_create(
+        ScimUser(organization=organization, user_name=f"page{n:04d}@riverside.test")
+        for n in range(max_results + 20))
+
+    first = assert_list_response(scim.get(f"/Users?startIndex=1&count={max_results + 50}"))
+    assert first["totalResults"] == max_results + 20
+    assert len(first["Resources"]) == first["itemsPerPage"] == max_results
+    scim.create_user("late.arrival@riverside.test")
+    second = assert_list_response(scim.get(f"/Users?startIndex={max_results + 1}&count=50"))
+
+    ids = [u["id"] for u in first["Resources"] + second["Resources"]]
+    assert len(ids) == len(set(ids)) == max_results + 21
+    assert second["Resources"][-1]["userName"] == "late.arrival@riverside.test"
