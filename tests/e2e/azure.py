@@ -1,0 +1,85 @@
+"""Microsoft's published SCIM payloads and the checks the Azure AD end-to-end tests share.
+
+Section numbers refer to ``/work/shared/reference/azure-scim-client.md``.
+"""
+
+from __future__ import annotations
+
+from .client import ENTERPRISE, GROUP, USER, assert_scim_json, describe
+
+MS_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+
+# §2.2.1, verbatim (it is valid JSON as published).
+CREATE_USER = {
+    "schemas": [USER, ENTERPRISE],
+    "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+    "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+    "active": True,
+    "emails": [{
+        "primary": True,
+        "type": "work",
+        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+    }],
+    "meta": {"resourceType": "User"},
+    "name": {
+        "formatted": "givenName familyName",
+        "familyName": "familyName",
+        "givenName": "givenName",
+    },
+    "roles": [],
+}
+
+# §2.3.1, verbatim.
+CREATE_GROUP = {
+    "schemas": [GROUP, MS_GROUP_SCHEMA],
+    "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+    "displayName": "displayName",
+    "meta": {"resourceType": "Group"},
+}
+
+
+def patch_body(*operations: dict) -> dict:
+    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": list(operations)}
+
+
+def work_emails(user: dict) -> list[str]:
+    return [email["value"] for email in user.get("emails", []) if email.get("type") == "work"]
+
+
+def assert_user_patched(response, user_id: str) -> None:
+    """RFC 7644 §3.5.2: 200 with the whole resource, or 204 (Microsoft G3 allows either)."""
+    assert response.status_code in (200, 204), describe(response)
+    if response.status_code == 200:
+        assert_scim_json(response)
+        assert response.json()["id"] == user_id, describe(response)
+    else:
+        assert response.content == b"", describe(response)
+
+
+def assert_no_content(response) -> None:
+    """Group PATCH and DELETE: 204 and no body (Microsoft §2.3.4–§2.3.7, RFC 7644 §3.6)."""
+    assert response.status_code == 204, describe(response)
+    assert response.content == b"", describe(response)
+
+
+def assert_meta(resource: dict, resource_type: str, base_url: str, endpoint: str) -> None:
+    """RFC 7643 §3.1: ``meta`` with the resource type, timestamps, location and version."""
+    meta = resource["meta"]
+    assert meta["resourceType"] == resource_type
+    assert meta["created"]
+    assert meta["lastModified"] >= meta["created"]
+    assert meta["location"] == f"{base_url}/{endpoint}/{resource['id']}"
+    assert isinstance(meta["version"], str) and meta["version"]
+
+
+def create_ms_user(scim) -> dict:
+    response = scim.post("/Users", CREATE_USER)
+    assert response.status_code == 201, describe(response)
+    return response.json()
+
+
+def create_ms_group(scim) -> dict:
+    response = scim.post("/Groups", CREATE_GROUP)
+    assert response.status_code == 201, describe(response)
+    return response.json()
