@@ -17,9 +17,11 @@ from .azure import (
     create_ms_group,
     create_ms_user,
     patch_body,
+    work_emails,
 )
 from .client import (
     ENTERPRISE,
+    USER,
     assert_error,
     assert_list_response,
     describe,
@@ -251,3 +253,28 @@ def test_another_tenants_token_and_data_stay_apart(scim, other_scim):
     assert [u["id"] for u in scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"')] \
         == [mine["id"]]
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 1
+
+
+@pytest.mark.parametrize("empty", ["", None])
+def test_validator_null_update_of_sub_attributes_and_value_paths(scim, empty):
+    """The gallery Logic App's null update also targets ``name.givenName``, the work email and
+    phone, and enterprise attributes; each is cleared, nothing else is."""
+    user = scim.create_user(
+        "nulls@testuser.com", schemas=[USER, ENTERPRISE],
+        name={"givenName": "G", "familyName": "F"},
+        emails=[{"type": "work", "value": "w@testuser.com", "primary": True}],
+        phoneNumbers=[{"type": "work", "value": "555"}],
+        **{ENTERPRISE: {"department": "D", "employeeNumber": "1"}})
+
+    assert_user_patched(scim.patch(f"/Users/{user['id']}", patch_body(
+        {"op": "Replace", "path": "name.givenName", "value": empty},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": empty},
+        {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": empty},
+        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": empty},
+    )), user["id"])
+
+    after = scim.read(f"/Users/{user['id']}")
+    assert after["name"] == {"familyName": "F"}
+    assert not work_emails(after)
+    assert not [p for p in after.get("phoneNumbers", []) if p.get("value")]
+    assert after[ENTERPRISE] == {"employeeNumber": "1"}
