@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.db.models.functions import Greatest
 
 from organizations.models import Organization
 
-from .models import Operation, SyncCycle
+from .models import Operation, SyncCycle, SyncEvent
 
 _COUNTER_FOR_OPERATION = {
     Operation.CREATE_USER: "created",
@@ -97,3 +98,57 @@ def _extend(cycle: SyncCycle, at: datetime, increments: dict[str, int]) -> SyncC
         **{name: F(name) + amount for name, amount in increments.items()},
     )
     return cycle
+
+
+def append_to_current_cycle(event: SyncEvent, increments: dict[str, int]) -> bool:
+    """Insert ``event`` into its organization's current cycle in one database round trip.
+
+    The common case of recording: the organization's latest cycle is still open. On
+    PostgreSQL, outside any transaction, one multi-statement query locks and extends that
+    cycle, inserts the event and commits asynchronously, where the general path
+    (``assign_cycle`` then an INSERT) takes six round trips and most of a SCIM request's time.
+    Returns ``False``, having changed nothing, when there is no open cycle (or on another
+    database), so the caller takes the general path.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    quote = connection.ops.quote_name
+    fields = [f for f in SyncEvent._meta.concrete_fields
+              if not f.primary_key and f.attname != "cycle_id"]
+    counters = list(increments.items())
+    cycles, events = quote(SyncCycle._meta.db_table), quote(SyncEvent._meta.db_table)
+    bumps = "".join(f", {quote(name)} = {quote(name)} + %s" for name, _ in counters)
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    # Only table and column names from the models are spliced in; every value is a parameter.
+    sql = (
+        "BEGIN; SET LOCAL synchronous_commit TO OFF; "  # noqa: S608
+        f"WITH latest AS (SELECT id FROM {cycles} WHERE organization_id = %s "
+        "ORDER BY started_at DESC LIMIT 1 FOR UPDATE), "
+        f"current AS (UPDATE {cycles} SET last_event_at = GREATEST(last_event_at, %s){bumps} "
+        "WHERE id IN (SELECT id FROM latest) AND last_event_at >= %s RETURNING id) "
+        f"INSERT INTO {events} (cycle_id, {columns}) SELECT current.id, {values} "
+        "FROM current RETURNING id, cycle_id; COMMIT;"
+    )
+    params = [
+        event.organization_id, event.created_at, *(amount for _, amount in counters),
+        event.created_at - idle_gap(),
+        *(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields),
+    ]
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(sql, params)
+            inserted = None
+            while True:
+                if cursor.description is not None and inserted is None:
+                    inserted = cursor.fetchone()
+                if not cursor.nextset():
+                    break
+        except DatabaseError:
+            cursor.execute("ROLLBACK")
+            raise
+    if inserted is None:
+        return False
+    event.pk, event.cycle_id = inserted
+    return True

@@ -24,7 +24,7 @@ from organizations import tokens
 from organizations.models import Organization, ProvisioningToken
 
 from . import apikeys
-from .cycles import assign_cycle, counter_increments
+from .cycles import append_to_current_cycle, assign_cycle, counter_increments
 from .explanations import summarize
 from .models import HistoryApiKey, PortalMembership, SyncCycle, SyncEvent
 
@@ -66,7 +66,6 @@ def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-@transaction.atomic
 def record_sync_event(
     organization: Organization, *, at: datetime, request_id: str,
     token: ProvisioningToken | None, token_label: str, token_prefix: str, method: str,
@@ -77,15 +76,10 @@ def record_sync_event(
 ) -> SyncEvent:
     """Store one SCIM request in ``organization``'s history and count it in its sync cycle.
 
-    One cycle lookup, one counter update and one INSERT, in their own transaction: the caller
-    runs after the SCIM view's transaction has committed or rolled back. On PostgreSQL the
-    commit is asynchronous (``synchronous_commit off`` for this transaction only).
+    Runs after the SCIM view's transaction has committed or rolled back, in its own. On
+    PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
+    only): history may lose its last few milliseconds in a server crash, SCIM data never.
     """
-    if connection.vendor == "postgresql":
-        # History may lose its last few milliseconds in a server crash; in exchange this
-        # commit does not wait for the WAL flush, which is most of recording's cost.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     succeeded = status_code < 400
     changes = _clean_changes(changes)
     summary = summarize(
@@ -93,13 +87,8 @@ def record_sync_event(
         members_removed=members_removed, filter_text=filter_text, results=results,
         method=method, path=path,
     )
-    cycle = assign_cycle(
-        organization, at,
-        counter_increments(operation, succeeded=succeeded, status_code=status_code,
-                           members_added=members_added, members_removed=members_removed),
-    )
-    return SyncEvent.objects.create(
-        organization=organization, cycle=cycle, created_at=at, request_id=request_id,
+    event = SyncEvent(
+        organization=organization, created_at=at, request_id=request_id,
         token=token, token_label=_clip(token_label, 100), token_prefix=_clip(token_prefix, 32),
         method=_clip(method, 10), path=_clip(path, 300), operation=operation,
         summary=_clip(summary, 500), resource_type=_clip(resource_type, 10),
@@ -109,6 +98,17 @@ def record_sync_event(
         status_code=status_code, succeeded=succeeded, error_type=_clip(error_type, 40),
         error_detail=_clip(error_detail, 1000), duration_ms=round(duration_ms, 3),
     )
+    increments = counter_increments(operation, succeeded=succeeded, status_code=status_code,
+                                    members_added=members_added,
+                                    members_removed=members_removed)
+    if not append_to_current_cycle(event, increments):
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            event.cycle = assign_cycle(organization, at, increments)
+            event.save(force_insert=True)
+    return event
 
 
 def prune_sync_history(

@@ -148,3 +148,37 @@ def test_a_request_with_a_nul_byte_in_its_path_and_filter_is_still_recorded(scim
     assert len(paths) == 2
     assert "\x00" not in repr(paths)
     assert paths[0][0].endswith("/Users/\ufffd")
+
+
+@pytest.mark.postgres_only
+def test_an_event_joins_the_open_cycle_in_one_round_trip(scim, django_assert_num_queries):
+    from portal import services
+
+    assert scim("POST", "/Users", ANN).status_code == 201
+    first = SyncEvent.objects.select_related("organization").get()
+    with django_assert_num_queries(1):
+        services.record_sync_event(
+            first.organization, at=first.created_at, request_id="r-fast-path", token=None,
+            token_label="", token_prefix="", method="GET", path="/scim/v2/x/Users",
+            operation=Operation.LIST_USERS, resource_type="User", resource_id="",
+            external_id="", subject="", changes=[], members_added=0, members_removed=0,
+            filter_text="", results=0, status_code=200, error_type="", error_detail="",
+            duration_ms=1.0,
+        )
+    assert SyncEvent.objects.filter(cycle=first.cycle).count() == 2
+    assert SyncCycle.objects.get().events == 2
+
+
+def test_events_of_one_burst_share_a_cycle_with_exact_counters(scim):
+    assert scim("POST", "/Users", ANN).status_code == 201
+    assert scim("POST", "/Users", ANN).status_code == 409
+    user = ScimUser.objects.get()
+    deactivate = {"schemas": [PATCH_OP],
+                  "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    assert scim("PATCH", f"/Users/{user.scim_id}", deactivate).status_code == 200
+    assert scim("GET", "/Users", query={"filter": 'userName eq "ann@riverside.test"'}
+                ).status_code == 200
+
+    cycle = SyncCycle.objects.get()
+    assert SyncEvent.objects.filter(cycle=cycle).count() == 4
+    assert (cycle.events, cycle.created, cycle.deactivated, cycle.failures) == (4, 1, 1, 1)
