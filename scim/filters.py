@@ -230,13 +230,9 @@ class ScopedFilterQuery(FilterQuery):
     def search(cls, filter_query: str, request: HttpRequest | None = None) -> QuerySet:
         query = parse_filter(filter_query, cls.attr_map, work_email=cls.work_email)
         try:
-            # Values are converted here and when compiled (e.g. a malformed meta.lastModified),
-            # so a bad value is a 400 now rather than an error while the page is rendered.
-            queryset = scoping.scoped_queryset(cls.model, request).filter(query)
-            str(queryset.query)
+            return scoping.scoped_queryset(cls.model, request).filter(query)
         except (ValidationError, ValueError, TypeError) as exc:
             raise InvalidFilter(f"filter {filter_query!r} has a value of the wrong type") from exc
-        return queryset
 
 
 class UserFilterQuery(ScopedFilterQuery):

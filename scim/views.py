@@ -24,7 +24,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
@@ -34,6 +34,7 @@ from django_scim.constants import SCIM_CONTENT_TYPE
 
 from . import adapters, documents, scoping, services
 from .errors import (
+    InvalidFilter,
     InvalidSyntax,
     InvalidValue,
     MethodNotAllowed,
@@ -196,11 +197,18 @@ class ScimViewMixin:
     def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
         self.event["filter"] = query
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
-        return self._build_response(request, queryset, start, count)
+        try:
+            total = queryset.count()
+        except (ValidationError, ValueError, TypeError) as exc:
+            # Some values are only converted when the query is compiled (a malformed
+            # meta.lastModified, say): that is the client's filter at fault, a 400.
+            raise InvalidFilter(f"filter {query!r} has a value of the wrong type") from exc
+        return self._build_response(request, queryset, start, count, total=total)
 
-    def _build_response(self, request: HttpRequest, qs: Any, start: int,
-                        count: int) -> HttpResponse:
-        total = qs.count()
+    def _build_response(self, request: HttpRequest, qs: Any, start: int, count: int,
+                        total: int | None = None) -> HttpResponse:
+        if total is None:
+            total = qs.count()
         self.event["results"] = total
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
