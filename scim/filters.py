@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -193,11 +194,24 @@ def _transpile(text: str, attr_map: AttrMap, work_email: bool) -> Q:
     return StrictTranspiler(attr_map, work_email=work_email).transpile(tree)
 
 
+def _unstorable(text: str) -> bool:
+    """NUL and lone surrogates: PostgreSQL can neither store nor compare them."""
+    return "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def _values(query: Q) -> Iterator[object]:
+    for child in query.children:
+        if isinstance(child, Q):
+            yield from _values(child)
+        else:
+            yield child[1]
+
+
 def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q:
     """The ``Q`` for a SCIM filter, or ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12)."""
     if not text.strip():
         raise InvalidFilter("filter is empty")
-    if "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if _unstorable(text):
         raise InvalidFilter("filter contains characters that cannot be stored or compared")
     errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,
               IndexError, KeyError)
@@ -215,6 +229,9 @@ def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q
         raise InvalidFilter(f"filter {text!r} is not valid SCIM filter syntax") from exc
     if not isinstance(query, Q):
         raise InvalidFilter(f"filter {text!r} is not valid SCIM filter syntax")
+    # A JSON escape such as \u0000 in a quoted value only becomes a NUL once parsed.
+    if any(isinstance(value, str) and _unstorable(value) for value in _values(query)):
+        raise InvalidFilter("filter contains characters that cannot be stored or compared")
     return _with_urns(query)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.db import transaction
+from django.db import DataError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -199,10 +199,13 @@ class ScimViewMixin:
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
         try:
             total = queryset.count()
-        except (ValidationError, ValueError, TypeError) as exc:
+        except (ValidationError, ValueError, TypeError, DataError) as exc:
             # Some values are only converted when the query is compiled (a malformed
-            # meta.lastModified, say): that is the client's filter at fault, a 400.
-            raise InvalidFilter(f"filter {query!r} has a value of the wrong type") from exc
+            # meta.lastModified, say) or refused by the database (a NUL character in a string
+            # on PostgreSQL): that is the client's filter at fault, a 400.
+            raise InvalidFilter(
+                f"filter {query!r} has a value of the wrong type or an invalid character"
+            ) from exc
         return self._build_response(request, queryset, start, count, total=total)
 
     def _build_response(self, request: HttpRequest, qs: Any, start: int, count: int,

@@ -329,3 +329,15 @@ def test_quoted_true_is_text_not_a_boolean(scim):
 
     assert [r["id"] for r in search(scim, "Users", 'userName eq "true"').json()["Resources"]] == [
         str(user.scim_id)]
+
+
+@pytest.mark.parametrize("filter_", [
+    'name.givenName ge "a\\u0000b"',
+    'userName eq "nul\\u0000inside"',
+    'displayName co "\\u0000"',
+])
+def test_filter_value_with_a_nul_character_answers_400_not_500(scim, filter_):
+    """Found by bench/fuzz_scim.py: PostgreSQL refuses NUL in text, which was a 500."""
+    response = search(scim, "Users", filter_)
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
