@@ -29,8 +29,9 @@ CHECKSUM_LENGTH = 6
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 TOKEN_PATTERN = re.compile(r"\bk2p_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
-_EXACT = re.compile(
-    r"k2p_(?P<key>[0-9A-Za-z]{12})_(?P<secret>[0-9A-Za-z]{32})(?P<crc>[0-9A-Za-z]{6})"
+# What follows the prefix, for every kind of secret built here (history API keys use "k2h_").
+_AFTER_PREFIX = re.compile(
+    r"(?P<key>[0-9A-Za-z]{12})_(?P<secret>[0-9A-Za-z]{32})(?P<crc>[0-9A-Za-z]{6})"
 )
 
 
@@ -74,15 +75,17 @@ def generate_key() -> str:
     return _random_base62(KEY_LENGTH)
 
 
-def build_token(key: str) -> str:
+def build_token(key: str, prefix: str = PREFIX) -> str:
     """A fresh token for ``key``: the plaintext shown to staff exactly once."""
-    body = f"{PREFIX}{key}_{_random_base62(SECRET_LENGTH)}"
+    body = f"{prefix}{key}_{_random_base62(SECRET_LENGTH)}"
     return Plaintext(body + checksum(body))
 
 
-def parse_token(token: str) -> ParsedToken | None:
+def parse_token(token: str, prefix: str = PREFIX) -> ParsedToken | None:
     """Split a presented token, or ``None`` when it is not well formed or its checksum is wrong."""
-    match = _EXACT.fullmatch(token)
+    if not token.startswith(prefix):
+        return None
+    match = _AFTER_PREFIX.fullmatch(token, len(prefix))
     if match is None:
         return None
     body = token[: -CHECKSUM_LENGTH]
