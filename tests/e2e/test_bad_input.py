@@ -284,6 +284,7 @@ BAD_FILTERS = [
     'userName eq "a" or or userName eq "b"',
     "eq eq eq",
     ")",
+    'userName eq "nul\u0000inside"',  # PostgreSQL text cannot hold NUL
 ]
 
 
