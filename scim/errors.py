@@ -99,3 +99,9 @@ class NotImplementedYet(ScimError):
     """501: a SCIM feature this service does not offer (RFC 7644 §3.2, e.g. /Bulk)."""
 
     status = 501
+
+
+class UnexpectedError(ScimError):
+    """500: a failure of ours; its detail never says more, the log does."""
+
+    status = 500

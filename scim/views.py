@@ -41,6 +41,7 @@ from .errors import (
     NotFound,
     NotImplementedYet,
     PayloadTooLarge,
+    UnexpectedError,
 )
 from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, unavailable_response
 from .models import ScimGroup, ScimUser
@@ -119,6 +120,16 @@ class ScimViewMixin:
             return unavailable_response()
         if response.status_code == 503:
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        elif response.status_code == 405:
+            # RFC 9110 §15.5.6: a 405 MUST list the methods the target does support.
+            scope = ":one" if single else ":many"
+            response["Allow"] = ", ".join(sorted(
+                {key.split(":")[0] for key in self.operations if key.endswith(scope)}))
+        elif response.status_code == 500:
+            # django-scim2's catch-all answers "status": 500, a number; RFC 7644 §3.12 says
+            # the status is a JSON string.
+            response.content = json.dumps(UnexpectedError(
+                "The request could not be completed; it changed nothing").to_dict())
         if response.status_code == 204:
             del response["Content-Type"]
         elif not response.get("Content-Type", "").startswith(SCIM_CONTENT_TYPE):

@@ -116,3 +116,13 @@ def test_mistyped_tenant_url_gets_a_scim_404_from_the_fallback_routes(scim, sett
         assert response["Content-Type"] == "application/scim+json"
         assert response.json()["status"] == "404"
     assert scim.get("/Users").status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("DELETE", "/Users", "GET, HEAD, POST"),
+    ("POST", "/ServiceProviderConfig", "GET, HEAD"),
+])
+def test_method_not_allowed_lists_the_allowed_methods(scim, method, path, allowed):
+    response = scim.send(method, path)
+    assert response.status_code == 405
+    assert response["Allow"] == allowed

@@ -329,3 +329,18 @@ def test_attribute_names_in_any_case_come_back_in_canonical_case(scim):
     assert created["emails"] == [{"primary": True, "type": "work", "value": "p@riverside.example"}]
     assert created["name"] == {"givenName": "Ann", "familyName": "Lee"}
     assert created[ENTERPRISE] == {"department": "ICU"}
+
+
+def test_an_unexpected_failure_answers_a_scim_500_with_a_string_status(scim, monkeypatch):
+    """A bug of ours (simulated here) still gets an RFC 7644 §3.12 body: "status" a string."""
+    from scim import services
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services, "create_user", broken)
+    response = scim.post("/Users", {"schemas": [CORE], "userName": "bug@riverside.example"})
+    assert response.status_code == 500
+    assert response.json()["status"] == "500"
+    assert "a bug" not in response.content.decode()
+    assert not ScimUser.objects.filter(user_name="bug@riverside.example").exists()
