@@ -8,7 +8,6 @@ to one group lose nothing.
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -199,9 +198,9 @@ def test_parallel_renames_onto_one_username_let_exactly_one_win(scim):
     assert all(r.status_code == 200 for n, r in enumerate(responses) if n % 2)
 
 
-def test_an_azure_shaped_burst_sustains_the_gallerys_25_requests_per_second(scim):
-    """Gallery requirement (reference §1.4): at least 25 requests/second per tenant. Eight
-    workers each match, create and patch users: 240 requests must take well under 9.6 s."""
+def test_an_azure_shaped_parallel_burst_creates_and_deactivates_every_user(scim):
+    """Eight workers each match, create and deactivate users at once, as Azure's cycle does.
+    Throughput (the gallery's 25 requests/s and more) is measured by bench/azure_load.py."""
     def cycle(worker: int) -> list[int]:
         client = ScimClient(scim.base, scim.token)
         statuses = []
@@ -219,10 +218,11 @@ def test_an_azure_shaped_burst_sustains_the_gallerys_25_requests_per_second(scim
             client.session.close()
         return statuses
 
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         statuses = [s for result in pool.map(cycle, range(PARALLEL)) for s in result]
-    seconds = time.monotonic() - started
 
     assert sorted(set(statuses)) == [200, 201]
-    assert len(statuses) / seconds >= 25, f"{len(statuses)} requests in {seconds:.1f} s"
+    assert statuses.count(201) == PARALLEL * 10
+    burst = scim.search("Users", 'userName sw "burst"')
+    assert len(burst) == PARALLEL * 10
+    assert all(user["active"] is False for user in burst)
