@@ -162,7 +162,7 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Run
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium driven by Playwright: no browser download, ever."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not executable:
         pytest.fail("Debian's chromium is not installed: run scripts/test.sh, which installs it.")
