@@ -182,6 +182,14 @@ def _drop_nulls(value: object) -> object:
     return value
 
 
+def _writable(raw: object, what: str) -> dict:
+    """The attributes of a body a client may write: nulls dropped, read-only ones ignored."""
+    if not isinstance(raw, dict):
+        raise InvalidSyntax(f"{what} must be a JSON object")
+    return {key: _drop_nulls(value) for key, value in raw.items()
+            if value is not None and key.lower() not in IGNORED_ON_WRITE}
+
+
 def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
     key = key_in(document, attr)
     value = document.get(key)
@@ -210,13 +218,7 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
     ``default_active`` is what a missing ``active`` becomes: true on create and replace, and
     unassigned after a PATCH removed it.
     """
-    if not isinstance(raw, dict):
-        raise InvalidSyntax("a User must be a JSON object")
-    document = _drop_nulls(raw)
-    assert isinstance(document, dict)  # noqa: S101 - _drop_nulls keeps a dict a dict
-    for key in list(document):
-        if key.lower() in IGNORED_ON_WRITE:
-            document.pop(key)
+    document = _writable(raw, "a User")
     _string(document, "userName", required=True)
     _string(document, "externalId")
     _string(document, "displayName")
@@ -332,13 +334,7 @@ def _check_single(definition: dict, value: object, label: str) -> None:
 
 def clean_group(raw: object) -> dict:
     """A validated group document; ``members`` stays a list of ``{"value": id}`` objects."""
-    if not isinstance(raw, dict):
-        raise InvalidSyntax("a Group must be a JSON object")
-    document = _drop_nulls(raw)
-    assert isinstance(document, dict)  # noqa: S101 - _drop_nulls keeps a dict a dict
-    for key in list(document):
-        if key.lower() in IGNORED_ON_WRITE:
-            document.pop(key)
+    document = _writable(raw, "a Group")
     _string(document, "displayName", required=True)
     _string(document, "externalId")
     members_key = key_in(document, "members")
