@@ -83,32 +83,40 @@ class ProvisioningTokenQuerySet(models.QuerySet):
         return self.filter(key=key)
 
 
-class ProvisioningToken(models.Model):
-    """A bearer token Azure AD presents to an organization's tenant URL.
+class HashedSecret(models.Model):
+    """A secret built by ``organizations.tokens``, of which only a keyed hash is stored.
 
-    Only a keyed hash of the token is stored (``digest``); the plaintext is shown once, when it
-    is issued. ``key`` is a non-secret part of the token used to find this row.
+    ``key`` is the non-secret part of the plaintext that finds the row; ``digest`` is
+    ``hmac_sha256(TOKEN_PEPPER, plaintext)``. The plaintext is shown once, when it is issued.
+    Provisioning tokens and the portal's history API keys are both kinds of it.
     """
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="tokens"
-    )
     key = models.CharField(max_length=12, unique=True, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     label = models.CharField(max_length=100, blank=True)
-
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ProvisioningToken(HashedSecret):
+    """A bearer token Azure AD presents to an organization's tenant URL."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="tokens"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = ProvisioningTokenQuerySet.as_manager()
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
-from organizations.models import Organization, ProvisioningToken
+from organizations.models import HashedSecret, Organization, ProvisioningToken
 
 
 class Operation(models.TextChoices):
@@ -206,7 +206,7 @@ class HistoryApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True)
 
 
-class HistoryApiKey(models.Model):
+class HistoryApiKey(HashedSecret):
     """A credential for an organization's SIEM to read its sync history API.
 
     Same shape as provisioning tokens (``k2h_<key>_<secret><checksum>``): only a keyed hash is
@@ -216,16 +216,6 @@ class HistoryApiKey(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="history_api_keys"
     )
-    key = models.CharField(max_length=12, unique=True, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = HistoryApiKeyQuerySet.as_manager()
 
