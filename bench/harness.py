@@ -65,18 +65,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def recreate_database(database_url: str) -> None:
+def _admin_connection(database_url: str):
+    """An autocommit connection to the server's ``postgres`` database, and the name to manage."""
     import dj_database_url
     import psycopg
     from psycopg import sql
 
     config = dj_database_url.parse(database_url)
-    with psycopg.connect(dbname="postgres", user=config["USER"] or None,
-                         password=config["PASSWORD"] or None, host=config["HOST"] or None,
-                         port=config["PORT"] or None, autocommit=True) as conn:
-        name = sql.Identifier(config["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    connection = psycopg.connect(dbname="postgres", user=config["USER"] or None,
+                                 password=config["PASSWORD"] or None, host=config["HOST"] or None,
+                                 port=config["PORT"] or None, autocommit=True)
+    return connection, sql.Identifier(config["NAME"])
+
+
+def drop_database(database_url: str) -> None:
+    from psycopg import sql
+
+    connection, name = _admin_connection(database_url)
+    with connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def recreate_database(database_url: str) -> None:
+    from psycopg import sql
+
+    drop_database(database_url)
+    connection, name = _admin_connection(database_url)
+    with connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def manage(env: dict[str, str], *arguments: str) -> str:

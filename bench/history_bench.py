@@ -20,7 +20,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from harness import drop_database, recreate_database
 
 BUDGET_MS = 100.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,29 +32,6 @@ OPERATIONS = [
     ("update_members", "Group", 204), ("rename_group", "Group", 200),
     ("list_groups", "Group", 200), ("test_connection", "User", 200),
 ]
-
-
-def _admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    return urlunsplit(parts._replace(path="/postgres")), name
-
-
-def create_database(url: str) -> None:
-    import psycopg
-
-    admin_url, name = _admin_url(url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    admin_url, name = _admin_url(url)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def generate(organization_id: int, others: list[int], events: int, other_events: int) -> None:
@@ -134,7 +112,7 @@ def main() -> int:
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kno2prov.settings")
     sys.path.insert(0, str(ROOT))
-    create_database(url)
+    recreate_database(url)
     try:
         import django
 

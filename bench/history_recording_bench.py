@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from history_bench import create_database, drop_database  # noqa: E402
+from harness import drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 MIDDLEWARE_PATH = "portal.recording.SyncHistoryMiddleware"
@@ -75,7 +74,7 @@ def main() -> int:
     # The per-organization rate limit would throttle a benchmark long before it measures anything.
     os.environ.setdefault("SCIM_RATE_LIMIT", "1000000/1s")
     sys.path.insert(0, str(ROOT))
-    create_database(url)
+    recreate_database(url)
     try:
         import django
 
