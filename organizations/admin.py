@@ -50,6 +50,19 @@ def _expiry_html(expires_at: datetime | None, now: datetime | None = None) -> st
     return text
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: staff may look, never add, edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class IssuerSetFilter(admin.SimpleListFilter):
     title = "SSO issuer"
     parameter_name = "issuer"
@@ -269,7 +282,7 @@ class TokenStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ProvisioningToken)
-class ProvisioningTokenAdmin(admin.ModelAdmin):
+class ProvisioningTokenAdmin(ReadOnlyAdmin):
     """Tokens across organizations. Nothing here can add a token or read a secret."""
 
     list_display = ("prefix", "organization", "label", "token_status", "expiry", "created_at",
@@ -291,15 +304,6 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
         if key is not None:
             return queryset.filter(key=key), False
         return super().get_search_results(request, queryset, search_term)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("organizations.change_organization")
@@ -326,7 +330,7 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     """The staff audit log, read-only: records are written by ``services`` and never edited."""
 
     list_display = ("created_at", "action", "organization_name", "actor_name", "summary")
@@ -337,15 +341,6 @@ class AuditRecordAdmin(admin.ModelAdmin):
                        "actor_name", "detail")
     date_hierarchy = "created_at"
     list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Detail")
     def summary(self, record: AuditRecord) -> str:
