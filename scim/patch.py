@@ -135,12 +135,17 @@ def operations_of(body: object) -> list[dict]:
             # §3.5.2.1/§3.5.2.3: add and replace "MUST contain a value"; replace with an
             # explicit null or "" clears the attribute (how Azure empties one, reference §3.5).
             raise InvalidValue(f"{op} needs a value")
+        if not path:
+            if op.lower() == "remove":
+                raise NoTarget("remove needs a path (RFC 7644 §3.5.2.2)")
+            if not isinstance(value, dict):
+                raise InvalidValue("an operation without a path needs an object value")
         result.append({"op": op.lower(), "path": path or None, "value": value})
     return result
 
 
 def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_USER) -> dict:
-    """A new document with ``operations`` applied in order (RFC 7644 §3.5.2).
+    """A new document with ``operations`` (as ``operations_of`` checked them) applied in order.
 
     The caller validates the result with ``clean_user``/``clean_group`` and saves nothing unless
     every operation applied, so a PATCH is all or nothing.
@@ -149,10 +154,6 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
     for operation in operations:
         op, path, value = operation["op"], operation["path"], operation["value"]
         if path is None:
-            if op == "remove":
-                raise NoTarget("remove needs a path (RFC 7644 §3.5.2.2)")
-            if not isinstance(value, dict):
-                raise InvalidValue("an operation without a path needs an object value")
             for key, item in value.items():
                 if key.lower() in {"schemas", "meta"}:
                     continue

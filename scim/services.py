@@ -28,7 +28,7 @@ from django.utils import timezone
 from organizations.models import Organization
 
 from . import documents
-from .errors import InvalidPath, InvalidValue, NoTarget, Uniqueness
+from .errors import InvalidPath, InvalidValue, Uniqueness
 from .models import GroupMembership, ScimGroup, ScimUser
 from .patch import Path, apply_patch, parse_path
 
@@ -285,10 +285,6 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     for operation in operations:
         op, raw_path, value = operation["op"], operation["path"], operation["value"]
         if raw_path is None:
-            if op == "remove":
-                raise NoTarget("remove needs a path (RFC 7644 §3.5.2.2)")
-            if not isinstance(value, dict):
-                raise InvalidValue("an operation without a path needs an object value")
             rest = {}
             for key, item in value.items():
                 if key.lower() == "members":
