@@ -25,7 +25,13 @@ def organizations_for_user(user: AbstractBaseUser) -> QuerySet[Organization]:
 
 
 def get_organization_for_user(request: HttpRequest, slug: str) -> Organization:
-    """The organization at ``slug`` if the signed-in user may see it, else 404."""
+    """The organization at ``slug`` if the signed-in user may see it, else 404.
+
+    ``slug`` may come from a query string (``?org=``): a NUL there names no organization, and
+    PostgreSQL would refuse to even look it up.
+    """
+    if "\x00" in slug:
+        raise Http404("No such organization.")
     organization = organizations_for_user(request.user).filter(slug=slug).first()
     if organization is None:
         raise Http404("No such organization.")

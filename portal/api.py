@@ -104,6 +104,17 @@ class NewestFirstCursor(pagination.CursorPagination):
         self.page_size = settings.PORTAL_PAGE_SIZE
         return super().get_page_size(request)
 
+    def decode_cursor(self, request: Request) -> pagination.Cursor | None:
+        """DRF's cursor, refused (404) unless its position is a time ``encode_cursor`` could
+        have written: a forged one would otherwise fail in the database."""
+        cursor = super().decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return cursor
+        key = history.decode_cursor(f"{cursor.position}_0")
+        if key is None:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor._replace(position=str(key[0]))
+
 
 class EventListView(generics.ListAPIView):
     authentication_classes = [
@@ -127,6 +138,8 @@ class EventListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[SyncEvent]:
         params = self.request.query_params
+        if any("\x00" in value for value in params.values()):
+            raise exceptions.ValidationError({"query": "A NUL character is not allowed here."})
         operation = params.get("operation", "")
         filters = history.EventFilters(
             operation=operation if operation in Operation.values else "",
@@ -149,4 +162,8 @@ def _parse_time(value: str) -> datetime | None:
         raise exceptions.ValidationError({"time": f"Not an ISO 8601 date and time: {value!r}"})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)
-    return moment
+    try:
+        # PostgreSQL refuses offsets past ±15:59, and a shift past year 9999 overflows.
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise exceptions.ValidationError({"time": f"Out of range: {value!r}"}) from None

@@ -9,11 +9,12 @@ with millions of events (each filter has an index starting ``organization, <filt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.apps import apps
 from django.db.models import Count, Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.http import Http404
 from django.utils.dateparse import parse_datetime
 
 from organizations.models import Organization
@@ -63,11 +64,18 @@ def encode_cursor(event: SyncEvent) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
+    """The ``(created_at, id)`` of a cursor ``encode_cursor`` made, or ``None`` for anything else.
+
+    Cursors come back in query strings, so a forged one must not reach the database as an
+    out-of-range time zone (PostgreSQL refuses offsets past ±15:59) or a year past 9999.
+    """
     stamp, _, pk = cursor.rpartition("_")
     try:
         moment = parse_datetime(stamp)
-        return (moment, int(pk)) if moment is not None else None
-    except ValueError:
+        if moment is None or moment.tzinfo is None or not pk.isdigit():
+            return None
+        return moment.astimezone(UTC), int(pk)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -81,9 +89,14 @@ class EventPage:
 def page_of(
     queryset: QuerySet[SyncEvent], *, size: int, before: str = "", after: str = ""
 ) -> EventPage:
-    """One keyset page of a newest-first queryset, older than ``before`` or newer than ``after``."""
+    """One keyset page of a newest-first queryset, older than ``before`` or newer than ``after``.
+
+    A cursor that is not one of ours answers 404, as a page that does not exist.
+    """
     before_key = decode_cursor(before) if before else None
     after_key = decode_cursor(after) if after else None
+    if (before and before_key is None) or (after and after_key is None):
+        raise Http404("No such page.")
     if after_key is not None:
         moment, pk = after_key
         rows = list(

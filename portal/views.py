@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -235,6 +236,8 @@ def _directory(request: HttpRequest, organization: Organization, model_name: str
     """A page of the organization's provisioned users or groups, searchable by name."""
     model = history.scim_model(model_name)
     search = request.GET.get("q", "").strip()
+    if "\x00" in search:
+        raise BadRequest("A search cannot contain a NUL character.")
     page = None
     if model is not None:
         rows = model.objects.filter(organization=organization).order_by(order)
@@ -275,6 +278,9 @@ def _find_resource(organization: Organization, model_name: str, key: str) -> Any
 
 def _timeline(request: HttpRequest, organization: Organization, *, resource_type: str,
               model_name: str, key: str) -> HttpResponse:
+    if "\x00" in key:
+        # No userName, displayName or id holds one (PostgreSQL cannot even store it).
+        raise Http404("Nothing is known about this user or group here.")
     resource = _find_resource(organization, model_name, key)
     if resource is not None:
         resource_id = str(resource.scim_id)
