@@ -7,7 +7,7 @@ import itertools
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
-from organizations import services
+from organizations import services, tokens
 from organizations.models import Organization, ProvisioningToken
 
 _sequence = itertools.count(1)
@@ -49,3 +49,14 @@ def sign_in(client, login_path: str, username: str, password: str) -> bool:
     """Sign in through the login form, as a person (and django-axes) would."""
     client.post(login_path, {"username": username, "password": password})
     return "_auth_user_id" in client.session
+
+
+def same_key_wrong_secret(plaintext: str) -> str:
+    """A well-formed credential with ``plaintext``'s prefix and key and a valid checksum, but
+    another secret: only the secret comparison can refuse it (``k2p_`` tokens, ``k2h_`` keys)."""
+    prefix = plaintext[:4]
+    parsed = tokens.parse_token(plaintext, prefix)
+    assert parsed is not None, "not a well-formed credential"
+    forged = tokens.build_token(parsed.key, prefix)
+    assert forged != plaintext and tokens.parse_token(forged, prefix) is not None
+    return forged

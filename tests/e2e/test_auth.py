@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from organizations import services
+from tests import factories
 
 from .client import USER, assert_error, assert_list_response
 
@@ -48,6 +49,16 @@ def test_bearer_scheme_is_case_insensitive(scim):
     response = scim.get("/Users", headers={"Authorization": f"bearer {scim.token}"})
 
     assert assert_list_response(response)["totalResults"] == 0
+
+
+def test_the_right_key_with_a_valid_checksum_but_another_secret_is_refused(scim):
+    scim.create_user("alice@riverside.test")
+    forged = {"Authorization": f"Bearer {factories.same_key_wrong_secret(scim.token)}"}
+
+    response = scim.get("/Users", headers=forged)
+
+    assert_refused(response)
+    assert "Resources" not in response.json()
 
 
 def test_revoked_token_is_refused_at_once(scim, token):

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from portal import services
 from portal.models import HistoryApiKey
+from tests import factories
 
 from .conftest import record
 
@@ -68,10 +69,22 @@ def test_the_api_refuses_a_wrong_or_revoked_key(organization, api_key):
     assert _get("k2h_nonsense", organization.slug).status_code == 401
 
 
+def test_the_api_key_with_the_right_key_and_checksum_but_another_secret_is_refused(
+    organization, api_key
+):
+    record(organization)
+
+    response = _get(factories.same_key_wrong_secret(api_key[1]), organization.slug)
+
+    assert response.status_code == 401
+    assert "results" not in response.json()
+
+
 def test_the_api_refuses_anonymous_requests(client, organization):
-    assert client.get(reverse("portal:api_events", args=[organization.slug])).status_code in {
-        401, 403
-    }
+    response = client.get(reverse("portal:api_events", args=[organization.slug]))
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="sync-history"'
 
 
 def test_a_provisioning_token_is_not_an_api_key(organization, token):
