@@ -23,6 +23,9 @@ pytestmark = pytest.mark.django_db
     (10, 1_000, health.OK),
     (5, 10, health.OK),                    # too few requests to judge a rate
     (6, 25, health.WARNING),
+    (19, 100, health.OK),                  # just under HEALTH_WARN_FAILURE_PERCENT (20)
+    (20, 100, health.WARNING),             # at it
+    (50, 1_000, health.OK),                # 5 %: a percent read per mille would warn
 ])
 def test_quarantine_risk_follows_azure_rules_and_warns_before(failures, events, expected):
     assert health.quarantine_risk(failures, events) == expected

@@ -191,12 +191,16 @@ def test_the_csv_export_has_the_filtered_events(tenant_client, organization):
     ]
 
 
-def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization):
-    record(organization, subject="=HYPERLINK(\"http://evil\")")
+@pytest.mark.parametrize("formula", [
+    '=HYPERLINK("http://evil")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+    "\t=1+1", "\r=1+1",
+])
+def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization, formula):
+    record(organization, subject=formula)
 
     rows = _csv(tenant_client.get(reverse("portal:event_csv", args=[organization.slug])))
 
-    assert rows[0]["subject"].startswith("'=")
+    assert rows[0]["subject"] == f"'{formula}"
 
 
 def test_the_first_password_link_works_once(client, organization):
