@@ -84,6 +84,21 @@ def test_the_client_address_comes_from_the_trusted_proxy_header(client, settings
 
 
 @pytest.mark.django_db
+def test_a_forged_leftmost_forwarded_for_entry_does_not_dodge_the_guessing_limit(
+    client, settings, organization
+):
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The client writes any address it likes; our one proxy appends the address it saw.
+    statuses = [
+        _list_users(client, organization, "not-a-token",
+                    HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code
+        for n in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+@pytest.mark.django_db
 def test_provisioning_goes_on_while_the_cache_is_unreachable(client, settings, organization,
                                                              token):
     settings.CACHES = {"default": {

@@ -224,6 +224,21 @@ def test_replace_with_empty_or_null_clears_the_attribute(scim, user, value):
     assert "title" not in body
 
 
+def test_remove_of_emails_with_a_value_list_keeps_the_other_emails(scim, user):
+    patch(scim, user, {"op": "add", "path": "emails", "value": [
+        {"value": "home@testuser.com", "type": "home"},
+        {"value": "other@testuser.com", "type": "other"},
+    ]})
+
+    body = patch(scim, user, {"op": "remove", "path": "emails",
+                              "value": [{"value": "home@testuser.com"}]})
+
+    assert [email["value"] for email in body["emails"]] == [
+        "Test_User_11bb11bb@testuser.com", "other@testuser.com"
+    ]
+    assert scim.get(f"/Users/{user.scim_id}").json()["emails"] == body["emails"]
+
+
 def test_remove_of_a_sub_attribute(scim, user):
     body = patch(scim, user, {"op": "remove", "path": "name.givenName"})
 
