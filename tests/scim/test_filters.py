@@ -159,6 +159,17 @@ def test_unsupported_or_malformed_filter_answers_400_invalid_filter(scim, resour
     assert response.json()["scimType"] == "invalidFilter"
 
 
+@pytest.mark.parametrize("filter_", [
+    'userName eq "x" and bogus eq "y"', 'bogus eq "y" or userName eq "x"',
+    'not (bogus eq "y") and userName eq "x"',
+])
+def test_an_unknown_attribute_beside_a_known_one_is_refused_not_dropped(scim, alice, filter_):
+    response = search(scim, "Users", filter_)
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+
+
 def test_meta_last_modified_filter_works(scim, alice):
     response = search(scim, "Users", 'meta.lastModified gt "2000-01-01T00:00:00Z"')
 
