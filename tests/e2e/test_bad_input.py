@@ -374,8 +374,7 @@ def test_mistyped_tenant_urls_get_a_scim_error_not_html(scim, gunicorn_server, p
     §3.12) that Azure can show, not Django's HTML 404 page."""
     response = scim.session.get(gunicorn_server.url + path, timeout=30)
 
-    assert response.status_code in (401, 404), describe(response)
-    assert_error(response, response.status_code)
+    assert_error(response, 404)
 
 
 def test_bulk_is_refused_with_a_scim_error(scim, alice):
@@ -475,7 +474,7 @@ def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, a
     many_emails = [{"type": f"t{n}", "value": f"bob{n}@riverside.test"} for n in range(500)]
     response = scim.post("/Users", {"schemas": [USER], "userName": "bob@riverside.test",
                                     "emails": many_emails})
-    assert response.status_code in (201, 400), describe(response)
+    assert response.status_code == 201, describe(response)
 
     unknown = [{"value": str(uuid.uuid4())} for _ in range(5000)]
     response = scim.patch_ops(f"/Groups/{team['id']}",
