@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django import forms
 
 from .history import EventFilters
@@ -32,6 +34,22 @@ class EventFilterForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
+
+    def _clean_moment(self, name: str) -> datetime | None:
+        """In UTC: PostgreSQL refuses offsets past ±15:59, and one past year 9999 overflows."""
+        moment = self.cleaned_data.get(name)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("Out of range.") from None
+
+    def clean_since(self) -> datetime | None:
+        return self._clean_moment("since")
+
+    def clean_until(self) -> datetime | None:
+        return self._clean_moment("until")
 
     def filters(self) -> EventFilters:
         """The valid filters; an invalid field is ignored rather than failing the page."""

@@ -112,3 +112,18 @@ def test_another_organizations_slug_with_a_nul_reveals_nothing(browser, other_or
     response = browser.get(reverse("portal:home"), {"org": f"{other_organization.slug}\x00"})
 
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("moment", ["2026-12-01T10:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+@pytest.mark.parametrize("page", ["portal:event_list", "portal:event_csv"])
+def test_a_time_filter_out_of_the_databases_range_is_ignored_like_any_invalid_filter(
+    browser, organization, page, moment
+):
+    record(organization, subject="ann@x.test")
+
+    response = browser.get(reverse(page, args=[organization.slug]), {"since": moment})
+
+    assert response.status_code == 200
+    body = response.text if page == "portal:event_list" else b"".join(
+        response.streaming_content).decode()
+    assert "ann@x.test" in body
