@@ -23,7 +23,7 @@ from .conftest import record
 pytestmark = pytest.mark.django_db
 
 FUZZ = settings(
-    max_examples=80,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
