@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from django import forms
 
+from scim.calls import Operation
+
 from .history import EventFilters
-from .models import Operation
 
 
 class EventFilterForm(forms.Form):
