@@ -5,7 +5,8 @@ Section numbers refer to ``/work/shared/reference/azure-scim-client.md``.
 
 from __future__ import annotations
 
-from .client import ENTERPRISE, GROUP, USER, assert_scim_json, describe
+from tests.schemas import ENTERPRISE, GROUP, PATCH_OP, USER
+from tests.scim_client import assert_scim_json, describe
 
 MS_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
@@ -39,7 +40,7 @@ CREATE_GROUP = {
 
 
 def patch_body(*operations: dict) -> dict:
-    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    return {"schemas": [PATCH_OP],
             "Operations": list(operations)}
 
 

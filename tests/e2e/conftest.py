@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests import factories
-
-from .client import ScimClient
+from tests.scim_client import ScimClient
 
 
 def tenant_url(gunicorn_server, organization) -> str:
@@ -21,15 +20,17 @@ def tenant_url(gunicorn_server, organization) -> str:
 def scim(gunicorn_server, organization, token) -> ScimClient:
     """A client of ``organization``'s tenant URL holding its token, as Azure AD would."""
     _, plaintext = token
-    client = ScimClient(tenant_url(gunicorn_server, organization), plaintext)
+    client = ScimClient.over_http(tenant_url(gunicorn_server, organization), plaintext,
+                                  organization)
     yield client
-    client.session.close()
+    client.close()
 
 
 @pytest.fixture
 def other_scim(gunicorn_server, other_organization) -> ScimClient:
     """The same for ``other_organization``: the tenant that must never see ``scim``'s data."""
     _, plaintext = factories.make_token(other_organization)
-    client = ScimClient(tenant_url(gunicorn_server, other_organization), plaintext)
+    client = ScimClient.over_http(tenant_url(gunicorn_server, other_organization), plaintext,
+                                  other_organization)
     yield client
-    client.session.close()
+    client.close()

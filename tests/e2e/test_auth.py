@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from organizations import services
 from tests import factories
-
-from .client import USER, assert_error, assert_list_response
+from tests.schemas import PATCH_OP, USER
+from tests.scim_client import assert_error, assert_list_response
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -107,7 +107,7 @@ def test_token_of_another_organization_never_reaches_data(scim, other_scim):
         ("GET", "/Users", None), ("GET", f"/Users/{mine['id']}", None),
         ("GET", f"/Groups/{group['id']}", None),
         ("PATCH", f"/Users/{mine['id']}", {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "schemas": [PATCH_OP],
             "Operations": [{"op": "replace", "path": "active", "value": False}]}),
         ("PUT", f"/Users/{mine['id']}", {"schemas": [USER], "userName": "hijacked@x.test"}),
         ("DELETE", f"/Users/{mine['id']}", None), ("DELETE", f"/Groups/{group['id']}", None),

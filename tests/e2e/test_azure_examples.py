@@ -13,6 +13,15 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.schemas import ENTERPRISE, GROUP, USER
+from tests.scim_client import (
+    assert_error,
+    assert_list_response,
+    assert_no_nulls,
+    assert_scim_json,
+    describe,
+)
+
 from .azure import (
     CREATE_GROUP,
     CREATE_USER,
@@ -23,16 +32,6 @@ from .azure import (
     create_ms_user,
     patch_body,
     work_emails,
-)
-from .client import (
-    ENTERPRISE,
-    GROUP,
-    USER,
-    assert_error,
-    assert_list_response,
-    assert_no_nulls,
-    assert_scim_json,
-    describe,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,6 +9,9 @@ import json
 
 import pytest
 
+from tests.schemas import ENTERPRISE, SCIM_JSON, USER
+from tests.scim_client import assert_error, assert_list_response, assert_scim_json, describe
+
 from .azure import (
     CREATE_GROUP,
     CREATE_USER,
@@ -17,14 +20,6 @@ from .azure import (
     create_ms_group,
     create_ms_user,
     patch_body,
-)
-from .client import (
-    ENTERPRISE,
-    USER,
-    assert_error,
-    assert_list_response,
-    assert_scim_json,
-    describe,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -261,7 +256,7 @@ def test_names_of_deleted_resources_can_be_provisioned_again(scim):
 
 
 @pytest.mark.parametrize("accept", [
-    None, "*/*", "application/json", "application/scim+json",
+    None, "*/*", "application/json", SCIM_JSON,
     "application/scim+json; charset=utf-8", "application/json, text/plain, */*",
 ])
 def test_any_accept_header_azure_might_send_gets_scim_json(scim, accept):

@@ -9,6 +9,9 @@ import uuid
 
 import pytest
 
+from tests.schemas import ENTERPRISE, USER
+from tests.scim_client import assert_error, assert_list_response, describe
+
 from .azure import (
     CREATE_GROUP,
     CREATE_USER,
@@ -18,13 +21,6 @@ from .azure import (
     create_ms_user,
     patch_body,
     work_emails,
-)
-from .client import (
-    ENTERPRISE,
-    USER,
-    assert_error,
-    assert_list_response,
-    describe,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,16 +12,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 
-from .client import (
-    ERROR,
-    GROUP,
-    PATCH_OP,
-    USER,
-    assert_client_error,
-    assert_error,
-    assert_list_response,
-    describe,
-)
+from tests.schemas import ERROR, GROUP, PATCH_OP, SCIM_JSON, USER
+from tests.scim_client import assert_client_error, assert_error, assert_list_response, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -337,7 +329,7 @@ BOB = {"schemas": [USER], "userName": "bob@riverside.test"}
 
 
 @pytest.mark.parametrize("content_type", [
-    "application/scim+json", "application/json", "application/scim+json; charset=utf-8",
+    SCIM_JSON, "application/json", "application/scim+json; charset=utf-8",
     "application/json; charset=UTF-8",
 ])
 def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
@@ -345,7 +337,7 @@ def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
     response = scim.post("/Users", BOB, headers={"Content-Type": content_type})
 
     assert response.status_code == 201, describe(response)
-    assert response.headers["Content-Type"].startswith("application/scim+json")
+    assert response.headers["Content-Type"].startswith(SCIM_JSON)
 
 
 @pytest.mark.parametrize("content_type, raw", [
@@ -408,7 +400,7 @@ def test_body_declared_too_large_is_refused_with_a_scim_413(scim, alice, setting
     try:
         connection.putrequest("POST", url.path)
         connection.putheader("Authorization", f"Bearer {scim.token}")
-        connection.putheader("Content-Type", "application/scim+json")
+        connection.putheader("Content-Type", SCIM_JSON)
         connection.putheader("Content-Length", str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
         connection.endheaders()
         response = connection.getresponse()
@@ -417,7 +409,7 @@ def test_body_declared_too_large_is_refused_with_a_scim_413(scim, alice, setting
     finally:
         connection.close()
 
-    assert (status, content_type.split(";")[0]) == (413, "application/scim+json")
+    assert (status, content_type.split(";")[0]) == (413, SCIM_JSON)
     assert body["schemas"] == [ERROR] and body["status"] == "413"
     assert user_count(scim) == 1
 
@@ -430,7 +422,7 @@ def test_huge_body_sent_whole_never_creates_anything(scim, alice, settings):
 
     try:
         response = requests.post(scim.url("/Users"), data=raw, timeout=30, headers={
-            "Authorization": f"Bearer {scim.token}", "Content-Type": "application/scim+json"})
+            "Authorization": f"Bearer {scim.token}", "Content-Type": SCIM_JSON})
     except requests.ConnectionError:
         pass
     else:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from scim.models import ScimUser
-
-from .client import PATCH_OP, assert_list_response, describe
+from tests.schemas import PATCH_OP
+from tests.scim_client import assert_list_response, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .client import GROUP, PATCH_OP, USER, ScimClient, assert_error, describe
+from tests.schemas import GROUP, PATCH_OP, USER
+from tests.scim_client import ScimClient, assert_error, describe
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 

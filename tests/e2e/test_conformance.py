@@ -15,7 +15,8 @@ from __future__ import annotations
 import pytest
 from scim2_tester import Status
 
-from .client import assert_list_response
+from tests.scim_client import assert_list_response
+
 from .conformance_report import (
     ALLOWED_SCIM_SANITY_FINDINGS,
     run_scim2_tester,

@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 
-from .client import ENTERPRISE, GROUP, USER, assert_error, assert_list_response, describe
+from tests.schemas import ENTERPRISE, GROUP, PATCH_OP, USER
+from tests.scim_client import assert_error, assert_list_response, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +50,7 @@ def match_or_create(scim, resource: str, attribute: str, body: dict) -> tuple[st
 
 
 def patch(*operations: dict) -> dict:
-    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    return {"schemas": [PATCH_OP],
             "Operations": list(operations)}
 
 
@@ -135,7 +136,6 @@ def test_entra_provisioning_cycle(scim, other_scim):
     assert scim.read(f"/Users/{manager_id}")["active"] is True
     assert scim.delete(f"/Users/{manager_id}").status_code == 204
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 0
-
 
 
 def test_microsoft_postman_collection_shapes(scim):

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .client import ENTERPRISE, PATCH_OP, USER, assert_error, assert_list_response, describe
+from tests.schemas import ENTERPRISE, PATCH_OP, USER
+from tests.scim_client import assert_error, assert_list_response, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .client import describe
+from tests.scim_client import describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

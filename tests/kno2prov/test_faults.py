@@ -16,10 +16,9 @@ from django.db import connection
 from scim.models import GroupMembership, ScimGroup, ScimUser
 from tests import factories
 from tests.conftest import _database_url, launch_gunicorn
+from tests.schemas import ERROR, PATCH_OP, SCIM_JSON
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def _terminate_server_connections() -> int:
@@ -53,7 +52,7 @@ def _wait_for_open_write_transaction(timeout: float = 10) -> None:
 
 
 def _headers(plaintext: str) -> dict:
-    return {"Authorization": f"Bearer {plaintext}", "Content-Type": "application/scim+json"}
+    return {"Authorization": f"Bearer {plaintext}", "Content-Type": SCIM_JSON}
 
 
 @pytest.fixture
@@ -74,9 +73,9 @@ def test_unreachable_database_answers_503_scim_error_with_retry_after(tmp_path, 
         server.stop()
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
-    assert response.headers["Content-Type"].startswith("application/scim+json")
+    assert response.headers["Content-Type"].startswith(SCIM_JSON)
     assert response.json()["status"] == "503"
-    assert response.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert response.json()["schemas"] == [ERROR]
     assert ready.status_code == 503
 
 

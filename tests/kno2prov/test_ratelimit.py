@@ -3,6 +3,7 @@ import requests
 
 from tests import factories
 from tests.conftest import launch_gunicorn
+from tests.schemas import ERROR, SCIM_JSON
 
 
 def _list_users(client, organization, token: str | None, **extra):
@@ -19,9 +20,9 @@ def test_an_organization_over_its_budget_gets_429_with_retry_after(client, setti
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert refused["Content-Type"].startswith("application/scim+json")
+    assert refused["Content-Type"].startswith(SCIM_JSON)
     assert refused.json()["status"] == "429"
-    assert refused.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert refused.json()["schemas"] == [ERROR]
 
 
 @pytest.mark.django_db

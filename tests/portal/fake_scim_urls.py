@@ -17,15 +17,15 @@ from django.views.decorators.csrf import csrf_exempt
 from organizations.credentials import authenticate_bearer, bearer_token
 from organizations.models import Organization
 from scim.calls import Operation, ResourceType, begin
-
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+from tests.schemas import ERROR as ERROR_SCHEMA
+from tests.schemas import SCIM_JSON
 
 
 def _error(status: int, scim_type: str, detail: str) -> JsonResponse:
     body = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
     if scim_type:
         body["scimType"] = scim_type
-    return JsonResponse(body, status=status, content_type="application/scim+json")
+    return JsonResponse(body, status=status, content_type=SCIM_JSON)
 
 
 @csrf_exempt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -13,14 +12,14 @@ from portal.models import FailedAuthenticationCount, SyncCycle, SyncEvent
 from scim.calls import Operation, ScimCall
 from scim.models import ScimUser
 from tests import factories
+from tests.schemas import PATCH_OP
+from tests.schemas import USER as USER_SCHEMA
+from tests.scim_client import ScimClient
 
 # Transactional, as in production: each SCIM request commits or rolls back on its own, and
 # the history is written after it, outside its transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SCIM_JSON = "application/scim+json"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ANN = {"schemas": [USER_SCHEMA], "userName": "ann@riverside.test", "externalId": "ann",
        "active": True, "displayName": "Ann Lee",
        "emails": [{"type": "work", "value": "ann@riverside.test", "primary": True}]}
@@ -28,16 +27,16 @@ ANN = {"schemas": [USER_SCHEMA], "userName": "ann@riverside.test", "externalId":
 
 @pytest.fixture
 def scim(organization, token):
-    client = Client(raise_request_exception=False)
-    base = f"/scim/v2/{organization.public_id}"
+    """``scim(method, path, body, bearer=…, query=…)`` through the shared SCIM client; a server
+    error comes back as a response, as gunicorn would send it."""
+    client = ScimClient.in_process(organization, token[1], Client(raise_request_exception=False))
 
     def call(method: str, path: str, body: dict | None = None, *, bearer: str | None = None,
              query: dict | None = None):
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {bearer or token[1]}"}
-        if method == "GET":
-            return client.get(base + path, query or {}, **headers)
-        return client.generic(method, base + path, json.dumps(body or {}),
-                              content_type=SCIM_JSON, **headers)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
+        if method != "GET" and body is None:
+            body = {}
+        return client.request(method, path, body, params=query, headers=headers)
 
     return call
 

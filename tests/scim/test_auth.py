@@ -13,6 +13,7 @@ from django.utils import timezone
 from organizations import services as organization_services
 from organizations.models import ProvisioningToken
 from scim.calls import current_call
+from tests.schemas import ERROR, PATCH_OP, SCIM_JSON
 
 from .conftest import ScimClient, make_user
 
@@ -21,16 +22,16 @@ ENDPOINTS = ["/Users", "/Groups", "/Schemas", "/ResourceTypes", "/ServiceProvide
 
 def assert_unauthorized(response) -> None:
     assert response.status_code == 401
-    assert response["Content-Type"].startswith("application/scim+json")
+    assert response["Content-Type"].startswith(SCIM_JSON)
     assert response["WWW-Authenticate"] == 'Bearer realm="kno2prov"'
     body = response.json()
-    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert body["schemas"] == [ERROR]
     assert body["status"] == "401"
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 def test_request_without_token_is_unauthorized(scim, path):
-    anonymous = ScimClient(Client(), scim.organization, None)
+    anonymous = ScimClient.in_process(scim.organization, None)
 
     assert_unauthorized(anonymous.get(path))
 
@@ -86,8 +87,8 @@ def test_unauthorized_response_never_echoes_the_token(scim, other_scim):
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
 def test_other_organizations_token_on_this_tenant_url_is_unauthorized(scim, other_scim, method):
     user = make_user(scim.organization, "alice@riverside.example")
-    intruder = ScimClient(Client(), scim.organization, other_scim.token)
-    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    intruder = ScimClient.in_process(scim.organization, other_scim.token)
+    body = {"schemas": [PATCH_OP],
             "Operations": [{"op": "replace", "path": "active", "value": False}]}
 
     response = intruder.send(method, f"/Users/{user.scim_id}", body)
@@ -110,13 +111,13 @@ def test_auth_puts_the_credential_and_its_organization_in_the_call(scim, token):
 
 
 def test_failed_auth_leaves_no_organization_in_the_call(scim):
-    call = current_call(ScimClient(Client(), scim.organization, None).get("/Users").wsgi_request)
+    call = current_call(ScimClient.in_process(scim.organization, None).get("/Users").wsgi_request)
 
     assert (call.organization, call.credential, call.status_code) == (None, None, 401)
 
 
 def test_scim_writes_work_with_csrf_checks_enforced(scim):
-    strict = ScimClient(Client(enforce_csrf_checks=True), scim.organization, scim.token)
+    strict = ScimClient.in_process(scim.organization, scim.token, Client(enforce_csrf_checks=True))
 
     response = strict.post("/Users", {"userName": "csrf@riverside.example"})
 

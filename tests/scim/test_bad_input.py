@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import PATCH_OP, make_group, make_user
+from tests.schemas import ENTERPRISE, PATCH_OP, USER
+
+from .conftest import make_group, make_user
 
 # Each filter with its answer on /Users and on /Groups: 200 a ListResponse, 400 invalidFilter.
 WEIRD_FILTERS = [
@@ -63,7 +65,7 @@ def test_filter_with_invalid_utf8_in_the_url_never_fails_the_server(scim):
 @pytest.mark.parametrize(("params", "page_length"), [
     ({"startIndex": "99999999999999999999999"}, 0), ({"count": "-99999999999999999999"}, 0),
     ({"count": ""}, 1), ({"attributes": ",,,"}, 1), ({"excludedAttributes": "urn:"}, 1),
-    ({"attributes": "urn:ietf:params:scim:schemas:core:2.0:User"}, 1),
+    ({"attributes": USER}, 1),
 ])
 def test_odd_list_parameters_get_a_list_page(scim, params, page_length):
     make_user(scim.organization, "alice@riverside.example")
@@ -98,7 +100,7 @@ def test_hostile_bodies_answer_400(scim, raw):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=20)
-    | st.sampled_from(["True", "False", "", "work", "urn:ietf:params:scim:schemas:core:2.0:User"]),
+    | st.sampled_from(["True", "False", "", "work", USER]),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.sampled_from(["value", "type", "primary", "givenName", "$ref", "x"]),
                       children, max_size=4),
@@ -107,7 +109,7 @@ json_values = st.recursive(
 paths = st.none() | st.sampled_from([
     "active", "userName", "displayName", "name.givenName", "emails",
     'emails[type eq "work"].value', 'emails[type eq "work"]', "manager",
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    ENTERPRISE,
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "members",
     'members[value eq "x"]', "externalId", "roles", "id", "meta", "groups", "", "x[", "a.b.c",
     'addresses[type eq "work"].locality', "name", "title",
@@ -145,7 +147,7 @@ def test_random_group_patches_never_fail_the_server(scim, ops):
 @fuzz
 @given(body=st.dictionaries(
     st.sampled_from(["userName", "displayName", "active", "emails", "name", "externalId",
-                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "roles",
+                     ENTERPRISE, "roles",
                      "members", "schemas", "id", "meta", "password"]),
     json_values, max_size=6))
 @pytest.mark.parametrize("resource", ["Users", "Groups"])

@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connections
-from django.test import Client
 
 from scim.models import GroupMembership, ScimUser
 
@@ -33,7 +32,7 @@ def run_in_parallel(scim: ScimClient, calls: list) -> list[int]:
     barrier = threading.Barrier(len(calls))
 
     def worker(call):
-        default = ScimClient(Client(), scim.organization, scim.token)
+        default = ScimClient.in_process(scim.organization, scim.token)
         client = getattr(call, "client", None) or default
         try:
             barrier.wait(timeout=10)
@@ -92,7 +91,7 @@ def test_parallel_creates_of_one_username_in_two_organizations_both_succeed(scim
     def create_elsewhere(client):
         return create(client)
 
-    create_elsewhere.client = ScimClient(Client(), other_scim.organization, other_scim.token)
+    create_elsewhere.client = ScimClient.in_process(other_scim.organization, other_scim.token)
 
     statuses = run_in_parallel(scim, [create, create_elsewhere])
 

@@ -4,21 +4,18 @@ ResourceTypes, each a SCIM document or a ListResponse with totalResults."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
+
+from tests.schemas import ENTERPRISE, GROUP, SCIM_JSON, SERVICE_PROVIDER_CONFIG, USER
+from tests.schemas import LIST_RESPONSE as LIST
 
 from .conftest import ScimClient
-
-LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def test_schemas_lists_user_group_and_enterprise_user_with_total_results(scim):
     response = scim.get("/Schemas")
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/scim+json"
+    assert response["Content-Type"] == SCIM_JSON
     body = response.json()
     assert body["schemas"] == [LIST]
     assert body["totalResults"] == 3
@@ -76,7 +73,7 @@ def test_service_provider_config_states_what_is_supported(scim, settings):
 
     body = scim.get("/ServiceProviderConfig").json()
 
-    assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert body["schemas"] == [SERVICE_PROVIDER_CONFIG]
     assert body["patch"] == {"supported": True}
     assert body["filter"] == {"supported": True, "maxResults": 75}
     assert body["bulk"]["supported"] is False
@@ -101,7 +98,7 @@ def test_discovery_locations_use_each_organizations_own_tenant_url(scim, other_s
 
 
 def test_discovery_needs_the_organizations_own_token(scim, other_scim):
-    intruder = ScimClient(Client(), scim.organization, other_scim.token)
+    intruder = ScimClient.in_process(scim.organization, other_scim.token)
 
     assert intruder.get("/Schemas").status_code == 401
 
@@ -113,7 +110,7 @@ def test_mistyped_tenant_url_gets_a_scim_404_from_the_fallback_routes(scim, sett
     for path in ("/scim/v2/not-a-uuid/Users", "/scim/v2/Users", "/scim/v2/"):
         response = scim.client.get(path)
         assert response.status_code == 404, path
-        assert response["Content-Type"] == "application/scim+json"
+        assert response["Content-Type"] == SCIM_JSON
         assert response.json()["status"] == "404"
     assert scim.get("/Users").status_code == 200
 

@@ -3,8 +3,6 @@ them comes back through an upgrade or a refactor."""
 
 from __future__ import annotations
 
-from django.test import Client
-
 from scim.models import GroupMembership
 
 from .conftest import ScimClient, bulk_users, make_group, make_user
@@ -56,7 +54,7 @@ def test_member_adds_resolve_ids_within_the_tenant_only(scim, other_scim):
 
 def test_auth_is_checked_on_every_path_under_a_tenant_url(scim):
     # Trap: the default check compared request.path with a prefix and could fail open.
-    anonymous = ScimClient(Client(), scim.organization, None)
+    anonymous = ScimClient.in_process(scim.organization, None)
 
     for path in ("/Users", "/Users/x", "/Groups", "/Schemas", "/Bulk", "/anything/else", "/"):
         assert anonymous.get(path).status_code == 401, path

@@ -6,7 +6,6 @@ organization."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from organizations.credentials import CredentialKind
 from scim.calls import ScimCall, current_call
@@ -144,7 +143,7 @@ def test_create_and_delete_group_events(scim):
 
 
 def test_unauthorized_request_still_has_a_call_record_and_no_organization(scim, other_scim):
-    response = ScimClient(Client(), scim.organization, other_scim.token).get("/Users")
+    response = ScimClient.in_process(scim.organization, other_scim.token).get("/Users")
 
     assert response.status_code == 401
     assert event(response).operation == "list_users"

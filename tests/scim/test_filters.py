@@ -6,9 +6,10 @@ import uuid
 
 import pytest
 
-from .conftest import make_group, make_user
+from tests.schemas import ENTERPRISE, SCIM_JSON, USER
+from tests.schemas import LIST_RESPONSE as LIST
 
-LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+from .conftest import make_group, make_user
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_test_connection_random_guid_filter_answers_empty_list(scim, resource):
     response = search(scim, resource, f'{attribute} eq "{uuid.uuid4()}"')
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "application/scim+json"
+    assert response["Content-Type"] == SCIM_JSON
     assert response.json() == {"schemas": [LIST], "totalResults": 0, "itemsPerPage": 0,
                                "startIndex": 1, "Resources": []}
 
@@ -263,7 +264,7 @@ def test_filter_results_paginate_too(scim, five_users):
 def test_attributes_parameter_returns_only_those_plus_id_and_schemas(scim, alice):
     body = scim.get(f"/Users/{alice.scim_id}", {"attributes": "userName,name.givenName"}).json()
 
-    assert body == {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    assert body == {"schemas": [USER],
                     "id": str(alice.scim_id), "userName": "Alice@Riverside.example",
                     "name": {"givenName": "Alice"}}
 
@@ -300,7 +301,7 @@ def test_walkthrough_filter_with_unquoted_value_is_understood(scim, alice):
 ])
 def test_enterprise_attributes_are_filterable(scim, filter_):
     user = make_user(scim.organization, "ext@riverside.example", **{
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+        ENTERPRISE: {
             "manager": {"value": "boss-1"}, "department": "Cardiology", "employeeNumber": "E-7",
         }})
     make_user(scim.organization, "other@riverside.example")
@@ -314,7 +315,7 @@ def test_walkthrough_manager_check_by_id_and_manager(scim):
     # Reference §2.5 example 4: id eq … and manager eq …
     boss = make_user(scim.organization, "boss@riverside.example")
     user = make_user(scim.organization, "ext@riverside.example", **{
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+        ENTERPRISE: {
             "manager": {"value": str(boss.scim_id)}}})
 
     hit = search(scim, "Users", f'id eq "{user.scim_id}" and manager eq "{boss.scim_id}"')

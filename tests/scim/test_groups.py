@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from scim.models import GroupMembership, ScimGroup
+from tests.schemas import GROUP as CORE_GROUP
+from tests.schemas import SCIM_JSON
 
 from .conftest import make_group, make_user
-
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 @pytest.fixture
@@ -227,7 +227,7 @@ def test_group_patch_with_attributes_parameter_answers_200_with_the_group(scim, 
         f"{scim.base}/Groups/{group.scim_id}?excludedAttributes=members",
         '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": '
         '[{"op": "replace", "path": "externalId", "value": "ext-9"}]}',
-        content_type="application/scim+json", HTTP_AUTHORIZATION=f"Bearer {scim.token}")
+        content_type=SCIM_JSON, HTTP_AUTHORIZATION=f"Bearer {scim.token}")
 
     assert response.status_code == 200
     assert response.json()["externalId"] == "ext-9"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PATCH_OP, make_user
+from tests.schemas import ENTERPRISE, PATCH_OP
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+from .conftest import make_user
+
 WORK_EMAIL = 'emails[type eq "work"].value'
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from scim.models import ScimUser
+from tests.schemas import ENTERPRISE, ERROR, SCIM_JSON
+from tests.schemas import USER as CORE
 
 from .conftest import make_user
-
-CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 # Reference §2.2.1, as published (it is valid JSON).
 CREATE_USER = {
@@ -40,7 +38,7 @@ def test_create_user_answers_201_with_the_user_as_microsoft_documents(scim):
     response = scim.post("/Users", CREATE_USER)
 
     assert response.status_code == 201
-    assert response["Content-Type"] == "application/scim+json"
+    assert response["Content-Type"] == SCIM_JSON
     body = response.json()
     # Reference §2.2.1 response, corrected (the published one has a trailing comma).
     assert body["schemas"] == [CORE]

@@ -8,7 +8,6 @@ IMMEDIATE so they queue instead. PostgreSQL's row locks are covered in test_conc
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from scim.models import GroupMembership, ScimUser
 
@@ -37,7 +36,7 @@ def test_parallel_writes_of_two_organizations_all_succeed(scim, other_scim):
     def theirs(client):
         return client.post("/Users", {"userName": "same@example.com"})
 
-    theirs.client = ScimClient(Client(), other_scim.organization, other_scim.token)
+    theirs.client = ScimClient.in_process(other_scim.organization, other_scim.token)
 
     assert run_in_parallel(scim, [mine, theirs]) == [201, 201]
     assert set(ScimUser.objects.values_list("organization", flat=True)) == {
