@@ -43,6 +43,11 @@ class ScimClient:
     transport: Client | requests.Session = field(default_factory=requests.Session)
     organization: Organization | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.transport, requests.Session) and self.token:
+            # On the session, so tests that call ``session`` directly send it too.
+            self.transport.headers["Authorization"] = f"Bearer {self.token}"
+
     @classmethod
     def in_process(cls, organization: Organization, token: str | None,
                    client: Client | None = None) -> ScimClient:
@@ -79,9 +84,9 @@ class ScimClient:
         sent = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         sent.update({_header_name(key): value for key, value in meta.items()})
         sent.update(headers or {})
-        sent = {name: value for name, value in sent.items() if value is not None}
         data = raw if raw is not None else (None if body is None else json.dumps(body))
         if isinstance(self.transport, Client):
+            sent = {name: value for name, value in sent.items() if value is not None}
             target = self.url(path) + (f"?{urlencode(params, doseq=True)}" if params else "")
             if data is None and method.upper() != "GET":
                 data = ""
