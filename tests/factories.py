@@ -8,7 +8,7 @@ import re
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
-from organizations import services
+from organizations import services, tokens
 from organizations.models import Organization, ProvisioningToken
 
 _sequence = itertools.count(1)
@@ -46,6 +46,11 @@ def make_token(
     return services.issue_token(
         organization, actor=None, label=label, expires_days=expires_days
     )
+
+
+def forged_token_for(key: str) -> str:
+    """A well-formed token with ``key`` and a valid checksum but a secret nobody issued."""
+    return tokens.build_token(key)
 
 
 def sign_in(client, login_path: str, username: str, password: str) -> bool:
