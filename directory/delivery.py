@@ -49,8 +49,9 @@ def worker_id() -> str:
 
 
 def lease_length() -> timedelta:
-    """Long enough for one attempt with margin; renewed before every attempt."""
-    return timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT_SECONDS + 30)
+    """Long enough for one attempt (``WEBHOOK_LEASE_SECONDS``); renewed before every attempt.
+    It is also how long a killed worker's stream waits before another worker resumes it."""
+    return timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
 
 
 def payload(event: DirectoryEvent) -> dict:

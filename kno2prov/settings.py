@@ -398,6 +398,10 @@ if not WEBHOOK_RETRY_SECONDS or min(WEBHOOK_RETRY_SECONDS) < 0:
     raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS must list waits in seconds, e.g. 5,30,120")
 # Seconds to connect and to wait for each read of a receiver's answer.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# How long a worker holds a stream per attempt; a killed worker's streams resume after it.
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 2 * WEBHOOK_TIMEOUT_SECONDS + 30)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS")
 # An endpoint failing without a success for this long is disabled and staff are emailed.
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72)
 # Who is emailed when an endpoint is disabled; empty: Django's ADMINS.

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from directory import services
-
 from tests.scim.conftest import other_scim, scim  # noqa: F401 (shared fixtures)
 
 from .receiver import Receiver

@@ -21,6 +21,9 @@ class Receiver:
     script: deque = field(default_factory=deque)  # answers to give first: 500, "hang", ...
     hang_seconds: float = 5.0
     url: str = ""
+    port: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -32,6 +35,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._lock:
                     answer = receiver.script.popleft() if receiver.script else 200
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    self._answer(body, answer)
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
+
+            def _answer(self, body: bytes, answer: object) -> None:
                 if answer == "hang":
                     time.sleep(receiver.hang_seconds)
                     answer = 200
@@ -52,9 +64,10 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -62,6 +75,9 @@ class Receiver:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+    def ids(self) -> list[str]:
+        return [payload["id"] for payload in self.received]
 
     def types(self) -> list[str]:
         return [payload["type"] for payload in self.received]
