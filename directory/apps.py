@@ -7,3 +7,6 @@ class DirectoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "directory"
     verbose_name = "Directory events and webhooks"
+
+    def ready(self) -> None:
+        from . import checks, openapi  # noqa: F401  (registers the deploy check, schemes)
