@@ -141,6 +141,7 @@ def deliver_stream(endpoint_id: int, organization_id: int, *, owner: str) -> Str
 
 
 def _drain(stream: DeliveryStream, owner: str, outcome: StreamOutcome) -> None:
+    renewed = timezone.now()  # _claim just set the lease
     while True:
         endpoint = WebhookEndpoint.objects.filter(pk=stream.endpoint_id).first()
         if endpoint is None or not endpoint.is_enabled:
@@ -161,9 +162,12 @@ def _drain(stream: DeliveryStream, owner: str, outcome: StreamOutcome) -> None:
             if delivery.next_attempt_at > timezone.now():
                 outcome.retry_at = delivery.next_attempt_at
                 return
-            if not _claim(stream, owner):  # renew; lost only if this worker stalled past it
-                outcome.stopped = True
-                return
+            # Renew once a third of the lease has passed; lost only if this worker stalled.
+            if timezone.now() - renewed > lease_length() / 3:
+                if not _claim(stream, owner):
+                    outcome.stopped = True
+                    return
+                renewed = timezone.now()
             if _attempt(endpoint, keys, delivery):
                 outcome.delivered += 1
             else:
