@@ -153,6 +153,19 @@ def prune_events(days: int | None = None) -> int:
     return deleted
 
 
+def prune_task_results(days: int = 1) -> int:
+    """Delete finished delivery task rows (django-tasks keeps one per wake-up) after ``days``."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import QUEUE
+
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = DBTaskResult.objects.finished().filter(
+        queue_name=QUEUE, finished_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
 @transaction.atomic
 def issue_platform_api_key(
     organization: Organization | None, *, actor: Any, label: str = ""

@@ -250,3 +250,18 @@ def test_pruning_keeps_events_still_to_deliver(organization, endpoint, receiver)
 
     assert deleted == 1
     assert list(WebhookDelivery.objects.values_list("position", flat=True)) == [2]
+
+
+def test_finished_delivery_tasks_are_pruned_after_a_day(organization, endpoint):
+    from django_tasks_db.models import DBTaskResult
+
+    make_user(organization, "alice@riverside.example")
+    make_user(organization, "bob@riverside.example")
+    old, recent = DBTaskResult.objects.order_by("enqueued_at")
+    DBTaskResult.objects.filter(pk=old.pk).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=2))
+
+    deleted = services.prune_task_results()
+
+    assert deleted == 1
+    assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [recent.pk]
