@@ -69,6 +69,18 @@ def test_a_patch_that_changes_nothing_writes_no_event(scim):
     assert _types(scim.organization) == ["user.created"]
 
 
+def test_re_adding_an_existing_member_writes_no_event(scim):
+    alice = make_user(scim.organization, "alice@riverside.example")
+    group = make_group(scim.organization, "Nurses", members=[alice])
+    before = DirectoryEvent.objects.count()
+
+    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
+        "op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]})
+
+    assert response.status_code == 204
+    assert DirectoryEvent.objects.count() == before
+
+
 def test_deleting_a_user_writes_user_deleted_with_its_last_state(scim):
     user = make_user(scim.organization, "alice@riverside.example", externalId="a-1")
 
