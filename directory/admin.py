@@ -24,6 +24,8 @@ from .models import DirectoryEvent, PlatformApiKey, WebhookDelivery, WebhookEndp
 
 
 class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
     class Meta:
         model = WebhookEndpoint
         fields = ["organization", "url", "description"]

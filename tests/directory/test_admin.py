@@ -88,3 +88,27 @@ def test_staff_are_told_on_the_endpoint_list_when_one_was_disabled(
 
     assert "https://down.example/h (riverside) was disabled: failing since yesterday" in [
         str(m) for m in response.context["messages"]]
+
+
+def test_the_endpoint_pages_render_for_staff(staff_client, organization):
+    endpoint, _ = services.add_endpoint(None, url="https://all.example/h", actor=None)
+
+    pages = [
+        reverse("admin:directory_webhookendpoint_add"),
+        reverse("admin:directory_webhookendpoint_change", args=[endpoint.pk]),
+        reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]),
+        reverse("admin:directory_directoryevent_changelist"),
+        reverse("admin:directory_platformapikey_add"),
+    ]
+
+    assert [staff_client.get(page).status_code for page in pages] == [200] * len(pages)
+
+
+def test_people_without_staff_access_cannot_replay(client, organization):
+    endpoint, _ = services.add_endpoint(organization, url="https://a.example/h", actor=None)
+
+    response = client.post(reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]),
+                           {"position": "1"})
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
