@@ -21,7 +21,6 @@ import json
 from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, permissions, serializers
@@ -45,9 +44,6 @@ class PlatformApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = services.authenticate_platform_key(presented.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        now = timezone.now()
-        if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 300:
-            PlatformApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return None, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -191,13 +191,9 @@ def revoke_platform_api_key(api_key: PlatformApiKey, *, actor: Any) -> None:
 
 
 def authenticate_platform_key(presented: str) -> PlatformApiKey | None:
-    """The active key ``presented`` is, or ``None``; constant-time digest comparison."""
-    parsed = tokens.parse_token(presented, API_KEY_PREFIX)
-    if parsed is None:
-        return None
-    api_key = PlatformApiKey.objects.active().filter(key=parsed.key).select_related(
-        "organization").first()
-    if api_key is None or not tokens.digests_match(presented, api_key.digest,
-                                                   settings.TOKEN_PEPPER):
-        return None
-    return api_key
+    """The active key ``presented`` is, or ``None`` (``HashedSecret.verify``: constant-time,
+    records the use at most every ``TOKEN_LAST_USED_RESOLUTION_SECONDS``)."""
+    return PlatformApiKey.verify(
+        PlatformApiKey.objects.active().select_related("organization"), presented,
+        prefix=API_KEY_PREFIX,
+    )

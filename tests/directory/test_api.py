@@ -113,3 +113,12 @@ def test_the_openapi_schema_documents_both_endpoints():
     assert set(paths) == {"/api/directory/v1/events",
                           "/api/directory/v1/organizations/{slug}/events"}
     assert "platformApiKey" in response.json()["components"]["securitySchemes"]
+
+
+def test_using_a_key_records_when_it_was_last_used(organization):
+    row, plaintext = services.issue_platform_api_key(organization, actor=None)
+
+    _get(f"organizations/{organization.slug}/events", plaintext)
+
+    row.refresh_from_db()
+    assert row.last_used_at is not None
