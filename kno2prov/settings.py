@@ -93,6 +93,10 @@ INSTALLED_APPS = [
     "organizations",
     "scim",
     "portal",
+    "django_tasks",
+    "django_tasks_db",
+    "drf_spectacular",
+    "directory",
 ]
 
 MIDDLEWARE = [
@@ -339,6 +343,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 LOGGING["loggers"]["portal"] = {"level": LOG_LEVEL}
 
@@ -372,4 +377,48 @@ SCIM_SERVICE_PROVIDER = {
     "BASE_LOCATION_GETTER": "scim.scoping.base_location",
     "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.scoping.extra_filter_kwargs_getter",
     "SCHEMAS_GETTER": "scim.schemas.all_schemas",
+}
+
+# --- Directory events, webhooks and the events API (directory app) ---
+# Background tasks (webhook delivery) run by django-tasks' database backend: the queue is a
+# table in the same database, so a SCIM write and its delivery task commit together.
+TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "webhooks"]},
+}
+# Fernet keys (comma-separated, from `Fernet.generate_key()`) encrypting webhook signing
+# secrets at rest. The first encrypts, all decrypt. Empty: derived from SECRET_KEY (development
+# only; the deploy check refuses it).
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
+# Waits in seconds after the 1st, 2nd, ... failed attempt; the last repeats until the endpoint
+# recovers or is disabled. Each wait is multiplied by a random factor between 0.5 and 1.
+_RETRY_DEFAULT = ["5", "30", "120", "600", "1800", "3600"]
+try:
+    WEBHOOK_RETRY_SECONDS = [int(s) for s in env_list("WEBHOOK_RETRY_SECONDS", _RETRY_DEFAULT)]
+except ValueError as exc:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS must be whole seconds, e.g. 5,30") from exc
+if not WEBHOOK_RETRY_SECONDS or min(WEBHOOK_RETRY_SECONDS) < 0:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SECONDS must list waits in seconds, e.g. 5,30,120")
+# Seconds to connect and to wait for each read of a receiver's answer.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# How long a worker holds a stream per attempt; a killed worker's streams resume after it.
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 2 * WEBHOOK_TIMEOUT_SECONDS + 30)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS")
+# An endpoint failing without a success for this long is disabled and staff are emailed.
+WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72)
+# Who is emailed when an endpoint is disabled; empty: Django's ADMINS.
+WEBHOOK_ALERT_EMAILS = env_list("WEBHOOK_ALERT_EMAILS", [])
+# After a secret rotation, the old secret keeps signing (a second signature) this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+# Delivered events older than this are deleted by `manage.py prune_directory_events`.
+DIRECTORY_EVENT_RETENTION_DAYS = env_int("DIRECTORY_EVENT_RETENTION_DAYS", 30)
+# Events per page of the events API (a client may ask for fewer or up to 10x more).
+DIRECTORY_API_PAGE_SIZE = env_int("DIRECTORY_API_PAGE_SIZE", 100)
+LOGGING["loggers"]["directory"] = {"level": LOG_LEVEL}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kno2 provisioning: directory events API",
+    "DESCRIPTION": "Directory changes (users, groups, memberships) in order, per organization.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/directory/v1",
 }

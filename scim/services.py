@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from directory import outbox
 from organizations.models import Organization
 
 from . import documents
@@ -71,6 +72,7 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
         **documents.user_fields(document),
     )
     _save_unique(user, f"userName {user.user_name!r} is already taken")
+    outbox.user_created(user, documents.user_document(user))
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
     return user
 
@@ -93,6 +95,7 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
     user.version += 1
     _save_unique(user, f"userName {user.user_name!r} is already taken",
                  update_fields=[*fields, "updated_at", "version"])
+    outbox.user_changed(user, documents.user_document(user), changes)
     logger.info("scim user updated org=%s id=%s attributes=%s", user.organization_id,
                 user.scim_id, ",".join(change["attribute"] for change in changes))
     return Outcome(changes=changes)
@@ -110,6 +113,7 @@ def delete_user(user: ScimUser) -> None:
     """Hard delete (RFC 7644 §3.6); memberships go with the user."""
     GroupMembership.objects.filter(user=user).delete()
     ScimUser.objects.filter(pk=user.pk).delete()
+    outbox.user_deleted(user, documents.user_document(user))
     logger.info("scim user deleted org=%s id=%s", user.organization_id, user.scim_id)
 
 
@@ -159,12 +163,12 @@ def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[i
     return sorted(set(pks))
 
 
-def _add_members(group: ScimGroup, pks: list[int]) -> int:
+def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
     """Insert the memberships that do not exist yet; re-adding a member is a success
     (RFC 7644 §3.5.2.1). ``ignore_conflicts`` keeps a concurrent add of the same member from
     failing; sorted pks keep lock order stable between concurrent requests."""
     if not pks:
-        return 0
+        return []
     existing = set(
         GroupMembership.objects.filter(group=group, user_id__in=pks).values_list(
             "user_id", flat=True)
@@ -178,26 +182,38 @@ def _add_members(group: ScimGroup, pks: list[int]) -> int:
             connection.check_constraints()
     except IntegrityError as exc:
         raise InvalidValue("a user being added was deleted meanwhile; retry") from exc
-    return len(new)
+    return [membership.user_id for membership in new]
 
 
-def _apply_member_steps(group: ScimGroup, steps: list[_MemberStep]) -> tuple[int, int]:
+def _remove_members(group: ScimGroup, memberships: Any) -> list[int]:
+    """Delete ``memberships`` of ``group``; returns the user pks that were members."""
+    pks = list(memberships.values_list("user_id", flat=True))
+    if pks:
+        GroupMembership.objects.filter(group=group, user_id__in=pks).delete()
+    return pks
+
+
+def _apply_member_steps(
+    group: ScimGroup, steps: list[_MemberStep]
+) -> tuple[list[int], list[int]]:
+    """Apply ``steps``; returns the user pks added and removed."""
     resolved = _resolve(group.organization, steps)
     # Validate every step before writing anything.
     planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"}))
                for step in steps]
-    added = removed = 0
+    added: list[int] = []
+    removed: list[int] = []
+    memberships = GroupMembership.objects.filter(group=group)
     for step, pks in planned:
         if step.action == "add":
             added += _add_members(group, pks)
         elif step.action == "remove":
             if pks:
-                removed += GroupMembership.objects.filter(group=group, user_id__in=pks).delete()[0]
+                removed += _remove_members(group, memberships.filter(user_id__in=pks))
         elif step.action == "remove_all":
-            removed += GroupMembership.objects.filter(group=group).delete()[0]
+            removed += _remove_members(group, memberships)
         else:  # replace: RFC 7644 §3.5.2.3, the given list becomes the membership
-            removed += GroupMembership.objects.filter(group=group).exclude(
-                user_id__in=pks).delete()[0]
+            removed += _remove_members(group, memberships.exclude(user_id__in=pks))
             added += _add_members(group, pks)
     return added, removed
 
@@ -220,9 +236,10 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
     _save_unique(group, f"displayName {group.display_name!r} is already taken")
     group.organization = organization
     added, _ = _apply_member_steps(group, [_MemberStep("add", document.get("members", []))])
+    outbox.group_changed(group, documents.group_document(group), created=True, added=added)
     logger.info("scim group created org=%s id=%s members=%s", organization.pk, group.scim_id,
-                added)
-    return group, Outcome(members_added=added)
+                len(added))
+    return group, Outcome(members_added=len(added))
 
 
 def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
@@ -246,7 +263,9 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
     added, removed = _apply_member_steps(group, [_MemberStep("replace", document["members"])])
     if not changes and (added or removed):
         _touch_group(group)
-    return Outcome(changes=changes, members_added=added, members_removed=removed)
+    outbox.group_changed(group, documents.group_document(group), changes=changes, added=added,
+                         removed=removed)
+    return Outcome(changes=changes, members_added=len(added), members_removed=len(removed))
 
 
 def _member_step(op: str, path: Path | None, value: object) -> _MemberStep:
@@ -306,12 +325,14 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
         )
         patched["members"] = []
         changes = _save_group_document(group, documents.clean_group(patched))
-    added, removed = _apply_member_steps(group, steps) if steps else (0, 0)
+    added, removed = _apply_member_steps(group, steps) if steps else ([], [])
     if not changes and (added or removed):
         _touch_group(group)
+    outbox.group_changed(group, documents.group_document(group), changes=changes, added=added,
+                         removed=removed)
     logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
-                group.scim_id, added, removed)
-    return Outcome(changes=changes, members_added=added, members_removed=removed)
+                group.scim_id, len(added), len(removed))
+    return Outcome(changes=changes, members_added=len(added), members_removed=len(removed))
 
 
 @transaction.atomic(savepoint=False)
@@ -319,4 +340,5 @@ def delete_group(group: ScimGroup) -> None:
     """Hard delete (RFC 7644 §3.6); the users stay."""
     GroupMembership.objects.filter(group=group).delete()
     ScimGroup.objects.filter(pk=group.pk).delete()
+    outbox.group_deleted(group, documents.group_document(group))
     logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)

@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "provisioning.kno2.example",
     "DEBUG": "false",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "WEBHOOK_SECRET_KEYS": "cHJvZHVjdGlvbi13ZWJob29rLXNlY3JldHMta2V5ISE=",
 }
 
 
@@ -38,6 +39,7 @@ def test_production_settings_pass_the_deploy_checks():
 @pytest.mark.parametrize(("unset", "check_id"), [
     ("SECRET_KEY", "kno2prov.E001"),
     ("TOKEN_PEPPER", "kno2prov.E002"),
+    ("WEBHOOK_SECRET_KEYS", "kno2prov.E010"),
 ])
 def test_deploy_checks_refuse_the_development_secrets(unset, check_id):
     result = _check_deploy(_environment(**{unset: None}))

@@ -1,0 +1,199 @@
+"""Staff operations on webhook endpoints, platform API keys and event retention.
+
+The admin and the management commands call these; each returns what it did and logs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from organizations import tokens
+from organizations.models import Organization
+
+from . import signing
+from .models import (
+    DeliveryStatus,
+    DirectoryEvent,
+    PlatformApiKey,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)
+from .tasks import enqueue_pending
+
+logger = logging.getLogger(__name__)
+
+API_KEY_PREFIX = "k2e_"
+PRUNE_BATCH = 5000
+
+
+def _actor(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "pk", None) else None
+
+
+@transaction.atomic
+def add_endpoint(
+    organization: Organization | None, *, url: str, actor: Any, description: str = ""
+) -> tuple[WebhookEndpoint, signing.Secret]:
+    """Create an endpoint for ``organization`` (``None``: every organization) with a fresh
+    secret; returns the secret's plaintext, which is never shown again."""
+    endpoint = WebhookEndpoint.objects.create(
+        organization=organization, url=url, description=description, created_by=_actor(actor)
+    )
+    secret = _new_secret(endpoint)
+    logger.info("webhook endpoint added endpoint=%s org=%s", endpoint.pk,
+                organization.pk if organization else "all")
+    return endpoint, secret
+
+
+def _new_secret(endpoint: WebhookEndpoint) -> signing.Secret:
+    secret = signing.generate_secret()
+    WebhookSecret.objects.create(
+        endpoint=endpoint, encrypted=signing.encrypt(secret), hint=signing.hint(secret)
+    )
+    return secret
+
+
+@transaction.atomic
+def rotate_secret(
+    endpoint: WebhookEndpoint, *, actor: Any, overlap_hours: int | None = None
+) -> signing.Secret:
+    """A new secret; the current ones keep signing for ``overlap_hours``
+    (``WEBHOOK_SECRET_OVERLAP_HOURS``) so the receiver can switch without losing a message."""
+    hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS if overlap_hours is None else overlap_hours
+    expires = timezone.now() + timedelta(hours=hours)
+    endpoint.secrets.filter(expires_at__isnull=True).update(expires_at=expires)
+    endpoint.secrets.filter(expires_at__gt=expires).update(expires_at=expires)
+    secret = _new_secret(endpoint)
+    logger.info("webhook secret rotated endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None))
+    return secret
+
+
+def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
+    """Enable again; what was pending when it was disabled is delivered next."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_enabled=True, disabled_at=None, disabled_reason="", failing_since=None
+    )
+    endpoint.is_enabled = True
+    retry_now(endpoint)
+    logger.info("webhook endpoint enabled endpoint=%s by=%s", endpoint.pk,
+                getattr(actor, "pk", None))
+
+
+def disable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
+    """Stop delivering; events written meanwhile are not queued (replay them when enabling)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_enabled=False, disabled_at=timezone.now(),
+        disabled_reason=f"disabled by {getattr(actor, 'username', 'staff')}",
+    )
+    endpoint.is_enabled = False
+    logger.info("webhook endpoint disabled endpoint=%s by=%s", endpoint.pk,
+                getattr(actor, "pk", None))
+
+
+def retry_now(endpoint: WebhookEndpoint) -> int:
+    """Make every pending delivery of ``endpoint`` due now and wake its streams."""
+    count = WebhookDelivery.objects.filter(
+        endpoint=endpoint, status=DeliveryStatus.PENDING
+    ).update(next_attempt_at=timezone.now())
+    enqueue_pending(endpoint.pk)
+    return count
+
+
+@transaction.atomic
+def replay_from(
+    endpoint: WebhookEndpoint, position: int, *, organization: Organization | None = None
+) -> int:
+    """Send again every kept event from ``position`` on (of ``organization``, or of every
+    organization the endpoint covers), in order. Returns how many deliveries were queued."""
+    events = DirectoryEvent.objects.filter(position__gte=position)
+    if endpoint.organization_id:
+        events = events.filter(organization_id=endpoint.organization_id)
+    if organization is not None:
+        events = events.filter(organization=organization)
+    now = timezone.now()
+    existing = WebhookDelivery.objects.filter(endpoint=endpoint, event_id=OuterRef("pk"))
+    missing = events.filter(~Exists(existing)).values_list("pk", "organization_id", "position")
+    WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint=endpoint, event_id=pk, organization_id=org, position=pos,
+                         next_attempt_at=now) for pk, org, pos in missing.iterator()],
+        batch_size=1000, ignore_conflicts=True,
+    )
+    count = WebhookDelivery.objects.filter(endpoint=endpoint, event__in=events).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now, delivered_at=None
+    )
+    transaction.on_commit(lambda: enqueue_pending(endpoint.pk))
+    logger.info("webhook replay endpoint=%s from=%s deliveries=%s", endpoint.pk, position, count)
+    return count
+
+
+def prune_events(days: int | None = None) -> int:
+    """Delete events older than ``days`` (``DIRECTORY_EVENT_RETENTION_DAYS``) that no endpoint
+    still has to deliver, in batches so no statement locks the table for long."""
+    days = settings.DIRECTORY_EVENT_RETENTION_DAYS if days is None else days
+    cutoff = timezone.now() - timedelta(days=days)
+    pending = WebhookDelivery.objects.filter(event_id=OuterRef("pk"),
+                                             status=DeliveryStatus.PENDING)
+    old = DirectoryEvent.objects.filter(created_at__lt=cutoff).filter(~Exists(pending))
+    deleted = 0
+    while True:
+        batch = list(old.values_list("pk", flat=True)[:PRUNE_BATCH])
+        if not batch:
+            break
+        WebhookDelivery.objects.filter(event_id__in=batch).delete()
+        deleted += DirectoryEvent.objects.filter(pk__in=batch).delete()[0]
+    logger.info("directory events pruned events=%s cutoff=%s", deleted, cutoff.isoformat())
+    return deleted
+
+
+def prune_task_results(days: int = 1) -> int:
+    """Delete finished delivery task rows (django-tasks keeps one per wake-up) after ``days``."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import QUEUE
+
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = DBTaskResult.objects.finished().filter(
+        queue_name=QUEUE, finished_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
+@transaction.atomic
+def issue_platform_api_key(
+    organization: Organization | None, *, actor: Any, label: str = ""
+) -> tuple[PlatformApiKey, str]:
+    """A key for the events API (``None``: every organization); the plaintext, once."""
+    key = tokens.generate_key()
+    plaintext = tokens.build_token(key, API_KEY_PREFIX)
+    api_key = PlatformApiKey.objects.create(
+        organization=organization, key=key, label=label, created_by=_actor(actor),
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+    )
+    logger.info("platform api key issued key=%s org=%s", key,
+                organization.pk if organization else "all")
+    return api_key, plaintext
+
+
+def revoke_platform_api_key(api_key: PlatformApiKey, *, actor: Any) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        logger.info("platform api key revoked key=%s by=%s", api_key.key,
+                    getattr(actor, "pk", None))
+
+
+def authenticate_platform_key(presented: str) -> PlatformApiKey | None:
+    """The active key ``presented`` is, or ``None`` (``HashedSecret.verify``: constant-time,
+    records the use at most every ``TOKEN_LAST_USED_RESOLUTION_SECONDS``)."""
+    return PlatformApiKey.verify(
+        PlatformApiKey.objects.active().select_related("organization"), presented,
+        prefix=API_KEY_PREFIX,
+    )

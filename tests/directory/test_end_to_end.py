@@ -1,0 +1,226 @@
+"""End to end: SCIM requests over gunicorn, the real worker process, a real receiver.
+
+The worker is ``manage.py webhook_worker`` (django-tasks' ``db_worker``) in its own process on
+the test database; the receiver verifies every signature with the ``standardwebhooks`` package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from directory import services
+from directory.models import DeliveryStatus, WebhookDelivery
+from tests.conftest import TEST_ENV, _database_url
+from tests.e2e.client import ScimClient
+
+from .receiver import Receiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_ENV = {"WEBHOOK_RETRY_SECONDS": "1", "WEBHOOK_TIMEOUT_SECONDS": "2",
+              "WEBHOOK_LEASE_SECONDS": "4", "LOG_FORMAT": "plain"}
+
+
+def _env(**overrides: str) -> dict:
+    return {**os.environ, **TEST_ENV, **WORKER_ENV,
+            "DATABASE_URL": _database_url(connection.settings_dict), **overrides}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_env(**env),
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+class Worker:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "webhook_worker", "--interval", "0.1"],
+                cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(tmp_path / f"worker{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def receiver():
+    running = Receiver().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def scim(gunicorn_server, organization, token) -> ScimClient:
+    client = ScimClient(f"{gunicorn_server.url}/scim/v2/{organization.public_id}", token[1])
+    yield client
+    client.session.close()
+
+
+@pytest.fixture
+def endpoint(organization, receiver):
+    row, receiver.secret = services.add_endpoint(organization, url=receiver.url, actor=None)
+    return row
+
+
+def _create_users(scim: ScimClient, count: int, prefix: str = "user") -> None:
+    for n in range(count):
+        response = scim.post("/Users", {"userName": f"{prefix}{n}@riverside.example"})
+        assert response.status_code == 201, response.text
+
+
+def test_a_scim_create_over_gunicorn_reaches_the_receiver_signed(
+        scim, endpoint, receiver, workers):
+    workers()
+
+    response = scim.post("/Users", {"userName": "alice@riverside.example", "externalId": "a1"})
+
+    payload = receiver.wait_for(1)[0]
+    assert payload["type"] == "user.created"
+    assert payload["resource"] == {"type": "User", "id": response.json()["id"],
+                                   "externalId": "a1", "userName": "alice@riverside.example"}
+    assert receiver.rejected == []
+
+
+def test_a_receiver_answering_500_then_200_gets_every_event_in_order(
+        scim, endpoint, receiver, workers):
+    receiver.script.extend([500, 500])
+    workers()
+
+    _create_users(scim, 3)
+
+    receiver.wait_for(3)
+    assert receiver.positions() == [1, 2, 3]
+
+
+def test_a_receiver_down_then_back_gets_everything_in_order(scim, endpoint, receiver, workers):
+    receiver.stop()
+    workers()
+    _create_users(scim, 5)
+    time.sleep(2)  # a few refused connections and scheduled retries
+
+    back = Receiver(secret=receiver.secret, port=receiver.port).start()
+    try:
+        back.wait_for(5)
+        assert back.positions() == [1, 2, 3, 4, 5]
+    finally:
+        back.stop()
+
+
+def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
+        scim, gunicorn_server, other_organization, endpoint, receiver, workers):
+    from tests import factories
+
+    _, other_token = factories.make_token(other_organization)
+    other = ScimClient(f"{gunicorn_server.url}/scim/v2/{other_organization.public_id}",
+                       other_token)
+    workers()
+
+    other.post("/Users", {"userName": "x@lakeside.example"})
+    scim.post("/Users", {"userName": "alice@riverside.example"})
+
+    receiver.wait_for(1)
+    time.sleep(1)  # time for anything wrongly queued to arrive as well
+    assert [p["organization"]["slug"] for p in receiver.received] == ["riverside"]
+    other.session.close()
+
+
+def test_a_killed_worker_loses_nothing_and_the_next_one_resumes(
+        scim, endpoint, receiver, workers):
+    receiver.hang_seconds = 1
+    receiver.script.append("hang")
+    first = workers()
+    _create_users(scim, 3)
+    deadline = time.monotonic() + 20
+    while receiver.in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    first.kill()  # in the middle of sending position 1
+    workers()
+
+    deadline = time.monotonic() + 30
+    while set(receiver.positions()) != {1, 2, 3} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(set(receiver.positions())) == [1, 2, 3]
+    # At-least-once: position 1 may arrive twice, but never out of order after a later one.
+    firsts = [receiver.positions().index(p) for p in (1, 2, 3)]
+    assert firsts == sorted(firsts)
+    assert WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).count() == 0
+
+
+def test_two_workers_never_send_one_stream_at_once(scim, endpoint, receiver, workers):
+    workers()
+    workers()
+
+    _create_users(scim, 20)
+
+    receiver.wait_for(20)
+    time.sleep(0.5)
+    assert receiver.positions() == list(range(1, 21))
+    assert receiver.max_in_flight == 1
+
+
+def test_deliver_webhooks_until_idle_waits_out_a_retry_and_exits(
+        organization, endpoint, receiver):
+    from tests.scim.conftest import make_user
+
+    make_user(organization, "alice@riverside.example")
+    make_user(organization, "bob@riverside.example")
+    receiver.script.append(500)
+
+    result = _manage("deliver_webhooks", "--until-idle")
+
+    assert json.loads(result.stdout) == {"delivered": 2, "failed_attempts": 1, "pending": 0}
+    assert receiver.positions() == [1, 2]
+
+
+def test_add_webhook_endpoint_prints_its_id_and_secret_once_as_json(organization, receiver):
+    result = _manage("add_webhook_endpoint", organization.slug, "--url", receiver.url, "--json")
+
+    output = json.loads(result.stdout)
+    row = services.WebhookEndpoint.objects.get()
+    assert output["id"] == str(row.public_id)
+    assert output["secret"].startswith("whsec_")
+    assert output["secret"] not in json.dumps(list(services.WebhookSecret.objects.values()),
+                                              default=str)
+
+
+def test_add_webhook_endpoint_for_all_organizations_has_no_organization(receiver):
+    result = _manage("add_webhook_endpoint", "--all-organizations", "--url", receiver.url,
+                     "--json")
+
+    assert json.loads(result.stdout)["organization"] is None
+    assert services.WebhookEndpoint.objects.get().organization is None

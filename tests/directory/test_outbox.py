@@ -1,0 +1,180 @@
+"""Directory events are written by the SCIM write that causes them, in its transaction."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from directory.models import DirectoryEvent, WebhookDelivery
+from scim import documents, services
+from scim.models import ScimUser
+from tests.scim.conftest import bulk_users, make_group, make_user
+
+
+def _types(organization) -> list[str]:
+    return list(DirectoryEvent.objects.filter(organization=organization)
+                .order_by("position").values_list("type", flat=True))
+
+
+def test_creating_a_user_writes_user_created_with_its_state(scim):
+    response = scim.post("/Users", {"userName": "alice@riverside.example",
+                                    "externalId": "a-1", "displayName": "Alice"})
+
+    event = DirectoryEvent.objects.get()
+    assert (event.type, event.position, event.name, event.external_id) == (
+        "user.created", 1, "alice@riverside.example", "a-1")
+    assert str(event.resource_id) == response.json()["id"]
+    assert event.data["displayName"] == "Alice"
+
+
+def test_updating_a_user_lists_the_changed_attributes(scim):
+    user = make_user(scim.organization, "alice@riverside.example")
+
+    scim.patch_ops(f"/Users/{user.scim_id}",
+                   {"op": "replace", "path": "displayName", "value": "Alice A."})
+
+    event = DirectoryEvent.objects.get(type="user.updated")
+    assert event.changes == [{"attribute": "displayName", "old": None, "new": "Alice A."}]
+    assert event.data["displayName"] == "Alice A."
+
+
+def test_deactivating_and_reactivating_a_user_say_so(scim):
+    user = make_user(scim.organization, "alice@riverside.example")
+
+    scim.patch_ops(f"/Users/{user.scim_id}", {"op": "replace", "path": "active", "value": False})
+    scim.patch_ops(f"/Users/{user.scim_id}", {"op": "replace", "path": "active", "value": True})
+
+    assert _types(scim.organization) == ["user.created", "user.deactivated", "user.reactivated"]
+
+
+def test_deactivating_while_renaming_writes_both_events_in_order(scim):
+    user = make_user(scim.organization, "alice@riverside.example")
+
+    scim.patch_ops(f"/Users/{user.scim_id}",
+                   {"op": "replace", "path": "active", "value": False},
+                   {"op": "replace", "path": "displayName", "value": "Alice"})
+
+    assert _types(scim.organization) == ["user.created", "user.deactivated", "user.updated"]
+    assert DirectoryEvent.objects.get(type="user.updated").changes[0]["attribute"] == (
+        "displayName")
+
+
+def test_a_patch_that_changes_nothing_writes_no_event(scim):
+    user = make_user(scim.organization, "alice@riverside.example", displayName="Alice")
+
+    response = scim.patch_ops(f"/Users/{user.scim_id}",
+                              {"op": "replace", "path": "displayName", "value": "Alice"})
+
+    assert response.status_code == 200
+    assert _types(scim.organization) == ["user.created"]
+
+
+def test_re_adding_an_existing_member_writes_no_event(scim):
+    alice = make_user(scim.organization, "alice@riverside.example")
+    group = make_group(scim.organization, "Nurses", members=[alice])
+    before = DirectoryEvent.objects.count()
+
+    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
+        "op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]})
+
+    assert response.status_code == 204
+    assert DirectoryEvent.objects.count() == before
+
+
+def test_deleting_a_user_writes_user_deleted_with_its_last_state(scim):
+    user = make_user(scim.organization, "alice@riverside.example", externalId="a-1")
+
+    scim.delete(f"/Users/{user.scim_id}")
+
+    event = DirectoryEvent.objects.get(type="user.deleted")
+    assert (event.resource_id, event.data["userName"]) == (user.scim_id, user.user_name)
+
+
+def test_group_lifecycle_writes_one_event_per_member(scim):
+    alice = make_user(scim.organization, "alice@riverside.example")
+    bob = make_user(scim.organization, "bob@riverside.example")
+    group = make_group(scim.organization, "Nurses", members=[alice])
+
+    scim.patch_ops(f"/Groups/{group.scim_id}",
+                   {"op": "add", "path": "members", "value": [{"value": str(bob.scim_id)}]},
+                   {"op": "replace", "path": "displayName", "value": "RNs"})
+    scim.patch_ops(f"/Groups/{group.scim_id}",
+                   {"op": "remove", "path": f'members[value eq "{alice.scim_id}"]'})
+    scim.delete(f"/Groups/{group.scim_id}")
+
+    assert _types(scim.organization)[2:] == [
+        "group.created", "group.member_added", "group.updated", "group.member_added",
+        "group.member_removed", "group.deleted",
+    ]
+    added = DirectoryEvent.objects.filter(type="group.member_added").order_by("position")
+    assert [event.data["member"]["userName"] for event in added] == [alice.user_name,
+                                                                     bob.user_name]
+    assert added.last().data["group"]["displayName"] == "RNs"
+
+
+def test_a_failing_request_writes_no_event(scim):
+    group = make_group(scim.organization, "Nurses")
+    before = DirectoryEvent.objects.count()
+
+    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
+        "op": "add", "path": "members",
+        "value": [{"value": "3f1c6c4e-0000-4000-8000-000000000000"}]})
+
+    assert response.status_code == 400
+    assert DirectoryEvent.objects.count() == before
+
+
+def test_a_rolled_back_transaction_takes_its_events_with_it(organization):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.create_user(organization, documents.clean_user({"userName": "a@x.example"}))
+        raise RuntimeError("the caller fails after the change")
+
+    assert DirectoryEvent.objects.count() == 0
+    assert not ScimUser.objects.exists()
+
+
+def test_positions_are_gapless_and_per_organization(scim, other_scim):
+    for n in range(3):
+        scim.post("/Users", {"userName": f"u{n}@riverside.example"})
+        other_scim.post("/Users", {"userName": f"u{n}@lakeside.example"})
+
+    for org in (scim.organization, other_scim.organization):
+        assert list(DirectoryEvent.objects.filter(organization=org).order_by("position")
+                    .values_list("position", flat=True)) == [1, 2, 3]
+
+
+def test_positions_continue_after_a_rolled_back_write(organization):
+    make_user(organization, "a@x.example")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_user(organization, "b@x.example")
+        raise RuntimeError
+    make_user(organization, "c@x.example")
+
+    assert list(DirectoryEvent.objects.values_list("position", flat=True)) == [1, 2]
+
+
+def test_a_1000_member_patch_writes_1000_events_in_bounded_queries(
+        scim, endpoint, django_assert_max_num_queries, settings):
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("portal.")]
+    users = bulk_users(scim.organization, 1_000)
+    group = make_group(scim.organization, "Everyone")
+    scim.get("/Users", {"count": 0})  # settle the throttled last_used_at write
+
+    # The SCIM add budget (tests/scim/test_query_counts.py) plus the outbox's: member lookup,
+    # position upsert, event insert (batched on SQLite), endpoints, deliveries, one task.
+    with django_assert_max_num_queries(11 + 6 + 24):
+        response = scim.patch_ops(f"/Groups/{group.scim_id}", {
+            "op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]})
+
+    assert response.status_code == 204
+    assert DirectoryEvent.objects.filter(type="group.member_added").count() == 1_000
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1_001
+
+
+def test_a_write_queues_deliveries_only_for_its_own_organizations_endpoints(
+        scim, other_scim, endpoint):
+    other_scim.post("/Users", {"userName": "x@lakeside.example"})
+    scim.post("/Users", {"userName": "a@riverside.example"})
+
+    assert list(WebhookDelivery.objects.values_list("event__name", flat=True)) == [
+        "a@riverside.example"]
