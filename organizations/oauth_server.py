@@ -16,16 +16,18 @@ import re
 from dataclasses import dataclass, field
 
 from authlib.common.encoding import json_dumps
-from authlib.integrations.django_oauth2.requests import DjangoOAuth2Request
+from authlib.integrations.django_oauth2.requests import DjangoOAuth2Payload, DjangoOAuth2Request
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, grants
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import (
     InvalidClientError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Error,
 )
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
 from . import oauth
@@ -43,6 +45,8 @@ def _request_problem(request: HttpRequest) -> str:
     """Why a token request is malformed (RFC 6749 §3.2, §4.4.2), or ``""``."""
     if request.GET:
         return "Send the token request's parameters in the form body, not the URL."
+    if not request.body:
+        return "The grant_type parameter is missing; Entra sends client_credentials."
     content_type = request.content_type or ""
     if content_type != "application/x-www-form-urlencoded":
         return "The token request must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)."
@@ -52,6 +56,13 @@ def _request_problem(request: HttpRequest) -> str:
     if not request.POST.get("grant_type"):
         return "The grant_type parameter is missing; Entra sends client_credentials."
     return ""
+
+
+def wire_text(text: str) -> str:
+    """``text`` as an ``error_description`` may carry it: RFC 6749 §5.2 allows printable ASCII
+    without ``"`` and ``\\``."""
+    text = text.replace("…", "...").replace("§", "section ").replace('"', "'")
+    return "".join(ch for ch in text if 0x20 <= ord(ch) <= 0x7E and ch != "\\")[:400]
 
 
 @dataclass
@@ -71,6 +82,33 @@ class TokenAttempt:
     def fail(self, reason: str, *, tell_caller: bool = False) -> None:
         if not self.failure:
             self.failure, self.tell_caller = reason, tell_caller
+
+
+class TokenRequest(DjangoOAuth2Request):
+    """Authlib's Django request, addressed by ``PUBLIC_BASE_URL`` like every URL we publish.
+
+    Authlib refuses a plain-http URI (RFC 6749 §3.2 requires TLS); behind the load balancer
+    that terminates TLS, the request's own scheme is http, the public one https.
+    """
+
+    def __init__(self, request: HttpRequest) -> None:
+        OAuth2Request.__init__(self, method=request.method,
+                               uri=settings.PUBLIC_BASE_URL + request.path,
+                               headers=request.headers)
+        self.payload = DjangoOAuth2PayloadPostOnly(request)
+        self._request = request
+
+
+class DjangoOAuth2PayloadPostOnly(DjangoOAuth2Payload):
+    """Parameters from the form body only: a secret in the URL would end in access logs."""
+
+    @cached_property
+    def data(self) -> dict:
+        return self._request.POST.dict()
+
+    @cached_property
+    def datalist(self) -> dict:
+        return {name: self._request.POST.getlist(name) for name in self._request.POST}
 
 
 class TokenClient(ClientMixin):
@@ -117,7 +155,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         if not attempt.organization.provisioning_enabled:
             attempt.fail("Provisioning is disabled for this organization, so no access token "
                          "is issued; Kno2 staff switch it on.", tell_caller=True)
-            raise InvalidClientError(status_code=401, description=attempt.failure)
+            raise InvalidClientError(status_code=401, description=wire_text(attempt.failure))
 
 
 class TokenServer(AuthorizationServer):
@@ -170,7 +208,7 @@ class TokenServer(AuthorizationServer):
         """Stored already by ``oauth.issue_access_token``, in the same step that built it."""
 
     def create_oauth2_request(self, request: HttpRequest) -> DjangoOAuth2Request:
-        return DjangoOAuth2Request(request)
+        return TokenRequest(request)
 
     def handle_response(self, status: int, body: object, headers: list) -> HttpResponse:
         response = HttpResponse(json_dumps(body) if isinstance(body, dict) else body,
@@ -186,7 +224,9 @@ class TokenServer(AuthorizationServer):
         problem = _request_problem(request)
         if problem:
             self.attempt.fail(problem, tell_caller=True)
-            return self.handle_error_response(request, InvalidRequestError(description=problem))
+            return self.handle_error_response(
+                request, InvalidRequestError(description=wire_text(problem))
+            )
         return super().create_token_response(request)
 
     def handle_error_response(self, request: object, error: OAuth2Error) -> HttpResponse:
@@ -197,7 +237,7 @@ class TokenServer(AuthorizationServer):
                 self.attempt.fail("The token request carries no client credentials: set the "
                                   "Client ID and Client secret (or the federation) in Entra.",
                                   tell_caller=True)
-            error.description = (self.attempt.failure if self.attempt.tell_caller
+            error.description = (wire_text(self.attempt.failure) if self.attempt.tell_caller
                                  else "Client authentication failed.")
         elif not self.attempt.failure:
             self.attempt.fail(error.get_error_description() or error.error, tell_caller=True)
