@@ -300,6 +300,10 @@ ENTRA_AUTHORITY_HOST = ENTRA_AUTHORITY_HOST.rstrip("/")
 # Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
 WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
 WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)
+# An unknown kid refetches the keys at most once per this many seconds.
+WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
+    "WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS", 30
+)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # json: one object per line with the request id, for log shippers; plain: for people at a terminal.

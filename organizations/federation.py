@@ -5,7 +5,8 @@ Entra's provisioning service proves who it is with a JWT issued by the customer'
 
 * it is signed with an asymmetric algorithm (``ALGORITHMS``; never ``none``, never HMAC) by a
   key of the issuer's JWKS, found through the issuer's OpenID discovery document (or the
-  client's JWKS URL override), cached and fetched again once when the ``kid`` is unknown;
+  client's JWKS URL override), cached and fetched again once when the ``kid`` is unknown
+  (at most once per ``WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS``);
 * ``iss``, ``sub`` and ``aud`` are the organization's configured values, and ``exp``, ``nbf``,
   ``iat`` hold within ``WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS``; all of them and ``jti`` present;
 * its ``jti`` was never exchanged before (``UsedAssertion``, shared by every worker).
@@ -126,6 +127,9 @@ def _key_client(url: str) -> jwt.PyJWKClient:
             found = jwt.PyJWKClient(
                 url, cache_jwk_set=True, lifespan=settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,
                 timeout=_FETCH_TIMEOUT_SECONDS,
+                # At most one forced refetch per cooldown, so assertions with made-up kids
+                # cannot make us hammer the issuer.
+                cooldown_duration=settings.WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS,
             )
             _key_clients[url] = found
         return found
@@ -206,7 +210,7 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
             f"The assertion issuer is {_claim(assertion, 'iss')}, this organization expects "
             f"{client.issuer}."
         ) from exc
-    except jwt.InvalidSubjectError as exc:
+    except jwt.exceptions.InvalidSubjectError as exc:
         raise AssertionRejected(
             f"The assertion subject is {_claim(assertion, 'sub')}, this organization expects "
             f"{client.subject} (the workload identity's object id)."
