@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
 from organizations import tokens
+from organizations.oauth_models import ACCESS_TOKEN_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,11 @@ def _exhausted(usage: dict | None) -> bool:
 
 def _presents_well_formed_token(request: HttpRequest) -> bool:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and tokens.parse_token(presented.strip()) is not None
+    presented = presented.strip()
+    return scheme.lower() == "bearer" and any(
+        tokens.parse_token(presented, prefix=prefix) is not None
+        for prefix in (tokens.PREFIX, ACCESS_TOKEN_PREFIX)
+    )
 
 
 class ScimRateLimitMiddleware:

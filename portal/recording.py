@@ -132,13 +132,14 @@ def build_event_fields(
     if status_code == 401 and not error_type:
         error_type = "unauthorized"
     token = getattr(request, "scim_token", None)
+    credential = getattr(request, "scim_credential", None)
     changes = event.get("changes")
     return {
         "request_id": request.request_id,
         "token": token,
-        "token_label": getattr(token, "label", "") if token is not None else "",
+        "token_label": credential.label if credential is not None else "",
         "token_prefix": (
-            token.display_prefix if token is not None else _presented_token_prefix(request)
+            credential.public_id if credential is not None else _presented_token_prefix(request)
         ),
         "method": request.method or "",
         "path": request.path,

@@ -20,7 +20,7 @@ from django_scim.constants import SCIM_CONTENT_TYPE
 from django_scim.middleware import SCIMAuthCheckMiddleware
 from django_scim.settings import scim_settings
 
-from organizations import services as organization_services
+from organizations.credentials import authenticate_bearer
 
 from .errors import Unauthorized
 
@@ -60,16 +60,18 @@ class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
     def authenticate(self, request: HttpRequest, tenant: object) -> HttpResponse | None:
         request.scim_organization = None
         request.scim_token = None
+        request.scim_credential = None
         presented = bearer_token(request)
         if tenant is None or presented is None:
             logger.info("scim auth failed reason=missing-token tenant=%s", tenant)
             return unauthorized_response("Authentication required: send a bearer token")
-        token = organization_services.authenticate_token(str(tenant), presented)
-        if token is None:
+        credential = authenticate_bearer(str(tenant), presented)
+        if credential is None:
             logger.info("scim auth failed reason=rejected-token tenant=%s", tenant)
             return unauthorized_response("The bearer token is not valid for this tenant URL")
-        request.scim_token = token
-        request.scim_organization = token.organization
+        request.scim_credential = credential
+        request.scim_token = credential.token
+        request.scim_organization = credential.organization
         return None
 
     def should_log_request(self, request: HttpRequest) -> bool:
