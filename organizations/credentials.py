@@ -42,14 +42,20 @@ def authenticate_bearer(tenant_public_id: str, presented: str) -> AuthenticatedC
             return None
         client = access.client
         return AuthenticatedCredential(
-            organization=client.organization, kind=CredentialKind(client.kind),
-            public_id=client.client_id, expires_at=access.expires_at, label=client.label,
+            organization=client.organization,
+            kind=CredentialKind(client.kind),
+            public_id=client.client_id,
+            expires_at=access.expires_at,
+            label=client.label,
         )
     token = services.authenticate_token(tenant_public_id, presented)
     if token is None:
         return None
     return AuthenticatedCredential(
-        organization=token.organization, kind=CredentialKind.SECRET_TOKEN,
-        public_id=token.display_prefix, expires_at=token.expires_at, token=token,
+        organization=token.organization,
+        kind=CredentialKind.SECRET_TOKEN,
+        public_id=token.display_prefix,
+        expires_at=token.expires_at,
+        token=token,
         label=token.label,
     )

@@ -115,8 +115,7 @@ def _jwks_url(client: OAuthClient) -> str:
         )
     jwks_uri = str(document["jwks_uri"])
     with _lock:
-        _discovered[client.issuer] = (now + settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,
-                                      jwks_uri)
+        _discovered[client.issuer] = (now + settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS, jwks_uri)
     return jwks_uri
 
 
@@ -125,7 +124,9 @@ def _key_client(url: str) -> jwt.PyJWKClient:
         found = _key_clients.get(url)
         if found is None:
             found = jwt.PyJWKClient(
-                url, cache_jwk_set=True, lifespan=settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,
+                url,
+                cache_jwk_set=True,
+                lifespan=settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,
                 timeout=_FETCH_TIMEOUT_SECONDS,
                 # At most one forced refetch per cooldown, so assertions with made-up kids
                 # cannot make us hammer the issuer.
@@ -189,8 +190,12 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
     key = _signing_key(client, header.get("kid"))
     try:
         claims = jwt.decode(
-            assertion, key, algorithms=ALGORITHMS, audience=client.audience,
-            issuer=client.issuer, subject=client.subject,
+            assertion,
+            key,
+            algorithms=ALGORITHMS,
+            audience=client.audience,
+            issuer=client.issuer,
+            subject=client.subject,
             leeway=settings.WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS,
             options={"require": REQUIRED_CLAIMS, "strict_aud": False},
         )

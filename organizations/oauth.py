@@ -67,24 +67,36 @@ def _new_secret(
     key = tokens.generate_key()
     plaintext = tokens.build_token(key, prefix=SECRET_PREFIX)
     secret = OAuthClientSecret.objects.create(
-        client=client, key=key, digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
-        label=client.label, created_by=_user(actor), expires_at=expires_at,
+        client=client,
+        key=key,
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        label=client.label,
+        created_by=_user(actor),
+        expires_at=expires_at,
     )
     return secret, plaintext
 
 
-def _new_client(organization: Organization, kind: str, *, actor: Actor, label: str,
-                **fields: str) -> OAuthClient:
+def _new_client(
+    organization: Organization, kind: str, *, actor: Actor, label: str, **fields: str
+) -> OAuthClient:
     return OAuthClient.objects.create(
-        organization=organization, kind=kind, client_id=CLIENT_ID_PREFIX + tokens.generate_key(),
-        label=label, created_by=_user(actor), **fields,
+        organization=organization,
+        kind=kind,
+        client_id=CLIENT_ID_PREFIX + tokens.generate_key(),
+        label=label,
+        created_by=_user(actor),
+        **fields,
     )
 
 
 @sensitive_variables("plaintext")
 @transaction.atomic
 def issue_oauth_client(
-    organization: Organization, *, actor: Actor, label: str = "",
+    organization: Organization,
+    *,
+    actor: Actor,
+    label: str = "",
     expires_days: int | None = None,
 ) -> tuple[OAuthClient, OAuthClientSecret, str]:
     """Create a client-credentials client with one secret; the secret's plaintext is returned
@@ -93,9 +105,15 @@ def issue_oauth_client(
     expires_at = _secret_expiry(expires_days)
     client = _new_client(organization, ClientKind.OAUTH_CLIENT, actor=actor, label=label)
     secret, plaintext = _new_secret(client, actor=actor, expires_at=expires_at)
-    record_audit(organization, AuditRecord.Action.OAUTH_CLIENT_ISSUED, actor=actor,
-                 client_id=client.client_id, secret=secret.display_prefix, label=label,
-                 expires_at=expires_at.isoformat())
+    record_audit(
+        organization,
+        AuditRecord.Action.OAUTH_CLIENT_ISSUED,
+        actor=actor,
+        client_id=client.client_id,
+        secret=secret.display_prefix,
+        label=label,
+        expires_at=expires_at.isoformat(),
+    )
     logger.info("oauth client issued org=%s client=%s", organization.pk, client.client_id)
     return client, secret, plaintext
 
@@ -103,7 +121,10 @@ def issue_oauth_client(
 @sensitive_variables("plaintext")
 @transaction.atomic
 def rotate_client_secret(
-    client: OAuthClient, *, actor: Actor, expires_days: int | None = None,
+    client: OAuthClient,
+    *,
+    actor: Actor,
+    expires_days: int | None = None,
     grace_days: int | None = None,
 ) -> tuple[OAuthClientSecret, str]:
     """Add a new secret and let the client's other secrets lapse after the grace period.
@@ -132,9 +153,15 @@ def rotate_client_secret(
         if old.expires_at > sunset:
             old.expires_at = sunset
             old.save(update_fields=["expires_at"])
-    record_audit(client.organization, AuditRecord.Action.CLIENT_SECRET_ROTATED, actor=actor,
-                 client_id=client.client_id, secret=secret.display_prefix,
-                 old_secrets_expire_at=sunset.isoformat(), expires_at=expires_at.isoformat())
+    record_audit(
+        client.organization,
+        AuditRecord.Action.CLIENT_SECRET_ROTATED,
+        actor=actor,
+        client_id=client.client_id,
+        secret=secret.display_prefix,
+        old_secrets_expire_at=sunset.isoformat(),
+        expires_at=expires_at.isoformat(),
+    )
     logger.info("oauth client secret rotated client=%s", client.client_id)
     return secret, plaintext
 
@@ -148,17 +175,27 @@ def revoke_oauth_client(client: OAuthClient, *, actor: Actor) -> OAuthClient:
     client.revoked_at = timezone.now()
     client.revoked_by = _user(actor)
     client.save(update_fields=["revoked_at", "revoked_by"])
-    record_audit(client.organization, AuditRecord.Action.OAUTH_CLIENT_REVOKED, actor=actor,
-                 client_id=client.client_id, kind=client.kind)
-    logger.info("oauth client revoked org=%s client=%s", client.organization_id,
-                client.client_id)
+    record_audit(
+        client.organization,
+        AuditRecord.Action.OAUTH_CLIENT_REVOKED,
+        actor=actor,
+        client_id=client.client_id,
+        kind=client.kind,
+    )
+    logger.info("oauth client revoked org=%s client=%s", client.organization_id, client.client_id)
     return client
 
 
 @transaction.atomic
 def configure_workload_identity(
-    organization: Organization, *, issuer: str, subject: str, audience: str,
-    jwks_url: str = "", actor: Actor, label: str = "",
+    organization: Organization,
+    *,
+    issuer: str,
+    subject: str,
+    audience: str,
+    jwks_url: str = "",
+    actor: Actor,
+    label: str = "",
 ) -> OAuthClient:
     """Set the assertion an organization's Entra job authenticates with (RFC 7523 §2.2).
 
@@ -173,16 +210,23 @@ def configure_workload_identity(
         raise ProvisioningError(str(exc)) from exc
     subject, audience, jwks_url = subject.strip(), audience.strip(), jwks_url.strip()
     if not subject or not audience:
-        raise ProvisioningError("Enter the subject (the workload identity's object id) and the "
-                                "audience (api://<app id>).")
+        raise ProvisioningError(
+            "Enter the subject (the workload identity's object id) and the "
+            "audience (api://<app id>)."
+        )
     if jwks_url and not jwks_url.startswith(("https://", "http://")):
         raise ProvisioningError("The JWKS URL must be an http(s) URL.")
     fields = {"issuer": issuer, "subject": subject, "audience": audience, "jwks_url": jwks_url}
-    client = (OAuthClient.objects.select_for_update().active()
-              .filter(organization=organization, kind=ClientKind.WORKLOAD_IDENTITY).first())
+    client = (
+        OAuthClient.objects.select_for_update()
+        .active()
+        .filter(organization=organization, kind=ClientKind.WORKLOAD_IDENTITY)
+        .first()
+    )
     if client is None:
-        client = _new_client(organization, ClientKind.WORKLOAD_IDENTITY, actor=actor,
-                             label=label, **fields)
+        client = _new_client(
+            organization, ClientKind.WORKLOAD_IDENTITY, actor=actor, label=label, **fields
+        )
     else:
         for name, value in fields.items():
             setattr(client, name, value)
@@ -191,17 +235,24 @@ def configure_workload_identity(
         client.save(update_fields=[*fields, "label"])
         client.access_tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     forget_cached_keys()
-    record_audit(organization, AuditRecord.Action.WORKLOAD_IDENTITY_CONFIGURED, actor=actor,
-                 client_id=client.client_id, **fields)
-    logger.info("workload identity configured org=%s client=%s", organization.pk,
-                client.client_id)
+    record_audit(
+        organization,
+        AuditRecord.Action.WORKLOAD_IDENTITY_CONFIGURED,
+        actor=actor,
+        client_id=client.client_id,
+        **fields,
+    )
+    logger.info("workload identity configured org=%s client=%s", organization.pk, client.client_id)
     return client
 
 
 def find_client(reference: str) -> OAuthClient | None:
     """The client staff mean by its client id."""
-    return (OAuthClient.objects.select_related("organization")
-            .filter(client_id=reference.strip()).first())
+    return (
+        OAuthClient.objects.select_related("organization")
+        .filter(client_id=reference.strip())
+        .first()
+    )
 
 
 # ---- The token endpoint's checks ----------------------------------------------------------
@@ -227,20 +278,34 @@ def check_client_secret(client: OAuthClient, presented: str) -> SecretCheck:
     """Whether ``presented`` is an active secret of ``client``, in one indexed query."""
     parsed = tokens.parse_token(presented, prefix=SECRET_PREFIX)
     if parsed is None:
-        return SecretCheck(None, f"The client secret presented for {client} is not a Kno2 "
-                                 "client secret (a typo, or a secret of another system).")
+        return SecretCheck(
+            None,
+            f"The client secret presented for {client} is not a Kno2 "
+            "client secret (a typo, or a secret of another system).",
+        )
     secret = OAuthClientSecret.objects.filter(client=client, key=parsed.key).first()
     digest = secret.digest if secret is not None else _NO_DIGEST
     if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or secret is None:
-        return SecretCheck(None, f"The client secret presented for {client} is wrong: paste "
-                                 "the secret issued with this client id into Entra again.")
+        return SecretCheck(
+            None,
+            f"The client secret presented for {client} is wrong: paste "
+            "the secret issued with this client id into Entra again.",
+        )
     now = timezone.now()
     if secret.revoked_at is not None:
-        return SecretCheck(None, f"Client secret {secret} was revoked on "
-                                 f"{_date(secret.revoked_at)}; enter the current one.", True)
+        return SecretCheck(
+            None,
+            f"Client secret {secret} was revoked on "
+            f"{_date(secret.revoked_at)}; enter the current one.",
+            True,
+        )
     if secret.expires_at <= now:
-        return SecretCheck(None, f"Client secret {secret} expired on {_date(secret.expires_at)}; "
-                                 "ask Kno2 for a new secret and paste it into Entra.", True)
+        return SecretCheck(
+            None,
+            f"Client secret {secret} expired on {_date(secret.expires_at)}; "
+            "ask Kno2 for a new secret and paste it into Entra.",
+            True,
+        )
     return SecretCheck(secret)
 
 
@@ -255,9 +320,13 @@ def issue_access_token(
     key = tokens.generate_key()
     plaintext = tokens.build_token(key, prefix=ACCESS_TOKEN_PREFIX)
     row = OAuthAccessToken.objects.create(
-        client=client, client_secret=client_secret, key=key,
-        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER), label=client.label,
-        created_at=now, expires_at=now + timedelta(seconds=lifetime),
+        client=client,
+        client_secret=client_secret,
+        key=key,
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        label=client.label,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime),
     )
     # Old tokens are dead weight: drop this client's expired ones as each new one is issued.
     client.access_tokens.filter(expires_at__lt=now - timedelta(days=1)).delete()
@@ -268,11 +337,14 @@ def issue_access_token(
 
 def usable_access_tokens(now: datetime) -> Q:
     """Access tokens that still work: not expired or revoked, client active, secret live."""
-    return (
-        Q(revoked_at__isnull=True, expires_at__gt=now, client__revoked_at__isnull=True,
-          client__organization__provisioning_enabled=True)
-        & (Q(client_secret__isnull=True)
-           | Q(client_secret__revoked_at__isnull=True, client_secret__expires_at__gt=now))
+    return Q(
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+        client__revoked_at__isnull=True,
+        client__organization__provisioning_enabled=True,
+    ) & (
+        Q(client_secret__isnull=True)
+        | Q(client_secret__revoked_at__isnull=True, client_secret__expires_at__gt=now)
     )
 
 
@@ -293,8 +365,9 @@ def authenticate_access_token(tenant_public_id: str, presented: str) -> OAuthAcc
         return None
     now = timezone.now()
     row = (
-        OAuthAccessToken.objects.filter(usable_access_tokens(now), key=parsed.key,
-                                        client__organization__public_id=public_id)
+        OAuthAccessToken.objects.filter(
+            usable_access_tokens(now), key=parsed.key, client__organization__public_id=public_id
+        )
         .select_related("client__organization")
         .first()
     )

@@ -61,18 +61,26 @@ class OAuthClient(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     audience = models.CharField(max_length=200, blank=True)
     jwks_url = models.URLField(
-        "JWKS URL", max_length=300, blank=True,
+        "JWKS URL",
+        max_length=300,
+        blank=True,
         help_text="Only for sovereign clouds: the signing keys, instead of the issuer's "
-                  "OpenID discovery document.",
+        "OpenID discovery document.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -139,9 +147,7 @@ class OAuthAccessToken(HashedSecret):
     stops when that secret is revoked or lapses after a rotation, not only at its own expiry.
     """
 
-    client = models.ForeignKey(
-        OAuthClient, on_delete=models.CASCADE, related_name="access_tokens"
-    )
+    client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="access_tokens")
     client_secret = models.ForeignKey(
         OAuthClientSecret, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

@@ -92,9 +92,12 @@ class TokenRequest(DjangoOAuth2Request):
     """
 
     def __init__(self, request: HttpRequest) -> None:
-        OAuth2Request.__init__(self, method=request.method,
-                               uri=settings.PUBLIC_BASE_URL + request.path,
-                               headers=request.headers)
+        OAuth2Request.__init__(
+            self,
+            method=request.method,
+            uri=settings.PUBLIC_BASE_URL + request.path,
+            headers=request.headers,
+        )
         self.payload = DjangoOAuth2PayloadPostOnly(request)
         self._request = request
 
@@ -127,8 +130,9 @@ class TokenClient(ClientMixin):
     @sensitive_variables("client_secret")
     def check_client_secret(self, client_secret: str) -> bool:
         if self.row.kind != ClientKind.OAUTH_CLIENT:
-            self.attempt.fail(f"{self.row} uses workload identity federation, not a secret.",
-                              tell_caller=True)
+            self.attempt.fail(
+                f"{self.row} uses workload identity federation, not a secret.", tell_caller=True
+            )
             return False
         result = oauth.check_client_secret(self.row, client_secret)
         if result.secret is None:
@@ -153,8 +157,11 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         super().validate_token_request()
         attempt: TokenAttempt = self.server.attempt
         if not attempt.organization.provisioning_enabled:
-            attempt.fail("Provisioning is disabled for this organization, so no access token "
-                         "is issued; Kno2 staff switch it on.", tell_caller=True)
+            attempt.fail(
+                "Provisioning is disabled for this organization, so no access token "
+                "is issued; Kno2 staff switch it on.",
+                tell_caller=True,
+            )
             raise InvalidClientError(status_code=401, description=wire_text(attempt.failure))
 
 
@@ -171,17 +178,24 @@ class TokenServer(AuthorizationServer):
     # Authlib hooks ------------------------------------------------------------------------
 
     def query_client(self, client_id: str) -> TokenClient | None:
-        row = (OAuthClient.objects
-               .filter(client_id=client_id, organization=self.attempt.organization)
-               .select_related("organization").first())
+        row = (
+            OAuthClient.objects.filter(client_id=client_id, organization=self.attempt.organization)
+            .select_related("organization")
+            .first()
+        )
         if row is None:
-            self.attempt.fail(f"Client id {client_id[:60]!r} is not one of this organization's "
-                              "clients; check the Client ID in Entra.")
+            self.attempt.fail(
+                f"Client id {client_id[:60]!r} is not one of this organization's "
+                "clients; check the Client ID in Entra."
+            )
             return None
         self.attempt.client = row
         if row.revoked_at is not None:
-            self.attempt.fail(f"Client {row} was revoked on {oauth._date(row.revoked_at)}; ask "
-                              "Kno2 for new credentials.", tell_caller=True)
+            self.attempt.fail(
+                f"Client {row} was revoked on {oauth._date(row.revoked_at)}; ask "
+                "Kno2 for new credentials.",
+                tell_caller=True,
+            )
             return None
         return TokenClient(row, self.attempt)
 
@@ -189,13 +203,23 @@ class TokenServer(AuthorizationServer):
         """Any well-formed scope is accepted as Entra sends it (the token grants SCIM access to
         this organization, whatever the name); a malformed one is ``invalid_scope``."""
         if scope is not None and not _SCOPE.fullmatch(scope):
-            self.attempt.fail("The scope parameter is malformed (RFC 6749 §3.3); clear or fix "
-                              "the OAuth 2.0 scopes in Entra.", tell_caller=True)
+            self.attempt.fail(
+                "The scope parameter is malformed (RFC 6749 §3.3); clear or fix "
+                "the OAuth 2.0 scopes in Entra.",
+                tell_caller=True,
+            )
             raise InvalidScopeError()
 
-    def _generate_token(self, *, grant_type: str, client: TokenClient, user: object = None,
-                        scope: str | None = None, expires_in: int | None = None,
-                        include_refresh_token: bool = False) -> dict:
+    def _generate_token(
+        self,
+        *,
+        grant_type: str,
+        client: TokenClient,
+        user: object = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = False,
+    ) -> dict:
         _, plaintext, lifetime = oauth.issue_access_token(
             client.row, client_secret=self.attempt.secret
         )
@@ -211,8 +235,7 @@ class TokenServer(AuthorizationServer):
         return TokenRequest(request)
 
     def handle_response(self, status: int, body: object, headers: list) -> HttpResponse:
-        response = HttpResponse(json_dumps(body) if isinstance(body, dict) else body,
-                                status=status)
+        response = HttpResponse(json_dumps(body) if isinstance(body, dict) else body, status=status)
         for name, value in headers:
             response[name] = value
         return response
@@ -234,11 +257,16 @@ class TokenServer(AuthorizationServer):
         it; a wrong secret or unknown client only hears that authentication failed."""
         if isinstance(error, InvalidClientError):
             if not self.attempt.failure:
-                self.attempt.fail("The token request carries no client credentials: set the "
-                                  "Client ID and Client secret (or the federation) in Entra.",
-                                  tell_caller=True)
-            error.description = (wire_text(self.attempt.failure) if self.attempt.tell_caller
-                                 else "Client authentication failed.")
+                self.attempt.fail(
+                    "The token request carries no client credentials: set the "
+                    "Client ID and Client secret (or the federation) in Entra.",
+                    tell_caller=True,
+                )
+            error.description = (
+                wire_text(self.attempt.failure)
+                if self.attempt.tell_caller
+                else "Client authentication failed."
+            )
         elif not self.attempt.failure:
             self.attempt.fail(error.get_error_description() or error.error, tell_caller=True)
         self.attempt.error = error.error
@@ -246,35 +274,44 @@ class TokenServer(AuthorizationServer):
 
     # Workload identity federation ---------------------------------------------------------
 
-    def _authenticate_assertion(self, query_client: object, request: DjangoOAuth2Request
-                                ) -> TokenClient | None:
+    def _authenticate_assertion(
+        self, query_client: object, request: DjangoOAuth2Request
+    ) -> TokenClient | None:
         form = request.form
         assertion_type = form.get("client_assertion_type")
         assertion = form.get("client_assertion")
         if not assertion_type and not assertion:
             return None
         if assertion_type != CLIENT_ASSERTION_TYPE or not assertion:
-            self.attempt.fail(f"client_assertion_type must be {CLIENT_ASSERTION_TYPE} with a "
-                              "client_assertion.", tell_caller=True)
+            self.attempt.fail(
+                f"client_assertion_type must be {CLIENT_ASSERTION_TYPE} with a client_assertion.",
+                tell_caller=True,
+            )
             return None
         client_id = form.get("client_id")
         if client_id:
             client = self.query_client(client_id)
         else:
-            row = (OAuthClient.objects.active()
-                   .filter(organization=self.attempt.organization,
-                           kind=ClientKind.WORKLOAD_IDENTITY).first())
+            row = (
+                OAuthClient.objects.active()
+                .filter(organization=self.attempt.organization, kind=ClientKind.WORKLOAD_IDENTITY)
+                .first()
+            )
             if row is None:
-                self.attempt.fail("This organization has no workload identity federation "
-                                  "configured.", tell_caller=True)
+                self.attempt.fail(
+                    "This organization has no workload identity federation configured.",
+                    tell_caller=True,
+                )
                 return None
             self.attempt.client = row
             client = TokenClient(row, self.attempt)
         if client is None:
             return None
         if client.row.kind != ClientKind.WORKLOAD_IDENTITY:
-            self.attempt.fail(f"{client.row} authenticates with a client secret, not an "
-                              "assertion.", tell_caller=True)
+            self.attempt.fail(
+                f"{client.row} authenticates with a client secret, not an assertion.",
+                tell_caller=True,
+            )
             return None
         try:
             self.attempt.claims = verify_assertion(client.row, assertion)

@@ -38,18 +38,21 @@ logger = logging.getLogger(__name__)
 
 
 def _oauth_error(status: int, error: str, description: str) -> HttpResponse:
-    response = HttpResponse(json.dumps({"error": error, "error_description": description}),
-                            status=status, content_type="application/json")
+    response = HttpResponse(
+        json.dumps({"error": error, "error_description": description}),
+        status=status,
+        content_type="application/json",
+    )
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
 
 
-def _usage(request: HttpRequest, group: str, value: str, rate: str,
-           increment: bool) -> dict | None:
+def _usage(request: HttpRequest, group: str, value: str, rate: str, increment: bool) -> dict | None:
     try:
-        return get_usage(request, group=group, key=lambda g, r: value, rate=rate,
-                         increment=increment)
+        return get_usage(
+            request, group=group, key=lambda g, r: value, rate=rate, increment=increment
+        )
     except Exception:
         # Like SCIM's limits: a cache outage must never stop provisioning.
         logger.warning("rate limit skipped: cache unavailable group=%s", group, exc_info=True)
@@ -61,8 +64,11 @@ def _over(usage: dict | None) -> bool:
 
 
 def _too_many(usage: dict) -> HttpResponse:
-    response = _oauth_error(429, "temporarily_unavailable",
-                            "Too many token requests; retry after the Retry-After seconds.")
+    response = _oauth_error(
+        429,
+        "temporarily_unavailable",
+        "Too many token requests; retry after the Retry-After seconds.",
+    )
     response["Retry-After"] = str(max(1, usage["time_left"]))
     return response
 
@@ -84,13 +90,18 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
         return _oauth_error(404, "invalid_request", "No organization has this token endpoint.")
 
     address = client_address(request)
-    failures = _usage(request, "oauth-token-failures", address,
-                      settings.OAUTH_TOKEN_FAILURE_RATE, increment=False)
+    failures = _usage(
+        request, "oauth-token-failures", address, settings.OAUTH_TOKEN_FAILURE_RATE, increment=False
+    )
     if failures is not None and failures["count"] >= failures["limit"]:
         return _too_many(failures)
-    per_client = _usage(request, "oauth-token-client",
-                        f"{organization.public_id}:{_presented_client_id(request)}",
-                        settings.OAUTH_TOKEN_RATE_LIMIT, increment=True)
+    per_client = _usage(
+        request,
+        "oauth-token-client",
+        f"{organization.public_id}:{_presented_client_id(request)}",
+        settings.OAUTH_TOKEN_RATE_LIMIT,
+        increment=True,
+    )
     if _over(per_client):
         return _too_many(per_client)
 
@@ -98,30 +109,58 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
     attempt = TokenAttempt(organization=organization)
     response = TokenServer(attempt).create_token_response(request)
     if response.status_code >= 400:
-        _usage(request, "oauth-token-failures", address, settings.OAUTH_TOKEN_FAILURE_RATE,
-               increment=True)
-        logger.info("oauth token refused org=%s client=%s error=%s", organization.pk,
-                    attempt.client.client_id if attempt.client else "-", attempt.error)
-        _record_failure(request, attempt, response, started_at,
-                        (time.perf_counter() - started) * 1000)
+        _usage(
+            request,
+            "oauth-token-failures",
+            address,
+            settings.OAUTH_TOKEN_FAILURE_RATE,
+            increment=True,
+        )
+        logger.info(
+            "oauth token refused org=%s client=%s error=%s",
+            organization.pk,
+            attempt.client.client_id if attempt.client else "-",
+            attempt.error,
+        )
+        _record_failure(
+            request, attempt, response, started_at, (time.perf_counter() - started) * 1000
+        )
     return response
 
 
-def _record_failure(request: HttpRequest, attempt: TokenAttempt, response: HttpResponse,
-                    started_at: object, duration_ms: float) -> None:
+def _record_failure(
+    request: HttpRequest,
+    attempt: TokenAttempt,
+    response: HttpResponse,
+    started_at: object,
+    duration_ms: float,
+) -> None:
     """Put a refused token request in the organization's history with its plain-words fix."""
     client = attempt.client
     try:
         history.record_sync_event(
-            attempt.organization, at=started_at,
+            attempt.organization,
+            at=started_at,
             request_id=getattr(request, "request_id", "") or request_id_for(request),
-            token=None, token_label=client.label if client else "",
-            token_prefix=client.client_id if client else "", method="POST",
-            path=request.path, operation=Operation.OTHER, resource_type="", resource_id="",
-            external_id="", subject="Token request", changes=[], members_added=0,
-            members_removed=0, filter_text="", results=None,
-            status_code=response.status_code, error_type=attempt.error,
-            error_detail=attempt.failure, duration_ms=duration_ms,
+            token=None,
+            token_label=client.label if client else "",
+            token_prefix=client.client_id if client else "",
+            method="POST",
+            path=request.path,
+            operation=Operation.OTHER,
+            resource_type="",
+            resource_id="",
+            external_id="",
+            subject="Token request",
+            changes=[],
+            members_added=0,
+            members_removed=0,
+            filter_text="",
+            results=None,
+            status_code=response.status_code,
+            error_type=attempt.error,
+            error_detail=attempt.failure,
+            duration_ms=duration_ms,
         )
     except Exception:
         logger.exception("could not record token failure org=%s", attempt.organization.pk)

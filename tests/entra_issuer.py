@@ -61,9 +61,11 @@ class EntraLikeIssuer:
                 issuer.requests.append(self.path)
                 parts = self.path.strip("/").split("/")
                 if parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
-                    body = {"issuer": issuer.issuer(parts[0]),
-                            "jwks_uri": f"{issuer.base}/{parts[0]}/discovery/v2.0/keys",
-                            "id_token_signing_alg_values_supported": ["RS256"]}
+                    body = {
+                        "issuer": issuer.issuer(parts[0]),
+                        "jwks_uri": f"{issuer.base}/{parts[0]}/discovery/v2.0/keys",
+                        "id_token_signing_alg_values_supported": ["RS256"],
+                    }
                 elif parts[1:] == ["discovery", "v2.0", "keys"] or parts == ["custom-keys"]:
                     body = {"keys": [key.jwk() for key in issuer.keys]}
                 else:
@@ -100,18 +102,36 @@ class EntraLikeIssuer:
     def claims(self, tenant_id: str, *, subject: str, audience: str, **overrides: object) -> dict:
         now = int(time.time())
         claims = {
-            "aud": audience, "iss": self.issuer(tenant_id), "iat": now, "nbf": now,
-            "exp": now + 3600, "sub": subject, "oid": subject, "tid": tenant_id,
-            "appid": str(uuid.uuid4()), "jti": str(uuid.uuid4()), "ver": "2.0",
+            "aud": audience,
+            "iss": self.issuer(tenant_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "sub": subject,
+            "oid": subject,
+            "tid": tenant_id,
+            "appid": str(uuid.uuid4()),
+            "jti": str(uuid.uuid4()),
+            "ver": "2.0",
         }
         claims.update(overrides)
         return {name: value for name, value in claims.items() if value is not None}
 
-    def sign(self, claims: dict, *, key: SigningKey | None = None, kid: str | None = None,
-             algorithm: str = "RS256") -> str:
+    def sign(
+        self,
+        claims: dict,
+        *,
+        key: SigningKey | None = None,
+        kid: str | None = None,
+        algorithm: str = "RS256",
+    ) -> str:
         key = key or self.keys[0]
-        return jwt.encode(claims, key.private_key, algorithm=algorithm,
-                          headers={"kid": kid or key.kid, "typ": "JWT"})
+        return jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=algorithm,
+            headers={"kid": kid or key.kid, "typ": "JWT"},
+        )
 
     def unsigned(self, claims: dict) -> str:
         """``alg: none``: header and claims with an empty signature."""
@@ -126,11 +146,16 @@ class EntraLikeIssuer:
         return f"{body}.{_b64(signature)}"
 
 
-def assertion_form(assertion: str, client_id: str | None = None,
-                   scope: str = "api://kno2-scim/.default") -> dict:
+def assertion_form(
+    assertion: str, client_id: str | None = None, scope: str = "api://kno2-scim/.default"
+) -> dict:
     """The body Entra POSTs for workload identity federation (RFC 7523 §2.2)."""
-    form = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": assertion, "scope": scope}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": assertion,
+        "scope": scope,
+    }
     if client_id:
         form["client_id"] = client_id
     return form

@@ -13,25 +13,35 @@ def token_url(server, organization: Organization) -> str:
     return f"{server.url}/oauth/{organization.public_id}/token"
 
 
-def request_token(server, organization: Organization, form: dict, *,
-                  basic: tuple[str, str] | None = None) -> requests.Response:
+def request_token(
+    server, organization: Organization, form: dict, *, basic: tuple[str, str] | None = None
+) -> requests.Response:
     """POST ``form`` (form-urlencoded) to the organization's token endpoint."""
     return requests.post(token_url(server, organization), data=form, auth=basic, timeout=TIMEOUT)
 
 
-def secret_basic(server, organization: Organization, client_id: str,
-                 secret: str) -> requests.Response:
+def secret_basic(
+    server, organization: Organization, client_id: str, secret: str
+) -> requests.Response:
     """Entra's "How credentials are sent: Header" (``client_secret_basic``)."""
-    return request_token(server, organization, {"grant_type": "client_credentials"},
-                         basic=(client_id, secret))
+    return request_token(
+        server, organization, {"grant_type": "client_credentials"}, basic=(client_id, secret)
+    )
 
 
-def secret_post(server, organization: Organization, client_id: str,
-                secret: str) -> requests.Response:
+def secret_post(
+    server, organization: Organization, client_id: str, secret: str
+) -> requests.Response:
     """Entra's "How credentials are sent: Body" (``client_secret_post``)."""
-    return request_token(server, organization, {
-        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
-    })
+    return request_token(
+        server,
+        organization,
+        {
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": secret,
+        },
+    )
 
 
 def assert_oauth_error(response: requests.Response, status: int, error: str) -> dict:

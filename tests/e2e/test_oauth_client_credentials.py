@@ -63,12 +63,19 @@ def test_client_secret_post_gets_a_token_too(gunicorn_server, organization, oaut
     assert response.json()["access_token"].startswith("k2a_")
 
 
-def test_scope_is_accepted_as_entra_sends_it_and_echoed(gunicorn_server, organization,
-                                                       oauth_client):
+def test_scope_is_accepted_as_entra_sends_it_and_echoed(
+    gunicorn_server, organization, oauth_client
+):
     client, secret = oauth_client
-    response = request_token(gunicorn_server, organization, {
-        "grant_type": "client_credentials", "scope": "api://kno2-scim/.default",
-    }, basic=(client.client_id, secret))
+    response = request_token(
+        gunicorn_server,
+        organization,
+        {
+            "grant_type": "client_credentials",
+            "scope": "api://kno2-scim/.default",
+        },
+        basic=(client.client_id, secret),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "api://kno2-scim/.default"
 
@@ -76,23 +83,28 @@ def test_scope_is_accepted_as_entra_sends_it_and_echoed(gunicorn_server, organiz
 def test_access_token_passes_test_connection_and_a_provisioning_cycle(
     gunicorn_server, organization, oauth_client, other_scim
 ):
-    scim = scim_with(gunicorn_server, organization,
-                     access_token(gunicorn_server, organization, oauth_client))
-    probe = scim.session.get(scim.url("/Users"),
-                             params={"filter": f'userName eq "{uuid.uuid4()}"'}, timeout=30)
+    scim = scim_with(
+        gunicorn_server, organization, access_token(gunicorn_server, organization, oauth_client)
+    )
+    probe = scim.session.get(
+        scim.url("/Users"), params={"filter": f'userName eq "{uuid.uuid4()}"'}, timeout=30
+    )
     assert assert_list_response(probe)["totalResults"] == 0
 
     user = scim.create_user("ada@riverside.test", externalId=str(uuid.uuid4()))
     group = scim.create_group("Cardiology")
-    response = scim.patch_ops(f"/Groups/{group['id']}", {
-        "op": "Add", "path": "members", "value": [{"value": user["id"]}]})
+    response = scim.patch_ops(
+        f"/Groups/{group['id']}", {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}
+    )
     assert response.status_code == 204, response.text
-    response = scim.patch_ops(f"/Users/{user['id']}",
-                              {"op": "Replace", "path": "active", "value": False})
+    response = scim.patch_ops(
+        f"/Users/{user['id']}", {"op": "Replace", "path": "active", "value": False}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["active"] is False
-    assert [found["id"] for found in scim.search("Users", 'userName eq "ada@riverside.test"')] \
-        == [user["id"]]
+    assert [found["id"] for found in scim.search("Users", 'userName eq "ada@riverside.test"')] == [
+        user["id"]
+    ]
     assert other_scim.search("Users", 'userName eq "ada@riverside.test"') == []
 
 
@@ -100,20 +112,23 @@ def test_history_names_the_oauth_client_that_made_each_request(
     gunicorn_server, organization, oauth_client
 ):
     client, _ = oauth_client
-    scim = scim_with(gunicorn_server, organization,
-                     access_token(gunicorn_server, organization, oauth_client))
+    scim = scim_with(
+        gunicorn_server, organization, access_token(gunicorn_server, organization, oauth_client)
+    )
     scim.search("Users", f'userName eq "{uuid.uuid4()}"')
     event = SyncEvent.objects.for_organization(organization).newest_first().first()
     assert event.token_prefix == client.client_id
     assert "k2a_" not in event.token_prefix
 
 
-def test_wrong_secret_is_invalid_client_and_tells_nothing_more(gunicorn_server, organization,
-                                                              oauth_client):
+def test_wrong_secret_is_invalid_client_and_tells_nothing_more(
+    gunicorn_server, organization, oauth_client
+):
     client, _ = oauth_client
     _, secret_of_another_client = factories.make_oauth_client(organization)
-    response = secret_basic(gunicorn_server, organization, client.client_id,
-                            secret_of_another_client)
+    response = secret_basic(
+        gunicorn_server, organization, client.client_id, secret_of_another_client
+    )
     body = assert_oauth_error(response, 401, "invalid_client")
     assert body["error_description"] == "Client authentication failed."
 
@@ -135,8 +150,9 @@ def test_revoked_client_gets_no_token_and_its_access_tokens_stop_at_once(
     gunicorn_server, organization, oauth_client
 ):
     client, secret = oauth_client
-    scim = scim_with(gunicorn_server, organization,
-                     access_token(gunicorn_server, organization, oauth_client))
+    scim = scim_with(
+        gunicorn_server, organization, access_token(gunicorn_server, organization, oauth_client)
+    )
     scim.search("Users", f'userName eq "{uuid.uuid4()}"')
     oauth.revoke_oauth_client(client, actor=None)
     assert_error(scim.get("/Users"), 401)
@@ -149,8 +165,9 @@ def test_disabled_provisioning_refuses_token_requests_and_access_tokens(
     gunicorn_server, organization, oauth_client
 ):
     client, secret = oauth_client
-    scim = scim_with(gunicorn_server, organization,
-                     access_token(gunicorn_server, organization, oauth_client))
+    scim = scim_with(
+        gunicorn_server, organization, access_token(gunicorn_server, organization, oauth_client)
+    )
     services.disable_provisioning_for(organization, actor=None)
     assert_error(scim.get("/Users"), 401)
     response = secret_basic(gunicorn_server, organization, client.client_id, secret)
@@ -162,14 +179,21 @@ def test_rotation_past_the_grace_period_stops_tokens_of_the_old_secret(
     gunicorn_server, organization, oauth_client
 ):
     client, old_secret = oauth_client
-    old_scim = scim_with(gunicorn_server, organization,
-                         access_token(gunicorn_server, organization, oauth_client))
+    old_scim = scim_with(
+        gunicorn_server, organization, access_token(gunicorn_server, organization, oauth_client)
+    )
     _, new_secret = oauth.rotate_client_secret(client, actor=None, grace_days=0)
     assert_error(old_scim.get("/Users"), 401)
-    assert_oauth_error(secret_basic(gunicorn_server, organization, client.client_id, old_secret),
-                       401, "invalid_client")
-    new_scim = scim_with(gunicorn_server, organization,
-                         access_token(gunicorn_server, organization, (client, new_secret)))
+    assert_oauth_error(
+        secret_basic(gunicorn_server, organization, client.client_id, old_secret),
+        401,
+        "invalid_client",
+    )
+    new_scim = scim_with(
+        gunicorn_server,
+        organization,
+        access_token(gunicorn_server, organization, (client, new_secret)),
+    )
     assert new_scim.search("Users", f'userName eq "{uuid.uuid4()}"') == []
 
 
@@ -179,8 +203,9 @@ def test_rotation_within_the_grace_period_keeps_both_secrets_working(
     client, old_secret = oauth_client
     _, new_secret = oauth.rotate_client_secret(client, actor=None, grace_days=7)
     for secret in (old_secret, new_secret):
-        assert secret_basic(gunicorn_server, organization, client.client_id,
-                            secret).status_code == 200
+        assert (
+            secret_basic(gunicorn_server, organization, client.client_id, secret).status_code == 200
+        )
 
 
 def test_another_organizations_access_token_is_refused_here(
@@ -199,41 +224,46 @@ def test_another_organizations_client_gets_no_token_at_this_endpoint(
     assert_oauth_error(response, 401, "invalid_client")
 
 
-def test_a_secret_token_is_no_access_token_and_no_client_secret(gunicorn_server, organization,
-                                                              token, oauth_client):
+def test_a_secret_token_is_no_access_token_and_no_client_secret(
+    gunicorn_server, organization, token, oauth_client
+):
     _, secret_token = token
     client, _ = oauth_client
     response = secret_basic(gunicorn_server, organization, client.client_id, secret_token)
     assert_oauth_error(response, 401, "invalid_client")
 
 
-@pytest.mark.parametrize(("form", "error"), [
-    ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
-    ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
-    ({"scope": "scim"}, "invalid_request"),
-    ({"grant_type": "client_credentials", "scope": 'scim "quoted"'}, "invalid_scope"),
-])
-def test_malformed_requests_get_their_rfc_6749_error(gunicorn_server, organization,
-                                                     oauth_client, form, error):
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"grant_type": "password", "username": "a", "password": "b"}, "unsupported_grant_type"),
+        ({"grant_type": "authorization_code", "code": "x"}, "unsupported_grant_type"),
+        ({"scope": "scim"}, "invalid_request"),
+        ({"grant_type": "client_credentials", "scope": 'scim "quoted"'}, "invalid_scope"),
+    ],
+)
+def test_malformed_requests_get_their_rfc_6749_error(
+    gunicorn_server, organization, oauth_client, form, error
+):
     client, secret = oauth_client
-    response = request_token(gunicorn_server, organization, form,
-                             basic=(client.client_id, secret))
+    response = request_token(gunicorn_server, organization, form, basic=(client.client_id, secret))
     assert_oauth_error(response, 400, error)
 
 
-def test_credentials_in_the_query_string_are_refused(gunicorn_server, organization,
-                                                     oauth_client):
+def test_credentials_in_the_query_string_are_refused(gunicorn_server, organization, oauth_client):
     client, secret = oauth_client
     response = requests.post(
         f"{gunicorn_server.url}/oauth/{organization.public_id}/token",
         params={"client_id": client.client_id, "client_secret": secret},
-        data={"grant_type": "client_credentials"}, timeout=30,
+        data={"grant_type": "client_credentials"},
+        timeout=30,
     )
     assert_oauth_error(response, 400, "invalid_request")
 
 
 def test_get_is_not_a_token_request(gunicorn_server, organization):
-    response = requests.get(f"{gunicorn_server.url}/oauth/{organization.public_id}/token",
-                            timeout=30)
+    response = requests.get(
+        f"{gunicorn_server.url}/oauth/{organization.public_id}/token", timeout=30
+    )
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"

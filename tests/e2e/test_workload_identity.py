@@ -43,13 +43,15 @@ def _authority(settings, issuer):
 
 @pytest.fixture
 def federated(organization, issuer):
-    return factories.make_workload_identity(organization, issuer, subject=SUBJECT,
-                                            audience=AUDIENCE)
+    return factories.make_workload_identity(
+        organization, issuer, subject=SUBJECT, audience=AUDIENCE
+    )
 
 
 def claims(issuer, organization, **overrides):
-    return issuer.claims(str(organization.sso_tenant_id), subject=SUBJECT, audience=AUDIENCE,
-                         **overrides)
+    return issuer.claims(
+        str(organization.sso_tenant_id), subject=SUBJECT, audience=AUDIENCE, **overrides
+    )
 
 
 def exchange(server, organization, assertion, client_id=None):
@@ -63,22 +65,29 @@ def latest_failure(organization) -> SyncEvent:
 def test_assertion_found_through_discovery_gets_a_token_for_a_provisioning_cycle(
     gunicorn_server, organization, issuer, federated, other_scim
 ):
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization)), federated.client_id)
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization)),
+        federated.client_id,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
-    assert f"/{organization.sso_tenant_id}/v2.0/.well-known/openid-configuration" in \
-        " ".join(issuer.requests)
+    assert f"/{organization.sso_tenant_id}/v2.0/.well-known/openid-configuration" in " ".join(
+        issuer.requests
+    )
 
     scim = ScimClient(tenant_url(gunicorn_server, organization), body["access_token"])
-    probe = scim.session.get(scim.url("/Users"),
-                             params={"filter": f'userName eq "{uuid.uuid4()}"'}, timeout=30)
+    probe = scim.session.get(
+        scim.url("/Users"), params={"filter": f'userName eq "{uuid.uuid4()}"'}, timeout=30
+    )
     assert assert_list_response(probe)["totalResults"] == 0
     user = scim.create_user("grace@riverside.test")
-    response = scim.patch_ops(f"/Users/{user['id']}",
-                              {"op": "Replace", "path": "active", "value": False})
+    response = scim.patch_ops(
+        f"/Users/{user['id']}", {"op": "Replace", "path": "active", "value": False}
+    )
     assert response.status_code == 200, response.text
     assert other_scim.search("Users", 'userName eq "grace@riverside.test"') == []
     event = SyncEvent.objects.for_organization(organization).newest_first().first()
@@ -93,34 +102,43 @@ def test_client_id_may_be_left_out_the_organization_has_one_federation(
 
 
 def test_jwks_url_override_is_used_instead_of_discovery(gunicorn_server, organization, issuer):
-    factories.make_workload_identity(organization, issuer, subject=SUBJECT, audience=AUDIENCE,
-                                     jwks_url=f"{issuer.base}/custom-keys")
+    factories.make_workload_identity(
+        organization,
+        issuer,
+        subject=SUBJECT,
+        audience=AUDIENCE,
+        jwks_url=f"{issuer.base}/custom-keys",
+    )
     issuer.requests.clear()
     response = exchange(gunicorn_server, organization, issuer.sign(claims(issuer, organization)))
     assert response.status_code == 200, response.text
     assert issuer.requests == ["/custom-keys"]
 
 
-def test_assertion_signed_by_another_key_is_refused(gunicorn_server, organization, issuer,
-                                                    federated):
-    forged = issuer.sign(claims(issuer, organization), key=SigningKey(kid="x"),
-                         kid=issuer.keys[0].kid)
-    body = assert_oauth_error(exchange(gunicorn_server, organization, forged), 401,
-                              "invalid_client")
+def test_assertion_signed_by_another_key_is_refused(
+    gunicorn_server, organization, issuer, federated
+):
+    forged = issuer.sign(
+        claims(issuer, organization), key=SigningKey(kid="x"), kid=issuer.keys[0].kid
+    )
+    body = assert_oauth_error(
+        exchange(gunicorn_server, organization, forged), 401, "invalid_client"
+    )
     assert "signature" in body["error_description"]
 
 
 def test_alg_none_is_refused(gunicorn_server, organization, issuer, federated):
-    response = exchange(gunicorn_server, organization,
-                        issuer.unsigned(claims(issuer, organization)))
+    response = exchange(
+        gunicorn_server, organization, issuer.unsigned(claims(issuer, organization))
+    )
     body = assert_oauth_error(response, 401, "invalid_client")
     assert "'none'" in body["error_description"]
 
 
-def test_hs256_keyed_by_the_public_key_is_refused(gunicorn_server, organization, issuer,
-                                                  federated):
-    response = exchange(gunicorn_server, organization,
-                        issuer.hmac_with_public_key(claims(issuer, organization)))
+def test_hs256_keyed_by_the_public_key_is_refused(gunicorn_server, organization, issuer, federated):
+    response = exchange(
+        gunicorn_server, organization, issuer.hmac_with_public_key(claims(issuer, organization))
+    )
     body = assert_oauth_error(response, 401, "invalid_client")
     assert "'HS256'" in body["error_description"]
 
@@ -128,8 +146,11 @@ def test_hs256_keyed_by_the_public_key_is_refused(gunicorn_server, organization,
 def test_wrong_audience_is_refused_and_history_names_both_values(
     gunicorn_server, organization, issuer, federated
 ):
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization, aud="api://someone-else")))
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization, aud="api://someone-else")),
+    )
     assert_oauth_error(response, 401, "invalid_client")
     assert latest_failure(organization).error_detail == (
         f"The assertion audience is api://someone-else, this organization expects {AUDIENCE}."
@@ -138,65 +159,81 @@ def test_wrong_audience_is_refused_and_history_names_both_values(
 
 def test_wrong_issuer_is_refused(gunicorn_server, organization, issuer, federated):
     other_tenant = str(uuid.uuid4())
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization, iss=issuer.issuer(other_tenant))))
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization, iss=issuer.issuer(other_tenant))),
+    )
     assert_oauth_error(response, 401, "invalid_client")
     assert f"issuer is {issuer.issuer(other_tenant)}" in latest_failure(organization).error_detail
 
 
 def test_wrong_subject_is_refused(gunicorn_server, organization, issuer, federated):
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization, sub=str(uuid.uuid4()))))
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization, sub=str(uuid.uuid4()))),
+    )
     assert_oauth_error(response, 401, "invalid_client")
     assert "subject is" in latest_failure(organization).error_detail
 
 
 def test_expired_assertion_is_refused(gunicorn_server, organization, issuer, federated):
     now = int(time.time())
-    response = exchange(gunicorn_server, organization, issuer.sign(
-        claims(issuer, organization, iat=now - 900, nbf=now - 900, exp=now - 600)))
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization, iat=now - 900, nbf=now - 900, exp=now - 600)),
+    )
     assert_oauth_error(response, 401, "invalid_client")
     assert "expired" in latest_failure(organization).error_detail
 
 
 def test_assertion_not_yet_valid_is_refused(gunicorn_server, organization, issuer, federated):
     now = int(time.time())
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization, nbf=now + 600)))
+    response = exchange(
+        gunicorn_server, organization, issuer.sign(claims(issuer, organization, nbf=now + 600))
+    )
     assert_oauth_error(response, 401, "invalid_client")
     assert "not valid before" in latest_failure(organization).error_detail
 
 
 def test_assertion_without_exp_is_refused(gunicorn_server, organization, issuer, federated):
-    assertion = issuer.sign({name: value for name, value in claims(issuer, organization).items()
-                             if name != "exp"})
-    body = assert_oauth_error(exchange(gunicorn_server, organization, assertion), 401,
-                              "invalid_client")
+    assertion = issuer.sign(
+        {name: value for name, value in claims(issuer, organization).items() if name != "exp"}
+    )
+    body = assert_oauth_error(
+        exchange(gunicorn_server, organization, assertion), 401, "invalid_client"
+    )
     assert "'exp'" in body["error_description"]
 
 
 def test_small_clock_skew_is_tolerated(gunicorn_server, organization, issuer, federated):
     now = int(time.time())
-    response = exchange(gunicorn_server, organization,
-                        issuer.sign(claims(issuer, organization, nbf=now + 20, iat=now + 20)))
+    response = exchange(
+        gunicorn_server,
+        organization,
+        issuer.sign(claims(issuer, organization, nbf=now + 20, iat=now + 20)),
+    )
     assert response.status_code == 200, response.text
 
 
 def test_replayed_assertion_is_refused(gunicorn_server, organization, issuer, federated):
     assertion = issuer.sign(claims(issuer, organization))
     assert exchange(gunicorn_server, organization, assertion).status_code == 200
-    body = assert_oauth_error(exchange(gunicorn_server, organization, assertion), 401,
-                              "invalid_client")
+    body = assert_oauth_error(
+        exchange(gunicorn_server, organization, assertion), 401, "invalid_client"
+    )
     assert "already exchanged" in body["error_description"]
 
 
 def test_another_organizations_assertion_is_refused_here(
     gunicorn_server, organization, other_organization, issuer, federated
 ):
-    factories.make_workload_identity(other_organization, issuer, subject=SUBJECT,
-                                     audience=AUDIENCE)
-    foreign = issuer.sign(issuer.claims(str(other_organization.sso_tenant_id), subject=SUBJECT,
-                                        audience=AUDIENCE))
+    factories.make_workload_identity(other_organization, issuer, subject=SUBJECT, audience=AUDIENCE)
+    foreign = issuer.sign(
+        issuer.claims(str(other_organization.sso_tenant_id), subject=SUBJECT, audience=AUDIENCE)
+    )
     assert_oauth_error(exchange(gunicorn_server, organization, foreign), 401, "invalid_client")
     token = exchange(gunicorn_server, other_organization, foreign).json()["access_token"]
     scim = ScimClient(tenant_url(gunicorn_server, organization), token)
@@ -206,11 +243,15 @@ def test_another_organizations_assertion_is_refused_here(
 def test_revoking_the_federation_stops_its_access_tokens_at_once(
     gunicorn_server, organization, issuer, federated
 ):
-    token = exchange(gunicorn_server, organization,
-                     issuer.sign(claims(issuer, organization))).json()["access_token"]
+    token = exchange(
+        gunicorn_server, organization, issuer.sign(claims(issuer, organization))
+    ).json()["access_token"]
     scim = ScimClient(tenant_url(gunicorn_server, organization), token)
     assert scim.get("/Users").status_code == 200
     oauth.revoke_oauth_client(federated, actor=None)
     assert_error(scim.get("/Users"), 401)
-    assert_oauth_error(exchange(gunicorn_server, organization,
-                                issuer.sign(claims(issuer, organization))), 401, "invalid_client")
+    assert_oauth_error(
+        exchange(gunicorn_server, organization, issuer.sign(claims(issuer, organization))),
+        401,
+        "invalid_client",
+    )

@@ -35,8 +35,9 @@ def _authority(settings, issuer):
 
 @pytest.fixture
 def federated(organization, issuer):
-    return factories.make_workload_identity(organization, issuer, subject=SUBJECT,
-                                            audience=AUDIENCE)
+    return factories.make_workload_identity(
+        organization, issuer, subject=SUBJECT, audience=AUDIENCE
+    )
 
 
 def sign(issuer, organization, key=None):
@@ -86,8 +87,7 @@ def test_refetches_wait_for_the_cooldown(settings, issuer, organization, federat
     assert issuer.requests == []
 
 
-def test_a_missing_discovery_document_refuses_with_retry_later(issuer, organization,
-                                                               federated):
+def test_a_missing_discovery_document_refuses_with_retry_later(issuer, organization, federated):
     federated.issuer = issuer.issuer(str(organization.sso_tenant_id)) + "/nowhere"
     with pytest.raises(AssertionRejected, match="discovery document at .*; retry later"):
         verify_assertion(federated, sign(issuer, organization))

@@ -19,23 +19,37 @@ class Command(StaffCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="The organization's slug.")
-        parser.add_argument("--issuer", required=True,
-                            help="https://login.microsoftonline.com/<tenant id>/v2.0, the "
-                                 "organization's own SSO tenant.")
-        parser.add_argument("--subject", required=True,
-                            help="The workload identity's object id (the assertion's sub).")
+        parser.add_argument(
+            "--issuer",
+            required=True,
+            help="https://login.microsoftonline.com/<tenant id>/v2.0, the "
+            "organization's own SSO tenant.",
+        )
+        parser.add_argument(
+            "--subject",
+            required=True,
+            help="The workload identity's object id (the assertion's sub).",
+        )
         parser.add_argument("--audience", required=True, help="api://<app id> (the aud).")
-        parser.add_argument("--jwks-url", default="",
-                            help="Signing keys URL, instead of the issuer's discovery document.")
+        parser.add_argument(
+            "--jwks-url",
+            default="",
+            help="Signing keys URL, instead of the issuer's discovery document.",
+        )
         parser.add_argument("--label", default="", help="A note, e.g. 'Entra production'.")
-        parser.add_argument("--json", action="store_true",
-                            help="Print one JSON object instead of text.")
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object instead of text."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = self.get_organization(options["slug"])
         client = oauth.configure_workload_identity(
-            organization, issuer=options["issuer"], subject=options["subject"],
-            audience=options["audience"], jwks_url=options["jwks_url"], actor=self.actor,
+            organization,
+            issuer=options["issuer"],
+            subject=options["subject"],
+            audience=options["audience"],
+            jwks_url=options["jwks_url"],
+            actor=self.actor,
             label=options["label"],
         )
         values = {

@@ -21,22 +21,32 @@ class Command(StaffCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="The organization's slug.")
         parser.add_argument("--label", default="", help="Where it goes, e.g. 'Entra production'.")
-        parser.add_argument("--expires-days", type=int, default=None, metavar="N",
-                            help="Days until the secret expires, 365 to 1095 (default: "
-                                 "OAUTH_CLIENT_SECRET_EXPIRY_DAYS, 730).")
-        parser.add_argument("--json", action="store_true",
-                            help="Print one JSON object instead of text.")
+        parser.add_argument(
+            "--expires-days",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Days until the secret expires, 365 to 1095 (default: "
+            "OAUTH_CLIENT_SECRET_EXPIRY_DAYS, 730).",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object instead of text."
+        )
 
     @sensitive_variables("plaintext")
     def handle(self, *args: Any, **options: Any) -> None:
         organization = self.get_organization(options["slug"])
         client, secret, plaintext = oauth.issue_oauth_client(
-            organization, actor=self.actor, label=options["label"],
+            organization,
+            actor=self.actor,
+            label=options["label"],
             expires_days=options["expires_days"],
         )
         if not organization.provisioning_enabled:
-            self.stderr.write(f"Warning: provisioning is disabled for {organization.name}; no "
-                              "access token is issued until it is enabled.")
+            self.stderr.write(
+                f"Warning: provisioning is disabled for {organization.name}; no "
+                "access token is issued until it is enabled."
+            )
         values = {
             "tenant_url": organization.scim_base_url,
             "token_endpoint": oauth.token_endpoint_url(organization),
@@ -48,8 +58,10 @@ class Command(StaffCommand):
         if options["json"]:
             self.stdout.write(json.dumps(values))
             return
-        self.stdout.write(f"Issued {client} for {organization.name}. Copy the client secret "
-                          "now: it is shown only once.")
+        self.stdout.write(
+            f"Issued {client} for {organization.name}. Copy the client secret "
+            "now: it is shown only once."
+        )
         self.stdout.write(f"Tenant URL:      {values['tenant_url']}")
         self.stdout.write(f"Token endpoint:  {values['token_endpoint']}")
         self.stdout.write(f"Client ID:       {values['client_id']}")

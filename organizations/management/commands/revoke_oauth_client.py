@@ -22,9 +22,11 @@ class Command(StaffCommand):
         if client is None:
             raise CommandError(f"No OAuth client has the id {options['client_id'][:40]!r}.")
         if client.revoked_at is not None:
-            self.stdout.write(f"{client} was already revoked on "
-                              f"{self.format_time(client.revoked_at)}.")
+            self.stdout.write(
+                f"{client} was already revoked on {self.format_time(client.revoked_at)}."
+            )
             return
         oauth.revoke_oauth_client(client, actor=self.actor)
-        self.stdout.write(f"Revoked {client} ({client.get_kind_display()}) of "
-                          f"{client.organization.name}.")
+        self.stdout.write(
+            f"Revoked {client} ({client.get_kind_display()}) of {client.organization.name}."
+        )

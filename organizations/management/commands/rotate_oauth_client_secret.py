@@ -28,13 +28,21 @@ class Command(StaffCommand):
         if client is None:
             raise CommandError(f"No OAuth client has the id {options['client_id'][:40]!r}.")
         secret, plaintext = oauth.rotate_client_secret(
-            client, actor=self.actor, expires_days=options["expires_days"],
+            client,
+            actor=self.actor,
+            expires_days=options["expires_days"],
             grace_days=options["grace_days"],
         )
         if options["json"]:
-            self.stdout.write(json.dumps({"client_id": client.client_id,
-                                          "client_secret": str(plaintext),
-                                          "expires_at": secret.expires_at.isoformat()}))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "client_id": client.client_id,
+                        "client_secret": str(plaintext),
+                        "expires_at": secret.expires_at.isoformat(),
+                    }
+                )
+            )
             return
         self.stdout.write(f"New secret for {client} (shown once): {plaintext}")
         self.stdout.write(f"Expires: {self.format_time(secret.expires_at)}")
