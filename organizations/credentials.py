@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
+from django.db.models import Max, Q
 
 from . import oauth, services
 from .models import Organization, ProvisioningToken
@@ -30,6 +31,39 @@ class AuthenticatedCredential:
     expires_at: datetime | None
     token: ProvisioningToken | None = None
     label: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveCredential:
+    """One credential that can still provision an organization, for health and warnings."""
+
+    kind: CredentialKind
+    public_id: str
+    expires_at: datetime | None
+
+
+def active_credentials(organization: Organization, now: datetime) -> list[ActiveCredential]:
+    """Every active credential of ``organization``, of every kind, in two queries.
+
+    A client-credentials client lasts as long as its longest-lived active secret; a workload
+    identity federation does not expire.
+    """
+    found = [
+        ActiveCredential(CredentialKind.SECRET_TOKEN, token.display_prefix, token.expires_at)
+        for token in organization.tokens.active(now)
+    ]
+    clients = organization.oauth_clients.active().annotate(
+        secret_expiry=Max("secrets__expires_at", filter=Q(
+            secrets__revoked_at__isnull=True, secrets__expires_at__gt=now)),
+    )
+    for client in clients:
+        if client.kind == CredentialKind.WORKLOAD_IDENTITY:
+            found.append(ActiveCredential(CredentialKind.WORKLOAD_IDENTITY, client.client_id,
+                                          None))
+        elif client.secret_expiry is not None:
+            found.append(ActiveCredential(CredentialKind.OAUTH_CLIENT, client.client_id,
+                                          client.secret_expiry))
+    return found
 
 
 def authenticate_bearer(tenant_public_id: str, presented: str) -> AuthenticatedCredential | None:

@@ -14,7 +14,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -112,7 +112,7 @@ class OAuthClientInline(admin.TabularInline):
             super()
             .get_queryset(request)
             .annotate(
-                nearest_secret_expiry=Min(
+                latest_secret_expiry=Max(
                     "secrets__expires_at",
                     filter=Q(secrets__revoked_at__isnull=True, secrets__expires_at__gt=now),
                 ),
@@ -140,8 +140,8 @@ class OAuthClientInline(admin.TabularInline):
         if client.kind != ClientKind.OAUTH_CLIENT:
             return "—"
         return (
-            _expiry_html(client.nearest_secret_expiry)
-            if client.nearest_secret_expiry
+            _expiry_html(client.latest_secret_expiry)
+            if client.latest_secret_expiry
             else "no active secret"
         )
 
