@@ -91,3 +91,21 @@ def test_a_missing_discovery_document_refuses_with_retry_later(issuer, organizat
     federated.issuer = issuer.issuer(str(organization.sso_tenant_id)) + "/nowhere"
     with pytest.raises(AssertionRejected, match="discovery document at .*; retry later"):
         verify_assertion(federated, sign(issuer, organization))
+
+
+def test_an_assertion_for_another_organizations_tenant_is_refused(
+    issuer, organization, other_organization, federated
+):
+    claims = issuer.claims(
+        str(other_organization.sso_tenant_id), subject=SUBJECT, audience=AUDIENCE
+    )
+    with pytest.raises(AssertionRejected, match="this organization expects"):
+        verify_assertion(federated, issuer.sign(claims))
+
+
+def test_verification_runs_a_bounded_number_of_queries(
+    issuer, organization, federated, django_assert_max_num_queries
+):
+    verify_assertion(federated, sign(issuer, organization))
+    with django_assert_max_num_queries(4):
+        verify_assertion(federated, sign(issuer, organization))

@@ -369,3 +369,17 @@ def test_token_requests_per_client_are_limited(settings, client, organization):
         ).status_code
         == 200
     )
+
+
+def test_a_token_request_runs_a_bounded_number_of_queries(
+    client, organization, django_assert_max_num_queries
+):
+    oauth_client, secret = factories.make_oauth_client(organization)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+    }
+    assert _token_request(client, organization, form).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert _token_request(client, organization, form).status_code == 200
