@@ -9,7 +9,9 @@ page, the tenant URL and this one.
 
 Rate limits mirror SCIM authentication's (``kno2prov.ratelimit``): failed requests per client
 address (``OAUTH_TOKEN_FAILURE_RATE``), past which that address's requests answer 429 before
-any credential is checked; and token requests per client id (``OAUTH_TOKEN_RATE_LIMIT``).
+any credential is checked; and successful token requests per client id
+(``OAUTH_TOKEN_RATE_LIMIT``). Only successes count against a client, so nobody can spend a
+client's budget by sending its id with a wrong secret.
 """
 
 from __future__ import annotations
@@ -59,8 +61,9 @@ def _usage(request: HttpRequest, group: str, value: str, rate: str, increment: b
         return None
 
 
-def _over(usage: dict | None) -> bool:
-    return usage is not None and usage["count"] > usage["limit"]
+def _exhausted(usage: dict | None) -> bool:
+    """Whether one more request would go past the limit (``None``: the cache is unreachable)."""
+    return usage is not None and usage["count"] >= usage["limit"]
 
 
 def _too_many(usage: dict) -> HttpResponse:
@@ -93,22 +96,27 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
     failures = _usage(
         request, "oauth-token-failures", address, settings.OAUTH_TOKEN_FAILURE_RATE, increment=False
     )
-    if failures is not None and failures["count"] >= failures["limit"]:
+    if _exhausted(failures):
         return _too_many(failures)
+    client_key = f"{organization.public_id}:{_presented_client_id(request)}"
     per_client = _usage(
-        request,
-        "oauth-token-client",
-        f"{organization.public_id}:{_presented_client_id(request)}",
-        settings.OAUTH_TOKEN_RATE_LIMIT,
-        increment=True,
+        request, "oauth-token-client", client_key, settings.OAUTH_TOKEN_RATE_LIMIT, increment=False
     )
-    if _over(per_client):
+    if _exhausted(per_client):
         return _too_many(per_client)
 
     started_at, started = timezone.now(), time.perf_counter()
     attempt = TokenAttempt(organization=organization)
     response = TokenServer(attempt).create_token_response(request)
-    if response.status_code >= 400:
+    if response.status_code < 400:
+        _usage(
+            request,
+            "oauth-token-client",
+            client_key,
+            settings.OAUTH_TOKEN_RATE_LIMIT,
+            increment=True,
+        )
+    else:
         _usage(
             request,
             "oauth-token-failures",

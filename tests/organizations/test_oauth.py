@@ -383,3 +383,17 @@ def test_a_token_request_runs_a_bounded_number_of_queries(
     assert _token_request(client, organization, form).status_code == 200
     with django_assert_max_num_queries(8):
         assert _token_request(client, organization, form).status_code == 200
+
+
+def test_wrong_secrets_do_not_spend_a_clients_budget(settings, client, organization):
+    settings.OAUTH_TOKEN_RATE_LIMIT = "2/10m"
+    oauth_client, secret = factories.make_oauth_client(organization)
+    bad = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": "wrong",
+    }
+    for _ in range(3):
+        assert _token_request(client, organization, bad).status_code == 401
+    good = {**bad, "client_secret": secret}
+    assert _token_request(client, organization, good).status_code == 200
