@@ -137,8 +137,8 @@ def start_servers(env: dict[str, str], count: int = 1, *, workers: int = 0,
             try:
                 if requests.get(f"{url}/readyz", timeout=2).ok:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # still starting, or slow on a loaded machine
             if time.monotonic() > deadline:
                 servers.stop()
                 raise SystemExit(f"server at {url} did not start; logs in {log_dir}")
