@@ -109,7 +109,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "kno2prov.metrics.ScimMetricsMiddleware",
     "portal.recording.SyncHistoryMiddleware",
-    "kno2prov.ratelimit.ScimRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"

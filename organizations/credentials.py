@@ -1,18 +1,30 @@
-"""Which credential authenticated a SCIM request: the one contract the SCIM layer calls.
+"""The credentials a SCIM client can present, and the one place that checks them.
 
-Provisional copy of the architecture contract (``AuthenticatedCredential``,
-``authenticate_bearer``) so OAuth access tokens work end to end before it lands on main.
+Every kind of credential ends in the same typed answer, ``AuthenticatedCredential``: which
+organization it belongs to, what kind it is and its public identifier (never a secret). The
+SCIM layer calls ``authenticate_bearer`` once per request; history, rate limits and metrics
+read the answer from the SCIM call record (``scim.calls``) and never look at the header again.
+
+``bearer_token`` is the project's only parser of the ``Authorization`` header: the SCIM
+endpoint, the history API, ``/metrics`` and the benchmark ceiling all read it through here.
+
+Kinds are told apart by the presented token's prefix (``AUTHENTICATORS``): a Secret Token
+starts with ``k2p_``, an OAuth access token (either OAuth kind, ``organizations.oauth``) with
+``k2a_``. A new kind adds its prefix and a function to that table.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
 from django.db.models import Max, Q
+from django.http import HttpRequest
 
-from . import oauth, services
+from . import oauth, services, tokens
 from .models import Organization, ProvisioningToken
 from .oauth_models import ACCESS_TOKEN_PREFIX
 
@@ -25,12 +37,94 @@ class CredentialKind(models.TextChoices):
 
 @dataclass(frozen=True)
 class AuthenticatedCredential:
+    """A credential that authenticated for ``organization``'s tenant URL."""
+
     organization: Organization
     kind: CredentialKind
-    public_id: str
+    public_id: str  # "k2p_<key>…" prefix, or the OAuth client id; never a secret
     expires_at: datetime | None
-    token: ProvisioningToken | None = None
-    label: str = ""
+    token: ProvisioningToken | None = None  # the row, for the Secret Token kind
+    # What staff called an OAuth client when they issued it (a token's is on ``token``).
+    client_label: str = ""
+
+    @property
+    def label(self) -> str:
+        """What staff called the credential when they issued it, if they named it."""
+        return self.token.label if self.token is not None else self.client_label
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    """The credentials of an ``Authorization: Bearer <token>`` header (RFC 6750 §2.1; the
+    scheme is case-insensitive), or ``None`` for any other header or none."""
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "bearer" or not credentials:
+        return None
+    return credentials
+
+
+def _secret_token(tenant: uuid.UUID, presented: str) -> AuthenticatedCredential | None:
+    token = services.authenticate_token(str(tenant), presented)
+    if token is None:
+        return None
+    return AuthenticatedCredential(
+        organization=token.organization,
+        kind=CredentialKind.SECRET_TOKEN,
+        public_id=token.display_prefix,
+        expires_at=token.expires_at,
+        token=token,
+    )
+
+
+def _access_token(tenant: uuid.UUID, presented: str) -> AuthenticatedCredential | None:
+    """An access token from the token endpoint: its client's kind, the client id as public id."""
+    access = oauth.authenticate_access_token(str(tenant), presented)
+    if access is None:
+        return None
+    client = access.client
+    return AuthenticatedCredential(
+        organization=client.organization,
+        kind=CredentialKind(client.kind),
+        public_id=client.client_id,
+        expires_at=access.expires_at,
+        client_label=client.label,
+    )
+
+
+Authenticator = Callable[[uuid.UUID, str], AuthenticatedCredential | None]
+
+# Presented-token prefix → the function that checks that kind. Each function gets the exact
+# tenant id and the whole presented string, and answers a credential of that tenant or None.
+AUTHENTICATORS: dict[str, Authenticator] = {
+    tokens.PREFIX: _secret_token,
+    ACCESS_TOKEN_PREFIX: _access_token,
+}
+
+
+def exact_tenant_id(tenant_public_id: str) -> uuid.UUID | None:
+    """The tenant id of ``tenant_public_id`` when it is written exactly as in the tenant URL
+    (lower-case, hyphenated), else ``None``: a variant never names an organization."""
+    try:
+        tenant = uuid.UUID(tenant_public_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return tenant if str(tenant) == tenant_public_id else None
+
+
+def authenticate_bearer(tenant_public_id: str, presented: str) -> AuthenticatedCredential | None:
+    """The credential ``presented`` is, if it is valid for the organization at
+    ``tenant_public_id`` (its tenant URL's id, exactly), else ``None``.
+
+    A credential works only at its own organization's tenant URL, only while it is active and
+    provisioning is enabled there. Never raises for malformed input.
+    """
+    tenant = exact_tenant_id(tenant_public_id)
+    if tenant is None or not isinstance(presented, str):
+        return None
+    for prefix, authenticator in AUTHENTICATORS.items():
+        if presented.startswith(prefix):
+            return authenticator(tenant, presented)
+    return None
 
 
 @dataclass(frozen=True)
@@ -53,43 +147,18 @@ def active_credentials(organization: Organization, now: datetime) -> list[Active
         for token in organization.tokens.active(now)
     ]
     clients = organization.oauth_clients.active().annotate(
-        secret_expiry=Max("secrets__expires_at", filter=Q(
-            secrets__revoked_at__isnull=True, secrets__expires_at__gt=now)),
+        secret_expiry=Max(
+            "secrets__expires_at",
+            filter=Q(secrets__revoked_at__isnull=True, secrets__expires_at__gt=now),
+        ),
     )
     for client in clients:
         if client.kind == CredentialKind.WORKLOAD_IDENTITY:
-            found.append(ActiveCredential(CredentialKind.WORKLOAD_IDENTITY, client.client_id,
-                                          None))
+            found.append(ActiveCredential(CredentialKind.WORKLOAD_IDENTITY, client.client_id, None))
         elif client.secret_expiry is not None:
-            found.append(ActiveCredential(CredentialKind.OAUTH_CLIENT, client.client_id,
-                                          client.secret_expiry))
+            found.append(
+                ActiveCredential(
+                    CredentialKind.OAUTH_CLIENT, client.client_id, client.secret_expiry
+                )
+            )
     return found
-
-
-def authenticate_bearer(tenant_public_id: str, presented: str) -> AuthenticatedCredential | None:
-    """The credential ``presented`` is at the tenant URL of ``tenant_public_id``, or ``None``."""
-    if not isinstance(presented, str):
-        return None
-    if presented.startswith(ACCESS_TOKEN_PREFIX):
-        access = oauth.authenticate_access_token(tenant_public_id, presented)
-        if access is None:
-            return None
-        client = access.client
-        return AuthenticatedCredential(
-            organization=client.organization,
-            kind=CredentialKind(client.kind),
-            public_id=client.client_id,
-            expires_at=access.expires_at,
-            label=client.label,
-        )
-    token = services.authenticate_token(tenant_public_id, presented)
-    if token is None:
-        return None
-    return AuthenticatedCredential(
-        organization=token.organization,
-        kind=CredentialKind.SECRET_TOKEN,
-        public_id=token.display_prefix,
-        expires_at=token.expires_at,
-        token=token,
-        label=token.label,
-    )

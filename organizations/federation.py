@@ -42,7 +42,16 @@ _FETCH_TIMEOUT_SECONDS = 5
 
 
 class AssertionRejected(Exception):  # noqa: N818 - reads as the event, like Django's Resolver404
-    """The assertion is refused; ``str(error)`` says why, in plain words, without secrets."""
+    """The assertion is refused; ``str(error)`` says why, in plain words, without secrets.
+
+    ``authentic``: the assertion was signed by the issuer for the configured workload identity
+    (signature, ``iss`` and ``sub`` hold), so the refusal is the organization's own problem
+    (wrong audience, a clock, a replay) and belongs in its history.
+    """
+
+    def __init__(self, message: str, *, authentic: bool = False) -> None:
+        super().__init__(message)
+        self.authentic = authentic
 
 
 class IssuerMismatch(ValueError):
@@ -162,7 +171,47 @@ def _signing_key(client: OAuthClient, kid: str | None) -> jwt.PyJWK:
 
 def _claim(assertion: str, name: str) -> object:
     """A claim of an assertion whose signature already verified, for the refusal's wording."""
-    return jwt.decode(assertion, options={"verify_signature": False}).get(name)
+    try:
+        return jwt.decode(assertion, options={"verify_signature": False}).get(name)
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _for_workload(client: OAuthClient, assertion: str) -> bool:
+    """Whether a verified assertion names the configured issuer and workload identity."""
+    return (_claim(assertion, "iss"), _claim(assertion, "sub")) == (client.issuer, client.subject)
+
+
+def _claims_refusal(client: OAuthClient, assertion: str, error: jwt.InvalidTokenError) -> str:
+    """Why PyJWT refused a correctly signed assertion, naming the values to fix."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"The assertion has no {error.claim!r} claim."
+    if isinstance(error, jwt.InvalidAudienceError):
+        return (
+            f"The assertion audience is {_claim(assertion, 'aud')}, this organization "
+            f"expects {client.audience}."
+        )
+    if isinstance(error, jwt.InvalidIssuerError):
+        return (
+            f"The assertion issuer is {_claim(assertion, 'iss')}, this organization "
+            f"expects {client.issuer}."
+        )
+    if isinstance(error, jwt.exceptions.InvalidSubjectError):
+        return (
+            f"The assertion subject is {_claim(assertion, 'sub')}, this organization "
+            f"expects {client.subject} (the workload identity's object id)."
+        )
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return (
+            f"The assertion expired at {_when(_claim(assertion, 'exp'))}; check the clock "
+            "of whatever sent it."
+        )
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return (
+            f"The assertion is not valid before {_when(_claim(assertion, 'nbf'))} "
+            f"(issued {_when(_claim(assertion, 'iat'))}); check the sender's clock."
+        )
+    return f"The assertion is not valid: {error}."
 
 
 def _when(claims_value: object) -> str:
@@ -203,35 +252,11 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
         raise AssertionRejected(
             f"The assertion's signature does not verify with {client.issuer}'s key {key.key_id}."
         ) from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise AssertionRejected(f"The assertion has no {exc.claim!r} claim.") from exc
-    except jwt.InvalidAudienceError as exc:
-        raise AssertionRejected(
-            f"The assertion audience is {_claim(assertion, 'aud')}, this organization expects "
-            f"{client.audience}."
-        ) from exc
-    except jwt.InvalidIssuerError as exc:
-        raise AssertionRejected(
-            f"The assertion issuer is {_claim(assertion, 'iss')}, this organization expects "
-            f"{client.issuer}."
-        ) from exc
-    except jwt.exceptions.InvalidSubjectError as exc:
-        raise AssertionRejected(
-            f"The assertion subject is {_claim(assertion, 'sub')}, this organization expects "
-            f"{client.subject} (the workload identity's object id)."
-        ) from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise AssertionRejected(
-            f"The assertion expired at {_when(_claim(assertion, 'exp'))}; check the clock of "
-            "whatever sent it."
-        ) from exc
-    except jwt.ImmatureSignatureError as exc:
-        raise AssertionRejected(
-            f"The assertion is not valid before {_when(_claim(assertion, 'nbf'))} "
-            f"(issued {_when(_claim(assertion, 'iat'))}); check the sender's clock."
-        ) from exc
     except jwt.InvalidTokenError as exc:
-        raise AssertionRejected(f"The assertion is not valid: {exc}.") from exc
+        # PyJWT checks claims only once the signature verified, so reading them is safe here.
+        raise AssertionRejected(
+            _claims_refusal(client, assertion, exc), authentic=_for_workload(client, assertion)
+        ) from exc
     _use_once(client, str(claims["jti"]), claims["exp"])
     return claims
 
@@ -241,9 +266,9 @@ def _use_once(client: OAuthClient, jti: str, exp: object) -> None:
     try:
         expires_at = datetime.fromtimestamp(float(exp), tz=UTC)
     except (TypeError, ValueError, OverflowError) as exc:
-        raise AssertionRejected("The assertion's exp claim is not a time.") from exc
+        raise AssertionRejected("The assertion's exp claim is not a time.", authentic=True) from exc
     if len(jti) > UsedAssertion._meta.get_field("jti").max_length:
-        raise AssertionRejected("The assertion's jti claim is too long.")
+        raise AssertionRejected("The assertion's jti claim is too long.", authentic=True)
     # Kept past exp by the clock skew, during which the assertion would still verify.
     horizon = now - timedelta(seconds=settings.WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS)
     UsedAssertion.objects.filter(client=client, expires_at__lt=horizon).delete()
@@ -253,5 +278,6 @@ def _use_once(client: OAuthClient, jti: str, exp: object) -> None:
     except IntegrityError as exc:
         raise AssertionRejected(
             f"This assertion (jti {jti}) was already exchanged for a token; each assertion "
-            "works once."
+            "works once.",
+            authentic=True,
         ) from exc

@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 MAX_ACTIVE_SECRETS = 2
 MIN_SECRET_DAYS = 365
 MAX_SECRET_DAYS = 1095
-_NO_DIGEST = "0" * 64
 
 
 def token_endpoint_url(organization: Organization) -> str:
@@ -264,8 +263,8 @@ class SecretCheck:
 
     secret: OAuthClientSecret | None
     failure: str = ""
-    # Whether the presented secret was a real one of the client (expired or revoked), so the
-    # reason may be told to the caller; a wrong secret learns nothing.
+    # Whether the presented secret is really one of the client's (revoked or expired, or the
+    # client revoked), so the reason may be told; a wrong secret learns nothing.
     genuine: bool = False
 
 
@@ -275,35 +274,35 @@ def _date(moment: datetime) -> str:
 
 @sensitive_variables("presented", "parsed")
 def check_client_secret(client: OAuthClient, presented: str) -> SecretCheck:
-    """Whether ``presented`` is an active secret of ``client``, in one indexed query."""
-    parsed = tokens.parse_token(presented, prefix=SECRET_PREFIX)
-    if parsed is None:
+    """Whether ``presented`` is an active secret of an active ``client``, in one indexed query
+    (``HashedSecret.verify``). Once the secret is proven, the reason it cannot be used (revoked,
+    expired, the client revoked) may be told; before that, only that it is wrong."""
+    secret = OAuthClientSecret.verify(client.secrets.all(), presented, prefix=SECRET_PREFIX)
+    if secret is None:
         return SecretCheck(
             None,
-            f"The client secret presented for {client} is not a Kno2 "
-            "client secret (a typo, or a secret of another system).",
+            f"The client secret presented for {client} is wrong: paste the secret issued with "
+            "this client id into Entra again.",
         )
-    secret = OAuthClientSecret.objects.filter(client=client, key=parsed.key).first()
-    digest = secret.digest if secret is not None else _NO_DIGEST
-    if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or secret is None:
+    if client.revoked_at is not None:
         return SecretCheck(
             None,
-            f"The client secret presented for {client} is wrong: paste "
-            "the secret issued with this client id into Entra again.",
+            f"Client {client} was revoked on {_date(client.revoked_at)}; ask Kno2 for new "
+            "credentials.",
+            True,
         )
-    now = timezone.now()
     if secret.revoked_at is not None:
         return SecretCheck(
             None,
-            f"Client secret {secret} was revoked on "
-            f"{_date(secret.revoked_at)}; enter the current one.",
+            f"Client secret {secret} was revoked on {_date(secret.revoked_at)}; enter the "
+            "current one.",
             True,
         )
-    if secret.expires_at <= now:
+    if secret.expires_at <= timezone.now():
         return SecretCheck(
             None,
-            f"Client secret {secret} expired on {_date(secret.expires_at)}; "
-            "ask Kno2 for a new secret and paste it into Entra.",
+            f"Client secret {secret} expired on {_date(secret.expires_at)}; ask Kno2 for a new "
+            "secret and paste it into Entra.",
             True,
         )
     return SecretCheck(secret)
@@ -353,25 +352,16 @@ def authenticate_access_token(tenant_public_id: str, presented: str) -> OAuthAcc
     """The live access token ``presented`` is, for the organization at ``tenant_public_id``.
 
     One indexed query joining the client, its organization and the secret that obtained the
-    token, so revoking the client, disabling provisioning or a secret lapsing after rotation
+    token (plus, at most every ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, a ``last_used_at``
+    update), so revoking the client, disabling provisioning or a secret lapsing after rotation
     refuses the token on its very next use.
     """
     try:
         public_id = uuid.UUID(str(tenant_public_id))
     except ValueError:
         return None
-    parsed = tokens.parse_token(presented, prefix=ACCESS_TOKEN_PREFIX)
-    if parsed is None:
-        return None
     now = timezone.now()
-    row = (
-        OAuthAccessToken.objects.filter(
-            usable_access_tokens(now), key=parsed.key, client__organization__public_id=public_id
-        )
-        .select_related("client__organization")
-        .first()
-    )
-    digest = row.digest if row is not None else _NO_DIGEST
-    if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or row is None:
-        return None
-    return row
+    candidates = OAuthAccessToken.objects.filter(
+        usable_access_tokens(now), client__organization__public_id=public_id
+    ).select_related("client__organization")
+    return OAuthAccessToken.verify(candidates, presented, prefix=ACCESS_TOKEN_PREFIX, now=now)

@@ -73,15 +73,21 @@ class TokenAttempt:
     client: OAuthClient | None = None
     secret: OAuthClientSecret | None = None
     failure: str = ""
-    # Whether ``failure`` may be told to the caller (it presented genuine credentials, or an
-    # assertion, which is no secret); for a wrong secret the caller learns nothing.
-    tell_caller: bool = False
+    # The caller proved it holds this organization's credential (the right secret, or an
+    # assertion its Entra tenant signed for its workload identity), so the refusal belongs in
+    # the organization's history; anyone else's failure is only counted.
+    authentic: bool = False
+    # Whether ``failure`` may be told to the caller: when authentic, or when it says nothing
+    # about any credential (a malformed request, an assertion's claims). A wrong secret or an
+    # unknown client id learns only that authentication failed.
+    describe: bool = False
     claims: dict = field(default_factory=dict)
     error: str = ""
 
-    def fail(self, reason: str, *, tell_caller: bool = False) -> None:
+    def fail(self, reason: str, *, authentic: bool = False, describe: bool | None = None) -> None:
         if not self.failure:
-            self.failure, self.tell_caller = reason, tell_caller
+            self.failure, self.authentic = reason, authentic
+            self.describe = authentic if describe is None else describe
 
 
 class TokenRequest(DjangoOAuth2Request):
@@ -131,12 +137,12 @@ class TokenClient(ClientMixin):
     def check_client_secret(self, client_secret: str) -> bool:
         if self.row.kind != ClientKind.OAUTH_CLIENT:
             self.attempt.fail(
-                f"{self.row} uses workload identity federation, not a secret.", tell_caller=True
+                f"{self.row} uses workload identity federation, not a secret.", describe=True
             )
             return False
         result = oauth.check_client_secret(self.row, client_secret)
         if result.secret is None:
-            self.attempt.fail(result.failure, tell_caller=result.genuine)
+            self.attempt.fail(result.failure, authentic=result.genuine)
             return False
         self.attempt.secret = result.secret
         return True
@@ -160,7 +166,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
             attempt.fail(
                 "Provisioning is disabled for this organization, so no access token "
                 "is issued; Kno2 staff switch it on.",
-                tell_caller=True,
+                authentic=True,
             )
             raise InvalidClientError(status_code=401, description=wire_text(attempt.failure))
 
@@ -190,13 +196,8 @@ class TokenServer(AuthorizationServer):
             )
             return None
         self.attempt.client = row
-        if row.revoked_at is not None:
-            self.attempt.fail(
-                f"Client {row} was revoked on {oauth._date(row.revoked_at)}; ask "
-                "Kno2 for new credentials.",
-                tell_caller=True,
-            )
-            return None
+        # A revoked client is refused once its secret or assertion is checked, so that only
+        # its holder learns it was revoked.
         return TokenClient(row, self.attempt)
 
     def validate_requested_scope(self, scope: str | None) -> None:
@@ -206,7 +207,7 @@ class TokenServer(AuthorizationServer):
             self.attempt.fail(
                 "The scope parameter is malformed (RFC 6749 §3.3); clear or fix "
                 "the OAuth 2.0 scopes in Entra.",
-                tell_caller=True,
+                authentic=True,
             )
             raise InvalidScopeError()
 
@@ -246,7 +247,7 @@ class TokenServer(AuthorizationServer):
     def create_token_response(self, request: HttpRequest | None = None) -> HttpResponse:
         problem = _request_problem(request)
         if problem:
-            self.attempt.fail(problem, tell_caller=True)
+            self.attempt.fail(problem, describe=True)
             return self.handle_error_response(
                 request, InvalidRequestError(description=wire_text(problem))
             )
@@ -260,15 +261,15 @@ class TokenServer(AuthorizationServer):
                 self.attempt.fail(
                     "The token request carries no client credentials: set the "
                     "Client ID and Client secret (or the federation) in Entra.",
-                    tell_caller=True,
+                    describe=True,
                 )
             error.description = (
                 wire_text(self.attempt.failure)
-                if self.attempt.tell_caller
+                if self.attempt.describe
                 else "Client authentication failed."
             )
         elif not self.attempt.failure:
-            self.attempt.fail(error.get_error_description() or error.error, tell_caller=True)
+            self.attempt.fail(error.get_error_description() or error.error, describe=True)
         self.attempt.error = error.error
         return super().handle_error_response(request, error)
 
@@ -285,7 +286,7 @@ class TokenServer(AuthorizationServer):
         if assertion_type != CLIENT_ASSERTION_TYPE or not assertion:
             self.attempt.fail(
                 f"client_assertion_type must be {CLIENT_ASSERTION_TYPE} with a client_assertion.",
-                tell_caller=True,
+                describe=True,
             )
             return None
         client_id = form.get("client_id")
@@ -300,7 +301,7 @@ class TokenServer(AuthorizationServer):
             if row is None:
                 self.attempt.fail(
                     "This organization has no workload identity federation configured.",
-                    tell_caller=True,
+                    describe=True,
                 )
                 return None
             self.attempt.client = row
@@ -310,12 +311,19 @@ class TokenServer(AuthorizationServer):
         if client.row.kind != ClientKind.WORKLOAD_IDENTITY:
             self.attempt.fail(
                 f"{client.row} authenticates with a client secret, not an assertion.",
-                tell_caller=True,
+                describe=True,
             )
             return None
         try:
             self.attempt.claims = verify_assertion(client.row, assertion)
         except AssertionRejected as exc:
-            self.attempt.fail(str(exc), tell_caller=True)
+            self.attempt.fail(str(exc), authentic=exc.authentic, describe=True)
+            return None
+        if client.row.revoked_at is not None:
+            self.attempt.fail(
+                f"Client {client.row} was revoked on {oauth._date(client.row.revoked_at)}; ask "
+                "Kno2 to configure the federation again.",
+                authentic=True,
+            )
             return None
         return client

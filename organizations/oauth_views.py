@@ -4,11 +4,12 @@ Per organization rather than one global endpoint keyed by client id: the URL alr
 tenant, so a client id, secret or assertion is only ever looked for among that organization's
 credentials (a credential of one organization cannot be spent at another's endpoint even by
 mistake), the workload identity configuration is found without a client id, and failures are
-recorded in the right organization's history. The customer pastes two URLs from the same
-page, the tenant URL and this one.
+recorded in the right organization's history (only those of its own Entra job: a caller that
+proved it holds the organization's credential; anyone else's failures are only counted). The
+customer pastes two URLs from the same page, the tenant URL and this one.
 
 Rate limits mirror SCIM authentication's (``kno2prov.ratelimit``): failed requests per client
-address (``OAUTH_TOKEN_FAILURE_RATE``), past which that address's requests answer 429 before
+address and endpoint (``OAUTH_TOKEN_FAILURE_RATE``), past which those requests answer 429 before
 any credential is checked; and successful token requests per client id
 (``OAUTH_TOKEN_RATE_LIMIT``). Only successes count against a client, so nobody can spend a
 client's budget by sending its id with a wrong secret.
@@ -20,6 +21,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import datetime
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.conf import settings
@@ -31,8 +33,9 @@ from django_ratelimit.core import get_usage
 from kno2prov.ratelimit import client_address
 from kno2prov.requestid import request_id_for
 from portal import services as history
-from portal.models import Operation
+from scim.calls import Operation, ScimCall
 
+from .credentials import AuthenticatedCredential, CredentialKind
 from .models import Organization
 from .oauth_server import TokenAttempt, TokenServer
 
@@ -92,7 +95,9 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
     if organization is None:
         return _oauth_error(404, "invalid_request", "No organization has this token endpoint.")
 
-    address = client_address(request)
+    # Failures count per client address and token endpoint, as SCIM's do per tenant URL:
+    # Entra's addresses are shared by all its tenants.
+    address = f"{client_address(request)}|{organization.public_id}"
     failures = _usage(
         request, "oauth-token-failures", address, settings.OAUTH_TOKEN_FAILURE_RATE, increment=False
     )
@@ -140,35 +145,37 @@ def _record_failure(
     request: HttpRequest,
     attempt: TokenAttempt,
     response: HttpResponse,
-    started_at: object,
+    started_at: datetime,
     duration_ms: float,
 ) -> None:
-    """Put a refused token request in the organization's history with its plain-words fix."""
+    """A refused token request of the organization's own Entra job (``attempt.authentic``)
+    goes into its history with the fix in plain words; anyone else's is only counted, like a
+    refused SCIM credential, so nobody can write into an organization's history."""
     client = attempt.client
     try:
-        history.record_sync_event(
-            attempt.organization,
-            at=started_at,
+        if not attempt.authentic or client is None:
+            history.count_failed_authentication(attempt.organization.public_id, at=started_at)
+            return
+        call = ScimCall(
             request_id=getattr(request, "request_id", "") or request_id_for(request),
-            token=None,
-            token_label=client.label if client else "",
-            token_prefix=client.client_id if client else "",
             method="POST",
             path=request.path,
-            operation=Operation.OTHER,
-            resource_type="",
-            resource_id="",
-            external_id="",
-            subject="Token request",
-            changes=[],
-            members_added=0,
-            members_removed=0,
-            filter_text="",
-            results=None,
+            tenant=attempt.organization.public_id,
+            operation=Operation.TOKEN_REQUEST,
+            started_at=started_at,
+            credential=AuthenticatedCredential(
+                organization=attempt.organization,
+                kind=CredentialKind(client.kind),
+                public_id=client.client_id,
+                expires_at=None,
+                client_label=client.label,
+            ),
             status_code=response.status_code,
-            error_type=attempt.error,
+            scim_type=attempt.error,
             error_detail=attempt.failure,
             duration_ms=duration_ms,
         )
+        history.record_sync_event(call)
     except Exception:
+        # History must never cost Entra its answer; the failure is visible in the logs.
         logger.exception("could not record token failure org=%s", attempt.organization.pk)

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from organizations import oauth, services
 from organizations.models import OAuthClientSecret
+from portal import services as services_history
+from portal.explanations import explain_failure
 from portal.models import SyncEvent
 from tests import factories
 
@@ -117,8 +119,8 @@ def test_history_names_the_oauth_client_that_made_each_request(
     )
     scim.search("Users", f'userName eq "{uuid.uuid4()}"')
     event = SyncEvent.objects.for_organization(organization).newest_first().first()
-    assert event.token_prefix == client.client_id
-    assert "k2a_" not in event.token_prefix
+    assert (event.credential_kind, event.credential_id) == ("oauth_client", client.client_id)
+    assert event.token_id is None
 
 
 def test_wrong_secret_is_invalid_client_and_tells_nothing_more(
@@ -131,6 +133,9 @@ def test_wrong_secret_is_invalid_client_and_tells_nothing_more(
     )
     body = assert_oauth_error(response, 401, "invalid_client")
     assert body["error_description"] == "Client authentication failed."
+    # Not the organization's own job: counted, never written into its history.
+    assert not SyncEvent.objects.for_organization(organization).exists()
+    assert services_history.failed_authentications(organization, hours=1) == 1
 
 
 def test_expired_secret_is_refused_and_history_says_when_it_expired(
@@ -142,8 +147,11 @@ def test_expired_secret_is_refused_and_history_says_when_it_expired(
     response = secret_basic(gunicorn_server, organization, client.client_id, secret)
     assert_oauth_error(response, 401, "invalid_client")
     event = SyncEvent.objects.for_organization(organization).failures().newest_first().first()
-    assert event.token_prefix == client.client_id
+    assert (event.operation, event.credential_id) == ("token_request", client.client_id)
     assert f"expired on {expired_at:%Y-%m-%d}" in event.error_detail
+    assert f"expired on {expired_at:%Y-%m-%d}" in explain_failure(
+        operation=event.operation, status_code=event.status_code,
+        error_detail=event.error_detail)
 
 
 def test_revoked_client_gets_no_token_and_its_access_tokens_stop_at_once(

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from organizations import federation, oauth
+from portal import services as history
 from portal.models import SyncEvent
 from tests import factories
 from tests.entra_issuer import EntraLikeIssuer, SigningKey, assertion_form
@@ -91,7 +92,8 @@ def test_assertion_found_through_discovery_gets_a_token_for_a_provisioning_cycle
     assert response.status_code == 200, response.text
     assert other_scim.search("Users", 'userName eq "grace@riverside.test"') == []
     event = SyncEvent.objects.for_organization(organization).newest_first().first()
-    assert event.token_prefix == federated.client_id
+    assert (event.credential_kind, event.credential_id) == \
+        ("workload_identity", federated.client_id)
 
 
 def test_client_id_may_be_left_out_the_organization_has_one_federation(
@@ -125,6 +127,7 @@ def test_assertion_signed_by_another_key_is_refused(
         exchange(gunicorn_server, organization, forged), 401, "invalid_client"
     )
     assert "signature" in body["error_description"]
+    assert latest_failure(organization) is None
 
 
 def test_alg_none_is_refused(gunicorn_server, organization, issuer, federated):
@@ -164,8 +167,11 @@ def test_wrong_issuer_is_refused(gunicorn_server, organization, issuer, federate
         organization,
         issuer.sign(claims(issuer, organization, iss=issuer.issuer(other_tenant))),
     )
-    assert_oauth_error(response, 401, "invalid_client")
-    assert f"issuer is {issuer.issuer(other_tenant)}" in latest_failure(organization).error_detail
+    body = assert_oauth_error(response, 401, "invalid_client")
+    assert f"issuer is {issuer.issuer(other_tenant)}" in body["error_description"]
+    # Not signed for this organization's workload identity: counted, not in its history.
+    assert latest_failure(organization) is None
+    assert history.failed_authentications(organization, hours=1) == 1
 
 
 def test_wrong_subject_is_refused(gunicorn_server, organization, issuer, federated):
@@ -174,8 +180,9 @@ def test_wrong_subject_is_refused(gunicorn_server, organization, issuer, federat
         organization,
         issuer.sign(claims(issuer, organization, sub=str(uuid.uuid4()))),
     )
-    assert_oauth_error(response, 401, "invalid_client")
-    assert "subject is" in latest_failure(organization).error_detail
+    body = assert_oauth_error(response, 401, "invalid_client")
+    assert "subject is" in body["error_description"]
+    assert latest_failure(organization) is None
 
 
 def test_expired_assertion_is_refused(gunicorn_server, organization, issuer, federated):
