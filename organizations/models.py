@@ -208,6 +208,7 @@ class AuditRecord(models.Model):
         TOKEN_ISSUED = "token_issued", "Token issued"
         TOKEN_ROTATED = "token_rotated", "Token rotated"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
+        SET_PASSWORD_LINK_CREATED = "set_password_link_created", "Set-password link created"
         OAUTH_CLIENT_ISSUED = "oauth_client_issued", "OAuth client issued"
         CLIENT_SECRET_ROTATED = "client_secret_rotated", "OAuth client secret rotated"
         OAUTH_CLIENT_REVOKED = "oauth_client_revoked", "OAuth client revoked"
