@@ -26,7 +26,7 @@ from django.utils import timezone
 from .models import HashedSecret, Organization
 
 CLIENT_ID_PREFIX = "k2c_"
-SECRET_PREFIX = "k2s_"  # noqa: S105 - a public prefix, like k2p_
+SECRET_PREFIX = "k2o_"  # noqa: S105 - a public prefix, like k2p_
 ACCESS_TOKEN_PREFIX = "k2a_"  # noqa: S105 - a public prefix
 
 
@@ -118,7 +118,7 @@ class ClientSecretQuerySet(models.QuerySet):
 
 
 class OAuthClientSecret(HashedSecret):
-    """A client secret ``k2s_<key>_<secret><checksum>``; only its peppered HMAC is stored."""
+    """A client secret ``k2o_<key>_<secret><checksum>``; only its peppered HMAC is stored."""
 
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
     expires_at = models.DateTimeField()

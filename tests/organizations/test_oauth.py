@@ -25,7 +25,7 @@ from organizations.services import ProvisioningError
 from tests import factories
 
 V2_ISSUER = f"https://login.microsoftonline.com/{factories.TENANT_A}/v2.0"
-SECRET = re.compile(r"\bk2s_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
+SECRET = re.compile(r"\bk2o_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
 
 
 def run(*args: str) -> str:
