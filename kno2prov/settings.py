@@ -338,6 +338,8 @@ LOGGING = {
         "scim": {"level": LOG_LEVEL},
         # django-scim2 logs whole request bodies (PII) at DEBUG.
         "django_scim": {"level": "WARNING"},
+        # Authlib logs each issued token dict (the access token itself) at DEBUG.
+        "authlib": {"level": "WARNING"},
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
@@ -382,7 +384,8 @@ SCIM_SERVICE_PROVIDER = {
         {
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
-            "description": "The provisioning token issued for the organization, sent as "
+            "description": "The provisioning token issued for the organization, or an "
+                           "access token from its OAuth token endpoint, sent as "
                            "Authorization: Bearer <token>.",
             "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
             "primary": True,
