@@ -329,7 +329,12 @@ def issue_access_token(
     )
     # Old tokens are dead weight: drop this client's expired ones as each new one is issued.
     client.access_tokens.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    OAuthClient.objects.filter(pk=client.pk).update(last_used_at=now)
+    # Conditional, like HashedSecret.touch: concurrent token requests do not queue on the
+    # client's row lock.
+    resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
+    if client.last_used_at is None or now - client.last_used_at >= resolution:
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
+        OAuthClient.objects.filter(stale, pk=client.pk).update(last_used_at=now)
     logger.info("access token issued client=%s key=%s", client.client_id, key)
     return row, plaintext, lifetime
 
