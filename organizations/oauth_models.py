@@ -1,6 +1,6 @@
 """OAuth 2.0 credentials of an organization: clients, their secrets, the access tokens issued.
 
-Entra ID's current provisioning credentials (reference ``azure-scim-client.md`` §4.1) both end in
+Entra ID's current provisioning credentials (``docs/azure-scim-client.md`` §4.1) end in
 an access token obtained from our token endpoint:
 
 * **OAuth 2.0 client credentials** (RFC 6749 §4.4): Entra authenticates with a client id and a

@@ -1,4 +1,7 @@
-"""Token requests as Microsoft Entra ID sends them (reference §4.1), over real HTTP."""
+"""Token requests as Microsoft Entra ID sends them, over real HTTP.
+
+See ``docs/azure-scim-client.md`` §4.1.
+"""
 
 from __future__ import annotations
 

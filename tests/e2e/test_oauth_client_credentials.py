@@ -2,7 +2,8 @@
 
 Entra POSTs ``grant_type=client_credentials`` with the client id and secret in the
 ``Authorization`` header (``client_secret_basic``) or the body (``client_secret_post``), then
-sends the access token as the bearer token of every SCIM request (reference §4.1).
+sends the access token as the bearer token of every SCIM request
+(``docs/azure-scim-client.md`` §4.1).
 """
 
 from __future__ import annotations
