@@ -279,6 +279,35 @@ TOKEN_ROTATION_GRACE_DAYS = env_int("TOKEN_ROTATION_GRACE_DAYS", 7)
 # last_used_at is written at most this often per token, so verification is not a write per request.
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 300)
 
+# OAuth 2.0 client credentials and workload identity federation (organizations.oauth).
+# Entra's gallery rules: access tokens live 1 to 6 hours, client secrets 1 to 3 years.
+OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = env_int("OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS", 3600)
+if not 3600 <= OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS <= 21600:
+    raise ImproperlyConfigured(
+        "OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS must be 3600 to 21600 (1 to 6 hours), not "
+        f"{OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS}"
+    )
+OAUTH_CLIENT_SECRET_EXPIRY_DAYS = env_int("OAUTH_CLIENT_SECRET_EXPIRY_DAYS", 730)
+if not 365 <= OAUTH_CLIENT_SECRET_EXPIRY_DAYS <= 1095:
+    raise ImproperlyConfigured(
+        "OAUTH_CLIENT_SECRET_EXPIRY_DAYS must be 365 to 1095 (1 to 3 years), not "
+        f"{OAUTH_CLIENT_SECRET_EXPIRY_DAYS}"
+    )
+# Token requests per client id, and failed token requests per client address.
+OAUTH_TOKEN_RATE_LIMIT = env_str("OAUTH_TOKEN_RATE_LIMIT", "60/10m")
+OAUTH_TOKEN_FAILURE_RATE = env_str("OAUTH_TOKEN_FAILURE_RATE", "20/5m")
+# Scheme and host of the Entra authority that workload identity issuers must name:
+# https://login.microsoftonline.com, or a sovereign cloud's (login.microsoftonline.us, ...).
+ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com")
+ENTRA_AUTHORITY_HOST = ENTRA_AUTHORITY_HOST.rstrip("/")
+# Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
+WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
+WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)
+# An unknown kid refetches the keys at most once per this many seconds.
+WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
+    "WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS", 30
+)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # json: one object per line with the request id, for log shippers; plain: for people at a terminal.
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
@@ -313,6 +342,8 @@ LOGGING = {
         "scim": {"level": LOG_LEVEL},
         # django-scim2 logs whole request bodies (PII) at DEBUG.
         "django_scim": {"level": "WARNING"},
+        # Authlib logs each issued token dict (the access token itself) at DEBUG.
+        "authlib": {"level": "WARNING"},
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
@@ -358,7 +389,8 @@ SCIM_SERVICE_PROVIDER = {
         {
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
-            "description": "The provisioning token issued for the organization, sent as "
+            "description": "The provisioning token issued for the organization, or an "
+                           "access token from its OAuth token endpoint, sent as "
                            "Authorization: Bearer <token>.",
             "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
             "primary": True,

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from organizations.oauth_views import token_endpoint
+
 from . import health, metrics
 
 urlpatterns = [
@@ -11,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("api/directory/v1/", include("directory.urls")),
+    path("oauth/<uuid:tenant>/token", token_endpoint, name="oauth-token"),
     path("scim/v2/<uuid:tenant>/", include("scim.urls")),
     # Whatever under /scim/v2/ names no tenant still gets a SCIM error body, not an HTML page.
     path("scim/v2/", include("scim.fallback_urls")),

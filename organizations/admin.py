@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from . import services, tokens
 from .forms import OrganizationAdminForm
 from .models import AuditRecord, Organization, ProvisioningToken
+from .oauth_admin import OAuthClientInline, OAuthPagesMixin
 from .views import OrganizationPagesMixin
 
 # Tokens expiring this soon are flagged, so staff rotate them before Azure quarantines the job.
@@ -146,7 +147,7 @@ class ProvisioningTokenInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
+class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
     list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "nearest_expiry")
     list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
@@ -154,7 +155,7 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     list_select_related = ("provisioning_enabled_by",)
     readonly_fields = ("provisioning_status", "tenant_url", "public_id", "provisioning_enabled_at",
                        "provisioning_enabled_by", "created_at", "updated_at")
-    inlines = [ProvisioningTokenInline]
+    inlines = [ProvisioningTokenInline, OAuthClientInline]
     actions = ["enable_provisioning", "disable_provisioning"]
 
     fieldsets = [

@@ -9,7 +9,8 @@ read the answer from the SCIM call record (``scim.calls``) and never look at the
 endpoint, the history API, ``/metrics`` and the benchmark ceiling all read it through here.
 
 Kinds are told apart by the presented token's prefix (``AUTHENTICATORS``): a Secret Token
-starts with ``k2p_``. A new kind adds its prefix and a function to that table.
+starts with ``k2p_``, an OAuth access token (either OAuth kind, ``organizations.oauth``) with
+``k2a_``. A new kind adds its prefix and a function to that table.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
+from django.db.models import Max, Q
 from django.http import HttpRequest
 
-from . import services, tokens
+from . import oauth, services, tokens
 from .models import Organization, ProvisioningToken
+from .oauth_models import ACCESS_TOKEN_PREFIX
 
 
 class CredentialKind(models.TextChoices):
@@ -41,11 +44,13 @@ class AuthenticatedCredential:
     public_id: str  # "k2p_<key>…" prefix, or the OAuth client id; never a secret
     expires_at: datetime | None
     token: ProvisioningToken | None = None  # the row, for the Secret Token kind
+    # What staff called an OAuth client when they issued it (a token's is on ``token``).
+    client_label: str = ""
 
     @property
     def label(self) -> str:
         """What staff called the credential when they issued it, if they named it."""
-        return self.token.label if self.token is not None else ""
+        return self.token.label if self.token is not None else self.client_label
 
 
 def bearer_token(request: HttpRequest) -> str | None:
@@ -71,12 +76,28 @@ def _secret_token(tenant: uuid.UUID, presented: str) -> AuthenticatedCredential 
     )
 
 
+def _access_token(tenant: uuid.UUID, presented: str) -> AuthenticatedCredential | None:
+    """An access token from the token endpoint: its client's kind, the client id as public id."""
+    access = oauth.authenticate_access_token(str(tenant), presented)
+    if access is None:
+        return None
+    client = access.client
+    return AuthenticatedCredential(
+        organization=client.organization,
+        kind=CredentialKind(client.kind),
+        public_id=client.client_id,
+        expires_at=access.expires_at,
+        client_label=client.label,
+    )
+
+
 Authenticator = Callable[[uuid.UUID, str], AuthenticatedCredential | None]
 
 # Presented-token prefix → the function that checks that kind. Each function gets the exact
 # tenant id and the whole presented string, and answers a credential of that tenant or None.
 AUTHENTICATORS: dict[str, Authenticator] = {
     tokens.PREFIX: _secret_token,
+    ACCESS_TOKEN_PREFIX: _access_token,
 }
 
 
@@ -104,3 +125,40 @@ def authenticate_bearer(tenant_public_id: str, presented: str) -> AuthenticatedC
         if presented.startswith(prefix):
             return authenticator(tenant, presented)
     return None
+
+
+@dataclass(frozen=True)
+class ActiveCredential:
+    """One credential that can still provision an organization, for health and warnings."""
+
+    kind: CredentialKind
+    public_id: str
+    expires_at: datetime | None
+
+
+def active_credentials(organization: Organization, now: datetime) -> list[ActiveCredential]:
+    """Every active credential of ``organization``, of every kind, in two queries.
+
+    A client-credentials client lasts as long as its longest-lived active secret; a workload
+    identity federation does not expire.
+    """
+    found = [
+        ActiveCredential(CredentialKind.SECRET_TOKEN, token.display_prefix, token.expires_at)
+        for token in organization.tokens.active(now)
+    ]
+    clients = organization.oauth_clients.active().annotate(
+        secret_expiry=Max(
+            "secrets__expires_at",
+            filter=Q(secrets__revoked_at__isnull=True, secrets__expires_at__gt=now),
+        ),
+    )
+    for client in clients:
+        if client.kind == CredentialKind.WORKLOAD_IDENTITY:
+            found.append(ActiveCredential(CredentialKind.WORKLOAD_IDENTITY, client.client_id, None))
+        elif client.secret_expiry is not None:
+            found.append(
+                ActiveCredential(
+                    CredentialKind.OAUTH_CLIENT, client.client_id, client.secret_expiry
+                )
+            )
+    return found

@@ -209,6 +209,12 @@ class AuditRecord(models.Model):
         TOKEN_ROTATED = "token_rotated", "Token rotated"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
         SET_PASSWORD_LINK_CREATED = "set_password_link_created", "Set-password link created"
+        OAUTH_CLIENT_ISSUED = "oauth_client_issued", "OAuth client issued"
+        CLIENT_SECRET_ROTATED = "client_secret_rotated", "OAuth client secret rotated"
+        OAUTH_CLIENT_REVOKED = "oauth_client_revoked", "OAuth client revoked"
+        WORKLOAD_IDENTITY_CONFIGURED = (
+            "workload_identity_configured", "Workload identity federation configured"
+        )
 
     organization = models.ForeignKey(
         Organization, null=True, on_delete=models.SET_NULL, related_name="audit_records"
@@ -231,3 +237,13 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} — {self.organization_name}"
+
+
+# OAuth clients, secrets and access tokens live in their own module; importing them here
+# registers them with the app.
+from .oauth_models import (  # noqa: E402, F401
+    OAuthAccessToken,
+    OAuthClient,
+    OAuthClientSecret,
+    UsedAssertion,
+)

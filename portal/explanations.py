@@ -79,6 +79,8 @@ def summarize(
         where = f" where {filter_text}" if filter_text else ""
         found = f" ({results} found)" if results is not None else ""
         return f"Search {kind}{where}{found}"
+    if operation == Operation.TOKEN_REQUEST:
+        return "Access token request refused"
     if operation == Operation.OTHER:
         return f"{method} {path}"
     label = Operation(operation).label if operation in Operation.values else operation
@@ -94,6 +96,12 @@ def explain_failure(
 ) -> str:
     """What a failed request means and what the tenant admin can do about it."""
     who = f"“{subject}”" if subject else "this object"
+    if operation == Operation.TOKEN_REQUEST:
+        # ``organizations.oauth_server`` wrote the fix, naming the values to change.
+        return (
+            f"{error_detail} Then click Test Connection in the enterprise app's Provisioning "
+            "page; Azure quarantines a job whose credentials keep failing."
+        )
     if status_code == 401:
         return (
             "Azure AD's secret token was refused: it is wrong, expired, revoked, or provisioning "

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils import timezone
 
+from organizations.credentials import CredentialKind, active_credentials
 from organizations.models import Organization
 from scim.calls import Operation
 
@@ -136,23 +137,25 @@ def organization_health(organization: Organization, now: datetime | None = None)
 
 
 def _token_findings(organization: Organization, health: Health, now: datetime) -> None:
-    active = list(organization.tokens.active(now).order_by("expires_at"))
+    active = active_credentials(organization, now)
     if not active:
-        health.add(CRITICAL, "No active provisioning token: Azure AD cannot connect.")
+        health.add(CRITICAL, "No active provisioning token or OAuth client: Azure AD cannot "
+                             "connect.")
         return
-    # The token that lasts longest is the one Azure can keep using after a rotation.
-    expiries = [token.expires_at for token in active]
-    if None in expiries:
+    # The credential that lasts longest is the one Azure can keep using after a rotation.
+    if any(credential.expires_at is None for credential in active):
         return
-    latest = max(expiries)
-    days = (latest - now).days
-    if latest - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
+    latest = max(active, key=lambda credential: credential.expires_at)
+    what = ("provisioning token" if latest.kind == CredentialKind.SECRET_TOKEN
+            else "OAuth client secret")
+    days = (latest.expires_at - now).days
+    if latest.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
         health.add(CRITICAL, (
-            f"The provisioning token expires in {days} day{'s' if days != 1 else ''}: ask "
+            f"The {what} expires in {days} day{'s' if days != 1 else ''}: ask "
             "Kno2 for a new one now, or Azure AD quarantines the job when it expires."
         ))
-    elif latest - now <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
+    elif latest.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
         health.add(WARNING, (
-            f"The provisioning token expires in {days} days: ask Kno2 for a new one and paste "
+            f"The {what} expires in {days} days: ask Kno2 for a new one and paste "
             "it into Azure AD before then."
         ))

@@ -48,6 +48,8 @@ class Operation(models.TextChoices):
     UPDATE_MEMBERS = "update_members", "Change group members"
     DISCOVERY = "discovery", "Schema discovery"
     TEST_CONNECTION = "test_connection", "Test Connection"
+    # Not SCIM itself: a refused request to the organization's OAuth token endpoint.
+    TOKEN_REQUEST = "token_request", "Token request"
     OTHER = "other", "Other request"
 
 

@@ -8,8 +8,8 @@ import re
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
-from organizations import services, tokens
-from organizations.models import Organization, ProvisioningToken
+from organizations import oauth, services, tokens
+from organizations.models import OAuthClient, Organization, ProvisioningToken
 
 _sequence = itertools.count(1)
 
@@ -45,6 +45,28 @@ def make_token(
 ) -> tuple[ProvisioningToken, str]:
     return services.issue_token(
         organization, actor=None, label=label, expires_days=expires_days
+    )
+
+
+def make_oauth_client(
+    organization: Organization, *, label: str = "Entra", expires_days: int | None = None,
+) -> tuple[OAuthClient, str]:
+    """A client-credentials client of ``organization`` and its secret's plaintext."""
+    client, _, plaintext = oauth.issue_oauth_client(
+        organization, actor=None, label=label, expires_days=expires_days
+    )
+    return client, plaintext
+
+
+def make_workload_identity(
+    organization: Organization, issuer, *, subject: str = "5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
+    audience: str = "api://kno2-scim", jwks_url: str = "",
+) -> OAuthClient:
+    """Workload identity federation of ``organization`` with ``issuer`` (an ``EntraLikeIssuer``),
+    whose base URL must be ``settings.ENTRA_AUTHORITY_HOST``."""
+    return oauth.configure_workload_identity(
+        organization, issuer=issuer.issuer(str(organization.sso_tenant_id)), subject=subject,
+        audience=audience, jwks_url=jwks_url, actor=None,
     )
 
 

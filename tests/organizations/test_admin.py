@@ -37,6 +37,8 @@ def _change_data(organization: Organization, **overrides) -> dict:
         "sso_issuer": organization.sso_issuer,
         "tokens-TOTAL_FORMS": "0", "tokens-INITIAL_FORMS": "0",
         "tokens-MIN_NUM_FORMS": "0", "tokens-MAX_NUM_FORMS": "0",
+        "oauth_clients-TOTAL_FORMS": "0", "oauth_clients-INITIAL_FORMS": "0",
+        "oauth_clients-MIN_NUM_FORMS": "0", "oauth_clients-MAX_NUM_FORMS": "0",
     }
     return {**data, **overrides}
 

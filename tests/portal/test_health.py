@@ -5,10 +5,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from organizations import oauth
+from organizations.models import OAuthClientSecret
 from organizations.services import issue_token, revoke_token
 from portal import health, services
 from portal.models import SyncCycle
 from scim.calls import Operation
+from tests import factories
 
 from .conftest import record
 
@@ -119,3 +122,30 @@ def test_no_active_token_is_critical(organization, token):
 
     assert result.level == health.CRITICAL
     assert "No active provisioning token" in result.findings[0][1]
+
+
+def test_an_organization_on_oauth_client_credentials_alone_is_not_told_it_has_no_token(
+    organization,
+):
+    factories.make_oauth_client(organization)
+    _cycle(organization, events=500, failures=3)
+    result = health.organization_health(organization)
+    assert result.findings == []
+
+
+def test_an_expiring_oauth_client_secret_is_warned_about(organization):
+    client, _ = factories.make_oauth_client(organization)
+    OAuthClientSecret.objects.filter(client=client).update(
+        expires_at=timezone.now() + timedelta(days=3, hours=1))
+    result = health.organization_health(organization)
+    assert (health.CRITICAL, "The OAuth client secret expires in 3 days: ask Kno2 for a new one "
+            "now, or Azure AD quarantines the job when it expires.") in result.findings
+
+
+def test_a_workload_identity_federation_never_expires(organization, settings):
+    settings.ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.com"
+    oauth.configure_workload_identity(
+        organization, subject="s", audience="api://a", actor=None,
+        issuer=f"https://login.microsoftonline.com/{organization.sso_tenant_id}/v2.0")
+    _cycle(organization, events=500, failures=3)
+    assert health.organization_health(organization).findings == []
