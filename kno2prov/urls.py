@@ -2,9 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.views import root
+
 from . import health, metrics
 
 urlpatterns = [
+    path("", root, name="root"),
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),

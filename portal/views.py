@@ -91,6 +91,14 @@ class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
     template_name = "portal/set_password_done.html"
 
 
+@require_GET
+def root(request: HttpRequest) -> HttpResponse:
+    """``/``: Kno2 staff go to the admin, everyone else to the portal (or its sign-in)."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("portal:home")
+
+
 @portal_login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
