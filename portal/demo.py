@@ -58,11 +58,15 @@ class _Azure:
         self.plaintext = plaintext
         self.replay = Replay()
 
-    def send(self, method: str, path: str, body: dict | None = None, *,
-             token: str | None = None) -> dict:
+    def send(
+        self, method: str, path: str, body: dict | None = None, *, token: str | None = None
+    ) -> dict:
         response = self.client.generic(
-            method, f"{self.base}{path}", json.dumps(body) if body is not None else "",
-            content_type="application/scim+json", secure=self.secure,
+            method,
+            f"{self.base}{path}",
+            json.dumps(body) if body is not None else "",
+            content_type="application/scim+json",
+            secure=self.secure,
             headers={"Authorization": f"Bearer {token or self.plaintext}"},
         )
         self.replay.requests += 1
@@ -89,8 +93,7 @@ def _user(given: str, family: str) -> dict:
         "displayName": f"{given} {family}",
         "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
         "emails": [{"primary": True, "type": "work", "value": user_name}],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "department": "Clinical"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Clinical"},
     }
 
 
@@ -114,13 +117,17 @@ def replay_initial_cycle(organization: Organization, plaintext: str) -> Replay:
     azure.lookup("Users", "userName", duplicate["userName"])
     azure.send("POST", "/Users", duplicate)
     # An attribute mapping that sends an empty userName for a user without a UPN.
-    azure.send("POST", "/Users", {"schemas": [USER_SCHEMA], "externalId": "kiosk",
-                                  "displayName": "Kiosk"})
+    azure.send(
+        "POST", "/Users", {"schemas": [USER_SCHEMA], "externalId": "kiosk", "displayName": "Kiosk"}
+    )
 
     for group in sorted(user_ids):
         azure.lookup("Groups", "displayName", group)
-        created = azure.send("POST", "/Groups", {"schemas": [GROUP_SCHEMA],
-                                                 "displayName": group, "externalId": group})
+        created = azure.send(
+            "POST",
+            "/Groups",
+            {"schemas": [GROUP_SCHEMA], "displayName": group, "externalId": group},
+        )
         group_id = created.get("id")
         if not group_id:
             continue
@@ -128,15 +135,30 @@ def replay_initial_cycle(organization: Organization, plaintext: str) -> Replay:
         if group == "Front desk":
             # A member Azure never provisioned here: the whole PATCH is refused.
             members.append({"value": UNPROVISIONED_MEMBER_ID})
-        azure.send("PATCH", f"/Groups/{group_id}", {"schemas": [PATCH_SCHEMA], "Operations": [
-            {"op": "Add", "path": "members", "value": members}]})
+        azure.send(
+            "PATCH",
+            f"/Groups/{group_id}",
+            {
+                "schemas": [PATCH_SCHEMA],
+                "Operations": [{"op": "Add", "path": "members", "value": members}],
+            },
+        )
 
     # Someone left: Azure deactivates with Replace active "False" (reference §3.4).
     leaver = user_ids.get("Physicians", [])[-1:]
     for user_id in leaver:
-        azure.send("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_SCHEMA], "Operations": [
-            {"op": "Replace", "path": "active", "value": "False"}]})
+        azure.send(
+            "PATCH",
+            f"/Users/{user_id}",
+            {
+                "schemas": [PATCH_SCHEMA],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+            },
+        )
     # An old token still configured in a second enterprise app.
-    azure.send("GET", "/Users?filter=" + quote('userName eq "old.app@demo-clinic.example"'),
-               token="k2p_000000000000_" + "0" * 38)
+    azure.send(
+        "GET",
+        "/Users?filter=" + quote('userName eq "old.app@demo-clinic.example"'),
+        token="k2p_000000000000_" + "0" * 38,
+    )
     return azure.replay

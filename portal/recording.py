@@ -133,7 +133,9 @@ def build_event_fields(
         error_type = "unauthorized"
     token = getattr(request, "scim_token", None)
     changes = event.get("changes")
+    member_ids = event.get("member_ids")
     return {
+        "member_ids": member_ids if isinstance(member_ids, dict) else {},
         "request_id": request.request_id,
         "token": token,
         "token_label": getattr(token, "label", "") if token is not None else "",

@@ -22,17 +22,26 @@ from django.utils.http import urlsafe_base64_encode
 
 from organizations import tokens
 from organizations.models import Organization, ProvisioningToken
+from scim.identity import identity_key
 
 from . import apikeys
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
 from .explanations import summarize
-from .models import HistoryApiKey, PortalMembership, SyncCycle, SyncEvent
+from .models import (
+    HistoryApiKey,
+    MemberChange,
+    PortalMembership,
+    SyncCycle,
+    SyncEvent,
+    SyncEventMember,
+)
 
 logger = logging.getLogger(__name__)
 
 Actor = AbstractBaseUser | None
 _REDACTED = "[redacted]"
 _MAX_VALUE = 200
+MEMBER_IDS_RECORDED = 1000
 
 
 def _clip(value: object, limit: int) -> str:
@@ -73,12 +82,15 @@ def record_sync_event(
     subject: str, changes: Sequence[Any], members_added: int, members_removed: int,
     filter_text: str, results: int | None, status_code: int, error_type: str,
     error_detail: str, duration_ms: float,
+    member_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> SyncEvent:
     """Store one SCIM request in ``organization``'s history and count it in its sync cycle.
 
     Runs after the SCIM view's transaction has committed or rolled back, in its own. On
     PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
     only): history may lose its last few milliseconds in a server crash, SCIM data never.
+    ``member_ids`` (``added``/``removed``/``refused`` lists of SCIM ids, already bounded by the
+    SCIM layer) become ``SyncEventMember`` rows in one more statement.
     """
     succeeded = status_code < 400
     changes = _clean_changes(changes)
@@ -93,7 +105,8 @@ def record_sync_event(
         method=_clip(method, 10), path=_clip(path, 300), operation=operation,
         summary=_clip(summary, 500), resource_type=_clip(resource_type, 10),
         resource_id=_clip(resource_id, 100), external_id=_clip(external_id, 200),
-        subject=_clip(subject, 300), changes=changes, members_added=members_added,
+        subject=_clip(subject, 300), subject_key=_clip(identity_key(subject or ""), 300),
+        changes=changes, members_added=members_added,
         members_removed=members_removed, filter=_clip(filter_text, 500), results=results,
         status_code=status_code, succeeded=succeeded, error_type=_clip(error_type, 40),
         error_detail=_clip(error_detail, 1000), duration_ms=round(duration_ms, 3),
@@ -108,7 +121,21 @@ def record_sync_event(
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             event.cycle = assign_cycle(organization, at, increments)
             event.save(force_insert=True)
+    _record_members(event, member_ids or {})
     return event
+
+
+def _record_members(event: SyncEvent, member_ids: Mapping[str, Sequence[str]]) -> None:
+    rows = [
+        SyncEventMember(organization_id=event.organization_id, event=event,
+                        created_at=event.created_at, group_id=event.resource_id,
+                        member_id=_clip(member_id, 100), change=change)
+        for change in MemberChange.values
+        for member_id in (member_ids.get(change) or [])[:MEMBER_IDS_RECORDED]
+        if isinstance(member_id, str)
+    ]
+    if rows:
+        SyncEventMember.objects.bulk_create(rows)
 
 
 def prune_sync_history(

@@ -35,15 +35,34 @@ from .patch import Path, apply_patch, parse_path
 logger = logging.getLogger(__name__)
 
 UNKNOWN_IDS_SHOWN = 5
+# Member ids kept per request and direction for the history: ids only (never bodies), so a
+# 40,000-member PATCH records at most this many; the counts stay exact.
+MEMBER_IDS_RECORDED = 1000
 
 
 @dataclass
 class Outcome:
-    """What a write did, for the response and for ``request.scim_event``."""
+    """What a write did, for the response and for ``request.scim_event``.
+
+    ``added_ids``/``removed_ids`` are the SCIM ids of the members added and removed (at most
+    ``MEMBER_IDS_RECORDED`` each), so the history can say who joined or left a group.
+    """
 
     changes: list[dict] = field(default_factory=list)
     members_added: int = 0
     members_removed: int = 0
+    added_ids: list[str] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+
+
+class UnknownMembers(InvalidValue):
+    """A membership change named ids that are no user of the organization (RFC 7644 §3.12,
+    400 ``invalidValue``). Carries the ids the request named, for the history."""
+
+    def __init__(self, detail: str, *, unknown: list[str], requested: list[str]) -> None:
+        super().__init__(detail)
+        self.unknown = unknown
+        self.requested = requested
 
 
 def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: Any) -> None:
@@ -143,7 +162,8 @@ def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, 
     return {str(scim_id): pk for scim_id, pk in rows}
 
 
-def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[int]:
+def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool,
+         requested: list[str]) -> list[int]:
     pks, unknown = [], []
     for raw in step.ids:
         parsed = _parse_uuid(raw)
@@ -155,16 +175,18 @@ def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[i
     if strict and unknown:
         shown = ", ".join(unknown[:UNKNOWN_IDS_SHOWN])
         more = f" and {len(unknown) - UNKNOWN_IDS_SHOWN} more" if len(unknown) > 5 else ""
-        raise InvalidValue(f"no user with id {shown}{more} in this organization")
+        raise UnknownMembers(f"no user with id {shown}{more} in this organization",
+                             unknown=unknown[:MEMBER_IDS_RECORDED],
+                             requested=requested[:MEMBER_IDS_RECORDED])
     return sorted(set(pks))
 
 
-def _add_members(group: ScimGroup, pks: list[int]) -> int:
+def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
     """Insert the memberships that do not exist yet; re-adding a member is a success
     (RFC 7644 §3.5.2.1). ``ignore_conflicts`` keeps a concurrent add of the same member from
     failing; sorted pks keep lock order stable between concurrent requests."""
     if not pks:
-        return 0
+        return []
     existing = set(
         GroupMembership.objects.filter(group=group, user_id__in=pks).values_list(
             "user_id", flat=True)
@@ -178,28 +200,47 @@ def _add_members(group: ScimGroup, pks: list[int]) -> int:
             connection.check_constraints()
     except IntegrityError as exc:
         raise InvalidValue("a user being added was deleted meanwhile; retry") from exc
-    return len(new)
+    return [membership.user_id for membership in new]
 
 
-def _apply_member_steps(group: ScimGroup, steps: list[_MemberStep]) -> tuple[int, int]:
+def _remove_members(memberships: Any, removed_ids: list[str]) -> int:
+    """Delete ``memberships``, noting (up to the limit) whose they were first."""
+    room = MEMBER_IDS_RECORDED - len(removed_ids)
+    if room > 0:
+        removed_ids.extend(
+            str(scim_id) for scim_id in memberships.values_list("user__scim_id", flat=True)[:room]
+        )
+    return memberships.delete()[0]
+
+
+def _apply_member_steps(group: ScimGroup, steps: list[_MemberStep], outcome: Outcome) -> None:
+    """Apply ``steps`` to ``group``'s members, counting and naming them in ``outcome``."""
     resolved = _resolve(group.organization, steps)
+    scim_ids = {pk: scim_id for scim_id, pk in resolved.items()}
+    requested = [raw for step in steps for raw in step.ids if isinstance(raw, str)]
     # Validate every step before writing anything.
-    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"}))
+    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"},
+                           requested=requested))
                for step in steps]
-    added = removed = 0
+    memberships = GroupMembership.objects.filter(group=group)
     for step, pks in planned:
         if step.action == "add":
-            added += _add_members(group, pks)
+            added = _add_members(group, pks)
         elif step.action == "remove":
+            added = []
             if pks:
-                removed += GroupMembership.objects.filter(group=group, user_id__in=pks).delete()[0]
+                outcome.members_removed += _remove_members(
+                    memberships.filter(user_id__in=pks), outcome.removed_ids)
         elif step.action == "remove_all":
-            removed += GroupMembership.objects.filter(group=group).delete()[0]
+            added = []
+            outcome.members_removed += _remove_members(memberships, outcome.removed_ids)
         else:  # replace: RFC 7644 §3.5.2.3, the given list becomes the membership
-            removed += GroupMembership.objects.filter(group=group).exclude(
-                user_id__in=pks).delete()[0]
-            added += _add_members(group, pks)
-    return added, removed
+            outcome.members_removed += _remove_members(
+                memberships.exclude(user_id__in=pks), outcome.removed_ids)
+            added = _add_members(group, pks)
+        outcome.members_added += len(added)
+        room = MEMBER_IDS_RECORDED - len(outcome.added_ids)
+        outcome.added_ids.extend(scim_ids[pk] for pk in added[:max(room, 0)])
 
 
 def _touch_group(group: ScimGroup) -> None:
@@ -219,10 +260,11 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
                       **documents.group_fields(document))
     _save_unique(group, f"displayName {group.display_name!r} is already taken")
     group.organization = organization
-    added, _ = _apply_member_steps(group, [_MemberStep("add", document.get("members", []))])
+    outcome = Outcome()
+    _apply_member_steps(group, [_MemberStep("add", document.get("members", []))], outcome)
     logger.info("scim group created org=%s id=%s members=%s", organization.pk, group.scim_id,
-                added)
-    return group, Outcome(members_added=added)
+                outcome.members_added)
+    return group, outcome
 
 
 def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
@@ -242,11 +284,11 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
 @transaction.atomic(savepoint=False)
 def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
-    changes = _save_group_document(group, document)
-    added, removed = _apply_member_steps(group, [_MemberStep("replace", document["members"])])
-    if not changes and (added or removed):
+    outcome = Outcome(changes=_save_group_document(group, document))
+    _apply_member_steps(group, [_MemberStep("replace", document["members"])], outcome)
+    if not outcome.changes and (outcome.members_added or outcome.members_removed):
         _touch_group(group)
-    return Outcome(changes=changes, members_added=added, members_removed=removed)
+    return outcome
 
 
 def _member_step(op: str, path: Path | None, value: object) -> _MemberStep:
@@ -299,19 +341,20 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
             steps.append(_member_step(op, path, value))
         else:
             attribute_operations.append(operation)
-    changes: list[dict] = []
+    outcome = Outcome()
     if attribute_operations:
         patched = apply_patch(
             documents.group_document(group), attribute_operations, documents.CORE_GROUP
         )
         patched["members"] = []
-        changes = _save_group_document(group, documents.clean_group(patched))
-    added, removed = _apply_member_steps(group, steps) if steps else (0, 0)
-    if not changes and (added or removed):
+        outcome.changes = _save_group_document(group, documents.clean_group(patched))
+    if steps:
+        _apply_member_steps(group, steps, outcome)
+    if not outcome.changes and (outcome.members_added or outcome.members_removed):
         _touch_group(group)
     logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
-                group.scim_id, added, removed)
-    return Outcome(changes=changes, members_added=added, members_removed=removed)
+                group.scim_id, outcome.members_added, outcome.members_removed)
+    return outcome
 
 
 @transaction.atomic(savepoint=False)

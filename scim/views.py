@@ -44,6 +44,7 @@ from .errors import (
     UnexpectedError,
 )
 from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, unavailable_response
+from .filters import looked_up_value
 from .models import ScimGroup, ScimUser
 from .patch import operations_of
 
@@ -56,7 +57,8 @@ def new_event(operation: str | None, resource_type: str | None) -> dict:
     """The ``request.scim_event`` contract, every key present."""
     event: dict[str, Any] = dict.fromkeys(EVENT_KEYS)
     event.update(operation=operation, resource_type=resource_type, changes=[],
-                 members_added=0, members_removed=0)
+                 members_added=0, members_removed=0,
+                 member_ids={"added": [], "removed": [], "refused": []})
     return event
 
 
@@ -207,6 +209,8 @@ class ScimViewMixin:
 
     def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
         self.event["filter"] = query
+        # A lookup of one user or group by name: the history files it under that name.
+        self.event["subject"] = _text(looked_up_value(query))
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
         try:
             total = queryset.count()
@@ -226,6 +230,8 @@ class ScimViewMixin:
         self.event["results"] = total
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
+        if total == 1 and len(objs) == 1 and self.event.get("filter"):
+            self.event["resource_id"] = str(objs[0].scim_id)
         resources = [adapters.project(adapter.to_dict(), *self.projection())
                      for adapter in self.adapter_for(objs)]
         return scim_response(list_response(resources, total, start))
@@ -363,6 +369,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
         self.describe(group)
         self.event.update(changes=outcome.changes, members_added=outcome.members_added,
                           members_removed=outcome.members_removed)
+        self.event["member_ids"].update(added=outcome.added_ids, removed=outcome.removed_ids)
         renamed = any(c["attribute"] == "displayName" for c in outcome.changes)
         if renamed:
             self.event["operation"] = "rename_group"
@@ -382,6 +389,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
         group = adapter.obj
         self.describe(group)
         self.event["members_added"] = outcome.members_added
+        self.event["member_ids"]["added"] = outcome.added_ids
         return self.respond(group, 201)
 
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -402,10 +410,14 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
         ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
         self.resource_only()
         operations = operations_of(self.load_body())
-        with transaction.atomic():
-            group = self.get_object(for_update=True)
-            self.describe(group)
-            outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
+        try:
+            with transaction.atomic():
+                group = self.get_object(for_update=True)
+                self.describe(group)
+                outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
+        except services.UnknownMembers as refused:
+            self.event["member_ids"]["refused"] = refused.requested
+            raise
         self._describe_update(group, outcome)
         if any(self.projection()):
             return self.respond(group)

@@ -17,8 +17,15 @@ from scim.models import ScimUser
 from tests import factories
 
 JSON_KEYS = {
-    "admin_url", "staff_username", "staff_password", "portal_url", "tenant_admin_username",
-    "tenant_admin_password", "organization", "tenant_url", "token",
+    "admin_url",
+    "staff_username",
+    "staff_password",
+    "portal_url",
+    "tenant_admin_username",
+    "tenant_admin_password",
+    "organization",
+    "tenant_url",
+    "token",
 }
 
 
@@ -48,24 +55,28 @@ def test_bootstrap_demo_json_is_one_object_with_every_documented_key(db, demo_se
 
 def test_the_staff_login_of_bootstrap_demo_opens_the_admin(db, demo_settings, client):
     result = bootstrap_json()
-    assert factories.sign_in(client, "/admin/login/", result["staff_username"],
-                             result["staff_password"])
+    assert factories.sign_in(
+        client, "/admin/login/", result["staff_username"], result["staff_password"]
+    )
 
 
 def test_the_tenant_admin_of_bootstrap_demo_sees_the_demo_dashboard(db, demo_settings, client):
     result = bootstrap_json()
-    assert factories.sign_in(client, "/portal/login/", result["tenant_admin_username"],
-                             result["tenant_admin_password"])
+    assert factories.sign_in(
+        client, "/portal/login/", result["tenant_admin_username"], result["tenant_admin_password"]
+    )
     response = client.get("/portal/o/demo/")
     assert response.status_code == 200
     assert "Demo Clinic" in response.content.decode()
 
 
-def test_the_demo_tenant_admin_sees_no_other_organization(db, demo_settings, client,
-                                                          other_organization):
+def test_the_demo_tenant_admin_sees_no_other_organization(
+    db, demo_settings, client, other_organization
+):
     result = bootstrap_json()
-    factories.sign_in(client, "/portal/login/", result["tenant_admin_username"],
-                      result["tenant_admin_password"])
+    factories.sign_in(
+        client, "/portal/login/", result["tenant_admin_username"], result["tenant_admin_password"]
+    )
     assert client.get(f"/portal/o/{other_organization.slug}/").status_code == 404
 
 
@@ -76,9 +87,7 @@ def test_the_token_of_bootstrap_demo_authenticates_at_its_tenant_url(db, demo_se
     assert services.authenticate_token(organization.public_id, result["token"])
 
 
-def test_bootstrap_demo_replays_an_azure_initial_cycle_through_the_scim_endpoint(
-    db, demo_settings
-):
+def test_bootstrap_demo_replays_an_azure_initial_cycle_through_the_scim_endpoint(db, demo_settings):
     bootstrap_json()
     organization = Organization.objects.get(slug="demo")
     events = SyncEvent.objects.for_organization(organization)
@@ -92,7 +101,9 @@ def test_the_demo_history_holds_the_typical_failures(db, demo_settings):
     bootstrap_json()
     failures = SyncEvent.objects.filter(organization__slug="demo", succeeded=False)
     assert sorted(failures.values_list("status_code", "error_type")) == [
-        (400, "invalidValue"), (400, "invalidValue"), (401, "unauthorized"),
+        (400, "invalidValue"),
+        (400, "invalidValue"),
+        (401, "unauthorized"),
         (409, "uniqueness"),
     ]
 
@@ -118,8 +129,9 @@ def test_rerunning_bootstrap_demo_invalidates_the_previous_passwords(db, demo_se
     first = bootstrap_json()
     bootstrap_json()
     assert not factories.sign_in(client, "/admin/login/", "admin", first["staff_password"])
-    assert not factories.sign_in(client, "/portal/login/", "demo.admin",
-                                 first["tenant_admin_password"])
+    assert not factories.sign_in(
+        client, "/portal/login/", "demo.admin", first["tenant_admin_password"]
+    )
 
 
 def test_bootstrap_demo_refuses_without_debug(db):

@@ -11,7 +11,7 @@ from django.test import Client
 from .conftest import ScimClient, make_group, make_user
 
 KEYS = {"operation", "resource_type", "resource_id", "external_id", "subject", "changes",
-        "members_added", "members_removed", "filter", "results"}
+        "members_added", "members_removed", "member_ids", "filter", "results"}
 
 
 def event(response) -> dict:
