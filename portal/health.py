@@ -8,21 +8,28 @@ quarantine it whatever the counts. We warn well before: at ``HEALTH_WARN_FAILURE
 token is about to expire (``TOKEN_EXPIRY_WARN_DAYS`` / ``TOKEN_EXPIRY_CRITICAL_DAYS``).
 
 Counts come from the ``SyncCycle`` counters of the last ``HEALTH_WINDOW_HOURS``, never from a
-scan of the events.
+scan of the events, and the facts of any number of organizations are read in four queries
+(``organizations_health``), so the admin can list every organization at risk. Failed
+authentications are counted apart from Azure's own failures; the credential Azure is using is
+the one of its latest authenticated request, which is how a rotation Azure has not picked up is
+caught; and silence (no request for ``HEALTH_SILENCE_MINUTES`` while provisioning is enabled)
+is a warning, the usual sign of a stopped or quarantined job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from organizations.models import Organization
+from organizations.models import Organization, ProvisioningToken
 
-from .models import Operation, SyncCycle, SyncEvent
+from . import humanize
+from .models import Operation, SyncEvent
 
 QUARANTINE_EVALUATION_FAILURES = 5_000
 QUARANTINE_FAILURE_RATE = 0.40
@@ -35,14 +42,38 @@ CRITICAL = "critical"
 _RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
 
 
+@dataclass(frozen=True)
+class CredentialStatus:
+    """One active credential of an organization, as the health check sees it."""
+
+    prefix: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    replaced: bool
+    in_use: bool
+
+    def expires_in(self, now: datetime) -> timedelta | None:
+        return self.expires_at - now if self.expires_at is not None else None
+
+
 @dataclass
 class Health:
-    """An organization's health: an overall level and the findings that explain it."""
+    """An organization's health: an overall level and the findings that explain it.
+
+    ``failures`` are Azure's own failures (requests that authenticated and were refused);
+    ``auth_failures`` (requests refused for their credentials) are counted apart, since they
+    may not come from Azure's job at all.
+    """
 
     events: int = 0
     failures: int = 0
     auth_failures: int = 0
     last_test_connection: SyncEvent | None = None
+    last_request_at: datetime | None = None
+    in_use: SyncEvent | None = None
+    credentials: list[CredentialStatus] = field(default_factory=list)
+    silent_for: timedelta | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -56,6 +87,10 @@ class Health:
     @property
     def level(self) -> str:
         return max((level for level, _ in self.findings), key=_RANK.__getitem__, default=OK)
+
+    @property
+    def at_risk(self) -> bool:
+        return self.level != OK
 
     def add(self, level: str, message: str) -> None:
         self.findings.append((level, message))
@@ -77,17 +112,97 @@ def quarantine_risk(failures: int, events: int) -> str:
     return OK
 
 
-def organization_health(organization: Organization, now: datetime | None = None) -> Health:
-    """Failure rate, last Test Connection and token expiry of ``organization``."""
-    now = now or timezone.now()
-    since = now - timedelta(hours=settings.HEALTH_WINDOW_HOURS)
-    totals = SyncCycle.objects.filter(
-        organization=organization, last_event_at__gte=since
-    ).aggregate(events=Sum("events"), failures=Sum("failures"), auth=Sum("auth_failures"))
-    health = Health(
-        events=totals["events"] or 0, failures=totals["failures"] or 0,
-        auth_failures=totals["auth"] or 0,
+def _when(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, UTC):%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass
+class _Facts:
+    """What health is judged on, for one organization; fetched for many at once."""
+
+    events: int = 0
+    failures: int = 0
+    auth_failures: int = 0
+    last_request_at: datetime | None = None
+    last_test_connection: SyncEvent | None = None
+    in_use: SyncEvent | None = None
+    tokens: list[ProvisioningToken] = field(default_factory=list)
+
+
+def _latest_event_pk(**filters: object) -> Subquery:
+    return Subquery(
+        SyncEvent.objects.filter(organization=OuterRef("pk"), **filters)
+        .order_by("-created_at", "-id").values("pk")[:1]
     )
+
+
+def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _Facts]:
+    """Health facts of ``organizations`` in four queries, however many there are."""
+    pks = [organization.pk for organization in organizations]
+    if not pks:
+        return {}
+    since = now - timedelta(hours=settings.HEALTH_WINDOW_HOURS)
+    recent = Q(sync_cycles__last_event_at__gte=since)
+    rows = (
+        Organization.objects.filter(pk__in=pks)
+        .annotate(
+            window_events=Sum("sync_cycles__events", filter=recent),
+            window_failures=Sum("sync_cycles__failures", filter=recent),
+            window_auth=Sum("sync_cycles__auth_failures", filter=recent),
+            last_request_at=Max("sync_cycles__last_event_at"),
+        )
+        .values("pk", "window_events", "window_failures", "window_auth", "last_request_at")
+    )
+    facts: dict[int, _Facts] = {}
+    for row in rows:
+        auth = row["window_auth"] or 0
+        facts[row["pk"]] = _Facts(
+            events=(row["window_events"] or 0) - auth,
+            failures=(row["window_failures"] or 0) - auth,
+            auth_failures=auth, last_request_at=row["last_request_at"],
+        )
+    latest = Organization.objects.filter(pk__in=pks).annotate(
+        test_connection=_latest_event_pk(operation=Operation.TEST_CONNECTION),
+        in_use=_latest_event_pk(token__isnull=False),
+    ).values_list("pk", "test_connection", "in_use")
+    wanted = {pk: (test, used) for pk, test, used in latest}
+    events = SyncEvent.objects.in_bulk(
+        [event_pk for pair in wanted.values() for event_pk in pair if event_pk is not None]
+    )
+    for pk, (test, used) in wanted.items():
+        facts[pk].last_test_connection = events.get(test)
+        facts[pk].in_use = events.get(used)
+    for token in ProvisioningToken.objects.active(now).filter(
+        organization_id__in=pks
+    ).order_by("created_at", "pk"):
+        facts[token.organization_id].tokens.append(token)
+    return facts
+
+
+def organizations_health(
+    organizations: Iterable[Organization], now: datetime | None = None
+) -> dict[int, Health]:
+    """Health of each of ``organizations`` by primary key, in a fixed number of queries."""
+    now = now or timezone.now()
+    organizations = list(organizations)
+    facts = _facts(organizations, now)
+    return {organization.pk: _judge(organization, facts[organization.pk], now)
+            for organization in organizations}
+
+
+def organization_health(organization: Organization, now: datetime | None = None) -> Health:
+    """Failure rate, failed authentications, silence, credentials and the last Test Connection
+    of ``organization``."""
+    return organizations_health([organization], now)[organization.pk]
+
+
+def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
+    health = Health(
+        events=facts.events, failures=facts.failures, auth_failures=facts.auth_failures,
+        last_test_connection=facts.last_test_connection, last_request_at=facts.last_request_at,
+        in_use=facts.in_use,
+    )
+    auth = health.auth_failures
     risk = quarantine_risk(health.failures, health.events)
     window = f"the last {settings.HEALTH_WINDOW_HOURS} hours"
     if risk == CRITICAL:
@@ -102,46 +217,88 @@ def organization_health(organization: Organization, now: datetime | None = None)
             f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
             "the failures before it gets there."
         ))
-    if health.auth_failures and health.auth_failures == health.events:
+    if auth and not health.events:
         health.add(CRITICAL, (
-            f"Every request in {window} was refused for its credentials. Azure AD quarantines "
-            "a job whose credentials keep failing, whatever the counts."
+            f"Every request in {window} was refused for its credentials "
+            f"({humanize.plural(auth, 'failed authentication')}). Azure AD quarantines a job "
+            "whose credentials keep failing, whatever the counts."
         ))
-
-    health.last_test_connection = (
-        SyncEvent.objects.filter(organization=organization, operation=Operation.TEST_CONNECTION)
-        .order_by("-created_at", "-id").first()
-    )
+    elif auth:
+        health.add(WARNING, (
+            f"{humanize.plural(auth, 'request')} in {window} presented a wrong, revoked or "
+            "expired credential (counted apart from Azure's failures). If it is not an old "
+            "token still saved in an Azure app, someone else is trying this tenant URL."
+        ))
     if health.last_test_connection is not None and not health.last_test_connection.succeeded:
         health.add(CRITICAL, (
             f"The last Test Connection failed with HTTP "
             f"{health.last_test_connection.status_code}."
         ))
-
-    _token_findings(organization, health, now)
+    _silence_findings(organization, health, now)
+    _credential_findings(facts.tokens, health, now)
     if not organization.provisioning_enabled:
         health.add(WARNING, "Provisioning is switched off for this organization.")
     return health
 
 
-def _token_findings(organization: Organization, health: Health, now: datetime) -> None:
-    active = list(organization.tokens.active(now).order_by("expires_at"))
+def _silence_findings(organization: Organization, health: Health, now: datetime) -> None:
+    if health.last_request_at is None:
+        return
+    silence = now - health.last_request_at
+    if organization.provisioning_enabled and silence > timedelta(
+        minutes=settings.HEALTH_SILENCE_MINUTES
+    ):
+        health.silent_for = silence
+        health.add(WARNING, (
+            f"Azure AD has sent nothing for {humanize.duration(silence)} (last request "
+            f"{_when(health.last_request_at)}), though it runs a cycle about every 40 minutes. "
+            "That usually means the provisioning job was stopped or is in quarantine: check "
+            "the enterprise app's Provisioning page in Azure."
+        ))
+
+
+def _credential_findings(
+    active: list[ProvisioningToken], health: Health, now: datetime
+) -> None:
+    # The credential Azure is actually using: the one its latest authenticated request used.
+    in_use_id = health.in_use.token_id if health.in_use is not None else None
+    newest = active[-1] if active else None
+    health.credentials = [
+        CredentialStatus(
+            prefix=token.display_prefix, label=token.label, created_at=token.created_at,
+            expires_at=token.expires_at, replaced=token is not newest, in_use=token.pk == in_use_id,
+        )
+        for token in active
+    ]
     if not active:
         health.add(CRITICAL, "No active provisioning token: Azure AD cannot connect.")
+        return
+    old = next((c for c in health.credentials if c.in_use and c.replaced), None)
+    if old is not None and newest is not None:
+        level = CRITICAL if old.expires_at is not None and old.expires_at - now <= timedelta(
+            days=settings.TOKEN_EXPIRY_CRITICAL_DAYS) else WARNING
+        stops = f"stops working on {_when(old.expires_at)}" if old.expires_at else "still works"
+        health.add(level, (
+            f"Azure AD still uses the old token {old.prefix}, which was replaced by "
+            f"{newest.display_prefix} and {stops}. Paste the new token into the enterprise "
+            "app under Provisioning → Admin Credentials → Secret Token and click Test "
+            "Connection before then."
+        ))
         return
     # The token that lasts longest is the one Azure can keep using after a rotation.
     expiries = [token.expires_at for token in active]
     if None in expiries:
         return
     latest = max(expiries)
-    days = (latest - now).days
-    if latest - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
+    left = latest - now
+    if left <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
         health.add(CRITICAL, (
-            f"The provisioning token expires in {days} day{'s' if days != 1 else ''}: ask "
-            "Kno2 for a new one now, or Azure AD quarantines the job when it expires."
+            f"The provisioning token expires in {humanize.duration(left)} "
+            f"({_when(latest)}): ask Kno2 for a new one now, or Azure AD quarantines the job "
+            "when it expires."
         ))
-    elif latest - now <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
+    elif left <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
         health.add(WARNING, (
-            f"The provisioning token expires in {days} days: ask Kno2 for a new one and paste "
-            "it into Azure AD before then."
+            f"The provisioning token expires in {humanize.plural(left.days, 'day')} "
+            f"({_when(latest)}): ask Kno2 for a new one and paste it into Azure AD before then."
         ))
