@@ -132,7 +132,8 @@ class _Facts:
 def _latest_event_pk(**filters: object) -> Subquery:
     return Subquery(
         SyncEvent.objects.filter(organization=OuterRef("pk"), **filters)
-        .order_by("-created_at", "-id").values("pk")[:1]
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
     )
 
 
@@ -159,12 +160,17 @@ def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _F
         facts[row["pk"]] = _Facts(
             events=(row["window_events"] or 0) - auth,
             failures=(row["window_failures"] or 0) - auth,
-            auth_failures=auth, last_request_at=row["last_request_at"],
+            auth_failures=auth,
+            last_request_at=row["last_request_at"],
         )
-    latest = Organization.objects.filter(pk__in=pks).annotate(
-        test_connection=_latest_event_pk(operation=Operation.TEST_CONNECTION),
-        in_use=_latest_event_pk(token__isnull=False),
-    ).values_list("pk", "test_connection", "in_use")
+    latest = (
+        Organization.objects.filter(pk__in=pks)
+        .annotate(
+            test_connection=_latest_event_pk(operation=Operation.TEST_CONNECTION),
+            in_use=_latest_event_pk(token__isnull=False),
+        )
+        .values_list("pk", "test_connection", "in_use")
+    )
     wanted = {pk: (test, used) for pk, test, used in latest}
     events = SyncEvent.objects.in_bulk(
         [event_pk for pair in wanted.values() for event_pk in pair if event_pk is not None]
@@ -172,9 +178,11 @@ def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _F
     for pk, (test, used) in wanted.items():
         facts[pk].last_test_connection = events.get(test)
         facts[pk].in_use = events.get(used)
-    for token in ProvisioningToken.objects.active(now).filter(
-        organization_id__in=pks
-    ).order_by("created_at", "pk"):
+    for token in (
+        ProvisioningToken.objects.active(now)
+        .filter(organization_id__in=pks)
+        .order_by("created_at", "pk")
+    ):
         facts[token.organization_id].tokens.append(token)
     return facts
 
@@ -186,8 +194,10 @@ def organizations_health(
     now = now or timezone.now()
     organizations = list(organizations)
     facts = _facts(organizations, now)
-    return {organization.pk: _judge(organization, facts[organization.pk], now)
-            for organization in organizations}
+    return {
+        organization.pk: _judge(organization, facts[organization.pk], now)
+        for organization in organizations
+    }
 
 
 def organization_health(organization: Organization, now: datetime | None = None) -> Health:
@@ -198,42 +208,60 @@ def organization_health(organization: Organization, now: datetime | None = None)
 
 def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
     health = Health(
-        events=facts.events, failures=facts.failures, auth_failures=facts.auth_failures,
-        last_test_connection=facts.last_test_connection, last_request_at=facts.last_request_at,
+        events=facts.events,
+        failures=facts.failures,
+        auth_failures=facts.auth_failures,
+        last_test_connection=facts.last_test_connection,
+        last_request_at=facts.last_request_at,
         in_use=facts.in_use,
     )
     auth = health.auth_failures
     risk = quarantine_risk(health.failures, health.events)
     window = f"the last {settings.HEALTH_WINDOW_HOURS} hours"
     if risk == CRITICAL:
-        health.add(CRITICAL, (
-            f"{health.failures:,} of {health.events:,} requests failed in {window} "
-            f"({health.failure_percent}): Azure AD quarantines a job past 40 % failing or "
-            "40,000 failures. Fix the failures listed below."
-        ))
+        health.add(
+            CRITICAL,
+            (
+                f"{health.failures:,} of {health.events:,} requests failed in {window} "
+                f"({health.failure_percent}): Azure AD quarantines a job past 40 % failing or "
+                "40,000 failures. Fix the failures listed below."
+            ),
+        )
     elif risk == WARNING:
-        health.add(WARNING, (
-            f"{health.failures:,} of {health.events:,} requests failed in {window} "
-            f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
-            "the failures before it gets there."
-        ))
+        health.add(
+            WARNING,
+            (
+                f"{health.failures:,} of {health.events:,} requests failed in {window} "
+                f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
+                "the failures before it gets there."
+            ),
+        )
     if auth and not health.events:
-        health.add(CRITICAL, (
-            f"Every request in {window} was refused for its credentials "
-            f"({humanize.plural(auth, 'failed authentication')}). Azure AD quarantines a job "
-            "whose credentials keep failing, whatever the counts."
-        ))
+        health.add(
+            CRITICAL,
+            (
+                f"Every request in {window} was refused for its credentials "
+                f"({humanize.plural(auth, 'failed authentication')}). Azure AD quarantines a job "
+                "whose credentials keep failing, whatever the counts."
+            ),
+        )
     elif auth:
-        health.add(WARNING, (
-            f"{humanize.plural(auth, 'request')} in {window} presented a wrong, revoked or "
-            "expired credential (counted apart from Azure's failures). If it is not an old "
-            "token still saved in an Azure app, someone else is trying this tenant URL."
-        ))
+        health.add(
+            WARNING,
+            (
+                f"{humanize.plural(auth, 'request')} in {window} presented a wrong, revoked or "
+                "expired credential (counted apart from Azure's failures). If it is not an old "
+                "token still saved in an Azure app, someone else is trying this tenant URL."
+            ),
+        )
     if health.last_test_connection is not None and not health.last_test_connection.succeeded:
-        health.add(CRITICAL, (
-            f"The last Test Connection failed with HTTP "
-            f"{health.last_test_connection.status_code}."
-        ))
+        health.add(
+            CRITICAL,
+            (
+                f"The last Test Connection failed with HTTP "
+                f"{health.last_test_connection.status_code}."
+            ),
+        )
     _silence_findings(organization, health, now)
     _credential_findings(facts.tokens, health, now)
     if not organization.provisioning_enabled:
@@ -249,24 +277,29 @@ def _silence_findings(organization: Organization, health: Health, now: datetime)
         minutes=settings.HEALTH_SILENCE_MINUTES
     ):
         health.silent_for = silence
-        health.add(WARNING, (
-            f"Azure AD has sent nothing for {humanize.duration(silence)} (last request "
-            f"{_when(health.last_request_at)}), though it runs a cycle about every 40 minutes. "
-            "That usually means the provisioning job was stopped or is in quarantine: check "
-            "the enterprise app's Provisioning page in Azure."
-        ))
+        health.add(
+            WARNING,
+            (
+                f"Azure AD has sent nothing for {humanize.duration(silence)} (last request "
+                f"{_when(health.last_request_at)}), though it runs a cycle about every 40 minutes. "
+                "That usually means the provisioning job was stopped or is in quarantine: check "
+                "the enterprise app's Provisioning page in Azure."
+            ),
+        )
 
 
-def _credential_findings(
-    active: list[ProvisioningToken], health: Health, now: datetime
-) -> None:
+def _credential_findings(active: list[ProvisioningToken], health: Health, now: datetime) -> None:
     # The credential Azure is actually using: the one its latest authenticated request used.
     in_use_id = health.in_use.token_id if health.in_use is not None else None
     newest = active[-1] if active else None
     health.credentials = [
         CredentialStatus(
-            prefix=token.display_prefix, label=token.label, created_at=token.created_at,
-            expires_at=token.expires_at, replaced=token is not newest, in_use=token.pk == in_use_id,
+            prefix=token.display_prefix,
+            label=token.label,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            replaced=token is not newest,
+            in_use=token.pk == in_use_id,
         )
         for token in active
     ]
@@ -275,15 +308,22 @@ def _credential_findings(
         return
     old = next((c for c in health.credentials if c.in_use and c.replaced), None)
     if old is not None and newest is not None:
-        level = CRITICAL if old.expires_at is not None and old.expires_at - now <= timedelta(
-            days=settings.TOKEN_EXPIRY_CRITICAL_DAYS) else WARNING
+        level = (
+            CRITICAL
+            if old.expires_at is not None
+            and old.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS)
+            else WARNING
+        )
         stops = f"stops working on {_when(old.expires_at)}" if old.expires_at else "still works"
-        health.add(level, (
-            f"Azure AD still uses the old token {old.prefix}, which was replaced by "
-            f"{newest.display_prefix} and {stops}. Paste the new token into the enterprise "
-            "app under Provisioning → Admin Credentials → Secret Token and click Test "
-            "Connection before then."
-        ))
+        health.add(
+            level,
+            (
+                f"Azure AD still uses the old token {old.prefix}, which was replaced by "
+                f"{newest.display_prefix} and {stops}. Paste the new token into the enterprise "
+                "app under Provisioning → Admin Credentials → Secret Token and click Test "
+                "Connection before then."
+            ),
+        )
         return
     # The token that lasts longest is the one Azure can keep using after a rotation.
     expiries = [token.expires_at for token in active]
@@ -292,13 +332,19 @@ def _credential_findings(
     latest = max(expiries)
     left = latest - now
     if left <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
-        health.add(CRITICAL, (
-            f"The provisioning token expires in {humanize.duration(left)} "
-            f"({_when(latest)}): ask Kno2 for a new one now, or Azure AD quarantines the job "
-            "when it expires."
-        ))
+        health.add(
+            CRITICAL,
+            (
+                f"The provisioning token expires in {humanize.duration(left)} "
+                f"({_when(latest)}): ask Kno2 for a new one now, or Azure AD quarantines the job "
+                "when it expires."
+            ),
+        )
     elif left <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
-        health.add(WARNING, (
-            f"The provisioning token expires in {humanize.plural(left.days, 'day')} "
-            f"({_when(latest)}): ask Kno2 for a new one and paste it into Azure AD before then."
-        ))
+        health.add(
+            WARNING,
+            (
+                f"The provisioning token expires in {humanize.plural(left.days, 'day')} "
+                f"({_when(latest)}): ask Kno2 for a new one and paste it into Azure AD before then."
+            ),
+        )
