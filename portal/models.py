@@ -274,6 +274,31 @@ class HistoryApiKey(HashedSecret):
         return self.revoked_at is None
 
 
+class AlertState(models.Model):
+    """A condition an organization was alerted about and that has not cleared yet.
+
+    ``manage.py send_alerts`` opens a row (and sends the email) when a condition appears, and
+    deletes it when the condition is gone, so each condition is sent once until it clears.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alert_states"
+    )
+    condition = models.CharField(max_length=100)
+    message = models.CharField(max_length=1000)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization", "condition"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "condition"],
+                                    name="unique_alert_condition"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.condition}"
+
+
 class TenantAdmin(User):
     """A customer's administrator: a plain account linked to organizations by memberships."""
 
