@@ -35,6 +35,13 @@ def _active_tokens(now: datetime) -> Q:
     )
 
 
+def _token_expiry_html(token: ProvisioningToken) -> str:
+    """A revoked or replaced token's end is no warning: only an active token's is."""
+    if token.status in {"revoked", "replaced"}:
+        return format_html('<span class="quiet">{}</span>', token.status_text)
+    return _expiry_html(token.expires_at)
+
+
 def _expiry_html(expires_at: datetime | None, now: datetime | None = None) -> str:
     if expires_at is None:
         return "—"
@@ -107,7 +114,8 @@ class ProvisioningTokenInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("created_by", "revoked_by")
+        return (super().get_queryset(request).select_related("created_by", "revoked_by")
+                .with_replacement())
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -124,11 +132,11 @@ class ProvisioningTokenInline(admin.TabularInline):
 
     @admin.display(description="Status")
     def token_status(self, token: ProvisioningToken) -> str:
-        return token.status
+        return token.status_text
 
     @admin.display(description="Expires")
     def expiry(self, token: ProvisioningToken) -> str:
-        return _expiry_html(token.expires_at)
+        return _token_expiry_html(token)
 
     @admin.display(description="")
     def manage(self, token: ProvisioningToken) -> str:
@@ -296,6 +304,9 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).with_replacement()
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
@@ -314,11 +325,11 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Status")
     def token_status(self, token: ProvisioningToken) -> str:
-        return token.status
+        return token.status_text
 
     @admin.display(description="Expires", ordering="expires_at")
     def expiry(self, token: ProvisioningToken) -> str:
-        return _expiry_html(token.expires_at)
+        return _token_expiry_html(token)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -198,8 +199,8 @@ class TenantAdminAdmin(admin.ModelAdmin):
 class HistoryApiKeyAdmin(admin.ModelAdmin):
     """API keys for a customer's SIEM; issued through ``services``, revoked, never deleted."""
 
-    list_display = ("display_prefix", "organization", "label", "created_at", "created_by",
-                    "last_used_at", "revoked_at")
+    list_display = ("display_prefix", "organization", "label", "status", "created_at",
+                    "created_by", "last_used_at")
     list_filter = ("revoked_at",)
     search_fields = ("key", "label", "organization__name")
     list_select_related = ("organization", "created_by")
@@ -220,6 +221,12 @@ class HistoryApiKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="Status", ordering="revoked_at")
+    def status(self, api_key: HistoryApiKey) -> str:
+        if api_key.revoked_at is None:
+            return "active (does not expire)"
+        return f"revoked {timezone.localtime(api_key.revoked_at):%Y-%m-%d %H:%M %Z}"
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
@@ -246,7 +253,8 @@ class HistoryApiKeyAdmin(admin.ModelAdmin):
         response = render(request, "portal/historyapikey_reveal.html", {
             **self.admin_site.each_context(request), "api_key": issued, "plaintext": plaintext,
             "opts": self.model._meta, "title": "History API key issued",
-            "api_url": reverse("portal:api_events", kwargs={"slug": issued.organization.slug}),
+            "api_url_absolute": settings.PUBLIC_BASE_URL + reverse(
+                "portal:api_events", kwargs={"slug": issued.organization.slug}),
         })
         response["Cache-Control"] = "no-store"
         return response
