@@ -293,8 +293,9 @@ class TokenStatusFilter(admin.SimpleListFilter):
 class ProvisioningTokenAdmin(ReadOnlyAdmin):
     """Tokens across organizations. Nothing here can add a token or read a secret."""
 
+    # Revocation is in the status; who created a token is on its page.
     list_display = ("prefix", "organization", "label", "token_status", "expiry", "created_at",
-                    "created_by", "last_used_at", "revoked_at")
+                    "last_used_at")
     list_filter = (TokenStatusFilter, ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("key", "label", "organization__name", "organization__slug")
     list_select_related = ("organization", "created_by", "revoked_by")

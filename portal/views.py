@@ -38,7 +38,7 @@ from . import charts, history, people
 from .access import get_organization_for_user, organizations_for_user
 from .explanations import explain_failure
 from .forms import EventFilterForm
-from .health import organization_health
+from .health import organization_health, organizations_health
 from .models import SyncCycle, SyncEvent, SyncEventMember
 
 View = Callable[..., HttpResponse]
@@ -116,8 +116,9 @@ def home(request: HttpRequest) -> HttpResponse:
     organizations = list(organizations_for_user(request.user))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
+    results = organizations_health(organizations)
     return _render(request, "portal/organization_list.html", None, {
-        "overview": [(org, organization_health(org)) for org in organizations],
+        "overview": [(org, results[org.pk]) for org in organizations],
     })
 
 
