@@ -39,10 +39,14 @@ def demo_organization(transactional_db, settings, organization, other_organizati
 
 def _portal_pages(organization) -> dict[str, str]:
     slug = organization.slug
-    failure = SyncEvent.objects.filter(organization=organization, succeeded=False,
-                                       status_code=400).order_by("id").first()
-    members = SyncEvent.objects.filter(organization=organization,
-                                       operation="update_members").first()
+    failure = (
+        SyncEvent.objects.filter(organization=organization, succeeded=False, status_code=400)
+        .order_by("id")
+        .first()
+    )
+    members = SyncEvent.objects.filter(
+        organization=organization, operation="update_members"
+    ).first()
     active = ScimUser.objects.filter(organization=organization, active=True).first()
     deactivated = ScimUser.objects.filter(organization=organization, active=False).first()
     group = ScimGroup.objects.filter(organization=organization).first()
@@ -82,8 +86,7 @@ def _sign_in(page, base: str, username: str, password: str, login_path: str) -> 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_organization,
-                                                 width):
+def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_organization, width):
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     try:
@@ -114,7 +117,9 @@ def test_admin_list_pages_fit_a_1280_px_screen(browser, live_server, demo_organi
         for name, path in {
             "admin-index": "/admin/",
             "admin-organizations": "/admin/organizations/organization/",
-            "admin-organization": f"/admin/organizations/organization/{demo_organization.pk}/change/",
+            "admin-organization": (
+                f"/admin/organizations/organization/{demo_organization.pk}/change/"
+            ),
             "admin-tokens": "/admin/organizations/provisioningtoken/",
             "admin-events": "/admin/portal/syncevent/",
             "admin-health": "/admin/portal/organizationhealth/",
@@ -130,8 +135,7 @@ def test_admin_list_pages_fit_a_1280_px_screen(browser, live_server, demo_organi
 
 
 @pytest.mark.browser
-def test_the_skip_link_is_the_first_thing_a_keyboard_reaches(page, live_server,
-                                                             demo_organization):
+def test_the_skip_link_is_the_first_thing_a_keyboard_reaches(page, live_server, demo_organization):
     _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
     page.goto(f"{live_server.url}/portal/o/{demo_organization.slug}/")
 
