@@ -39,6 +39,7 @@ BATCH = 200
 @dataclass(frozen=True)
 class Condition:
     key: str
+    title: str
     message: str
 
 
@@ -47,7 +48,13 @@ def conditions(health: Health, now: datetime) -> list[Condition]:
     found = []
     if health.level in {WARNING, CRITICAL}:
         worst = [message for level, message in health.findings if level == health.level]
-        found.append(Condition(f"health:{health.level}", f"Health is {health.level}: {worst[0]}"))
+        found.append(
+            Condition(
+                f"health:{health.level}",
+                f"health is {health.level}",
+                f"Health is {health.level}: {worst[0]}",
+            )
+        )
     for credential in health.credentials:
         if credential.replaced or credential.expires_at is None:
             continue
@@ -57,6 +64,7 @@ def conditions(health: Health, now: datetime) -> list[Condition]:
                 found.append(
                     Condition(
                         f"token:{credential.prefix}:{days}",
+                        f"the token expires in {humanize.plural(max(left.days, 0), 'day')}",
                         f"The provisioning token {credential.prefix} expires in "
                         f"{humanize.duration(left)} "
                         f"({credential.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC). "
@@ -68,6 +76,7 @@ def conditions(health: Health, now: datetime) -> list[Condition]:
         found.append(
             Condition(
                 "silence",
+                "Azure AD has gone silent",
                 (
                     f"Azure AD has sent nothing for {humanize.duration(health.silent_for)}: the "
                     "provisioning job was probably stopped or is in quarantine."
@@ -111,7 +120,8 @@ def _email(organization: Organization, new: list[Condition], health: Health) -> 
         "You get this once per problem; it is sent again only if the problem clears "
         "and comes back.",
     ]
-    subject = f"[Kno2 provisioning] {organization.name}: {new[0].message}"[:200]
+    titles = ", ".join(condition.title for condition in new)
+    subject = f"[Kno2 provisioning] {organization.name}: {titles}"[:200]
     return send_mail(subject, "\n".join(lines), None, to)
 
 
