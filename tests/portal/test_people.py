@@ -369,3 +369,34 @@ def test_a_group_page_pages_its_members(tenant_client, organization, azure, sett
     assert [m.user.user_name for m in second] == ["u2@riverside.test"]
     assert first.paginator.count == 3
     assert ScimUser.objects.count() == 3
+
+
+@pytest.mark.parametrize("members", [2, 12])
+def test_a_group_page_costs_the_same_queries_whatever_its_size(
+    tenant_client, organization, azure, django_assert_max_num_queries, members
+):
+    ids = [azure.create_user(f"u{n}@riverside.test") for n in range(members)]
+    group_id = azure.create_group("Nurses")
+    azure.members(group_id, "Add", *ids)
+    url = reverse("portal:group_timeline", args=[organization.slug, group_id])
+
+    with django_assert_max_num_queries(10):
+        response = tenant_client.get(url)
+
+    assert response.context["members"].paginator.count == members
+
+
+@pytest.mark.parametrize("members", [2, 12])
+def test_a_membership_change_costs_the_same_queries_whatever_its_size(
+    tenant_client, organization, azure, django_assert_max_num_queries, members
+):
+    ids = [azure.create_user(f"u{n}@riverside.test") for n in range(members)]
+    azure.members(azure.create_group("Nurses"), "Add", *ids)
+    patch = SyncEvent.objects.get(operation="update_members")
+
+    with django_assert_max_num_queries(8):
+        response = tenant_client.get(
+            reverse("portal:event_detail", args=[organization.slug, patch.pk])
+        )
+
+    assert len(response.context["members"]["added"]) == members
