@@ -34,6 +34,35 @@ def request_id_for(request: HttpRequest) -> str:
     return uuid.uuid4().hex
 
 
+# Query parameters whose values never reach a log line: a bearer token sent in the URL
+# (RFC 6750 §2.3) and SCIM filters, which carry userNames and other personal data.
+_SECRET_PARAMETER = re.compile(r"(?i)\b(access_token|filter)=[^&\s'\"]*")
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the values of ``access_token`` and ``filter`` parameters redacted."""
+    return _SECRET_PARAMETER.sub(r"\1=[redacted]", text)
+
+
+class QueryRedactionFilter(logging.Filter):
+    """Keeps access tokens and filter values out of every log line.
+
+    Django's request loggers attach the request itself, whose ``repr`` (written by the JSON
+    formatter) includes the query string; messages may quote a URL too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = f"<{request.method} {request.path}>"
+        if record.args or "=" in str(record.msg):
+            message = record.getMessage()
+            redacted = redact_query(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``request_id`` to every log record, so JSON log lines carry it."""
 

@@ -109,7 +109,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "kno2prov.metrics.ScimMetricsMiddleware",
     "portal.recording.SyncHistoryMiddleware",
-    "kno2prov.ratelimit.ScimRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"
@@ -284,7 +283,10 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "kno2prov.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "kno2prov.requestid.RequestIdFilter"},
+        "redact_query": {"()": "kno2prov.requestid.QueryRedactionFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -297,7 +299,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_query"],
         },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},

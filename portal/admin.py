@@ -61,10 +61,10 @@ class SyncCycleAdmin(ReadOnlyAdmin):
 @admin.register(OrganizationHealth)
 class OrganizationHealthAdmin(ReadOnlyAdmin):
     list_display = ("name", "provisioning_enabled", "health", "failure_rate", "test_connection",
-                    "history")
+                    "refused_authentications", "history")
     search_fields = ("name", "slug")
     fields = ("name", "slug", "provisioning_enabled", "health", "findings", "failure_rate",
-              "test_connection", "history")
+              "test_connection", "refused_authentications", "history")
     readonly_fields = fields
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -115,6 +115,10 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
             return "—"
         outcome = "succeeded" if event.succeeded else f"failed ({event.status_code})"
         return f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M} {outcome}"
+
+    @admin.display(description="Invalid tokens (recent)")
+    def refused_authentications(self, obj: OrganizationHealth) -> str:
+        return self._health(obj).failed_authentication_note or "—"
 
     @admin.display(description="History")
     def history(self, obj: OrganizationHealth) -> str:

@@ -7,7 +7,7 @@ history rows by hand, ``replay_initial_cycle`` sends the requests Azure sends on
 URL, so the SCIM layer answers them and the recording middleware records them exactly as it
 records Azure. A few of the failures customers meet most are included: a create refused because
 the same userName exists in another case, a create without a userName, a member PATCH naming a
-user Azure never provisioned, and an expired token.
+user Azure never provisioned, and a stale token (refused, and only counted).
 """
 
 from __future__ import annotations

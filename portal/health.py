@@ -10,7 +10,8 @@ token is about to expire (``TOKEN_EXPIRY_WARN_DAYS`` / ``TOKEN_EXPIRY_CRITICAL_D
 Counts come from the ``SyncCycle`` counters of the last ``HEALTH_WINDOW_HOURS``, never from a
 scan of the events, and the facts of any number of organizations are read in four queries
 (``organizations_health``), so the admin can list every organization at risk. Failed
-authentications are counted apart from Azure's own failures; the credential Azure is using is
+authentications are counted apart and never judged (``services.count_failed_authentication``);
+the credential Azure is using is
 the one of its latest authenticated request, which is how a rotation Azure has not picked up is
 caught; and silence (no request for ``HEALTH_SILENCE_MINUTES`` while provisioning is enabled)
 is a warning, the usual sign of a stopped or quarantined job.
@@ -27,9 +28,10 @@ from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from organizations.models import Organization, ProvisioningToken
+from scim.calls import Operation
 
 from . import humanize
-from .models import Operation, SyncEvent
+from .models import FailedAuthenticationCount, SyncEvent
 
 QUARANTINE_EVALUATION_FAILURES = 5_000
 QUARANTINE_FAILURE_RATE = 0.40
@@ -62,13 +64,15 @@ class Health:
     """An organization's health: an overall level and the findings that explain it.
 
     ``failures`` are Azure's own failures (requests that authenticated and were refused);
-    ``auth_failures`` (requests refused for their credentials) are counted apart, since they
-    may not come from Azure's job at all.
+    ``failed_authentications`` (requests refused for their credentials) are counted apart and
+    never judged, since anyone who knows the tenant URL can make them.
     """
 
     events: int = 0
     failures: int = 0
-    auth_failures: int = 0
+    # Refused authentications at the tenant URL: shown beside the verdict, never part of it,
+    # since anyone who knows the URL can make them.
+    failed_authentications: int = 0
     last_test_connection: SyncEvent | None = None
     last_request_at: datetime | None = None
     in_use: SyncEvent | None = None
@@ -83,6 +87,18 @@ class Health:
     @property
     def failure_percent(self) -> str:
         return f"{self.failure_rate * 100:.1f} %"
+
+    @property
+    def failed_authentication_note(self) -> str:
+        """The refused authentications in words, or ``""`` when there were none."""
+        count = self.failed_authentications
+        if not count:
+            return ""
+        requests = "request" if count == 1 else "requests"
+        return (
+            f"{count:,} {requests} with an invalid token in the last "
+            f"{settings.HEALTH_WINDOW_HOURS} h — if Azure's Test Connection fails, check the token"
+        )
 
     @property
     def level(self) -> str:
@@ -122,7 +138,7 @@ class _Facts:
 
     events: int = 0
     failures: int = 0
-    auth_failures: int = 0
+    failed_authentications: int = 0
     last_request_at: datetime | None = None
     last_test_connection: SyncEvent | None = None
     in_use: SyncEvent | None = None
@@ -149,29 +165,40 @@ def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _F
         .annotate(
             window_events=Sum("sync_cycles__events", filter=recent),
             window_failures=Sum("sync_cycles__failures", filter=recent),
-            window_auth=Sum("sync_cycles__auth_failures", filter=recent),
             last_request_at=Max("sync_cycles__last_event_at"),
         )
-        .values("pk", "window_events", "window_failures", "window_auth", "last_request_at")
+        .values("pk", "window_events", "window_failures", "last_request_at")
     )
-    facts: dict[int, _Facts] = {}
-    for row in rows:
-        auth = row["window_auth"] or 0
-        facts[row["pk"]] = _Facts(
-            events=(row["window_events"] or 0) - auth,
-            failures=(row["window_failures"] or 0) - auth,
-            auth_failures=auth,
+    facts: dict[int, _Facts] = {
+        row["pk"]: _Facts(
+            events=row["window_events"] or 0,
+            failures=row["window_failures"] or 0,
             last_request_at=row["last_request_at"],
         )
+        for row in rows
+    }
+    # Counted by the hour (services.count_failed_authentication): the oldest hour counts whole.
+    since_hour = since.replace(minute=0, second=0, microsecond=0)
+    failed = Subquery(
+        FailedAuthenticationCount.objects.filter(organization=OuterRef("pk"), hour__gte=since_hour)
+        .values("organization")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
     latest = (
         Organization.objects.filter(pk__in=pks)
         .annotate(
             test_connection=_latest_event_pk(operation=Operation.TEST_CONNECTION),
-            in_use=_latest_event_pk(token__isnull=False),
+            # Every recorded call authenticated: the latest one names the credential in use.
+            in_use=_latest_event_pk(),
+            failed_authentications=failed,
         )
-        .values_list("pk", "test_connection", "in_use")
+        .values_list("pk", "test_connection", "in_use", "failed_authentications")
     )
-    wanted = {pk: (test, used) for pk, test, used in latest}
+    wanted = {}
+    for pk, test, used, failed_count in latest:
+        wanted[pk] = (test, used)
+        facts[pk].failed_authentications = failed_count or 0
     events = SyncEvent.objects.in_bulk(
         [event_pk for pair in wanted.values() for event_pk in pair if event_pk is not None]
     )
@@ -210,12 +237,11 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
     health = Health(
         events=facts.events,
         failures=facts.failures,
-        auth_failures=facts.auth_failures,
+        failed_authentications=facts.failed_authentications,
         last_test_connection=facts.last_test_connection,
         last_request_at=facts.last_request_at,
         in_use=facts.in_use,
     )
-    auth = health.auth_failures
     risk = quarantine_risk(health.failures, health.events)
     window = f"the last {settings.HEALTH_WINDOW_HOURS} hours"
     if risk == CRITICAL:
@@ -234,24 +260,6 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
                 f"{health.failures:,} of {health.events:,} requests failed in {window} "
                 f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
                 "the failures before it gets there."
-            ),
-        )
-    if auth and not health.events:
-        health.add(
-            CRITICAL,
-            (
-                f"Every request in {window} was refused for its credentials "
-                f"({humanize.plural(auth, 'failed authentication')}). Azure AD quarantines a job "
-                "whose credentials keep failing, whatever the counts."
-            ),
-        )
-    elif auth:
-        health.add(
-            WARNING,
-            (
-                f"{humanize.plural(auth, 'request')} in {window} presented a wrong, revoked or "
-                "expired credential (counted apart from Azure's failures). If it is not an old "
-                "token still saved in an Azure app, someone else is trying this tenant URL."
             ),
         )
     if health.last_test_connection is not None and not health.last_test_connection.succeeded:
@@ -290,7 +298,7 @@ def _silence_findings(organization: Organization, health: Health, now: datetime)
 
 def _credential_findings(active: list[ProvisioningToken], health: Health, now: datetime) -> None:
     # The credential Azure is actually using: the one its latest authenticated request used.
-    in_use_id = health.in_use.token_id if health.in_use is not None else None
+    in_use_id = health.in_use.credential_id if health.in_use is not None else None
     newest = active[-1] if active else None
     health.credentials = [
         CredentialStatus(
@@ -299,7 +307,7 @@ def _credential_findings(active: list[ProvisioningToken], health: Health, now: d
             created_at=token.created_at,
             expires_at=token.expires_at,
             replaced=token is not newest,
-            in_use=token.pk == in_use_id,
+            in_use=token.display_prefix == in_use_id,
         )
         for token in active
     ]

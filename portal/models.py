@@ -15,29 +15,9 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
+from organizations.credentials import CredentialKind
 from organizations.models import HashedSecret, Organization, ProvisioningToken
-
-
-class Operation(models.TextChoices):
-    """What a SCIM request did, as the SCIM layer reports it in ``request.scim_event``."""
-
-    CREATE_USER = "create_user", "Create user"
-    UPDATE_USER = "update_user", "Update user"
-    DEACTIVATE_USER = "deactivate_user", "Deactivate user"
-    REACTIVATE_USER = "reactivate_user", "Reactivate user"
-    DELETE_USER = "delete_user", "Delete user"
-    GET_USER = "get_user", "Look up user"
-    LIST_USERS = "list_users", "Search users"
-    CREATE_GROUP = "create_group", "Create group"
-    UPDATE_GROUP = "update_group", "Update group"
-    RENAME_GROUP = "rename_group", "Rename group"
-    DELETE_GROUP = "delete_group", "Delete group"
-    GET_GROUP = "get_group", "Look up group"
-    LIST_GROUPS = "list_groups", "Search groups"
-    UPDATE_MEMBERS = "update_members", "Change group members"
-    DISCOVERY = "discovery", "Schema discovery"
-    TEST_CONNECTION = "test_connection", "Test Connection"
-    OTHER = "other", "Other request"
+from scim.calls import Operation
 
 
 class SyncCycle(models.Model):
@@ -64,7 +44,6 @@ class SyncCycle(models.Model):
         default=0, help_text="Members added plus members removed."
     )
     failures = models.PositiveIntegerField(default=0)
-    auth_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -94,7 +73,8 @@ class SyncEventQuerySet(models.QuerySet):
 
 
 class SyncEvent(models.Model):
-    """One SCIM request that reached an organization, successful or not.
+    """One SCIM request that authenticated with the organization's credentials, successful or
+    not. Requests that did not authenticate are only counted (``FailedAuthenticationCount``).
 
     Never holds the bearer token or the ``Authorization`` header: the token is identified by its
     row, label and non-secret prefix. The path is stored without its query string; the SCIM
@@ -121,6 +101,12 @@ class SyncEvent(models.Model):
     )
     token_label = models.CharField(max_length=100, blank=True)
     token_prefix = models.CharField(max_length=32, blank=True)
+    # Which credential made the request: its kind and public id (a token's "k2p_<key>…"
+    # prefix, an OAuth client id). Never a secret.
+    credential_kind = models.CharField(
+        max_length=20, choices=CredentialKind.choices, blank=True, db_default=""
+    )
+    credential_id = models.CharField(max_length=100, blank=True, db_default="")
 
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=300)
@@ -214,6 +200,28 @@ class SyncEventMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.change} in {self.group_id}"
+
+
+class FailedAuthenticationCount(models.Model):
+    """How many requests to an organization's exact tenant URL were refused for their
+    credentials in one hour. One row per organization and hour whatever the traffic, so an
+    attacker who knows the tenant URL can neither grow the database nor write the history."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="failed_authentication_counts"
+    )
+    hour = models.DateTimeField(help_text="The start of the hour counted.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "hour"],
+                                    name="unique_failed_authentication_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.hour:%Y-%m-%d %H}:00 {self.count}"
 
 
 class PortalMembership(models.Model):

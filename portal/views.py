@@ -7,9 +7,8 @@ Function views (healthchecks style). Every organization comes from
 from __future__ import annotations
 
 import csv
-import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -40,15 +39,10 @@ from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
 from .models import SyncCycle, SyncEvent, SyncEventMember
+from .serializers import csv_rows
 
 View = Callable[..., HttpResponse]
 LOGIN_URL = reverse_lazy("portal:login")
-CSV_COLUMNS = [
-    "time", "request_id", "operation", "summary", "outcome", "status", "error_type",
-    "error_detail", "resource_type", "resource_id", "external_id", "subject", "changes",
-    "members_added", "members_removed", "filter", "results", "method", "path", "duration_ms",
-    "token_label", "token_prefix", "cycle_id",
-]
 
 
 def portal_login_required(view: View) -> View:
@@ -221,31 +215,9 @@ def _named_members(organization: Organization, event: SyncEvent) -> dict[str, li
     return named
 
 
-def _csv_safe(value: object) -> object:
-    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return f"'{value}"
-    return value
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def csv_rows(events: Iterable[SyncEvent]) -> Iterator[list[object]]:
-    """The CSV export's rows for an iterable of events, header first."""
-    yield CSV_COLUMNS
-    for event in events:
-        yield [_csv_safe(value) for value in (
-            event.created_at.isoformat(), event.request_id, event.operation, event.summary,
-            event.outcome, event.status_code, event.error_type, event.error_detail,
-            event.resource_type, event.resource_id, event.external_id, event.subject,
-            json.dumps(event.changes) if event.changes else "", event.members_added,
-            event.members_removed, event.filter,
-            "" if event.results is None else event.results, event.method, event.path,
-            event.duration_ms, event.token_label, event.token_prefix, event.cycle_id or "",
-        )]
 
 
 @with_organization

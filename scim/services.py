@@ -42,7 +42,7 @@ MEMBER_IDS_RECORDED = 1000
 
 @dataclass
 class Outcome:
-    """What a write did, for the response and for ``request.scim_event``.
+    """What a write did, for the response and for the SCIM call record.
 
     ``added_ids``/``removed_ids`` are the SCIM ids of the members added and removed (at most
     ``MEMBER_IDS_RECORDED`` each), so the history can say who joined or left a group.

@@ -42,7 +42,6 @@ def azure_calls(organization, token, at=None):
         operation=Operation.LIST_USERS,
         status_code=200,
         token=token,
-        token_prefix=token.display_prefix,
         at=at,
     )
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal import services
-from portal.models import Operation
+from scim.calls import Operation
 from tests.factories import sign_in
 
 from .conftest import PASSWORD, make_tenant_admin, record
@@ -51,6 +52,19 @@ def test_the_dashboard_shows_health_counts_tenant_url_and_chart(tenant_client, o
     assert "<svg class=\"chart\"" in response.text
     assert "dup@x.test" in response.text
     assert token[1] not in response.text
+
+
+def test_the_dashboard_counts_requests_with_an_invalid_token_apart(
+    tenant_client, organization, other_organization
+):
+    for _ in range(312):
+        services.count_failed_authentication(organization.public_id, at=timezone.now())
+    services.count_failed_authentication(other_organization.public_id, at=timezone.now())
+
+    response = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+    assert ("312 requests with an invalid token in the last 24 h — if Azure's Test Connection "
+            "fails, check the token") in html.unescape(response.text)
 
 
 def test_a_tenant_admin_of_two_organizations_can_switch(client, organization,
@@ -189,6 +203,20 @@ def test_the_csv_export_has_the_filtered_events(tenant_client, organization):
     assert [(row["subject"], row["status"], row["error_type"]) for row in rows] == [
         ("broken@x.test", "409", "uniqueness")
     ]
+
+
+def test_the_csv_export_has_a_column_for_every_field_of_the_api(tenant_client, organization):
+    record(organization)
+
+    header = next(csv.reader(io.StringIO(
+        b"".join(tenant_client.get(
+            reverse("portal:event_csv", args=[organization.slug])).streaming_content).decode()
+    )))
+    api = tenant_client.get(reverse("portal:api_events", args=[organization.slug])).json()
+
+    renamed = {"created_at": "time", "status_code": "status", "cycle": "cycle_id"}
+    assert header == [renamed.get(key, key) for key in api["results"][0] if key != "id"]
+    assert {"credential_kind", "credential_id"} <= set(header)
 
 
 def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization):

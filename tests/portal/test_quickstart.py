@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from organizations import services
 from organizations.models import Organization
+from portal import services as services_portal
 from portal.models import Operation, SyncEvent
 from scim.models import ScimUser
 from tests import factories
@@ -103,9 +104,11 @@ def test_the_demo_history_holds_the_typical_failures(db, demo_settings):
     assert sorted(failures.values_list("status_code", "error_type")) == [
         (400, "invalidValue"),
         (400, "invalidValue"),
-        (401, "unauthorized"),
         (409, "uniqueness"),
     ]
+    # The stale token is refused and only counted, never written to the history.
+    demo = Organization.objects.get(slug="demo")
+    assert services_portal.failed_authentications(demo, hours=1) == 1
 
 
 def test_rerunning_bootstrap_demo_says_the_previous_token_was_revoked(db, demo_settings):

@@ -30,7 +30,7 @@ def _used(organization, token_row, minutes_ago: float = 1):
         operation=Operation.LIST_USERS,
         status_code=200,
         token=token_row,
-        token_prefix=token_row.display_prefix,
+
         at=timezone.now() - timedelta(minutes=minutes_ago),
     )
 
