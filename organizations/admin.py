@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -96,7 +96,7 @@ class TokenHealthFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "expiring":
-            return queryset.filter(nearest_token_expiry__lte=timezone.now() + EXPIRY_WARNING)
+            return queryset.filter(latest_token_expiry__lte=timezone.now() + EXPIRY_WARNING)
         if self.value() == "none":
             return queryset.filter(active_token_count=0)
         return queryset
@@ -156,7 +156,7 @@ class ProvisioningTokenInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
-    list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "nearest_expiry")
+    list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "token_expiry")
     list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
     search_fields = ("name", "slug", "=public_id", "sso_tenant_id")
     list_select_related = ("provisioning_enabled_by",)
@@ -183,7 +183,9 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
         active = _active_tokens(timezone.now())
         return super().get_queryset(request).annotate(
             active_token_count=Count("tokens", filter=active),
-            nearest_token_expiry=Min("tokens__expires_at", filter=active),
+            # The newest token's end, not a replaced one's: after a rotation the old token's
+            # grace period ending soon is expected, not a warning.
+            latest_token_expiry=Max("tokens__expires_at", filter=active),
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -204,9 +206,9 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     def active_tokens(self, organization: Organization) -> int:
         return organization.active_token_count
 
-    @admin.display(description="Nearest token expiry", ordering="nearest_token_expiry")
-    def nearest_expiry(self, organization: Organization) -> str:
-        return _expiry_html(organization.nearest_token_expiry)
+    @admin.display(description="Token expiry", ordering="latest_token_expiry")
+    def token_expiry(self, organization: Organization) -> str:
+        return _expiry_html(organization.latest_token_expiry)
 
     # -- change form ----------------------------------------------------------------------
 

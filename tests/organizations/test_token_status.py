@@ -101,3 +101,15 @@ def test_the_history_api_key_list_tells_active_from_revoked(staff_client, organi
 
     assert "active (does not expire)" in text
     assert "revoked " in text
+
+
+def test_the_organization_list_shows_the_new_tokens_expiry_after_a_rotation(
+    staff_client, organization, token
+):
+    new, _ = services.rotate_token(token[0], actor=None)
+
+    response = staff_client.get(reverse("admin:organizations_organization_changelist"))
+
+    [row] = response.context["cl"].result_list
+    assert row.latest_token_expiry == new.expires_at
+    assert "(in 6 days)" not in response.text and "(in 7 days)" not in response.text
