@@ -39,9 +39,15 @@ def request_id_for(request: HttpRequest) -> str:
 _SECRET_PARAMETER = re.compile(r"(?i)\b(access_token|filter)=[^&\s'\"]*")
 
 
+# A whole secret built by organizations.tokens (k2p_ tokens, k2h_ keys, k2s_ set-password
+# links, the last of which travel in a URL path): its public key part is kept.
+_SECRET = re.compile(r"\b(k2[a-z]_[0-9A-Za-z]{12})_[0-9A-Za-z]{38}\b")
+
+
 def redact_query(text: str) -> str:
-    """``text`` with the values of ``access_token`` and ``filter`` parameters redacted."""
-    return _SECRET_PARAMETER.sub(r"\1=[redacted]", text)
+    """``text`` with the values of ``access_token`` and ``filter`` parameters, and any whole
+    token, redacted."""
+    return _SECRET.sub(r"\1_[redacted]", _SECRET_PARAMETER.sub(r"\1=[redacted]", text))
 
 
 class QueryRedactionFilter(logging.Filter):
@@ -54,7 +60,10 @@ class QueryRedactionFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         if isinstance(request, HttpRequest):
-            record.request = f"<{request.method} {request.path}>"
+            record.request = f"<{request.method} {redact_query(request.path)}>"
+        path = getattr(record, "path", None)
+        if isinstance(path, str):
+            record.path = redact_query(path)
         if record.args or "=" in str(record.msg):
             message = record.getMessage()
             redacted = redact_query(message)

@@ -349,8 +349,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Rows per page of the portal's event list and of the history API.
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
-# Tenant admins' first-password links are Django password-reset tokens, valid this long.
-PASSWORD_RESET_TIMEOUT = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72) * 3600
+# A tenant admin's one-time set-password link (created by staff in the admin) works this long.
+PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -236,6 +236,7 @@ class AuditRecord(models.Model):
         TOKEN_ISSUED = "token_issued", "Token issued"
         TOKEN_ROTATED = "token_rotated", "Token rotated"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
+        SET_PASSWORD_LINK_CREATED = "set_password_link_created", "Set-password link created"
 
     organization = models.ForeignKey(
         Organization, null=True, on_delete=models.SET_NULL, related_name="audit_records"

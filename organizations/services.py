@@ -53,12 +53,13 @@ def _actor_name(actor: Actor) -> str:
 
 
 def record_audit(
-    organization: Organization, action: str, *, actor: Actor, **detail: object
+    organization: Organization | None, action: str, *, actor: Actor, **detail: object
 ) -> AuditRecord:
-    """Write who did ``action`` to ``organization``. ``detail`` must never hold a secret."""
+    """Write who did ``action`` to ``organization`` (``None``: to no organization, e.g. for an
+    account linked to none yet). ``detail`` must never hold a secret."""
     return AuditRecord.objects.create(
         organization=organization,
-        organization_name=organization.name,
+        organization_name=organization.name if organization is not None else "(none)",
         actor=_user(actor),
         actor_name=_actor_name(actor),
         action=action,

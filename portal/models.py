@@ -8,9 +8,10 @@ provisioning cycles with running counters, so dashboards and health never scan e
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
@@ -23,9 +24,9 @@ from scim.calls import Operation
 class SyncCycle(models.Model):
     """A burst of SCIM requests from one organization's provisioning job.
 
-    Azure AD runs a cycle about every 40 minutes (reference §3.9); a request arriving more than
-    ``SYNC_CYCLE_IDLE_MINUTES`` after the previous one starts a new cycle. Counters are bumped
-    as events are recorded, so reading a cycle never touches the event table.
+    Azure AD runs a cycle about every 40 minutes (docs/azure-scim-client.md §3.9); a request
+    arriving more than ``SYNC_CYCLE_IDLE_MINUTES`` after the previous one starts a new cycle.
+    Counters are bumped as events are recorded, so reading a cycle never touches the event table.
     """
 
     organization = models.ForeignKey(
@@ -305,6 +306,40 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization}: {self.condition}"
+
+
+class SetPasswordLinkQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None) -> SetPasswordLinkQuerySet:
+        """Links not yet used or replaced, not expired, of accounts that have no usable
+        password yet (Django marks an unusable password with a leading ``!``)."""
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now or timezone.now(),
+            user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
+        )
+
+
+class SetPasswordLink(HashedSecret):
+    """A one-time link that lets a tenant admin set their first password.
+
+    Staff create one with an explicit, audited action; the link (``k2s_…`` in its URL) is shown
+    to them once and only a keyed hash of it is kept. It works once, only while the account has
+    no usable password, and until ``expires_at``. A new link replaces the previous one
+    (``revoked_at``), and using a link sets ``revoked_at`` too.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="set_password_links"
+    )
+    expires_at = models.DateTimeField()
+
+    objects = SetPasswordLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "set-password link"
+
+    def __str__(self) -> str:
+        return f"set-password link for {self.user} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class TenantAdmin(User):

@@ -14,16 +14,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
+from organizations import services as organization_services
 from organizations import tokens
-from organizations.models import Organization
+from organizations.models import AuditRecord, Organization
 from scim.calls import Operation, ScimCall
 from scim.identity import identity_key
 
@@ -35,6 +33,7 @@ from .models import (
     HistoryApiKey,
     MemberChange,
     PortalMembership,
+    SetPasswordLink,
     SyncCycle,
     SyncEvent,
     SyncEventMember,
@@ -232,15 +231,23 @@ def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryAp
     return api_key
 
 
+SET_PASSWORD_PREFIX = "k2s_"  # noqa: S105 (a prefix, not a secret)
+
+
 @transaction.atomic
 def create_tenant_admin(
     *, username: str, email: str, organizations: Iterable[Organization], actor: Actor,
+    first_name: str = "", last_name: str = "", is_active: bool = True,
 ) -> AbstractBaseUser:
     """Create a tenant admin with no usable password, linked to ``organizations``.
 
-    They set their first password through ``first_password_link``.
+    They set their first password through a link staff create with
+    ``create_set_password_link``.
     """
-    user = get_user_model().objects.create_user(username=username, email=email)
+    user = get_user_model().objects.create_user(
+        username=username, email=email, first_name=first_name, last_name=last_name,
+        is_active=is_active, is_staff=False,
+    )
     set_memberships(user, organizations, actor=actor)
     return user
 
@@ -262,13 +269,62 @@ def set_memberships(
     ])
 
 
-def first_password_link(user: AbstractBaseUser) -> str:
-    """A one-time link to set a password: Django's password-reset token for ``user``.
+class SetPasswordLinkRefused(Exception):
+    """A set-password link cannot be created for this account (it has a password)."""
 
-    The token hashes the current password and last login, so it stops working as soon as it
-    has been used, and after ``PASSWORD_RESET_TIMEOUT``.
+
+@transaction.atomic
+def create_set_password_link(
+    user: AbstractBaseUser, *, actor: Actor
+) -> tuple[SetPasswordLink, str]:
+    """A new one-time link for ``user`` to set their first password, and its URL, shown once.
+
+    Only for an account without a usable password; any earlier unused link stops working. The
+    creation is audited for each of the user's organizations. Only a keyed hash of the link is
+    stored.
     """
-    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("portal:set_password", kwargs={"uidb64": uidb64, "token": token})
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    if user.has_usable_password():
+        raise SetPasswordLinkRefused(
+            f"{user.get_username()} already has a password; they can change it when signed in."
+        )
+    now = timezone.now()
+    SetPasswordLink.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    key = tokens.generate_key()
+    plaintext = tokens.build_token(key, SET_PASSWORD_PREFIX)
+    link = SetPasswordLink.objects.create(
+        user=user, key=key, digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        created_by=actor if actor is not None and actor.pk else None,
+        expires_at=now + timedelta(hours=settings.PORTAL_SET_PASSWORD_LINK_HOURS),
+    )
+    organizations = [m.organization for m in
+                     PortalMembership.objects.filter(user=user).select_related("organization")]
+    for organization in organizations or [None]:
+        organization_services.record_audit(
+            organization, AuditRecord.Action.SET_PASSWORD_LINK_CREATED, actor=actor,
+            tenant_admin=user.get_username(), expires_at=link.expires_at.isoformat(),
+        )
+    logger.info("set-password link created user=%s key=%s", user.pk, key)
+    path = reverse("portal:set_password", kwargs={"token": plaintext})
+    return link, f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def usable_set_password_link(presented: str) -> SetPasswordLink | None:
+    """The usable link ``presented`` is (unused, unexpired, account without a password)."""
+    candidates = SetPasswordLink.objects.usable().select_related("user")
+    return SetPasswordLink.verify(candidates, presented, prefix=SET_PASSWORD_PREFIX)
+
+
+@transaction.atomic
+def set_first_password(link_id: int, password: str) -> AbstractBaseUser | None:
+    """Set the password of the link's account and use the link up, or ``None`` when the link
+    is no longer usable. The link row is locked, so two submissions cannot both succeed."""
+    link = SetPasswordLink.objects.usable().select_for_update().filter(pk=link_id).first()
+    if link is None:
+        return None
+    user = link.user
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    logger.info("first password set user=%s key=%s", user.pk, link.key)
+    return user

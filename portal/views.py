@@ -17,7 +17,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import (
     Http404,
     HttpRequest,
@@ -28,17 +30,19 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
-from scim.models import GroupMembership, ScimUser
+from scim.models import GroupMembership, ScimGroup, ScimUser
 
-from . import charts, history, people
+from . import charts, history, people, services
 from .access import get_organization_for_user, organizations_for_user
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
-from .models import SyncCycle, SyncEvent, SyncEventMember
+from .models import SetPasswordLink, SyncCycle, SyncEvent, SyncEventMember
 from .serializers import csv_rows
 
 View = Callable[..., HttpResponse]
@@ -81,11 +85,39 @@ class PortalLogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("portal:login")
 
 
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """A tenant admin's first password, through the one-time link staff sent them."""
+_SET_PASSWORD_SESSION_KEY = "portal_set_password_link"  # noqa: S105 (a session key name)
 
-    template_name = "portal/set_password.html"
-    success_url = reverse_lazy("portal:set_password_done")
+
+@never_cache
+@require_GET
+def set_password_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link staff sent: remember which link it is, then move to a page without
+    the link in its URL (as Django's password reset does), so the form page's address, history
+    and Referer never carry it."""
+    link = services.usable_set_password_link(token)
+    if link is None:
+        return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+    request.session[_SET_PASSWORD_SESSION_KEY] = link.pk
+    return redirect("portal:set_password_form")
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+def set_password_form(request: HttpRequest) -> HttpResponse:
+    """A tenant admin's first password, for the link opened in this session."""
+    link_id = request.session.get(_SET_PASSWORD_SESSION_KEY)
+    link = (SetPasswordLink.objects.usable().select_related("user").filter(pk=link_id).first()
+            if link_id else None)
+    if link is None:
+        return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+    form = SetPasswordForm(link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.set_first_password(link.pk, form.cleaned_data["new_password1"])
+        request.session.pop(_SET_PASSWORD_SESSION_KEY, None)
+        if user is None:
+            return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+        return redirect("portal:set_password_done")
+    return render(request, "portal/set_password.html", {"validlink": True, "form": form})
 
 
 class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
@@ -236,38 +268,31 @@ def event_csv(request: HttpRequest, organization: Organization) -> StreamingHttp
     return response
 
 
-def _directory(request: HttpRequest, organization: Organization, model_name: str,
+def _directory(request: HttpRequest, organization: Organization, model: type[Model],
                order: str, template: str) -> HttpResponse:
     """A page of the organization's provisioned users or groups, searchable by name."""
-    model = history.scim_model(model_name)
     search = request.GET.get("q", "").strip()
-    page = None
-    if model is not None:
-        rows = model.objects.filter(organization=organization).order_by(order)
-        if search:
-            rows = rows.filter(**{f"{order}__icontains": search})
-        page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _render(request, template, organization, {
-        "page": page, "available": model is not None, "search": search,
-    })
+    rows = model.objects.filter(organization=organization).order_by(order)
+    if search:
+        rows = rows.filter(**{f"{order}__icontains": search})
+    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(request, template, organization, {"page": page, "search": search})
 
 
 @with_organization
 def user_list(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _directory(request, organization, "ScimUser", "user_name", "portal/scimuser_list.html")
+    return _directory(request, organization, ScimUser, "user_name", "portal/scimuser_list.html")
 
 
 @with_organization
 def group_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _directory(
-        request, organization, "ScimGroup", "display_name", "portal/scimgroup_list.html"
+        request, organization, ScimGroup, "display_name", "portal/scimgroup_list.html"
     )
 
 
 def _find_resource(organization: Organization, model_name: str, key: str) -> Any:
-    model = history.scim_model(model_name)
-    if model is None:
-        return None
+    model = ScimUser if model_name == "ScimUser" else ScimGroup
     name_field = "user_name" if model_name == "ScimUser" else "display_name"
     rows = model.objects.filter(organization=organization)
     found = rows.filter(**{f"{name_field}__iexact": key}).first()

@@ -86,3 +86,15 @@ def test_access_tokens_and_filter_values_never_reach_the_logs(client, console_lo
     assert "Not Found: /scim/v2/not-a-tenant/Users" in written
     assert "leaked" not in written
     assert "ann@clinic.test" not in written
+
+
+@pytest.mark.django_db
+def test_a_set_password_link_in_a_url_never_reaches_the_logs(client, console_log):
+    secret_part = "S" * 38
+    with_link = f"/portal/set-password/k2s_abcdefghijkl_{secret_part}/"
+
+    client.get(with_link)
+
+    written = console_log.getvalue()
+    assert "/portal/set-password/k2s_abcdefghijkl_[redacted]/" in written
+    assert secret_part not in written

@@ -6,13 +6,11 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from portal import services
 from scim.calls import Operation
-from tests.factories import sign_in
 
 from .conftest import PASSWORD, make_tenant_admin, record
 
@@ -225,22 +223,6 @@ def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization
     rows = _csv(tenant_client.get(reverse("portal:event_csv", args=[organization.slug])))
 
     assert rows[0]["subject"].startswith("'=")
-
-
-def test_the_first_password_link_works_once(client, organization):
-    user = services.create_tenant_admin(username="new.admin", email="n@x.test",
-                                        organizations=[organization], actor=None)
-    link = services.first_password_link(user)
-    path = link.removeprefix("https://provisioning.kno2.test")
-
-    form_page = client.get(path, follow=True)
-    client.post(form_page.redirect_chain[-1][0], {
-        "new_password1": "a-long-new-password-1", "new_password2": "a-long-new-password-1",
-    })
-    again = Client().get(path, follow=True)
-
-    assert sign_in(Client(), reverse("portal:login"), "new.admin", "a-long-new-password-1")
-    assert again.context["validlink"] is False
 
 
 def test_a_new_tenant_admin_cannot_sign_in_before_setting_a_password(client, organization):

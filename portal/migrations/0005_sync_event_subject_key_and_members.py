@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('organizations', '0001_initial'),
-        ('portal', '0003_sync_event_credential_and_failed_authentication_counts'),
+        ('portal', '0004_set_password_links'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('organizations', '0001_initial'),
-        ('portal', '0004_sync_event_subject_key_and_members'),
+        ('portal', '0005_sync_event_subject_key_and_members'),
     ]
 
     operations = [
