@@ -149,3 +149,21 @@ def test_the_skip_link_is_the_first_thing_a_keyboard_reaches(page, live_server, 
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.browser
+def test_another_organizations_dashboard_is_a_404_even_to_a_signed_in_admin(
+    browser, live_server, demo_organization
+):
+    outsider = factories.make_organization(name="Hillside Hospice", slug="hillside")
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+        response = page.goto(f"{live_server.url}/portal/o/{outsider.slug}/")
+        body = page.content()
+    finally:
+        context.close()
+
+    assert response.status == 404
+    assert "Hillside Hospice" not in body
