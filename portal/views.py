@@ -338,7 +338,9 @@ def _group_page(request: HttpRequest, organization: Organization, key: str) -> H
 
 def _never_sent(request: HttpRequest, organization: Organization, name: str,
                 status: int = 200) -> HttpResponse:
-    response = _render(request, "portal/person_never_sent.html", organization, {"name": name})
+    response = _render(request, "portal/person_never_sent.html", organization, {
+        "name": name, "find_query": name,
+    })
     response.status_code = status
     return response
 
@@ -357,7 +359,7 @@ def find_user(request: HttpRequest, organization: Organization) -> HttpResponse:
         return redirect("portal:user_timeline", slug=organization.slug, key=str(found[0].scim_id))
     if found:
         return _render(request, "portal/person_choose.html", organization, {
-            "name": text, "matches": found[: people.MATCHES_SHOWN],
+            "name": text, "find_query": text, "matches": found[: people.MATCHES_SHOWN],
             "more": len(found) > people.MATCHES_SHOWN,
         })
     person = people.person_for(organization, user=None, name=text)

@@ -400,3 +400,9 @@ def test_a_membership_change_costs_the_same_queries_whatever_its_size(
         )
 
     assert len(response.context["members"]["added"]) == members
+
+
+def test_the_never_sent_page_keeps_the_name_in_the_search_field(tenant_client, organization):
+    response = find(tenant_client, organization, "Nobody@Riverside.test")
+
+    assert 'value="Nobody@Riverside.test"' in response.text
