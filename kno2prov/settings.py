@@ -362,9 +362,26 @@ HEALTH_WINDOW_HOURS = env_int("HEALTH_WINDOW_HOURS", 24)
 HEALTH_WARN_FAILURE_PERCENT = env_int("HEALTH_WARN_FAILURE_PERCENT", 20)
 HEALTH_MIN_EVENTS = env_int("HEALTH_MIN_EVENTS", 20)
 HEALTH_WARN_FAILURES = env_int("HEALTH_WARN_FAILURES", 2500)
+# Provisioning enabled and no request from Azure for this long is a warning: Azure runs a cycle
+# about every 40 minutes, so two missed cycles usually mean the job was stopped or quarantined.
+HEALTH_SILENCE_MINUTES = env_int("HEALTH_SILENCE_MINUTES", 80)
 # Token expiry warnings on the dashboard and in the admin.
 TOKEN_EXPIRY_WARN_DAYS = env_int("TOKEN_EXPIRY_WARN_DAYS", 30)
 TOKEN_EXPIRY_CRITICAL_DAYS = env_int("TOKEN_EXPIRY_CRITICAL_DAYS", 7)
+# Alerts (manage.py send_alerts): Django's mail, to each organization's tenant admins and to
+# this staff address (empty: tenant admins only). The console backend prints mail in development.
+ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kno2 provisioning <provisioning@localhost>")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # Rows per page of the portal's event list and of the history API.
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
 # A tenant admin's one-time set-password link (created by staff in the admin) works this long.

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +34,13 @@ def _active_tokens(now: datetime) -> Q:
     return Q(tokens__revoked_at__isnull=True) & (
         Q(tokens__expires_at__isnull=True) | Q(tokens__expires_at__gt=now)
     )
+
+
+def _token_expiry_html(token: ProvisioningToken) -> str:
+    """A revoked or replaced token's end is no warning: only an active token's is."""
+    if token.status in {"revoked", "replaced"}:
+        return format_html('<span class="quiet">{}</span>', token.status_text)
+    return _expiry_html(token.expires_at)
 
 
 def _expiry_html(expires_at: datetime | None, now: datetime | None = None) -> str:
@@ -90,7 +97,7 @@ class TokenHealthFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "expiring":
-            return queryset.filter(nearest_token_expiry__lte=timezone.now() + EXPIRY_WARNING)
+            return queryset.filter(latest_token_expiry__lte=timezone.now() + EXPIRY_WARNING)
         if self.value() == "none":
             return queryset.filter(active_token_count=0)
         return queryset
@@ -108,7 +115,8 @@ class ProvisioningTokenInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("created_by", "revoked_by")
+        return (super().get_queryset(request).select_related("created_by", "revoked_by")
+                .with_replacement())
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -125,11 +133,11 @@ class ProvisioningTokenInline(admin.TabularInline):
 
     @admin.display(description="Status")
     def token_status(self, token: ProvisioningToken) -> str:
-        return token.status
+        return token.status_text
 
     @admin.display(description="Expires")
     def expiry(self, token: ProvisioningToken) -> str:
-        return _expiry_html(token.expires_at)
+        return _token_expiry_html(token)
 
     @admin.display(description="")
     def manage(self, token: ProvisioningToken) -> str:
@@ -149,7 +157,7 @@ class ProvisioningTokenInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
-    list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "nearest_expiry")
+    list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "token_expiry")
     list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
     search_fields = ("name", "slug", "=public_id", "sso_tenant_id")
     list_select_related = ("provisioning_enabled_by",)
@@ -176,7 +184,9 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
         active = _active_tokens(timezone.now())
         return super().get_queryset(request).annotate(
             active_token_count=Count("tokens", filter=active),
-            nearest_token_expiry=Min("tokens__expires_at", filter=active),
+            # The newest token's end, not a replaced one's: after a rotation the old token's
+            # grace period ending soon is expected, not a warning.
+            latest_token_expiry=Max("tokens__expires_at", filter=active),
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -197,9 +207,9 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
     def active_tokens(self, organization: Organization) -> int:
         return organization.active_token_count
 
-    @admin.display(description="Nearest token expiry", ordering="nearest_token_expiry")
-    def nearest_expiry(self, organization: Organization) -> str:
-        return _expiry_html(organization.nearest_token_expiry)
+    @admin.display(description="Token expiry", ordering="latest_token_expiry")
+    def token_expiry(self, organization: Organization) -> str:
+        return _expiry_html(organization.latest_token_expiry)
 
     # -- change form ----------------------------------------------------------------------
 
@@ -286,8 +296,9 @@ class TokenStatusFilter(admin.SimpleListFilter):
 class ProvisioningTokenAdmin(ReadOnlyAdmin):
     """Tokens across organizations. Nothing here can add a token or read a secret."""
 
+    # Revocation is in the status; who created a token is on its page.
     list_display = ("prefix", "organization", "label", "token_status", "expiry", "created_at",
-                    "created_by", "last_used_at", "revoked_at")
+                    "last_used_at")
     list_filter = (TokenStatusFilter, ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("key", "label", "organization__name", "organization__slug")
     list_select_related = ("organization", "created_by", "revoked_by")
@@ -296,6 +307,9 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
                        "revoked_at", "revoked_by", "last_used_at")
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).with_replacement()
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -315,11 +329,11 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Status")
     def token_status(self, token: ProvisioningToken) -> str:
-        return token.status
+        return token.status_text
 
     @admin.display(description="Expires", ordering="expires_at")
     def expiry(self, token: ProvisioningToken) -> str:
-        return _expiry_html(token.expires_at)
+        return _token_expiry_html(token)
 
     @admin.action(description="Revoke selected tokens", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

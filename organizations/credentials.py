@@ -26,7 +26,7 @@ from django.http import HttpRequest
 
 from . import oauth, services, tokens
 from .models import Organization, ProvisioningToken
-from .oauth_models import ACCESS_TOKEN_PREFIX
+from .oauth_models import ACCESS_TOKEN_PREFIX, OAuthClient
 
 
 class CredentialKind(models.TextChoices):
@@ -134,31 +134,69 @@ class ActiveCredential:
     kind: CredentialKind
     public_id: str
     expires_at: datetime | None
+    label: str = ""
+    created_at: datetime | None = None
+
+    @property
+    def noun(self) -> str:
+        """What the customer calls it in Entra's Admin Credentials form."""
+        return {
+            CredentialKind.SECRET_TOKEN: "provisioning token",
+            CredentialKind.OAUTH_CLIENT: "OAuth client secret",
+            CredentialKind.WORKLOAD_IDENTITY: "workload identity federation",
+        }[self.kind]
 
 
-def active_credentials(organization: Organization, now: datetime) -> list[ActiveCredential]:
-    """Every active credential of ``organization``, of every kind, in two queries.
+def active_credentials_by_organization(
+    organization_ids: list[int], now: datetime
+) -> dict[int, list[ActiveCredential]]:
+    """Every active credential of each organization, of every kind, oldest first, in two
+    queries however many organizations there are.
 
     A client-credentials client lasts as long as its longest-lived active secret; a workload
     identity federation does not expire.
     """
-    found = [
-        ActiveCredential(CredentialKind.SECRET_TOKEN, token.display_prefix, token.expires_at)
-        for token in organization.tokens.active(now)
-    ]
-    clients = organization.oauth_clients.active().annotate(
-        secret_expiry=Max(
-            "secrets__expires_at",
-            filter=Q(secrets__revoked_at__isnull=True, secrets__expires_at__gt=now),
-        ),
+    found: dict[int, list[ActiveCredential]] = {pk: [] for pk in organization_ids}
+    for token in (
+        ProvisioningToken.objects.active(now)
+        .filter(organization_id__in=organization_ids)
+        .order_by("created_at", "pk")
+    ):
+        found[token.organization_id].append(
+            ActiveCredential(
+                CredentialKind.SECRET_TOKEN,
+                token.display_prefix,
+                token.expires_at,
+                label=token.label,
+                created_at=token.created_at,
+            )
+        )
+    clients = (
+        OAuthClient.objects.active()
+        .filter(organization_id__in=organization_ids)
+        .annotate(
+            secret_expiry=Max(
+                "secrets__expires_at",
+                filter=Q(secrets__revoked_at__isnull=True, secrets__expires_at__gt=now),
+            ),
+        )
+        .order_by("created_at", "pk")
     )
     for client in clients:
-        if client.kind == CredentialKind.WORKLOAD_IDENTITY:
-            found.append(ActiveCredential(CredentialKind.WORKLOAD_IDENTITY, client.client_id, None))
-        elif client.secret_expiry is not None:
-            found.append(
-                ActiveCredential(
-                    CredentialKind.OAUTH_CLIENT, client.client_id, client.secret_expiry
-                )
+        if client.kind != CredentialKind.WORKLOAD_IDENTITY and client.secret_expiry is None:
+            continue
+        found[client.organization_id].append(
+            ActiveCredential(
+                CredentialKind(client.kind),
+                client.client_id,
+                client.secret_expiry if client.kind != CredentialKind.WORKLOAD_IDENTITY else None,
+                label=client.label,
+                created_at=client.created_at,
             )
+        )
     return found
+
+
+def active_credentials(organization: Organization, now: datetime) -> list[ActiveCredential]:
+    """Every active credential of ``organization``, of every kind, in two queries."""
+    return active_credentials_by_organization([organization.pk], now)[organization.pk]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 from django.conf import settings
@@ -83,6 +83,16 @@ class ProvisioningTokenQuerySet(models.QuerySet):
 
     def for_key(self, key: str) -> ProvisioningTokenQuerySet:
         return self.filter(key=key)
+
+    def with_replacement(self, now: datetime | None = None) -> ProvisioningTokenQuerySet:
+        """Annotate ``replaced``: a newer token of the same organization is active, so this one
+        only lasts until its (rotation grace) expiry."""
+        now = now or timezone.now()
+        newer = ProvisioningToken.objects.active(now).filter(
+            organization=models.OuterRef("organization"),
+            created_at__gt=models.OuterRef("created_at"),
+        )
+        return self.annotate(replaced=models.Exists(newer))
 
 
 # Compared against on a miss, so an unknown key costs the same HMAC as a known one.
@@ -184,10 +194,28 @@ class ProvisioningToken(HashedSecret):
 
     @property
     def status(self) -> str:
+        """``revoked``, ``expired``, ``replaced`` (only with ``with_replacement()``) or
+        ``active``."""
         if self.is_revoked:
             return "revoked"
         if self.is_expired():
             return "expired"
+        if getattr(self, "replaced", False):
+            return "replaced"
+        return "active"
+
+    @property
+    def status_text(self) -> str:
+        """The status as staff read it: "replaced — works until 2026-03-09 10:00 UTC"."""
+        status = self.status
+        if status == "revoked":
+            return f"revoked {self.revoked_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if status == "expired":
+            return f"expired {self.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        if status == "replaced":
+            if self.expires_at is None:
+                return "replaced — works until revoked"
+            return f"replaced — works until {self.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         return "active"
 
     def expires_within(self, delta: timedelta, now: datetime | None = None) -> bool:

@@ -216,10 +216,15 @@ def issue_token(
     """
     organization = _lock(organization)
     expires_at = _expiry(expires_days)
-    if organization.tokens.active().count() >= MAX_ACTIVE_TOKENS:
+    active = list(organization.tokens.active().order_by("created_at"))
+    if len(active) >= MAX_ACTIVE_TOKENS:
+        named = " and ".join(token.display_prefix for token in active)
         raise ProvisioningError(
-            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Revoke one "
-            "(or rotate it) before issuing another."
+            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens ({named}), the "
+            "most allowed. Revoke the one Azure AD no longer uses (the organization's health "
+            "shows which one it uses); then issue a new token, or rotate the one left, which "
+            f"keeps it working for {settings.TOKEN_ROTATION_GRACE_DAYS} days while the customer "
+            "pastes the new one."
         )
     token, plaintext = _new_token(organization, actor=actor, label=label, expires_at=expires_at)
     record_audit(organization, AuditRecord.Action.TOKEN_ISSUED, actor=actor,
@@ -243,10 +248,13 @@ def rotate_token(
     token = ProvisioningToken.objects.select_for_update().get(pk=token.pk)
     if not token.is_active:
         raise ProvisioningError(f"{token} is {token.status}; only an active token can be rotated.")
-    if organization.tokens.active().exclude(pk=token.pk).count() >= MAX_ACTIVE_TOKENS - 1:
+    others = list(organization.tokens.active().exclude(pk=token.pk))
+    if len(others) >= MAX_ACTIVE_TOKENS - 1:
+        named = " and ".join(other.display_prefix for other in others)
         raise ProvisioningError(
-            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Revoke the one "
-            "you are not rotating first."
+            f"{organization.name} already has {MAX_ACTIVE_TOKENS} active tokens. Rotating "
+            f"{token.display_prefix} needs room for its replacement: revoke {named} (the token "
+            "you are not rotating) first, if Azure AD no longer uses it, then rotate."
         )
     grace = settings.TOKEN_ROTATION_GRACE_DAYS if grace_days is None else grace_days
     if not 0 <= grace <= MAX_EXPIRY_DAYS:

@@ -33,6 +33,8 @@ class Chart:
     bars: list[Bar] = field(default_factory=list)
     labels: list[tuple[float, str]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
+    # The numbers behind the bars, for the table screen readers (and anyone) can read.
+    rows: list[tuple[str, list[int]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -55,6 +57,8 @@ def stacked_bars(
     chart = Chart(title=title, legend=[(name, css) for name, css, _ in series])
     if not labels:
         return chart
+    chart.rows = [(label, [values[i] for _, _, values in series])
+                  for i, label in enumerate(labels)]
     totals = [sum(values[i] for _, _, values in series) for i in range(len(labels))]
     chart.maximum = max(max(totals), 1)
     plot_height = chart.height - PADDING_BOTTOM - 10

@@ -19,6 +19,10 @@ _GUID_FILTER = re.compile(
 )
 
 
+# ``scim.services`` names the first unknown member ids: "no user with id <id>[, <id>...]".
+_UNKNOWN_MEMBER = re.compile(r"no user with id ([^\s,]+(?:, [^\s,]+)*(?: and \d+ more)?)")
+
+
 def is_test_connection(operation: str, filter_text: str, results: int | None,
                        status_code: int) -> bool:
     """Whether a request looks like Azure's Test Connection.
@@ -154,6 +158,20 @@ def explain_failure(
         )
     if status_code == 400:
         hint = f" ({error_detail})" if error_detail else ""
+        unknown = _UNKNOWN_MEMBER.search(error_detail or "")
+        if unknown and operation in {Operation.UPDATE_GROUP, Operation.UPDATE_MEMBERS,
+                                     Operation.CREATE_GROUP}:
+            ids = unknown.group(1)
+            several = "," in ids or " more" in ids
+            return (
+                f"Azure asked to add {'members' if several else 'member'} {ids} to {who}, and "
+                f"no user with {'those ids' if several else 'that id'} was ever provisioned "
+                "here, so the whole request was refused and no member in "
+                "it was added. Azure will retry the whole request, with every member in it, on "
+                "its next cycle. Usually that user is not assigned to the Kno2fy enterprise app "
+                "or is out of the provisioning scope while the group is: assign the user (or "
+                "remove them from the group) in Azure, or use Provision on demand for that user."
+            )
         if error_type == "invalidFilter":
             return (
                 f"Azure searched with a filter this service does not support{hint}. Check the "

@@ -8,24 +8,31 @@ quarantine it whatever the counts. We warn well before: at ``HEALTH_WARN_FAILURE
 token is about to expire (``TOKEN_EXPIRY_WARN_DAYS`` / ``TOKEN_EXPIRY_CRITICAL_DAYS``).
 
 Counts come from the ``SyncCycle`` counters of the last ``HEALTH_WINDOW_HOURS``, never from a
-scan of the events.
+scan of the events, and the facts of any number of organizations are read in four queries
+(``organizations_health``), so the admin can list every organization at risk. Failed
+authentications are counted apart and never judged (``services.count_failed_authentication``);
+the credential Azure is using is
+the one of its latest authenticated request, which is how a rotation Azure has not picked up is
+caught; and silence (no request for ``HEALTH_SILENCE_MINUTES`` while provisioning is enabled)
+is a warning, the usual sign of a stopped or quarantined job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from organizations.credentials import CredentialKind, active_credentials
+from organizations.credentials import ActiveCredential, active_credentials_by_organization
 from organizations.models import Organization
 from scim.calls import Operation
 
-from . import services
-from .models import SyncCycle, SyncEvent
+from . import humanize
+from .models import FailedAuthenticationCount, SyncEvent
 
 QUARANTINE_EVALUATION_FAILURES = 5_000
 QUARANTINE_FAILURE_RATE = 0.40
@@ -38,9 +45,29 @@ CRITICAL = "critical"
 _RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
 
 
+@dataclass(frozen=True)
+class CredentialStatus:
+    """One active credential of an organization, as the health check sees it."""
+
+    prefix: str
+    label: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    replaced: bool
+    in_use: bool
+
+    def expires_in(self, now: datetime) -> timedelta | None:
+        return self.expires_at - now if self.expires_at is not None else None
+
+
 @dataclass
 class Health:
-    """An organization's health: an overall level and the findings that explain it."""
+    """An organization's health: an overall level and the findings that explain it.
+
+    ``failures`` are Azure's own failures (requests that authenticated and were refused);
+    ``failed_authentications`` (requests refused for their credentials) are counted apart and
+    never judged, since anyone who knows the tenant URL can make them.
+    """
 
     events: int = 0
     failures: int = 0
@@ -48,6 +75,10 @@ class Health:
     # since anyone who knows the URL can make them.
     failed_authentications: int = 0
     last_test_connection: SyncEvent | None = None
+    last_request_at: datetime | None = None
+    in_use: SyncEvent | None = None
+    credentials: list[CredentialStatus] = field(default_factory=list)
+    silent_for: timedelta | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -74,6 +105,10 @@ class Health:
     def level(self) -> str:
         return max((level for level, _ in self.findings), key=_RANK.__getitem__, default=OK)
 
+    @property
+    def at_risk(self) -> bool:
+        return self.level != OK
+
     def add(self, level: str, message: str) -> None:
         self.findings.append((level, message))
 
@@ -94,68 +129,240 @@ def quarantine_risk(failures: int, events: int) -> str:
     return OK
 
 
-def organization_health(organization: Organization, now: datetime | None = None) -> Health:
-    """Failure rate, last Test Connection and token expiry of ``organization``."""
-    now = now or timezone.now()
+def _when(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, UTC):%Y-%m-%d %H:%M} UTC"
+
+
+@dataclass
+class _Facts:
+    """What health is judged on, for one organization; fetched for many at once."""
+
+    events: int = 0
+    failures: int = 0
+    failed_authentications: int = 0
+    last_request_at: datetime | None = None
+    last_test_connection: SyncEvent | None = None
+    in_use: SyncEvent | None = None
+    credentials: list[ActiveCredential] = field(default_factory=list)
+
+
+def _latest_event_pk(**filters: object) -> Subquery:
+    return Subquery(
+        SyncEvent.objects.filter(organization=OuterRef("pk"), **filters)
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+
+
+def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _Facts]:
+    """Health facts of ``organizations`` in four queries, however many there are."""
+    pks = [organization.pk for organization in organizations]
+    if not pks:
+        return {}
     since = now - timedelta(hours=settings.HEALTH_WINDOW_HOURS)
-    totals = SyncCycle.objects.filter(
-        organization=organization, last_event_at__gte=since
-    ).aggregate(events=Sum("events"), failures=Sum("failures"))
+    recent = Q(sync_cycles__last_event_at__gte=since)
+    rows = (
+        Organization.objects.filter(pk__in=pks)
+        .annotate(
+            window_events=Sum("sync_cycles__events", filter=recent),
+            window_failures=Sum("sync_cycles__failures", filter=recent),
+            last_request_at=Max("sync_cycles__last_event_at"),
+        )
+        .values("pk", "window_events", "window_failures", "last_request_at")
+    )
+    facts: dict[int, _Facts] = {
+        row["pk"]: _Facts(
+            events=row["window_events"] or 0,
+            failures=row["window_failures"] or 0,
+            last_request_at=row["last_request_at"],
+        )
+        for row in rows
+    }
+    # Counted by the hour (services.count_failed_authentication): the oldest hour counts whole.
+    since_hour = since.replace(minute=0, second=0, microsecond=0)
+    failed = Subquery(
+        FailedAuthenticationCount.objects.filter(organization=OuterRef("pk"), hour__gte=since_hour)
+        .values("organization")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
+    latest = (
+        Organization.objects.filter(pk__in=pks)
+        .annotate(
+            test_connection=_latest_event_pk(operation=Operation.TEST_CONNECTION),
+            # Every recorded call authenticated: the latest one names the credential in use.
+            in_use=_latest_event_pk(),
+            failed_authentications=failed,
+        )
+        .values_list("pk", "test_connection", "in_use", "failed_authentications")
+    )
+    wanted = {}
+    for pk, test, used, failed_count in latest:
+        wanted[pk] = (test, used)
+        facts[pk].failed_authentications = failed_count or 0
+    events = SyncEvent.objects.in_bulk(
+        [event_pk for pair in wanted.values() for event_pk in pair if event_pk is not None]
+    )
+    for pk, (test, used) in wanted.items():
+        facts[pk].last_test_connection = events.get(test)
+        facts[pk].in_use = events.get(used)
+    for pk, credentials in active_credentials_by_organization(pks, now).items():
+        facts[pk].credentials = credentials
+    return facts
+
+
+def organizations_health(
+    organizations: Iterable[Organization], now: datetime | None = None
+) -> dict[int, Health]:
+    """Health of each of ``organizations`` by primary key, in a fixed number of queries."""
+    now = now or timezone.now()
+    organizations = list(organizations)
+    facts = _facts(organizations, now)
+    return {
+        organization.pk: _judge(organization, facts[organization.pk], now)
+        for organization in organizations
+    }
+
+
+def organization_health(organization: Organization, now: datetime | None = None) -> Health:
+    """Failure rate, failed authentications, silence, credentials and the last Test Connection
+    of ``organization``."""
+    return organizations_health([organization], now)[organization.pk]
+
+
+def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
     health = Health(
-        events=totals["events"] or 0, failures=totals["failures"] or 0,
-        failed_authentications=services.failed_authentications(
-            organization, hours=settings.HEALTH_WINDOW_HOURS, now=now),
+        events=facts.events,
+        failures=facts.failures,
+        failed_authentications=facts.failed_authentications,
+        last_test_connection=facts.last_test_connection,
+        last_request_at=facts.last_request_at,
+        in_use=facts.in_use,
     )
     risk = quarantine_risk(health.failures, health.events)
     window = f"the last {settings.HEALTH_WINDOW_HOURS} hours"
     if risk == CRITICAL:
-        health.add(CRITICAL, (
-            f"{health.failures:,} of {health.events:,} requests failed in {window} "
-            f"({health.failure_percent}): Azure AD quarantines a job past 40 % failing or "
-            "40,000 failures. Fix the failures listed below."
-        ))
+        health.add(
+            CRITICAL,
+            (
+                f"{health.failures:,} of {health.events:,} requests failed in {window} "
+                f"({health.failure_percent}): Azure AD quarantines a job past 40 % failing or "
+                "40,000 failures. Fix the failures listed below."
+            ),
+        )
     elif risk == WARNING:
-        health.add(WARNING, (
-            f"{health.failures:,} of {health.events:,} requests failed in {window} "
-            f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
-            "the failures before it gets there."
-        ))
-    health.last_test_connection = (
-        SyncEvent.objects.filter(organization=organization, operation=Operation.TEST_CONNECTION)
-        .order_by("-created_at", "-id").first()
-    )
+        health.add(
+            WARNING,
+            (
+                f"{health.failures:,} of {health.events:,} requests failed in {window} "
+                f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
+                "the failures before it gets there."
+            ),
+        )
     if health.last_test_connection is not None and not health.last_test_connection.succeeded:
-        health.add(CRITICAL, (
-            f"The last Test Connection failed with HTTP "
-            f"{health.last_test_connection.status_code}."
-        ))
-
-    _token_findings(organization, health, now)
+        health.add(
+            CRITICAL,
+            (
+                f"The last Test Connection failed with HTTP "
+                f"{health.last_test_connection.status_code}."
+            ),
+        )
+    _silence_findings(organization, health, now)
+    _credential_findings(facts.credentials, health, now)
     if not organization.provisioning_enabled:
         health.add(WARNING, "Provisioning is switched off for this organization.")
     return health
 
 
-def _token_findings(organization: Organization, health: Health, now: datetime) -> None:
-    active = active_credentials(organization, now)
+def _silence_findings(organization: Organization, health: Health, now: datetime) -> None:
+    if health.last_request_at is None:
+        return
+    silence = now - health.last_request_at
+    if organization.provisioning_enabled and silence > timedelta(
+        minutes=settings.HEALTH_SILENCE_MINUTES
+    ):
+        health.silent_for = silence
+        health.add(
+            WARNING,
+            (
+                f"Azure AD has sent nothing for {humanize.duration(silence)} (last request "
+                f"{_when(health.last_request_at)}), though it runs a cycle about every 40 minutes. "
+                "That usually means the provisioning job was stopped or is in quarantine: check "
+                "the enterprise app's Provisioning page in Azure."
+            ),
+        )
+
+
+def _credential_findings(active: list[ActiveCredential], health: Health, now: datetime) -> None:
+    # The credential Azure is actually using: the one its latest authenticated request used.
+    in_use_id = health.in_use.credential_id if health.in_use is not None else None
+    # A credential is replaced once a newer one of the same kind exists.
+    newest = {credential.kind: credential for credential in active}
+    health.credentials = [
+        CredentialStatus(
+            prefix=credential.public_id,
+            label=credential.label,
+            created_at=credential.created_at,
+            expires_at=credential.expires_at,
+            replaced=credential is not newest[credential.kind],
+            in_use=credential.public_id == in_use_id,
+        )
+        for credential in active
+    ]
     if not active:
-        health.add(CRITICAL, "No active provisioning token or OAuth client: Azure AD cannot "
-                             "connect.")
+        health.add(
+            CRITICAL, "No active provisioning token or OAuth client: Azure AD cannot connect."
+        )
+        return
+    old = next(
+        (
+            (status, credential)
+            for status, credential in zip(health.credentials, active, strict=True)
+            if status.in_use and status.replaced
+        ),
+        None,
+    )
+    if old is not None:
+        status, credential = old
+        level = (
+            CRITICAL
+            if status.expires_at is not None
+            and status.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS)
+            else WARNING
+        )
+        stops = (
+            f"stops working on {_when(status.expires_at)}" if status.expires_at else "still works"
+        )
+        health.add(
+            level,
+            (
+                f"Azure AD still uses the old {credential.noun} {status.prefix}, which was "
+                f"replaced by {newest[credential.kind].public_id} and {stops}. Paste the new one "
+                "into the enterprise app under Provisioning → Admin Credentials and click Test "
+                "Connection before then."
+            ),
+        )
         return
     # The credential that lasts longest is the one Azure can keep using after a rotation.
     if any(credential.expires_at is None for credential in active):
         return
     latest = max(active, key=lambda credential: credential.expires_at)
-    what = ("provisioning token" if latest.kind == CredentialKind.SECRET_TOKEN
-            else "OAuth client secret")
-    days = (latest.expires_at - now).days
-    if latest.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
-        health.add(CRITICAL, (
-            f"The {what} expires in {days} day{'s' if days != 1 else ''}: ask "
-            "Kno2 for a new one now, or Azure AD quarantines the job when it expires."
-        ))
-    elif latest.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
-        health.add(WARNING, (
-            f"The {what} expires in {days} days: ask Kno2 for a new one and paste "
-            "it into Azure AD before then."
-        ))
+    left = latest.expires_at - now
+    if left <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS):
+        health.add(
+            CRITICAL,
+            (
+                f"The {latest.noun} expires in {humanize.duration(left)} "
+                f"({_when(latest.expires_at)}): ask Kno2 for a new one now, or Azure AD "
+                "quarantines the job when it expires."
+            ),
+        )
+    elif left <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
+        health.add(
+            WARNING,
+            (
+                f"The {latest.noun} expires in {humanize.plural(left.days, 'day')} "
+                f"({_when(latest.expires_at)}): ask Kno2 for a new one and paste it into Azure "
+                "AD before then."
+            ),
+        )

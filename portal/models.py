@@ -117,6 +117,9 @@ class SyncEvent(models.Model):
     resource_id = models.CharField(max_length=100, blank=True)
     external_id = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=300, blank=True)
+    # ``subject`` under SCIM's identity rule (``scim.identity.identity_key``), so a person's
+    # page finds the creates refused for a differently-cased name and the lookups of them.
+    subject_key = models.CharField(max_length=300, blank=True)
     changes = models.JSONField(default=list, blank=True)
     members_added = models.PositiveIntegerField(default=0)
     members_removed = models.PositiveIntegerField(default=0)
@@ -152,6 +155,10 @@ class SyncEvent(models.Model):
             models.Index(
                 fields=["organization", "subject", "created_at"], name="syncevent_org_subject"
             ),
+            models.Index(
+                fields=["organization", "subject_key", "created_at"],
+                name="syncevent_org_subject_key",
+            ),
             # Retention deletes the oldest rows across all organizations.
             models.Index(fields=["created_at"], name="syncevent_time"),
         ]
@@ -162,6 +169,38 @@ class SyncEvent(models.Model):
     @property
     def outcome(self) -> str:
         return "success" if self.succeeded else "failure"
+
+
+class MemberChange(models.TextChoices):
+    ADDED = "added", "Added"
+    REMOVED = "removed", "Removed"
+    REFUSED = "refused", "Refused"
+
+
+class SyncEventMember(models.Model):
+    """One member named by a membership change: who was added to or removed from a group, or
+    named by a member PATCH that was refused as a whole.
+
+    Ids only, never bodies, and at most ``scim.services.MEMBER_IDS_RECORDED`` per request and
+    direction, so storage stays bounded; the event's counters stay exact.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(SyncEvent, on_delete=models.CASCADE, related_name="members")
+    created_at = models.DateTimeField()
+    group_id = models.CharField(max_length=100, help_text="SCIM id of the group.")
+    member_id = models.CharField(max_length=100, help_text="SCIM id of the member, as sent.")
+    change = models.CharField(max_length=10, choices=MemberChange.choices)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "member_id", "created_at"],
+                         name="eventmember_org_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.change} in {self.group_id}"
 
 
 class FailedAuthenticationCount(models.Model):
@@ -242,6 +281,31 @@ class HistoryApiKey(HashedSecret):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AlertState(models.Model):
+    """A condition an organization was alerted about and that has not cleared yet.
+
+    ``manage.py send_alerts`` opens a row (and sends the email) when a condition appears, and
+    deletes it when the condition is gone, so each condition is sent once until it clears.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alert_states"
+    )
+    condition = models.CharField(max_length=100)
+    message = models.CharField(max_length=1000)
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization", "condition"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "condition"],
+                                    name="unique_alert_condition"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.condition}"
 
 
 class SetPasswordLinkQuerySet(models.QuerySet):

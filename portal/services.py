@@ -23,6 +23,7 @@ from organizations import services as organization_services
 from organizations import tokens
 from organizations.models import AuditRecord, Organization
 from scim.calls import Operation, ScimCall
+from scim.identity import identity_key
 
 from . import apikeys
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
@@ -30,10 +31,12 @@ from .explanations import is_test_connection, summarize
 from .models import (
     FailedAuthenticationCount,
     HistoryApiKey,
+    MemberChange,
     PortalMembership,
     SetPasswordLink,
     SyncCycle,
     SyncEvent,
+    SyncEventMember,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ logger = logging.getLogger(__name__)
 Actor = AbstractBaseUser | None
 _REDACTED = "[redacted]"
 _MAX_VALUE = 200
+MEMBER_IDS_RECORDED = 1000
 
 
 def _clip(value: object, limit: int) -> str:
@@ -81,6 +85,8 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
     Runs after the SCIM view's transaction has committed or rolled back, in its own. On
     PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
     only): history may lose its last few milliseconds in a server crash, SCIM data never.
+    The call's ``member_ids`` (``added``/``removed``/``refused`` lists of SCIM ids, already
+    bounded by the SCIM layer) become ``SyncEventMember`` rows in one more statement.
     """
     credential = call.credential
     if credential is None:
@@ -106,7 +112,8 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
         method=_clip(call.method, 10), path=_clip(call.path, 300), operation=operation,
         summary=_clip(summary, 500), resource_type=_clip(call.resource_type, 10),
         resource_id=_clip(call.resource_id, 100), external_id=_clip(call.external_id, 200),
-        subject=_clip(call.display_name, 300), changes=changes,
+        subject=_clip(call.display_name, 300),
+        subject_key=_clip(identity_key(call.display_name or ""), 300), changes=changes,
         members_added=max(call.members_added, 0), members_removed=max(call.members_removed, 0),
         filter=_clip(call.filter, 500), results=call.results, status_code=call.status_code,
         succeeded=succeeded, error_type=_clip(call.scim_type, 40),
@@ -122,7 +129,21 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             event.cycle = assign_cycle(organization, call.started_at, increments)
             event.save(force_insert=True)
+    _record_members(event, call.member_ids)
     return event
+
+
+def _record_members(event: SyncEvent, member_ids: Mapping[str, Sequence[str]]) -> None:
+    rows = [
+        SyncEventMember(organization_id=event.organization_id, event=event,
+                        created_at=event.created_at, group_id=event.resource_id,
+                        member_id=_clip(member_id, 100), change=change)
+        for change in MemberChange.values
+        for member_id in (member_ids.get(change) or [])[:MEMBER_IDS_RECORDED]
+        if isinstance(member_id, str)
+    ]
+    if rows:
+        SyncEventMember.objects.bulk_create(rows)
 
 
 def count_failed_authentication(tenant: uuid.UUID, *, at: datetime) -> None:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("o/<slug:slug>/events.csv", views.event_csv, name="event_csv"),
     path("o/<slug:slug>/events/<int:pk>/", views.event_detail, name="event_detail"),
     path("o/<slug:slug>/users/", views.user_list, name="user_list"),
+    path("o/<slug:slug>/find/", views.find_user, name="find_user"),
     path("o/<slug:slug>/users/<path:key>/", views.user_timeline, name="user_timeline"),
     path("o/<slug:slug>/groups/", views.group_list, name="group_list"),
     path("o/<slug:slug>/groups/<path:key>/", views.group_timeline, name="group_timeline"),

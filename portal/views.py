@@ -21,7 +21,13 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -30,15 +36,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
-from scim.calls import Operation
-from scim.models import ScimGroup, ScimUser
+from scim.models import GroupMembership, ScimGroup, ScimUser
 
-from . import charts, history, services
+from . import charts, history, people, services
 from .access import get_organization_for_user, organizations_for_user
 from .explanations import explain_failure
 from .forms import EventFilterForm
-from .health import organization_health
-from .models import SetPasswordLink, SyncCycle, SyncEvent
+from .health import organization_health, organizations_health
+from .models import SetPasswordLink, SyncCycle, SyncEvent, SyncEventMember
 from .serializers import csv_rows
 
 View = Callable[..., HttpResponse]
@@ -120,6 +125,14 @@ class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
     template_name = "portal/set_password_done.html"
 
 
+@require_GET
+def root(request: HttpRequest) -> HttpResponse:
+    """``/``: Kno2 staff go to the admin, everyone else to the portal (or its sign-in)."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("portal:home")
+
+
 @portal_login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -130,8 +143,9 @@ def home(request: HttpRequest) -> HttpResponse:
     organizations = list(organizations_for_user(request.user))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
+    results = organizations_health(organizations)
     return _render(request, "portal/organization_list.html", None, {
-        "overview": [(org, organization_health(org)) for org in organizations],
+        "overview": [(org, results[org.pk]) for org in organizations],
     })
 
 
@@ -212,8 +226,26 @@ def event_detail(request: HttpRequest, organization: Organization, pk: int) -> H
         error_detail=event.error_detail, subject=event.subject,
     )
     return _render(request, "portal/syncevent_detail.html", organization, {
-        "event": event, "fix": fix,
+        "event": event, "fix": fix, "members": _named_members(organization, event),
     })
+
+
+MEMBERS_SHOWN = 100
+
+
+def _named_members(organization: Organization, event: SyncEvent) -> dict[str, list]:
+    """The members a membership change named, by change, with their userNames (2 queries)."""
+    rows = list(SyncEventMember.objects.filter(event=event).order_by("id")[:MEMBERS_SHOWN])
+    ids = {row.member_id for row in rows}
+    valid = [value for value in ids if people.is_uuid(value)]
+    names = {
+        str(scim_id): user_name for scim_id, user_name in ScimUser.objects.filter(
+            organization=organization, scim_id__in=valid).values_list("scim_id", "user_name")
+    } if valid else {}
+    named: dict[str, list] = {}
+    for row in rows:
+        named.setdefault(row.change, []).append((row.member_id, names.get(row.member_id, "")))
+    return named
 
 
 class _Echo:
@@ -275,49 +307,101 @@ def _find_resource(organization: Organization, model_name: str, key: str) -> Any
     return found
 
 
-def _timeline(request: HttpRequest, organization: Organization, *, resource_type: str,
-              model_name: str, key: str) -> HttpResponse:
+def _group_page(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
     if "\x00" in key:
-        # No userName, displayName or id holds one (PostgreSQL cannot even store it).
-        raise Http404("Nothing is known about this user or group here.")
-    resource = _find_resource(organization, model_name, key)
+        # No displayName or id holds one (PostgreSQL cannot even store it).
+        raise Http404("Nothing is known about this group here.")
+    resource = _find_resource(organization, "ScimGroup", key)
     if resource is not None:
-        resource_id = str(resource.scim_id)
-        name = resource.user_name if model_name == "ScimUser" else resource.display_name
+        resource_id, name = str(resource.scim_id), resource.display_name
     else:
         resource_id, name = key, key
         named = SyncEvent.objects.for_organization(organization).filter(
-            resource_type=resource_type, resource_id=key
+            resource_type="Group", resource_id=key
         ).exclude(subject="").order_by("-created_at").first()
         if named is not None:
             name = named.subject
-    events = history.resource_timeline(organization, resource_type, resource_id, name)
+    events = history.resource_timeline(organization, "Group", resource_id, name)
     page = history.page_of(
         events, size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
         after=request.GET.get("after", ""),
     )
     if resource is None and not page.events:
-        raise Http404("Nothing is known about this user or group here.")
-    deactivation = None
-    if resource_type == "User":
-        deactivation = events.filter(
-            operation__in=[Operation.DEACTIVATE_USER, Operation.REACTIVATE_USER], succeeded=True
-        ).first()
-        if deactivation is not None and deactivation.operation != Operation.DEACTIVATE_USER:
-            deactivation = None
+        raise Http404("Nothing is known about this group here.")
+    members = None
+    if resource is not None:
+        members = Paginator(
+            GroupMembership.objects.filter(group=resource).select_related("user")
+            .only("user__user_name", "user__scim_id", "user__active", "user__display_name")
+            .order_by("user__user_name", "user_id"),
+            settings.PORTAL_PAGE_SIZE,
+        ).get_page(request.GET.get("members_page"))
     return _render(request, "portal/resource_timeline.html", organization, {
-        "resource": resource, "resource_type": resource_type, "resource_id": resource_id,
-        "name": name, "page": page, "deactivation": deactivation, "query": "",
+        "resource": resource, "resource_type": "Group", "resource_id": resource_id,
+        "name": name, "page": page, "members": members, "query": "",
     })
+
+
+def _never_sent(request: HttpRequest, organization: Organization, name: str,
+                status: int = 200) -> HttpResponse:
+    response = _render(request, "portal/person_never_sent.html", organization, {
+        "name": name, "find_query": name,
+    })
+    response.status_code = status
+    return response
+
+
+@with_organization
+def find_user(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """"Find a user": a userName, email or externalId in any case opens that person's page."""
+    text = request.GET.get("q", "").strip()
+    if "\x00" in text:
+        return HttpResponseBadRequest("A name cannot contain a NUL character.")
+    text = text[:300]
+    if not text:
+        return redirect("portal:user_list", slug=organization.slug)
+    found = people.matches(organization, text)
+    if len(found) == 1:
+        return redirect("portal:user_timeline", slug=organization.slug, key=str(found[0].scim_id))
+    if found:
+        return _render(request, "portal/person_choose.html", organization, {
+            "name": text, "find_query": text, "matches": found[: people.MATCHES_SHOWN],
+            "more": len(found) > people.MATCHES_SHOWN,
+        })
+    person = people.person_for(organization, user=None, name=text)
+    if person.state == people.NEVER_SENT:
+        return _never_sent(request, organization, text)
+    return redirect("portal:user_timeline", slug=organization.slug, key=text)
+
+
+def _user_for_key(organization: Organization, key: str) -> ScimUser | None:
+    if people.is_uuid(key):
+        found = ScimUser.objects.filter(organization=organization, scim_id=key).first()
+        if found is not None:
+            return found
+    found = people.matches(organization, key)
+    return found[0] if len(found) == 1 else None
 
 
 @with_organization
 def user_timeline(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
-    return _timeline(request, organization, resource_type="User", model_name="ScimUser",
-                     key=key)
+    """One person's page: state, attributes as Azure sent them, groups, and every event."""
+    if "\x00" in key:
+        return HttpResponseBadRequest("A name cannot contain a NUL character.")
+    user = _user_for_key(organization, key)
+    person = people.person_for(organization, user=user, name=key)
+    page = history.page_of(
+        people.person_events(organization, person), size=settings.PORTAL_PAGE_SIZE,
+        before=request.GET.get("before", ""), after=request.GET.get("after", ""),
+    )
+    if user is None and person.state == people.NEVER_SENT and not page.events:
+        return _never_sent(request, organization, key, status=404)
+    return _render(request, "portal/person_detail.html", organization, {
+        "person": person, "resource": user, "name": person.name, "page": page, "query": "",
+        "deactivation": person.state_event if person.state == people.DEACTIVATED else None,
+    })
 
 
 @with_organization
 def group_timeline(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
-    return _timeline(request, organization, resource_type="Group", model_name="ScimGroup",
-                     key=key)
+    return _group_page(request, organization, key)

@@ -80,6 +80,9 @@ class ScimCall:
     changes: list[dict[str, Any]] = field(default_factory=list)
     members_added: int = 0
     members_removed: int = 0
+    # SCIM ids of the members a membership change added, removed, or named in a request refused
+    # as a whole ("added", "removed", "refused"); at most scim.services.MEMBER_IDS_RECORDED each.
+    member_ids: dict[str, list[str]] = field(default_factory=dict)
     filter: str = ""
     results: int | None = None
     status_code: int = 0

@@ -264,3 +264,24 @@ class UserFilterQuery(ScopedFilterQuery):
 class GroupFilterQuery(ScopedFilterQuery):
     model = ScimGroup
     attr_map = GROUP_ATTRS
+
+
+# One attribute that identifies a user or group, compared with one string: how Azure looks a
+# user up before creating or updating it (reference §2.2).
+_IDENTITY_LOOKUP = re.compile(
+    r'^\s*(?:userName|externalId|displayName|emails\[type eq "work"\]\.value)\s+eq\s+'
+    r'"((?:[^"\\]|\\.)*)"\s*$',
+    re.IGNORECASE,
+)
+
+
+def looked_up_value(text: str) -> str | None:
+    """The name a filter looks up, for ``userName eq "x"``-shaped filters; else ``None``."""
+    found = _IDENTITY_LOOKUP.match(text or "")
+    if found is None:
+        return None
+    try:
+        value = json.loads(f'"{found.group(1)}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None

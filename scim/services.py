@@ -36,15 +36,34 @@ from .patch import Path, apply_patch, parse_path
 logger = logging.getLogger(__name__)
 
 UNKNOWN_IDS_SHOWN = 5
+# Member ids kept per request and direction for the history: ids only (never bodies), so a
+# 40,000-member PATCH records at most this many; the counts stay exact.
+MEMBER_IDS_RECORDED = 1000
 
 
 @dataclass
 class Outcome:
-    """What a write did, for the response and for the call record (``scim.calls``)."""
+    """What a write did, for the response and for the call record (``scim.calls``).
+
+    ``added_ids``/``removed_ids`` are the SCIM ids of the members added and removed (at most
+    ``MEMBER_IDS_RECORDED`` each), so the history can say who joined or left a group.
+    """
 
     changes: list[dict] = field(default_factory=list)
     members_added: int = 0
     members_removed: int = 0
+    added_ids: list[str] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+
+
+class UnknownMembers(InvalidValue):
+    """A membership change named ids that are no user of the organization (RFC 7644 §3.12,
+    400 ``invalidValue``). Carries the ids the request named, for the history."""
+
+    def __init__(self, detail: str, *, unknown: list[str], requested: list[str]) -> None:
+        super().__init__(detail)
+        self.unknown = unknown
+        self.requested = requested
 
 
 def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: Any) -> None:
@@ -147,7 +166,8 @@ def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, 
     return {str(scim_id): pk for scim_id, pk in rows}
 
 
-def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[int]:
+def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool,
+         requested: list[str]) -> list[int]:
     pks, unknown = [], []
     for raw in step.ids:
         parsed = _parse_uuid(raw)
@@ -159,7 +179,9 @@ def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool) -> list[i
     if strict and unknown:
         shown = ", ".join(unknown[:UNKNOWN_IDS_SHOWN])
         more = f" and {len(unknown) - UNKNOWN_IDS_SHOWN} more" if len(unknown) > 5 else ""
-        raise InvalidValue(f"no user with id {shown}{more} in this organization")
+        raise UnknownMembers(f"no user with id {shown}{more} in this organization",
+                             unknown=unknown[:MEMBER_IDS_RECORDED],
+                             requested=requested[:MEMBER_IDS_RECORDED])
     return sorted(set(pks))
 
 
@@ -185,24 +207,29 @@ def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
     return [membership.user_id for membership in new]
 
 
-def _remove_members(group: ScimGroup, memberships: Any) -> list[int]:
-    """Delete ``memberships`` of ``group``; returns the user pks that were members."""
-    pks = list(memberships.values_list("user_id", flat=True))
-    if pks:
-        GroupMembership.objects.filter(group=group, user_id__in=pks).delete()
-    return pks
+def _remove_members(group: ScimGroup, memberships: Any) -> list[tuple[int, str]]:
+    """Delete ``memberships`` of ``group``; returns the (user pk, SCIM id) of those removed."""
+    members = [(pk, str(scim_id))
+               for pk, scim_id in memberships.values_list("user_id", "user__scim_id")]
+    if members:
+        GroupMembership.objects.filter(group=group, user_id__in=[pk for pk, _ in members]).delete()
+    return members
 
 
 def _apply_member_steps(
-    group: ScimGroup, steps: list[_MemberStep]
+    group: ScimGroup, steps: list[_MemberStep], outcome: Outcome
 ) -> tuple[list[int], list[int]]:
-    """Apply ``steps``; returns the user pks added and removed."""
+    """Apply ``steps`` to ``group``'s members, counting and naming them in ``outcome`` (for the
+    history); returns the user pks added and removed (for the directory events)."""
     resolved = _resolve(group.organization, steps)
+    scim_ids = {pk: scim_id for scim_id, pk in resolved.items()}
+    requested = [raw for step in steps for raw in step.ids if isinstance(raw, str)]
     # Validate every step before writing anything.
-    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"}))
+    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"},
+                           requested=requested))
                for step in steps]
     added: list[int] = []
-    removed: list[int] = []
+    removed: list[tuple[int, str]] = []
     memberships = GroupMembership.objects.filter(group=group)
     for step, pks in planned:
         if step.action == "add":
@@ -215,7 +242,11 @@ def _apply_member_steps(
         else:  # replace: RFC 7644 §3.5.2.3, the given list becomes the membership
             removed += _remove_members(group, memberships.exclude(user_id__in=pks))
             added += _add_members(group, pks)
-    return added, removed
+    outcome.members_added += len(added)
+    outcome.members_removed += len(removed)
+    outcome.added_ids.extend(scim_ids[pk] for pk in added[:MEMBER_IDS_RECORDED])
+    outcome.removed_ids.extend(scim_id for _, scim_id in removed[:MEMBER_IDS_RECORDED])
+    return added, [pk for pk, _ in removed]
 
 
 def _touch_group(group: ScimGroup) -> None:
@@ -235,11 +266,13 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
                       **documents.group_fields(document))
     _save_unique(group, f"displayName {group.display_name!r} is already taken")
     group.organization = organization
-    added, _ = _apply_member_steps(group, [_MemberStep("add", document.get("members", []))])
+    outcome = Outcome()
+    added, _ = _apply_member_steps(
+        group, [_MemberStep("add", document.get("members", []))], outcome)
     outbox.group_changed(group, documents.group_document(group), created=True, added=added)
     logger.info("scim group created org=%s id=%s members=%s", organization.pk, group.scim_id,
-                len(added))
-    return group, Outcome(members_added=len(added))
+                outcome.members_added)
+    return group, outcome
 
 
 def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
@@ -259,13 +292,14 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
 @transaction.atomic(savepoint=False)
 def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
-    changes = _save_group_document(group, document)
-    added, removed = _apply_member_steps(group, [_MemberStep("replace", document["members"])])
-    if not changes and (added or removed):
+    outcome = Outcome(changes=_save_group_document(group, document))
+    added, removed = _apply_member_steps(
+        group, [_MemberStep("replace", document["members"])], outcome)
+    if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(group, documents.group_document(group), changes=changes, added=added,
-                         removed=removed)
-    return Outcome(changes=changes, members_added=len(added), members_removed=len(removed))
+    outbox.group_changed(group, documents.group_document(group), changes=outcome.changes,
+                         added=added, removed=removed)
+    return outcome
 
 
 def _member_step(op: str, path: Path | None, value: object) -> _MemberStep:
@@ -318,21 +352,21 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
             steps.append(_member_step(op, path, value))
         else:
             attribute_operations.append(operation)
-    changes: list[dict] = []
+    outcome = Outcome()
     if attribute_operations:
         patched = apply_patch(
             documents.group_document(group), attribute_operations, documents.CORE_GROUP
         )
         patched["members"] = []
-        changes = _save_group_document(group, documents.clean_group(patched))
-    added, removed = _apply_member_steps(group, steps) if steps else ([], [])
-    if not changes and (added or removed):
+        outcome.changes = _save_group_document(group, documents.clean_group(patched))
+    added, removed = _apply_member_steps(group, steps, outcome) if steps else ([], [])
+    if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(group, documents.group_document(group), changes=changes, added=added,
-                         removed=removed)
+    outbox.group_changed(group, documents.group_document(group), changes=outcome.changes,
+                         added=added, removed=removed)
     logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
-                group.scim_id, len(added), len(removed))
-    return Outcome(changes=changes, members_added=len(added), members_removed=len(removed))
+                group.scim_id, outcome.members_added, outcome.members_removed)
+    return outcome
 
 
 @transaction.atomic(savepoint=False)

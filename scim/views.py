@@ -46,6 +46,7 @@ from .errors import (
     UnexpectedError,
 )
 from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, unavailable_response
+from .filters import looked_up_value
 from .models import ScimGroup, ScimUser
 from .patch import operations_of
 
@@ -218,6 +219,8 @@ class ScimViewMixin:
 
     def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
         self.call.filter = query
+        # A lookup of one user or group by name: the history files it under that name.
+        self.call.display_name = _text(looked_up_value(query))
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
         try:
             total = queryset.count()
@@ -237,6 +240,8 @@ class ScimViewMixin:
         self.call.results = total
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
+        if total == 1 and len(objs) == 1 and self.call.filter:
+            self.call.resource_id = str(objs[0].scim_id)
         resources = [adapters.project(adapter.to_dict(), *self.projection())
                      for adapter in self.adapter_for(objs)]
         return scim_response(list_response(resources, total, start))
@@ -378,6 +383,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
         self.call.changes = outcome.changes
         self.call.members_added = outcome.members_added
         self.call.members_removed = outcome.members_removed
+        self.call.member_ids.update(added=outcome.added_ids, removed=outcome.removed_ids)
         renamed = any(c["attribute"] == "displayName" for c in outcome.changes)
         if renamed:
             self.call.operation = Operation.RENAME_GROUP
@@ -397,6 +403,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
         group = adapter.obj
         self.describe(group)
         self.call.members_added = outcome.members_added
+        self.call.member_ids["added"] = outcome.added_ids
         return self.respond(group, 201)
 
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -417,10 +424,14 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
         ``attributes``/``excludedAttributes`` (RFC 7644 §3.5.2)."""
         self.resource_only()
         operations = operations_of(self.load_body())
-        with transaction.atomic():
-            group = self.get_object(for_update=True)
-            self.describe(group)
-            outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
+        try:
+            with transaction.atomic():
+                group = self.get_object(for_update=True)
+                self.describe(group)
+                outcome = adapters.ScimGroupAdapter(group, request).handle_operations(operations)
+        except services.UnknownMembers as refused:
+            self.call.member_ids["refused"] = refused.requested
+            raise
         self._describe_update(group, outcome)
         if any(self.projection()):
             return self.respond(group)

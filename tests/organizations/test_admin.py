@@ -56,12 +56,12 @@ def _shown_token(response) -> str | None:
 # -- the organization list -------------------------------------------------------------
 
 
-def test_list_shows_provisioning_issuer_active_tokens_and_nearest_expiry(
+def test_list_shows_provisioning_issuer_active_tokens_and_token_expiry(
     staff_client, organization, token
 ):
     response = staff_client.get(reverse("admin:organizations_organization_changelist"))
     row = response.context["cl"].result_list.get(pk=organization.pk)
-    assert (row.active_token_count, row.nearest_token_expiry) == (1, token[0].expires_at)
+    assert (row.active_token_count, row.latest_token_expiry) == (1, token[0].expires_at)
     assert organization.sso_issuer in response.content.decode()
 
 

@@ -4,7 +4,6 @@ import json
 from io import StringIO
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -166,47 +165,6 @@ def test_list_tokens_never_prints_a_secret(organization, token):
     assert row.display_prefix in out
     assert plaintext[17:] not in out
     assert row.digest not in out
-
-
-# -- bootstrap_demo -------------------------------------------------------------------
-
-
-@pytest.fixture
-def debug(settings):
-    settings.DEBUG = True
-
-
-def _field(out: str, label: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                if line.startswith(f"{label}:"))
-
-
-def test_bootstrap_demo_prints_a_working_login_and_token(db, debug, client):
-    out = run("bootstrap_demo")
-    assert _field(out, "Admin URL") == "https://provisioning.kno2.test/admin/"
-    assert factories.sign_in(client, "/admin/login/", _field(out, "Login"), _field(out, "Password"))
-    organization = Organization.objects.get(slug="demo")
-    assert organization.provisioning_enabled
-    assert _field(out, "Tenant URL") == organization.scim_base_url
-    assert services.authenticate_token(organization.public_id, _field(out, "Secret Token"))
-
-
-def test_bootstrap_demo_twice_revokes_the_first_token_and_password(db, debug, client):
-    first = run("bootstrap_demo")
-    second = run("bootstrap_demo")
-    organization = Organization.objects.get(slug="demo")
-    assert Organization.objects.count() == 1
-    assert get_user_model().objects.filter(username="admin").count() == 1
-    first_token = _field(first, "Secret Token")
-    assert services.authenticate_token(organization.public_id, first_token) is None
-    assert services.authenticate_token(organization.public_id, _field(second, "Secret Token"))
-    assert not factories.sign_in(client, "/admin/login/", "admin", _field(first, "Password"))
-
-
-def test_bootstrap_demo_refuses_without_debug(db):
-    with pytest.raises(CommandError, match="DEBUG=true"):
-        run("bootstrap_demo")
-    assert not Organization.objects.exists()
 
 
 def test_set_issuer_clear_is_refused_while_provisioning_is_enabled(organization):

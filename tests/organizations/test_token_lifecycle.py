@@ -164,7 +164,8 @@ def test_rotating_a_revoked_token_is_refused(token):
 
 def test_rotating_while_two_tokens_are_active_is_refused(organization, token):
     factories.make_token(organization)
-    with pytest.raises(services.ProvisioningError, match="Revoke the one you are not rotating"):
+    with pytest.raises(services.ProvisioningError,
+                       match=r"revoke k2p_\w+… \(the token you are not rotating\) first"):
         services.rotate_token(token[0], actor=None)
 
 

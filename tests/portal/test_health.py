@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from organizations import oauth
 from organizations.models import OAuthClientSecret
-from organizations.services import issue_token, revoke_token
+from organizations.services import (
+    disable_provisioning_for,
+    issue_token,
+    revoke_token,
+    rotate_token,
+)
 from portal import health, services
 from portal.models import SyncCycle
 from scim.calls import Operation
@@ -63,7 +68,10 @@ def test_old_cycles_do_not_count(organization, token, settings):
     settings.HEALTH_WINDOW_HOURS = 24
     _cycle(organization, events=100, failures=100, hours_ago=30)
 
-    assert health.organization_health(organization).level == health.OK
+    result = health.organization_health(organization)
+
+    assert (result.events, result.failures) == (0, 0)
+    assert not any("requests failed" in message for _, message in result.findings)
 
 
 def test_refused_authentications_are_counted_beside_the_verdict_not_in_it(organization, token):
@@ -138,8 +146,9 @@ def test_an_expiring_oauth_client_secret_is_warned_about(organization):
     OAuthClientSecret.objects.filter(client=client).update(
         expires_at=timezone.now() + timedelta(days=3, hours=1))
     result = health.organization_health(organization)
-    assert (health.CRITICAL, "The OAuth client secret expires in 3 days: ask Kno2 for a new one "
-            "now, or Azure AD quarantines the job when it expires.") in result.findings
+    [(level, message)] = result.findings
+    assert level == health.CRITICAL
+    assert message.startswith("The OAuth client secret expires in 3 days 1 h (")
 
 
 def test_a_workload_identity_federation_never_expires(organization, settings):
@@ -149,3 +158,111 @@ def test_a_workload_identity_federation_never_expires(organization, settings):
         issuer=f"https://login.microsoftonline.com/{organization.sso_tenant_id}/v2.0")
     _cycle(organization, events=500, failures=3)
     assert health.organization_health(organization).findings == []
+
+
+# -- credentials, silence and failed authentications ------------------------------------------
+
+
+def _request_with(organization, token_row, *, minutes_ago: float = 1, status_code: int = 200):
+    record(organization, operation=Operation.LIST_USERS, status_code=status_code,
+           token=token_row,
+           at=timezone.now() - timedelta(minutes=minutes_ago))
+
+
+def test_every_active_credential_is_listed_with_its_expiry(organization):
+    first, _ = issue_token(organization, actor=None, expires_days=100)
+    second, _ = issue_token(organization, actor=None, expires_days=200)
+
+    credentials = health.organization_health(organization).credentials
+
+    assert [(c.prefix, c.expires_at) for c in credentials] == [
+        (first.display_prefix, first.expires_at), (second.display_prefix, second.expires_at)]
+
+
+def test_the_credential_in_use_is_the_one_of_azures_latest_request(organization):
+    first, _ = issue_token(organization, actor=None)
+    second, _ = issue_token(organization, actor=None)
+    _request_with(organization, second, minutes_ago=5)
+    _request_with(organization, first, minutes_ago=1)
+
+    credentials = health.organization_health(organization).credentials
+
+    assert [c.in_use for c in credentials] == [True, False]
+
+
+def test_after_a_rotation_warns_while_azure_uses_the_old_token_and_says_when_it_stops(
+    organization, token
+):
+    new, _ = rotate_token(token[0], actor=None)
+    old = type(token[0]).objects.get(pk=token[0].pk)
+    _request_with(organization, old)
+
+    result = health.organization_health(organization)
+
+    [message] = [m for _, m in result.findings if "still uses the old token" in m]
+    assert old.display_prefix in message
+    assert f"stops working on {old.expires_at:%Y-%m-%d %H:%M} UTC" in message
+    assert new.display_prefix in message
+    assert result.level == health.CRITICAL  # the grace period (7 days) is within 7 days
+
+
+def test_the_rotation_warning_clears_once_azure_uses_the_new_token(organization, token):
+    new, _ = rotate_token(token[0], actor=None)
+    _request_with(organization, token[0], minutes_ago=10)
+    _request_with(organization, new, minutes_ago=1)
+
+    result = health.organization_health(organization)
+
+    assert not any("still uses the old token" in m for _, m in result.findings)
+    assert result.level == health.OK
+
+
+def test_another_organizations_requests_never_make_a_credential_in_use(
+    organization, other_organization, token
+):
+    other_token, _ = issue_token(other_organization, actor=None)
+    _request_with(other_organization, other_token)
+
+    assert health.organization_health(organization).in_use is None
+
+
+def test_silence_past_the_configured_minutes_is_a_warning(organization, token, settings):
+    settings.HEALTH_SILENCE_MINUTES = 80
+    _request_with(organization, token[0], minutes_ago=81)
+
+    result = health.organization_health(organization)
+
+    assert result.level == health.WARNING
+    assert any("Azure AD has sent nothing for 1 h 21 min" in m for _, m in result.findings)
+
+
+def test_a_request_within_two_cycles_is_not_silence(organization, token, settings):
+    settings.HEALTH_SILENCE_MINUTES = 80
+    _request_with(organization, token[0], minutes_ago=79)
+
+    assert health.organization_health(organization).silent_for is None
+
+
+def test_silence_while_provisioning_is_off_is_not_reported_as_silence(organization, token):
+    _request_with(organization, token[0], minutes_ago=600)
+    disable_provisioning_for(organization, actor=None)
+
+    assert health.organization_health(organization).silent_for is None
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_health_of_any_number_of_organizations_costs_four_queries(
+    django_assert_num_queries, count
+):
+    from tests import factories
+
+    organizations = [factories.make_organization(name=f"Clinic {n}", slug=f"clinic-{n}")
+                     for n in range(count)]
+    for organization in organizations:
+        row, _ = issue_token(organization, actor=None)
+        _request_with(organization, row)
+
+    with django_assert_num_queries(4):
+        results = health.organizations_health(organizations)
+
+    assert all(result.credentials[0].in_use for result in results.values())

@@ -102,7 +102,8 @@ def test_reading_a_group_with_members_is_one_query_for_all_members(
 # add = savepoint, lock group, resolve ids, existing members, insert (3 batches on SQLite),
 #       SET CONSTRAINTS IMMEDIATE/DEFERRED (PostgreSQL), bump version, release.
 ADD_MEMBERS_BUDGET = AUTH + 9 + MEMBER_EVENTS
-# remove = savepoint, lock group, resolve ids, members removed, one DELETE, bump version, release.
+# remove = savepoint, lock group, resolve ids, the removed members' ids (for the history and the
+#          directory events), one DELETE, bump version, release.
 REMOVE_MEMBERS_BUDGET = AUTH + 7 + MEMBER_EVENTS
 
 

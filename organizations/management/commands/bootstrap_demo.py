@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -7,11 +8,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
 from organizations import services
 from organizations.management.staffcommand import StaffCommand
 from organizations.models import Organization
+from portal import demo
+from portal import services as portal_services
+from portal.models import SyncEvent
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Clinic"
@@ -19,22 +24,27 @@ DEMO_NAME = "Demo Clinic"
 DEMO_ISSUER = "https://sts.windows.net/de300000-0000-4000-8000-00000000d3e0/"
 DEMO_TOKEN_LABEL = "Quick start demo"  # noqa: S105  (a label, not a secret)
 ADMIN_USERNAME = "admin"
+TENANT_ADMIN_USERNAME = "demo.admin"
 
 
 class Command(StaffCommand):
     help = (
         "Set up the quick-start demo; safe to run again. Creates (or reuses) the demo "
         "organization with an SSO issuer and provisioning enabled, a staff superuser 'admin' "
-        "with a freshly generated password, revokes the demo tokens issued by earlier runs and "
-        "issues a new one, then prints the admin URL, the login, the tenant URL and the token. "
+        "and a tenant admin 'demo.admin' with freshly generated passwords, revokes the demo "
+        "tokens issued by earlier runs and issues a new one, replays an Azure AD initial "
+        "provisioning cycle into the organization the first time (so the portal has history to "
+        "show), then prints the URLs, logins, tenant URL and token (--json: one JSON object). "
         "For local development: refused while DEBUG is off unless --force is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true",
                             help="Run even though DEBUG is off (it resets the admin password).")
+        parser.add_argument("--json", action="store_true",
+                            help="Print one JSON object instead of text.")
 
-    @sensitive_variables("password", "plaintext")
+    @sensitive_variables("password", "tenant_password", "plaintext")
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
@@ -42,29 +52,83 @@ class Command(StaffCommand):
                 "so it only runs with DEBUG=true (local development). Pass --force to run anyway."
             )
         password = secrets.token_urlsafe(12)
+        tenant_password = secrets.token_urlsafe(12)
         with transaction.atomic():
             self._ensure_admin(password)
             organization = self._ensure_organization()
-            for token in organization.tokens.active().filter(label=DEMO_TOKEN_LABEL):
+            self._ensure_tenant_admin(organization, tenant_password)
+            revoked = [
                 services.revoke_token(token, actor=self.actor)
+                for token in organization.tokens.active().filter(label=DEMO_TOKEN_LABEL)
+            ]
             token, plaintext = services.issue_token(
                 organization, actor=self.actor, label=DEMO_TOKEN_LABEL
             )
+        # After the commit: the replayed requests authenticate with the new token.
+        replay = None
+        if not SyncEvent.objects.for_organization(organization).exists():
+            replay = demo.replay_initial_cycle(organization, plaintext)
+
+        base = settings.PUBLIC_BASE_URL
+        result = {
+            "admin_url": f"{base}{reverse('admin:index')}",
+            "staff_username": ADMIN_USERNAME,
+            "staff_password": password,
+            "portal_url": f"{base}{reverse('portal:dashboard', args=[organization.slug])}",
+            "tenant_admin_username": TENANT_ADMIN_USERNAME,
+            "tenant_admin_password": tenant_password,
+            "organization": organization.name,
+            "organization_slug": organization.slug,
+            "tenant_url": organization.scim_base_url,
+            "token": plaintext,
+            "token_expires_at": token.expires_at.isoformat() if token.expires_at else None,
+            "revoked_tokens": [old.display_prefix for old in revoked],
+            "demo_requests": replay.requests if replay else 0,
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result))
+            return
         self.stdout.write("Kno2 provisioning portal: quick-start demo is ready.\n")
-        self.stdout.write(f"Admin URL:    {settings.PUBLIC_BASE_URL}/admin/")
-        self.stdout.write(f"Login:        {ADMIN_USERNAME}")
-        self.stdout.write(f"Password:     {password}")
+        for old in revoked:
+            self.stdout.write(
+                f"Revoked the previous demo token {old.display_prefix}: paste the new one "
+                "wherever you used it."
+            )
+        self.stdout.write(f"Admin (Kno2 staff): {result['admin_url']}")
+        self.stdout.write(f"  Login:          {ADMIN_USERNAME}")
+        self.stdout.write(f"  Password:       {password}")
+        self.stdout.write(f"Portal (tenant admin): {result['portal_url']}")
+        self.stdout.write(f"  Login:          {TENANT_ADMIN_USERNAME}")
+        self.stdout.write(f"  Password:       {tenant_password}")
         self.stdout.write("")
         self.stdout.write(f"Organization: {organization.name} (provisioning enabled)")
         self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")
         self.stdout.write(f"Secret Token: {plaintext}")
         self.stdout.write(f"Expires:      {self.format_time(token.expires_at)}")
+        if replay is not None:
+            self.stdout.write(
+                f"Demo history: an Azure AD initial cycle of {replay.requests} requests "
+                f"({replay.failures} of them failing the way they often do)."
+            )
 
     def _ensure_admin(self, password: str) -> None:
         user, _ = get_user_model().objects.get_or_create(
             username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
         )
         user.is_staff = user.is_superuser = user.is_active = True
+        user.set_password(password)
+        user.save()
+
+    def _ensure_tenant_admin(self, organization: Organization, password: str) -> None:
+        user = get_user_model().objects.filter(username=TENANT_ADMIN_USERNAME).first()
+        if user is None:
+            user = portal_services.create_tenant_admin(
+                username=TENANT_ADMIN_USERNAME, email=f"{TENANT_ADMIN_USERNAME}@{demo.DEMO_DOMAIN}",
+                organizations=[organization], actor=None,
+            )
+        else:
+            portal_services.set_memberships(user, [organization], actor=None)
+        user.is_active = True
         user.set_password(password)
         user.save()
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0004_set_password_links'),
+        ('portal', '0006_alert_state'),
     ]
 
     operations = [

@@ -1,0 +1,169 @@
+"""Every portal page fits the screen, at a phone's 390 px and a laptop's 1280 px.
+
+Chromium (Debian's, through Playwright) loads each page of a realistic organization (the demo
+Azure cycle, replayed through the SCIM endpoint) and checks that the document is no wider than
+the viewport: the header wraps and wide tables scroll inside their own box.
+Set ``SCREENSHOT_DIR`` to keep a full-page screenshot of each page.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from organizations.services import issue_token
+from portal import demo
+from portal.models import SyncEvent
+from portal.services import set_memberships
+from scim.models import ScimGroup, ScimUser
+from tests import factories
+
+from .conftest import PASSWORD, make_tenant_admin
+
+WIDTHS = [390, 1280]
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+@pytest.fixture
+def demo_organization(transactional_db, settings, organization, other_organization):
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "provisioning.kno2.test"]
+    _, plaintext = issue_token(organization, actor=None)
+    demo.replay_initial_cycle(organization, plaintext)
+    admin = make_tenant_admin(organization)
+    set_memberships(admin, [organization, other_organization], actor=None)
+    return organization
+
+
+def _portal_pages(organization) -> dict[str, str]:
+    slug = organization.slug
+    failure = (
+        SyncEvent.objects.filter(organization=organization, succeeded=False, status_code=400)
+        .order_by("id")
+        .first()
+    )
+    members = SyncEvent.objects.filter(
+        organization=organization, operation="update_members"
+    ).first()
+    active = ScimUser.objects.filter(organization=organization, active=True).first()
+    deactivated = ScimUser.objects.filter(organization=organization, active=False).first()
+    group = ScimGroup.objects.filter(organization=organization).first()
+    return {
+        "organizations": "/portal/",
+        "dashboard": f"/portal/o/{slug}/",
+        "history": f"/portal/o/{slug}/events/",
+        "failures": f"/portal/o/{slug}/events/?outcome=failure",
+        "failure": f"/portal/o/{slug}/events/{failure.pk}/",
+        "membership-change": f"/portal/o/{slug}/events/{members.pk}/",
+        "users": f"/portal/o/{slug}/users/",
+        "groups": f"/portal/o/{slug}/groups/",
+        "user": f"/portal/o/{slug}/users/{active.scim_id}/",
+        "deactivated-user": f"/portal/o/{slug}/users/{deactivated.scim_id}/",
+        "never-sent": f"/portal/o/{slug}/find/?q=someone.else%40demo-clinic.example",
+        "group": f"/portal/o/{slug}/groups/{group.scim_id}/",
+    }
+
+
+def _overflows(page, url: str, name: str, width: int) -> int:
+    page.goto(url)
+    overflow = page.evaluate(OVERFLOW)
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{folder}/{name}-{width}.png", full_page=True)
+    return overflow
+
+
+def _sign_in(page, base: str, username: str, password: str, login_path: str) -> None:
+    page.goto(f"{base}{login_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("[type=submit]")
+    page.wait_for_load_state()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_organization, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        too_wide = {}
+        overflow = _overflows(page, f"{live_server.url}/portal/login/", "login", width)
+        if overflow > 0:
+            too_wide["login"] = overflow
+        overflow = _overflows(
+            page, f"{live_server.url}/portal/set-password/MQ/expired-link/", "set-password", width
+        )
+        if overflow > 0:
+            too_wide["set-password"] = overflow
+        _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+        for name, path in _portal_pages(demo_organization).items():
+            overflow = _overflows(page, f"{live_server.url}{path}", name, width)
+            if overflow > 0:
+                too_wide[name] = overflow
+    finally:
+        context.close()
+
+    assert too_wide == {}, f"pages wider than {width} px (by px): {too_wide}"
+
+
+@pytest.mark.browser
+def test_admin_list_pages_fit_a_1280_px_screen(browser, live_server, demo_organization):
+    staff = factories.make_staff("layout.staff")
+    get_user_model().objects.filter(pk=staff.pk).update(is_superuser=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server.url, "layout.staff", "staff-password-1", "/admin/login/")
+        too_wide = {}
+        for name, path in {
+            "admin-index": "/admin/",
+            "admin-organizations": "/admin/organizations/organization/",
+            "admin-organization": (
+                f"/admin/organizations/organization/{demo_organization.pk}/change/"
+            ),
+            "admin-tokens": "/admin/organizations/provisioningtoken/",
+            "admin-events": "/admin/portal/syncevent/",
+            "admin-health": "/admin/portal/organizationhealth/",
+            "admin-audit": "/admin/organizations/auditrecord/",
+        }.items():
+            overflow = _overflows(page, f"{live_server.url}{path}", name, 1280)
+            if overflow > 0:
+                too_wide[name] = overflow
+    finally:
+        context.close()
+
+    assert too_wide == {}, f"admin pages wider than 1280 px (by px): {too_wide}"
+
+
+@pytest.mark.browser
+def test_the_skip_link_is_the_first_thing_a_keyboard_reaches(page, live_server, demo_organization):
+    _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+    page.goto(f"{live_server.url}/portal/o/{demo_organization.slug}/")
+
+    page.keyboard.press("Tab")
+
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.browser
+def test_another_organizations_dashboard_is_a_404_even_to_a_signed_in_admin(
+    browser, live_server, demo_organization
+):
+    outsider = factories.make_organization(name="Hillside Hospice", slug="hillside")
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+        response = page.goto(f"{live_server.url}/portal/o/{outsider.slug}/")
+        body = page.content()
+    finally:
+        context.close()
+
+    assert response.status == 404
+    assert "Hillside Hospice" not in body
