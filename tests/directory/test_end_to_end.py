@@ -20,7 +20,7 @@ from django.db import connection
 from directory import services
 from directory.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import TEST_ENV, _database_url
-from tests.e2e.client import ScimClient
+from tests.scim_client import ScimClient
 
 from .receiver import Receiver
 

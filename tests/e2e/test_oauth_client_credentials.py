@@ -22,7 +22,7 @@ from portal.explanations import explain_failure
 from portal.models import SyncEvent
 from tests import factories
 
-from .client import ScimClient, assert_error, assert_list_response
+from tests.scim_client import ScimClient, assert_error, assert_list_response
 from .conftest import tenant_url
 from .oauth import assert_oauth_error, request_token, secret_basic, secret_post
 
