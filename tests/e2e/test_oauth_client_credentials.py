@@ -21,8 +21,8 @@ from portal import services as services_history
 from portal.explanations import explain_failure
 from portal.models import SyncEvent
 from tests import factories
-
 from tests.scim_client import ScimClient, assert_error, assert_list_response
+
 from .conftest import tenant_url
 from .oauth import assert_oauth_error, request_token, secret_basic, secret_post
 

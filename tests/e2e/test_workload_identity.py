@@ -18,8 +18,8 @@ from portal import services as history
 from portal.models import SyncEvent
 from tests import factories
 from tests.entra_issuer import EntraLikeIssuer, SigningKey, assertion_form
-
 from tests.scim_client import ScimClient, assert_error, assert_list_response
+
 from .conftest import tenant_url
 from .oauth import assert_oauth_error, request_token
 
