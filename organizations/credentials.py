@@ -146,6 +146,14 @@ class ActiveCredential:
             CredentialKind.WORKLOAD_IDENTITY: "workload identity federation",
         }[self.kind]
 
+    @property
+    def short_noun(self) -> str:
+        return {
+            CredentialKind.SECRET_TOKEN: "token",
+            CredentialKind.OAUTH_CLIENT: "OAuth client",
+            CredentialKind.WORKLOAD_IDENTITY: "workload identity federation",
+        }[self.kind]
+
 
 def active_credentials_by_organization(
     organization_ids: list[int], now: datetime

@@ -8,7 +8,7 @@ quarantine it whatever the counts. We warn well before: at ``HEALTH_WARN_FAILURE
 token is about to expire (``TOKEN_EXPIRY_WARN_DAYS`` / ``TOKEN_EXPIRY_CRITICAL_DAYS``).
 
 Counts come from the ``SyncCycle`` counters of the last ``HEALTH_WINDOW_HOURS``, never from a
-scan of the events, and the facts of any number of organizations are read in four queries
+scan of the events, and the facts of any number of organizations are read in five queries
 (``organizations_health``), so the admin can list every organization at risk. Failed
 authentications are counted apart and never judged (``services.count_failed_authentication``);
 the credential Azure is using is
@@ -155,7 +155,7 @@ def _latest_event_pk(**filters: object) -> Subquery:
 
 
 def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _Facts]:
-    """Health facts of ``organizations`` in four queries, however many there are."""
+    """Health facts of ``organizations`` in five queries, however many there are."""
     pks = [organization.pk for organization in organizations]
     if not pks:
         return {}
@@ -336,7 +336,7 @@ def _credential_findings(active: list[ActiveCredential], health: Health, now: da
         health.add(
             level,
             (
-                f"Azure AD still uses the old {credential.noun} {status.prefix}, which was "
+                f"Azure AD still uses the old {credential.short_noun} {status.prefix}, which was "
                 f"replaced by {newest[credential.kind].public_id} and {stops}. Paste the new one "
                 "into the enterprise app under Provisioning → Admin Credentials and click Test "
                 "Connection before then."

@@ -20,7 +20,10 @@ from . import factories
 def _fast_and_fixed_settings(settings):
     """Fast password hashing and fixed secrets, so tests are quick and independent of env."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.TOKEN_PEPPER = "test-pepper-not-a-secret"
+    # The same secrets as the processes the tests start (TEST_ENV), so what one encrypts or
+    # signs the other reads.
+    settings.SECRET_KEY = TEST_ENV["SECRET_KEY"]
+    settings.TOKEN_PEPPER = TEST_ENV["TOKEN_PEPPER"]
     settings.PUBLIC_BASE_URL = "https://provisioning.kno2.test"
 
 
