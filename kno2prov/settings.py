@@ -457,6 +457,11 @@ if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72)
 # Who is emailed when an endpoint is disabled; empty: Django's ADMINS.
 WEBHOOK_ALERT_EMAILS = env_list("WEBHOOK_ALERT_EMAILS", [])
+# Outgoing mail (SMTP) for those alerts.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "provisioning@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # After a secret rotation, the old secret keeps signing (a second signature) this long.
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 # Delivered events older than this are deleted by `manage.py prune_directory_events`.

@@ -5,7 +5,7 @@ import pytest
 from directory import services
 from tests.scim.conftest import other_scim, scim  # noqa: F401 (shared fixtures)
 
-from .receiver import Receiver
+from .receiver import WEBHOOK_SECRET_KEY, Receiver
 
 
 @pytest.fixture
@@ -25,5 +25,6 @@ def endpoint(organization, receiver):
 
 @pytest.fixture(autouse=True)
 def _fast_retries(settings):
+    settings.WEBHOOK_SECRET_KEYS = [WEBHOOK_SECRET_KEY]
     settings.WEBHOOK_RETRY_SECONDS = [1, 1, 2]
     settings.WEBHOOK_TIMEOUT_SECONDS = 1

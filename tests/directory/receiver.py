@@ -11,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+# The Fernet key webhook secrets are encrypted with, in the tests and the worker they start.
+WEBHOOK_SECRET_KEY = "dGVzdC13ZWJob29rLXNlY3JldHMta2V5LTMyYnl0ZXM="
+
 
 @dataclass
 class Receiver:

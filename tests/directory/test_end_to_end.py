@@ -22,12 +22,13 @@ from directory.models import DeliveryStatus, WebhookDelivery
 from tests.conftest import TEST_ENV, _database_url
 from tests.scim_client import ScimClient
 
-from .receiver import Receiver
+from .receiver import WEBHOOK_SECRET_KEY, Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_ENV = {"WEBHOOK_RETRY_SECONDS": "1", "WEBHOOK_TIMEOUT_SECONDS": "2",
-              "WEBHOOK_LEASE_SECONDS": "4", "LOG_FORMAT": "plain"}
+              "WEBHOOK_LEASE_SECONDS": "4", "LOG_FORMAT": "plain",
+              "WEBHOOK_SECRET_KEYS": WEBHOOK_SECRET_KEY}
 
 
 def _env(**overrides: str) -> dict:
