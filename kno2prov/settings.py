@@ -8,6 +8,7 @@ and in the README's configuration table.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "organizations",
     "scim",
     "portal",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +105,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -371,3 +374,18 @@ SCIM_SERVICE_PROVIDER = {
     "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.scoping.extra_filter_kwargs_getter",
     "SCHEMAS_GETTER": "scim.schemas.all_schemas",
 }
+
+# --- SAML single sign-on to the portal (sso app) ---
+# pysaml2 checks XML signatures with Debian's xmlsec1 binary.
+SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
+# Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.
+SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 120)
+# An SSO portal session ends this long after sign-in, however active it is.
+SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
+# How long a browser has to come back from the IdP with the answer to our AuthnRequest.
+SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
+SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
+SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
+# Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
+SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
+LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}

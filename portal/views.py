@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
+from sso.forms import PortalAuthenticationForm
 
 from . import charts, history
 from .access import get_organization_for_user, organizations_for_user
@@ -72,6 +73,7 @@ def _render(request: HttpRequest, template: str, organization: Organization | No
 
 class PortalLoginView(auth_views.LoginView):
     template_name = "portal/login.html"
+    authentication_form = PortalAuthenticationForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("portal:home")
 
