@@ -21,7 +21,8 @@ class SsoConfigurationForm(forms.ModelForm):
         required=False, help_text="Or upload the IdP's federation metadata XML."
     )
     groups = forms.CharField(
-        label="Portal groups", widget=forms.Textarea(attrs={"rows": 3}),
+        label="Portal groups",
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="displayName of each provisioned group whose members may sign in, one a line.",
     )
 
@@ -44,8 +45,11 @@ class SsoConfigurationForm(forms.ModelForm):
             raise ValidationError("Give either a metadata URL or a metadata file, not both.")
         if upload:
             xml = upload.read().decode("utf-8", errors="replace")
-        elif url and (not self.instance.pk or url != self.instance.metadata_url
-                      or "metadata_url" in self.changed_data):
+        elif url and (
+            not self.instance.pk
+            or url != self.instance.metadata_url
+            or "metadata_url" in self.changed_data
+        ):
             xml = services.fetch_metadata(url)
         elif self.instance.pk:
             xml = self.instance.metadata_xml
@@ -63,11 +67,23 @@ class SsoConfigurationForm(forms.ModelForm):
 
 class SsoConfigurationAdmin(admin.ModelAdmin):
     form = SsoConfigurationForm
-    list_display = ["organization", "enabled", "idp_entity_id", "portal_groups_list",
-                    "allow_password_sign_in", "metadata_fetched_at"]
+    list_display = [
+        "organization",
+        "enabled",
+        "idp_entity_id",
+        "portal_groups_list",
+        "allow_password_sign_in",
+        "metadata_fetched_at",
+    ]
     list_select_related = ["organization"]
-    readonly_fields = ["service_provider_values", "idp_entity_id", "metadata_fetched_at",
-                       "metadata_refresh_error", "configured_at", "recent_attempts"]
+    readonly_fields = [
+        "service_provider_values",
+        "idp_entity_id",
+        "metadata_fetched_at",
+        "metadata_refresh_error",
+        "configured_at",
+        "recent_attempts",
+    ]
     actions = ["refresh_metadata"]
 
     class Media:
@@ -92,7 +108,8 @@ class SsoConfigurationAdmin(admin.ModelAdmin):
             ("SP metadata URL", "sso-metadata-url", sp.metadata_url),
         ]
         return format_html_join(
-            "", '<div><strong>{}</strong><br><input id="{}" type="text" readonly size="70" '
+            "",
+            '<div><strong>{}</strong><br><input id="{}" type="text" readonly size="70" '
             'value="{}"> <button type="button" class="button" data-copy="{}">Copy</button>'
             "</div>",
             ((label, field_id, value, field_id) for label, field_id, value in rows),
@@ -105,17 +122,27 @@ class SsoConfigurationAdmin(admin.ModelAdmin):
         attempts = SignInAttempt.objects.filter(organization_id=obj.organization_id)[:20]
         if not attempts:
             return "None yet."
-        return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li>{} · {}</li>",
-            ((f"{attempt.created_at:%Y-%m-%d %H:%M:%S}", attempt.summary) for attempt in attempts),
-        ))
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} · {}</li>",
+                (
+                    (f"{attempt.created_at:%Y-%m-%d %H:%M:%S}", attempt.summary)
+                    for attempt in attempts
+                ),
+            ),
+        )
 
-    def save_model(self, request: HttpRequest, obj: SsoConfiguration, form: Any,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: SsoConfiguration, form: Any, change: bool
+    ) -> None:
         cleaned = form.cleaned_data
         organization = cleaned.get("organization") or obj.organization
         configuration = services.configure_sso(
-            organization, portal_groups=cleaned["groups"].splitlines(), actor=request.user,
+            organization,
+            portal_groups=cleaned["groups"].splitlines(),
+            actor=request.user,
             metadata_url="" if cleaned.get("metadata_file") else cleaned.get("metadata_url", ""),
             metadata_xml=cleaned["metadata_xml"],
             allow_password_sign_in=cleaned["allow_password_sign_in"],
@@ -133,11 +160,13 @@ class SsoConfigurationAdmin(admin.ModelAdmin):
         for configuration in queryset.select_related("organization").exclude(metadata_url=""):
             result = services.refresh_metadata(configuration)
             if result.error:
-                self.message_user(request, f"{result.organization}: {result.error}",
-                                  messages.ERROR)
+                self.message_user(request, f"{result.organization}: {result.error}", messages.ERROR)
             else:
-                self.message_user(request, f"{result.organization}: metadata "
-                                  f"{'updated' if result.changed else 'unchanged'}.")
+                self.message_user(
+                    request,
+                    f"{result.organization}: metadata "
+                    f"{'updated' if result.changed else 'unchanged'}.",
+                )
 
 
 class SignInAttemptAdmin(ReadOnlyAdmin):

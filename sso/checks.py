@@ -12,7 +12,10 @@ from django.core.checks import Error, Tags, register
 def check_xmlsec_binary(app_configs, **kwargs) -> list[Error]:
     if os.access(settings.SSO_XMLSEC_BINARY, os.X_OK):
         return []
-    return [Error(
-        f"SSO_XMLSEC_BINARY ({settings.SSO_XMLSEC_BINARY}) is not an executable xmlsec1.",
-        hint="apt-get install xmlsec1, or point SSO_XMLSEC_BINARY at it.", id="sso.E001",
-    )]
+    return [
+        Error(
+            f"SSO_XMLSEC_BINARY ({settings.SSO_XMLSEC_BINARY}) is not an executable xmlsec1.",
+            hint="apt-get install xmlsec1, or point SSO_XMLSEC_BINARY at it.",
+            id="sso.E001",
+        )
+    ]

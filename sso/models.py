@@ -25,7 +25,8 @@ class SsoConfiguration(models.Model):
         default=True, help_text="Off: the SSO links refuse to start and SSO sessions end."
     )
     allow_password_sign_in = models.BooleanField(
-        "also allow password sign-in", default=False,
+        "also allow password sign-in",
+        default=False,
         help_text="Let this organization's portal administrators also sign in with a password.",
     )
     idp_entity_id = models.CharField("IdP entity id", max_length=500)
@@ -38,7 +39,10 @@ class SsoConfiguration(models.Model):
     metadata_refresh_error = models.TextField(blank=True)
     configured_at = models.DateTimeField(default=timezone.now)
     configured_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -65,7 +69,8 @@ class SsoPortalGroup(models.Model):
         ordering = ["display_name"]
         constraints = [
             models.UniqueConstraint(
-                "configuration", models.functions.Upper("display_name"),
+                "configuration",
+                models.functions.Upper("display_name"),
                 name="sso_portal_group_unique_ci",
             ),
         ]

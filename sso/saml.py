@@ -9,15 +9,23 @@ unsolicited response. Everything here is a pure function of the configuration pa
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
-from saml2.response import AuthnResponse
+from saml2.response import (
+    AuthnResponse,
+    IncorrectlySigned,
+    StatusError,
+    UnsolicitedResponse,
+)
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_UNSPECIFIED
+from saml2.sigver import SigverError
+from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +53,29 @@ class MetadataError(ValueError):
 
 def _config(sp: ServiceProvider, metadata_xml: str) -> SPConfig:
     config = SPConfig()
-    config.load({
-        "entityid": sp.entity_id,
-        "xmlsec_binary": settings.SSO_XMLSEC_BINARY,
-        "metadata": {"inline": [metadata_xml]},
-        "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
-        "allow_unknown_attributes": True,
-        "service": {
-            "sp": {
-                "name": "Kno2 provisioning portal",
-                "endpoints": {"assertion_consumer_service": [(sp.acs_url, BINDING_HTTP_POST)]},
-                "allow_unsolicited": False,
-                "authn_requests_signed": False,
-                # Entra signs the assertion by default, Okta the response or both: require one.
-                "want_assertions_or_response_signed": True,
-                "want_assertions_signed": False,
-                "want_response_signed": False,
-                "name_id_format": NAMEID_FORMAT_UNSPECIFIED,
-                "name_id_format_allow_create": False,
+    config.load(
+        {
+            "entityid": sp.entity_id,
+            "xmlsec_binary": settings.SSO_XMLSEC_BINARY,
+            "metadata": {"inline": [metadata_xml]},
+            "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
+            "allow_unknown_attributes": True,
+            "service": {
+                "sp": {
+                    "name": "Kno2 provisioning portal",
+                    "endpoints": {"assertion_consumer_service": [(sp.acs_url, BINDING_HTTP_POST)]},
+                    "allow_unsolicited": False,
+                    "authn_requests_signed": False,
+                    # Entra signs the assertion by default, Okta the response or both: require one.
+                    "want_assertions_or_response_signed": True,
+                    "want_assertions_signed": False,
+                    "want_response_signed": False,
+                    "name_id_format": NAMEID_FORMAT_UNSPECIFIED,
+                    "name_id_format_allow_create": False,
+                },
             },
-        },
-    })
+        }
+    )
     return config
 
 
@@ -74,7 +84,10 @@ def parse_metadata(metadata_xml: str) -> IdpMetadata:
     if not metadata_xml.strip():
         raise MetadataError("The IdP metadata is empty.")
     placeholder = ServiceProvider(
-        "urn:kno2:metadata-check", "https://localhost/acs", "https://localhost/", "https://localhost/"
+        "urn:kno2:metadata-check",
+        "https://localhost/acs",
+        "https://localhost/",
+        "https://localhost/",
     )
     try:
         store = _config(placeholder, metadata_xml).metadata
@@ -102,11 +115,14 @@ def client(sp: ServiceProvider, metadata_xml: str) -> Saml2Client:
     return Saml2Client(config=_config(sp, metadata_xml))
 
 
-def authn_request(sp: ServiceProvider, metadata_xml: str, idp_entity_id: str,
-                  relay_state: str) -> tuple[str, str]:
+def authn_request(
+    sp: ServiceProvider, metadata_xml: str, idp_entity_id: str, relay_state: str
+) -> tuple[str, str]:
     """``(request id, URL to redirect the browser to)`` for an HTTP-Redirect AuthnRequest."""
     request_id, info = client(sp, metadata_xml).prepare_for_authenticate(
-        entityid=idp_entity_id, relay_state=relay_state, binding=BINDING_HTTP_REDIRECT,
+        entityid=idp_entity_id,
+        relay_state=relay_state,
+        binding=BINDING_HTTP_REDIRECT,
         nameid_format=NAMEID_FORMAT_EMAILADDRESS,
     )
     location = dict(info["headers"])["Location"]
@@ -132,25 +148,41 @@ class ResponseRefused(Exception):
 
 def _refusal(exc: Exception) -> ResponseRefused:
     """Map pysaml2's exception to the reason shown in the sign-in log."""
-    name = type(exc).__name__
-    text = str(exc)
-    if name in {"SignatureError", "MissingKey"} or "ignature" in text:
-        return ResponseRefused("bad_signature", text[:200])
-    if name == "ResponseLifetimeExceed" or name in {"ToEarly", "TooEarly"} or "Can't use" in text:
-        return ResponseRefused("expired", text[:200])
-    if "audience" in text.lower() or name == "IncorrectlySigned" and "audience" in text.lower():
-        return ResponseRefused("wrong_audience", text[:200])
-    if "recipient" in text.lower() or name == "OtherError" and "destination" in text.lower():
-        return ResponseRefused("wrong_recipient", text[:200])
-    if name == "UnsolicitedResponse" or "don't recall" in text or "InResponseTo" in text:
-        return ResponseRefused("unsolicited", text[:200])
-    if name.startswith("Status"):
-        return ResponseRefused("idp_error", text[:200])
-    return ResponseRefused("invalid_response", f"{name}: {text}"[:200])
+    detail = f"{type(exc).__name__}: {exc}"[:200]
+    lowered = str(exc).lower()
+    if isinstance(exc, SigverError | IncorrectlySigned):
+        return ResponseRefused("bad_signature", detail)
+    if isinstance(exc, ResponseLifetimeExceed | ToEarly):
+        return ResponseRefused("expired", detail)
+    if isinstance(exc, UnsolicitedResponse) or "don't recall" in lowered:
+        return ResponseRefused("unsolicited", detail)
+    if isinstance(exc, StatusError):
+        return ResponseRefused("idp_error", detail)
+    if "audience" in lowered:
+        return ResponseRefused("wrong_audience", detail)
+    if "recipient" in lowered or "destination" in lowered:
+        return ResponseRefused("wrong_recipient", detail)
+    return ResponseRefused("invalid_response", detail)
 
 
-def verify_response(sp: ServiceProvider, metadata_xml: str, idp_entity_id: str,
-                    saml_response: str, outstanding: dict[str, str]) -> VerifiedAssertion:
+def _unusable(saml_response: str, sp: ServiceProvider) -> ResponseRefused:
+    """Why pysaml2 returned no response: it does so, without raising, for a wrong Destination."""
+    try:
+        document = samlp.response_from_string(base64.b64decode(saml_response))
+    except Exception:
+        document = None
+    if document is not None and document.destination and document.destination != sp.acs_url:
+        return ResponseRefused("wrong_recipient", f"Destination {document.destination}"[:200])
+    return ResponseRefused("invalid_response", "no usable assertion")
+
+
+def verify_response(
+    sp: ServiceProvider,
+    metadata_xml: str,
+    idp_entity_id: str,
+    saml_response: str,
+    outstanding: dict[str, str],
+) -> VerifiedAssertion:
     """Check the base64 ``SAMLResponse`` posted to our ACS; raise ``ResponseRefused`` if bad.
 
     ``outstanding`` maps the id of the AuthnRequest this browser started to its RelayState;
@@ -161,14 +193,16 @@ def verify_response(sp: ServiceProvider, metadata_xml: str, idp_entity_id: str,
         # conv_info makes pysaml2 check SubjectConfirmationData/@Recipient against our ACS URL
         # (without it, any recipient passes).
         response: AuthnResponse | None = saml_client.parse_authn_request_response(
-            saml_response, BINDING_HTTP_POST, outstanding=outstanding,
+            saml_response,
+            BINDING_HTTP_POST,
+            outstanding=outstanding,
             conv_info={"acs": sp.acs_url},
         )
     except Exception as exc:
         logger.info("SAML response refused: %s", type(exc).__name__)
         raise _refusal(exc) from exc
     if response is None or response.assertion is None:
-        raise ResponseRefused("invalid_response", "no assertion")
+        raise _unusable(saml_response, sp)
     issuer = response.issuer()
     if issuer != idp_entity_id or response.assertion.issuer.text.strip() != idp_entity_id:
         raise ResponseRefused("wrong_issuer", issuer or "")
@@ -204,4 +238,3 @@ def sp_metadata(sp: ServiceProvider, metadata_xml: str) -> str:
     return create_metadata_string(
         None, config=_config(sp, metadata_xml), valid=None, sign=False
     ).decode()
-

@@ -126,8 +126,13 @@ def check_idp_matches_issuer(organization: Organization, idp_entity_id: str) -> 
 
 @transaction.atomic
 def configure_sso(
-    organization: Organization, *, portal_groups: list[str], actor: Actor,
-    metadata_url: str = "", metadata_xml: str = "", allow_password_sign_in: bool | None = None,
+    organization: Organization,
+    *,
+    portal_groups: list[str],
+    actor: Actor,
+    metadata_url: str = "",
+    metadata_xml: str = "",
+    allow_password_sign_in: bool | None = None,
 ) -> SsoConfiguration:
     """Configure (or reconfigure) the organization's IdP from a metadata URL or document.
 
@@ -166,29 +171,35 @@ def configure_sso(
         SsoPortalGroup(configuration=configuration, display_name=name) for name in names
     )
     record_audit(
-        organization, "sso_configured", actor=actor, idp_entity_id=idp.entity_id,
-        metadata_url=metadata_url, portal_groups=names,
+        organization,
+        "sso_configured",
+        actor=actor,
+        idp_entity_id=idp.entity_id,
+        metadata_url=metadata_url,
+        portal_groups=names,
     )
     return configuration
 
 
 @transaction.atomic
-def set_password_sign_in(configuration: SsoConfiguration, allowed: bool, *,
-                         actor: Actor) -> SsoConfiguration:
+def set_password_sign_in(
+    configuration: SsoConfiguration, allowed: bool, *, actor: Actor
+) -> SsoConfiguration:
     configuration.allow_password_sign_in = allowed
     configuration.save(update_fields=["allow_password_sign_in"])
-    record_audit(configuration.organization, "sso_password_sign_in", actor=actor,
-                 allowed=allowed)
+    record_audit(configuration.organization, "sso_password_sign_in", actor=actor, allowed=allowed)
     return configuration
 
 
 @transaction.atomic
-def set_enabled(configuration: SsoConfiguration, enabled: bool, *,
-                actor: Actor) -> SsoConfiguration:
+def set_enabled(
+    configuration: SsoConfiguration, enabled: bool, *, actor: Actor
+) -> SsoConfiguration:
     configuration.enabled = enabled
     configuration.save(update_fields=["enabled"])
-    record_audit(configuration.organization, "sso_enabled" if enabled else "sso_disabled",
-                 actor=actor)
+    record_audit(
+        configuration.organization, "sso_enabled" if enabled else "sso_disabled", actor=actor
+    )
     return configuration
 
 
@@ -226,16 +237,22 @@ def refresh_metadata(configuration: SsoConfiguration) -> RefreshResult:
     configuration.metadata_xml = metadata_xml
     configuration.metadata_fetched_at = timezone.now()
     configuration.metadata_refresh_error = ""
-    configuration.save(update_fields=["metadata_xml", "metadata_fetched_at",
-                                      "metadata_refresh_error"])
+    configuration.save(
+        update_fields=["metadata_xml", "metadata_fetched_at", "metadata_refresh_error"]
+    )
     return RefreshResult(slug, changed, "")
 
 
 def _allowed_group(organization_id: int, user_ref: OuterRef | int) -> Exists:
     """Whether the user is a member of a group the organization's SSO lets into the portal."""
-    names = SsoPortalGroup.objects.filter(
-        configuration__organization_id=organization_id, configuration__enabled=True,
-    ).annotate(key=Upper("display_name")).values("key")
+    names = (
+        SsoPortalGroup.objects.filter(
+            configuration__organization_id=organization_id,
+            configuration__enabled=True,
+        )
+        .annotate(key=Upper("display_name"))
+        .values("key")
+    )
     return Exists(
         GroupMembership.objects.filter(user_id=user_ref)
         .annotate(key=Upper("group__display_name"))
@@ -268,20 +285,31 @@ class SignInResult:
         return self.attempt.outcome == Outcome.ACCEPTED
 
 
-def record_attempt(organization: Organization, *, name_id: str, reason: str = "",
-                   detail: str = "", client_ip: str | None = None) -> SignInAttempt:
+def record_attempt(
+    organization: Organization,
+    *,
+    name_id: str,
+    reason: str = "",
+    detail: str = "",
+    client_ip: str | None = None,
+) -> SignInAttempt:
     return SignInAttempt.objects.create(
-        organization=organization, name_id=name_id[:255],
-        outcome=Outcome.REFUSED if reason else Outcome.ACCEPTED, reason=reason,
-        detail=detail[:500], client_ip=client_ip,
+        organization=organization,
+        name_id=name_id[:255],
+        outcome=Outcome.REFUSED if reason else Outcome.ACCEPTED,
+        reason=reason,
+        detail=detail[:500],
+        client_ip=client_ip,
     )
 
 
 def start_sign_in(configuration: SsoConfiguration, relay_state: str) -> tuple[str, str]:
     """``(request id, IdP URL)`` for an SP-initiated sign-in."""
     return saml.authn_request(
-        service_provider(configuration.organization), configuration.metadata_xml,
-        configuration.idp_entity_id, relay_state,
+        service_provider(configuration.organization),
+        configuration.metadata_xml,
+        configuration.idp_entity_id,
+        relay_state,
     )
 
 
@@ -294,7 +322,8 @@ def _remember_assertion(organization: Organization, assertion: saml.VerifiedAsse
     try:
         with transaction.atomic():
             UsedAssertion.objects.create(
-                assertion_id=assertion.assertion_id, organization=organization,
+                assertion_id=assertion.assertion_id,
+                organization=organization,
                 expires_at=expires,
             )
     except IntegrityError:
@@ -308,7 +337,8 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
     user_model = get_user_model()
     username = f"sso-{scim_user.scim_id}"
     user, created = user_model.objects.get_or_create(
-        username=username, defaults={"is_staff": False, "is_superuser": False},
+        username=username,
+        defaults={"is_staff": False, "is_superuser": False},
     )
     if created:
         user.set_unusable_password()
@@ -324,22 +354,31 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
 
 
 def complete_sign_in(
-    configuration: SsoConfiguration, saml_response: str, outstanding: dict[str, str], *,
+    configuration: SsoConfiguration,
+    saml_response: str,
+    outstanding: dict[str, str],
+    *,
     client_ip: str | None = None,
 ) -> SignInResult:
     """Check the posted response and decide; every outcome is recorded."""
     organization = configuration.organization
 
     def refuse(reason: str, name_id: str = "", detail: str = "") -> SignInResult:
-        return SignInResult(record_attempt(organization, name_id=name_id, reason=reason,
-                                           detail=detail, client_ip=client_ip))
+        return SignInResult(
+            record_attempt(
+                organization, name_id=name_id, reason=reason, detail=detail, client_ip=client_ip
+            )
+        )
 
     if not configuration.enabled:
         return refuse(RefusalReason.SSO_DISABLED)
     try:
         assertion = saml.verify_response(
-            service_provider(organization), configuration.metadata_xml,
-            configuration.idp_entity_id, saml_response, outstanding,
+            service_provider(organization),
+            configuration.metadata_xml,
+            configuration.idp_entity_id,
+            saml_response,
+            outstanding,
         )
     except saml.ResponseRefused as exc:
         return refuse(exc.reason, detail=exc.detail)
@@ -352,8 +391,7 @@ def complete_sign_in(
     if not scim_user.is_active:
         return refuse(RefusalReason.INACTIVE, name_id)
     if not sso_session_is_valid(organization.pk, scim_user.pk):
-        return refuse(RefusalReason.NOT_IN_GROUP, name_id,
-                      " or ".join(configuration.group_names))
+        return refuse(RefusalReason.NOT_IN_GROUP, name_id, " or ".join(configuration.group_names))
     user = portal_user_for(scim_user)
     attempt = record_attempt(organization, name_id=name_id, client_ip=client_ip)
     return SignInResult(attempt, portal_user=user, scim_user=scim_user)

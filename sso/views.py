@@ -62,9 +62,14 @@ def sign_on(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """SP-initiated sign-in: redirect the browser to the IdP with an AuthnRequest."""
     configuration = _configuration(public_id)
     if not configuration.enabled:
-        return render(request, "sso/refused.html", {
-            "message": "Single sign-on is switched off for this organization.",
-        }, status=403)
+        return render(
+            request,
+            "sso/refused.html",
+            {
+                "message": "Single sign-on is switched off for this organization.",
+            },
+            status=403,
+        )
     next_path = safe_next(request.GET.get("next"))
     request_id, location = services.start_sign_in(configuration, next_path)
     response = redirect(location)
@@ -74,8 +79,13 @@ def sign_on(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     secure = settings.SESSION_COOKIE_SECURE
     response.set_cookie(
-        REQUEST_COOKIE, value, max_age=settings.SSO_REQUEST_MAX_AGE_SECONDS, path="/sso/",
-        httponly=True, secure=secure, samesite="None" if secure else "Lax",
+        REQUEST_COOKIE,
+        value,
+        max_age=settings.SSO_REQUEST_MAX_AGE_SECONDS,
+        path="/sso/",
+        httponly=True,
+        secure=secure,
+        samesite="None" if secure else "Lax",
     )
     return response
 
@@ -85,8 +95,7 @@ def _pending_request(request: HttpRequest, organization_id: int) -> dict | None:
     if not raw:
         return None
     try:
-        value = signing.loads(raw, salt=REQUEST_SALT,
-                              max_age=settings.SSO_REQUEST_MAX_AGE_SECONDS)
+        value = signing.loads(raw, salt=REQUEST_SALT, max_age=settings.SSO_REQUEST_MAX_AGE_SECONDS)
     except signing.BadSignature:
         return None
     if value.get("org") != organization_id:
@@ -106,13 +115,21 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
     pending = _pending_request(request, organization.pk)
     outstanding = {pending["id"]: pending["next"]} if pending else {}
     result = services.complete_sign_in(
-        configuration, saml_response, outstanding, client_ip=client_ip_or_none(request),
+        configuration,
+        saml_response,
+        outstanding,
+        client_ip=client_ip_or_none(request),
     )
     if not result.accepted:
-        response = render(request, "sso/refused.html", {
-            "message": "Single sign-on did not let you in. Your organization's Kno2 "
-                       "administrators can see why in the portal's sign-in log.",
-        }, status=403)
+        response = render(
+            request,
+            "sso/refused.html",
+            {
+                "message": "Single sign-on did not let you in. Your organization's Kno2 "
+                "administrators can see why in the portal's sign-in log.",
+            },
+            status=403,
+        )
         response.delete_cookie(REQUEST_COOKIE, path="/sso/")
         return response
     login(request, result.portal_user, backend="django.contrib.auth.backends.ModelBackend")
@@ -132,8 +149,10 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 def sp_metadata(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     configuration = _configuration(public_id)
     sp = services.service_provider(configuration.organization)
-    return HttpResponse(saml.sp_metadata(sp, configuration.metadata_xml),
-                        content_type="application/samlmetadata+xml")
+    return HttpResponse(
+        saml.sp_metadata(sp, configuration.metadata_xml),
+        content_type="application/samlmetadata+xml",
+    )
 
 
 @require_GET
@@ -142,7 +161,8 @@ def start(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("organization", "").strip().lower()
     configuration = (
         SsoConfiguration.objects.select_related("organization")
-        .filter(organization__slug=slug, enabled=True).first()
+        .filter(organization__slug=slug, enabled=True)
+        .first()
     )
     if configuration is None:
         messages.error(request, "Single sign-on is not set up for that organization.")
@@ -155,11 +175,14 @@ def start(request: HttpRequest) -> HttpResponse:
 def portal_sso(request: HttpRequest, organization: Organization) -> HttpResponse:
     """What the customer pastes into Entra, and who signed in or was refused."""
     configuration = SsoConfiguration.objects.filter(organization=organization).first()
-    return render(request, "sso/portal_sso.html", {
-        "organization": organization,
-        "organizations": organizations_for_user(request.user),
-        "sp": services.service_provider(organization),
-        "configuration": configuration,
-        "attempts": list(SignInAttempt.objects.filter(organization=organization)[:50]),
-    })
-
+    return render(
+        request,
+        "sso/portal_sso.html",
+        {
+            "organization": organization,
+            "organizations": organizations_for_user(request.user),
+            "sp": services.service_provider(organization),
+            "configuration": configuration,
+            "attempts": list(SignInAttempt.objects.filter(organization=organization)[:50]),
+        },
+    )

@@ -23,16 +23,30 @@ class Command(StaffCommand):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--metadata-url", metavar="URL", help="The IdP's metadata URL.")
         source.add_argument("--metadata-file", metavar="PATH", help="An IdP metadata file.")
-        parser.add_argument("--portal-group", action="append", required=True, metavar="NAME",
-                            help="displayName of a provisioned group whose members may sign "
-                                 "in; repeat for more groups.")
+        parser.add_argument(
+            "--portal-group",
+            action="append",
+            required=True,
+            metavar="NAME",
+            help="displayName of a provisioned group whose members may sign "
+            "in; repeat for more groups.",
+        )
         password = parser.add_mutually_exclusive_group()
-        password.add_argument("--allow-password-sign-in", action="store_true", default=None,
-                              help="Also let the organization's admins sign in with a password.")
-        password.add_argument("--no-password-sign-in", dest="allow_password_sign_in",
-                              action="store_false", help="SSO only (the default).")
-        parser.add_argument("--json", action="store_true",
-                            help="Print one JSON object instead of text.")
+        password.add_argument(
+            "--allow-password-sign-in",
+            action="store_true",
+            default=None,
+            help="Also let the organization's admins sign in with a password.",
+        )
+        password.add_argument(
+            "--no-password-sign-in",
+            dest="allow_password_sign_in",
+            action="store_false",
+            help="SSO only (the default).",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object instead of text."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = self.get_organization(options["slug"])
@@ -43,8 +57,11 @@ class Command(StaffCommand):
             except OSError as exc:
                 raise CommandError(f"Cannot read the metadata file: {exc}") from exc
         configuration = services.configure_sso(
-            organization, portal_groups=options["portal_group"], actor=self.actor,
-            metadata_url=options["metadata_url"] or "", metadata_xml=metadata_xml,
+            organization,
+            portal_groups=options["portal_group"],
+            actor=self.actor,
+            metadata_url=options["metadata_url"] or "",
+            metadata_xml=metadata_xml,
             allow_password_sign_in=options["allow_password_sign_in"],
         )
         sp = services.service_provider(organization)

@@ -32,10 +32,15 @@ class Command(BaseCommand):
             result = services.refresh_metadata(configuration)
             failed = failed or bool(result.error)
             if options["json"]:
-                self.stdout.write(json.dumps({
-                    "organization": result.organization, "changed": result.changed,
-                    "error": result.error or None,
-                }))
+                self.stdout.write(
+                    json.dumps(
+                        {
+                            "organization": result.organization,
+                            "changed": result.changed,
+                            "error": result.error or None,
+                        }
+                    )
+                )
             elif result.error:
                 self.stderr.write(f"{result.organization}: {result.error}")
             else:
