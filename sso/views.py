@@ -157,7 +157,12 @@ def sp_metadata(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
-    """The portal login page's "Sign in with SSO": organization slug → its sign-on URL."""
+    """The portal login page's "Sign in with SSO": organization slug → its sign-on URL.
+
+    A page that moves on by itself rather than a redirect: the login form's CSP says
+    ``form-action 'self'``, which browsers apply to every redirect after a form submission, and
+    the sign-on URL redirects on to the IdP's own host.
+    """
     slug = request.GET.get("organization", "").strip().lower()
     configuration = (
         SsoConfiguration.objects.select_related("organization")
@@ -168,7 +173,8 @@ def start(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Single sign-on is not set up for that organization.")
         return redirect("portal:login")
     target = reverse("sso:login", args=[configuration.organization.public_id])
-    return redirect(f"{target}?{urlencode({'next': safe_next(request.GET.get('next'))})}")
+    target = f"{target}?{urlencode({'next': safe_next(request.GET.get('next'))})}"
+    return render(request, "sso/continue.html", {"target": target})
 
 
 @with_organization

@@ -130,6 +130,9 @@ class TestIdp:
     current_user: str = "jordan@contoso.com"
     metadata_document: str = ""
     base_url: str = ""
+    # Organizations by public id, for answering AuthnRequests without touching the database
+    # from the server thread.
+    organizations: dict[str, Organization] = field(default_factory=dict)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -236,9 +239,7 @@ class TestIdp:
 
     def answer_redirect(self, saml_request: str, relay_state: str) -> str:
         """The page the IdP shows after the user signed in: a form auto-posting to the ACS."""
-        from organizations.models import Organization
-
-        organization = Organization.objects.get(public_id=self._request_org(saml_request))
+        organization = self.organizations[self._request_org(saml_request)]
         request = (
             self.server_for(organization)
             .parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)

@@ -19,19 +19,39 @@ from .idp import TestIdp, make_signing_key, metadata_xml
 
 
 def _configure(organization, **kwargs):
-    return services.configure_sso(organization, portal_groups=["Kno2 Admins"], actor=None,
-                                  **kwargs)
+    return services.configure_sso(organization, portal_groups=["Kno2 Admins"], actor=None, **kwargs)
 
 
 def test_configure_sso_prints_the_values_to_paste_into_entra(organization, idp, capsys):
-    call_command("configure_sso", organization.slug, "--metadata-url", idp.metadata_url,
-                 "--portal-group", "Kno2 Admins", "--portal-group", "Kno2 Viewers", "--json")
+    call_command(
+        "configure_sso",
+        organization.slug,
+        "--metadata-url",
+        idp.metadata_url,
+        "--portal-group",
+        "Kno2 Admins",
+        "--portal-group",
+        "Kno2 Viewers",
+        "--json",
+    )
     printed = json.loads(capsys.readouterr().out)
     base = f"https://provisioning.kno2.test/sso/{organization.public_id}"
-    assert {key: printed[key] for key in ("entity_id", "acs_url", "login_url", "metadata_url",
-                                          "portal_groups", "idp_entity_id")} == {
-        "entity_id": base, "acs_url": f"{base}/acs/", "login_url": f"{base}/login/",
-        "metadata_url": f"{base}/metadata/", "portal_groups": ["Kno2 Admins", "Kno2 Viewers"],
+    assert {
+        key: printed[key]
+        for key in (
+            "entity_id",
+            "acs_url",
+            "login_url",
+            "metadata_url",
+            "portal_groups",
+            "idp_entity_id",
+        )
+    } == {
+        "entity_id": base,
+        "acs_url": f"{base}/acs/",
+        "login_url": f"{base}/login/",
+        "metadata_url": f"{base}/metadata/",
+        "portal_groups": ["Kno2 Admins", "Kno2 Viewers"],
         "idp_entity_id": idp.entity_id,
     }
 
@@ -39,19 +59,35 @@ def test_configure_sso_prints_the_values_to_paste_into_entra(organization, idp, 
 def test_configure_sso_accepts_an_uploaded_metadata_file(organization, idp, tmp_path, capsys):
     path = tmp_path / "federationmetadata.xml"
     path.write_text(idp.metadata_document)
-    call_command("configure_sso", organization.slug, "--metadata-file", str(path),
-                 "--portal-group", "Kno2 Admins", "--json")
+    call_command(
+        "configure_sso",
+        organization.slug,
+        "--metadata-file",
+        str(path),
+        "--portal-group",
+        "Kno2 Admins",
+        "--json",
+    )
     configuration = SsoConfiguration.objects.get(organization=organization)
     assert (configuration.idp_entity_id, configuration.metadata_url) == (idp.entity_id, "")
 
 
 def test_metadata_of_another_entra_tenant_is_refused_with_the_reason(other_organization, idp):
-    with pytest.raises(CommandError, match=(
-        f"for Entra tenant {factories.TENANT_A}, but Lakeside Hospital's SSO issuer is "
-        f"tenant {factories.TENANT_B}"
-    )):
-        call_command("configure_sso", other_organization.slug, "--metadata-url",
-                     idp.metadata_url, "--portal-group", "Kno2 Admins")
+    with pytest.raises(
+        CommandError,
+        match=(
+            f"for Entra tenant {factories.TENANT_A}, but Lakeside Hospital's SSO issuer is "
+            f"tenant {factories.TENANT_B}"
+        ),
+    ):
+        call_command(
+            "configure_sso",
+            other_organization.slug,
+            "--metadata-url",
+            idp.metadata_url,
+            "--portal-group",
+            "Kno2 Admins",
+        )
     assert not SsoConfiguration.objects.filter(organization=other_organization).exists()
 
 
@@ -72,7 +108,8 @@ def test_okta_metadata_is_accepted_and_marked_as_not_entra(organization, idp):
     okta = metadata_xml("http://www.okta.com/exk1fcia6d6EMsf331d8", idp.sso_url, idp.keys)
     configuration = _configure(organization, metadata_xml=okta)
     assert (configuration.idp_entity_id, configuration.idp_is_entra) == (
-        "http://www.okta.com/exk1fcia6d6EMsf331d8", False
+        "http://www.okta.com/exk1fcia6d6EMsf331d8",
+        False,
     )
 
 
@@ -94,12 +131,14 @@ def test_a_plain_http_metadata_url_off_loopback_is_refused(organization):
 
 def test_at_least_one_portal_group_is_required(organization, idp):
     with pytest.raises(services.SsoConfigurationError, match="at least one portal group"):
-        services.configure_sso(organization, portal_groups=[" "], actor=None,
-                               metadata_url=idp.metadata_url)
+        services.configure_sso(
+            organization, portal_groups=[" "], actor=None, metadata_url=idp.metadata_url
+        )
 
 
-def test_configuring_one_organization_leaves_another_untouched(organization, other_organization,
-                                                               idp):
+def test_configuring_one_organization_leaves_another_untouched(
+    organization, other_organization, idp
+):
     _configure(organization, metadata_url=idp.metadata_url)
     assert not SsoConfiguration.objects.filter(organization=other_organization).exists()
 
@@ -126,7 +165,8 @@ def test_during_a_rollover_both_listed_keys_verify(client, organization, rolling
 
 
 def test_after_a_refresh_a_key_the_metadata_dropped_no_longer_verifies(
-        client, organization, rolling_idp, jordan):
+    client, organization, rolling_idp, jordan
+):
     server, old, new = rolling_idp
     _configure(organization, metadata_url=server.metadata_url)
     server.publish([new])

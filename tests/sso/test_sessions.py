@@ -28,8 +28,7 @@ def _dashboard_status(client, organization) -> int:
     return client.get(f"/portal/o/{organization.slug}/").status_code
 
 
-def test_deactivating_the_user_through_scim_ends_the_open_session(signed_in, jordan,
-                                                                 organization):
+def test_deactivating_the_user_through_scim_ends_the_open_session(signed_in, jordan, organization):
     scim_services.patch_user(jordan, [{"op": "replace", "path": "active", "value": False}])
     assert _dashboard_status(signed_in, organization) == 302
     assert flow.signed_in_as(signed_in) is None
@@ -41,10 +40,14 @@ def test_deleting_the_user_through_scim_ends_the_open_session(signed_in, jordan,
 
 
 def test_removing_the_user_from_the_portal_group_ends_the_open_session(
-        signed_in, jordan, admins_group, organization):
-    scim_services.patch_group(admins_group, [
-        {"op": "remove", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
-    ])
+    signed_in, jordan, admins_group, organization
+):
+    scim_services.patch_group(
+        admins_group,
+        [
+            {"op": "remove", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
+        ],
+    )
     assert _dashboard_status(signed_in, organization) == 302
 
 
@@ -65,20 +68,23 @@ def test_a_session_within_its_age_stays_open(signed_in, organization, settings):
         assert _dashboard_status(signed_in, organization) == 200
 
 
-def test_the_session_check_is_one_query(signed_in, jordan, organization,
-                                        django_assert_num_queries):
+def test_the_session_check_is_one_query(signed_in, jordan, organization, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert services.sso_session_is_valid(organization.pk, jordan.pk)
 
 
 def test_the_session_check_stays_one_query_for_a_user_in_many_groups(
-        sso, jordan, organization, django_assert_num_queries):
+    sso, jordan, organization, django_assert_num_queries
+):
     from .conftest import provision_group
 
     for n in range(20):
-        scim_services.patch_group(provision_group(organization, f"Team {n}"), [
-            {"op": "add", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
-        ])
+        scim_services.patch_group(
+            provision_group(organization, f"Team {n}"),
+            [
+                {"op": "add", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
+            ],
+        )
     with django_assert_num_queries(1):
         assert services.sso_session_is_valid(organization.pk, jordan.pk)
 
@@ -98,8 +104,9 @@ def _password_admin(organization):
 
 def test_password_sign_in_is_refused_once_sso_is_on(client, sso, organization):
     user = _password_admin(organization)
-    answer = client.post("/portal/login/", {"username": user.username,
-                                            "password": "tenant-password-1"})
+    answer = client.post(
+        "/portal/login/", {"username": user.username, "password": "tenant-password-1"}
+    )
     assert "_auth_user_id" not in client.session
     assert "signs in with single sign-on" in answer.content.decode()
 
@@ -111,20 +118,21 @@ def test_password_sign_in_works_when_the_organization_also_allows_it(client, sso
 
 
 def test_password_sign_in_is_unaffected_for_an_organization_without_sso(
-        client, sso, other_organization):
+    client, sso, other_organization
+):
     user = _password_admin(other_organization)
     assert factories.sign_in(client, "/portal/login/", user.username, "tenant-password-1")
 
 
 def test_the_portal_shows_the_values_for_entra_and_the_refusals(
-        client, sso, idp, organization, signed_in):
+    client, sso, idp, organization, signed_in
+):
     from .conftest import provision_user
 
     provision_user(organization, "casey@contoso.com")
     other = client.__class__()
     request = flow.request_id(idp, organization, flow.start(other, organization))
-    flow.post(other, organization, idp.response(organization, request,
-                                                name_id="casey@contoso.com"))
+    flow.post(other, organization, idp.response(organization, request, name_id="casey@contoso.com"))
     page = signed_in.get(f"/portal/o/{organization.slug}/sso/").content.decode()
     sp = services.service_provider(organization)
     assert f'value="{sp.acs_url}"' in page
