@@ -95,6 +95,10 @@ INSTALLED_APPS = [
     "scim",
     "portal",
     "sso",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +109,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -251,6 +256,8 @@ CONTENT_SECURITY_POLICY = {
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # A staff passkey signs in on its own (it is possession and user verification at once).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
@@ -389,3 +396,13 @@ SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
 # Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
 SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
 LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}
+
+# --- A second factor for every staff account in the admin (sso/staff_mfa.py) ---
+# Off only for local experiments: `check --deploy` refuses it off.
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
+# Passkeys are bound to the host of PUBLIC_BASE_URL (an IP address cannot hold them).
+OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"
+OTP_WEBAUTHN_RP_NAME = "Kno2 provisioning"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+LOGGING["loggers"]["django_otp_webauthn"] = {"level": "WARNING"}

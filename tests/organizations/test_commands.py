@@ -1,8 +1,10 @@
 """The staff management commands, through ``call_command`` with captured output."""
 
 import json
+import time
 from io import StringIO
 
+import pyotp
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -183,7 +185,8 @@ def _field(out: str, label: str) -> str:
 def test_bootstrap_demo_prints_a_working_login_and_token(db, debug, client):
     out = run("bootstrap_demo")
     assert _field(out, "Admin URL") == "https://provisioning.kno2.test/admin/"
-    assert factories.sign_in(client, "/admin/login/", _field(out, "Login"), _field(out, "Password"))
+    assert factories.sign_in(client, "/admin/login/", _field(out, "Login"), _field(out, "Password"),
+                             otp_token=_field(out, "Code"))
     organization = Organization.objects.get(slug="demo")
     assert organization.provisioning_enabled
     assert _field(out, "Tenant URL") == organization.scim_base_url
@@ -200,6 +203,31 @@ def test_bootstrap_demo_twice_revokes_the_first_token_and_password(db, debug, cl
     assert services.authenticate_token(organization.public_id, first_token) is None
     assert services.authenticate_token(organization.public_id, _field(second, "Secret Token"))
     assert not factories.sign_in(client, "/admin/login/", "admin", _field(first, "Password"))
+
+
+def test_bootstrap_demo_prints_a_totp_secret_an_authenticator_app_can_use(db, debug, client):
+    out = run("bootstrap_demo")
+    code = pyotp.TOTP(_field(out, "TOTP secret")).at(time.time() + 30)
+    assert factories.sign_in(client, "/admin/login/", "admin", _field(out, "Password"),
+                             otp_token=code)
+
+
+def test_bootstrap_demo_prints_a_recovery_code_that_works_once(db, debug, client):
+    from django.test import Client
+
+    out = run("bootstrap_demo")
+    password, recovery = _field(out, "Password"), _field(out, "Recovery code")
+    assert factories.sign_in(client, "/admin/login/", "admin", password, otp_token=recovery)
+    assert not factories.sign_in(Client(), "/admin/login/", "admin", password,
+                                 otp_token=recovery)
+
+
+def test_bootstrap_demo_twice_replaces_the_first_totp_secret(db, debug, client):
+    first = run("bootstrap_demo")
+    second = run("bootstrap_demo")
+    code = pyotp.TOTP(_field(first, "TOTP secret")).now()
+    assert not factories.sign_in(client, "/admin/login/", "admin", _field(second, "Password"),
+                                 otp_token=code)
 
 
 def test_bootstrap_demo_refuses_without_debug(db):

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
@@ -12,6 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from organizations import services
 from organizations.management.staffcommand import StaffCommand
 from organizations.models import Organization
+from sso import staff_mfa
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Clinic"
@@ -25,8 +27,9 @@ class Command(StaffCommand):
     help = (
         "Set up the quick-start demo; safe to run again. Creates (or reuses) the demo "
         "organization with an SSO issuer and provisioning enabled, a staff superuser 'admin' "
-        "with a freshly generated password, revokes the demo tokens issued by earlier runs and "
-        "issues a new one, then prints the admin URL, the login, the tenant URL and the token. "
+        "with a freshly generated password and authenticator (TOTP) secret, since the admin "
+        "requires a second factor, revokes the demo tokens issued by earlier runs and issues a "
+        "new one, then prints the admin URL, the login, the tenant URL and the token. "
         "For local development: refused while DEBUG is off unless --force is given."
     )
 
@@ -34,7 +37,7 @@ class Command(StaffCommand):
         parser.add_argument("--force", action="store_true",
                             help="Run even though DEBUG is off (it resets the admin password).")
 
-    @sensitive_variables("password", "plaintext")
+    @sensitive_variables("password", "plaintext", "enrolment", "recovery_code")
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
@@ -43,7 +46,10 @@ class Command(StaffCommand):
             )
         password = secrets.token_urlsafe(12)
         with transaction.atomic():
-            self._ensure_admin(password)
+            admin = self._ensure_admin(password)
+            # The admin requires a second factor: enrol the demo admin afresh each run.
+            enrolment = staff_mfa.enrol_totp(admin, replace=True)
+            recovery_code = staff_mfa.new_recovery_codes(admin)[0]
             organization = self._ensure_organization()
             for token in organization.tokens.active().filter(label=DEMO_TOKEN_LABEL):
                 services.revoke_token(token, actor=self.actor)
@@ -54,19 +60,28 @@ class Command(StaffCommand):
         self.stdout.write(f"Admin URL:    {settings.PUBLIC_BASE_URL}/admin/")
         self.stdout.write(f"Login:        {ADMIN_USERNAME}")
         self.stdout.write(f"Password:     {password}")
+        self.stdout.write(f"Code:         {staff_mfa.current_code(enrolment.device)}")
+        self.stdout.write(f"Recovery code: {recovery_code}")
+        self.stdout.write(f"TOTP secret:  {enrolment.secret}")
+        self.stdout.write(
+            "  The admin asks for a code after the password: type the code above within a "
+            "minute, or the recovery code (it works once), or add the TOTP secret to an "
+            f"authenticator app ({enrolment.uri})."
+        )
         self.stdout.write("")
         self.stdout.write(f"Organization: {organization.name} (provisioning enabled)")
         self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")
         self.stdout.write(f"Secret Token: {plaintext}")
         self.stdout.write(f"Expires:      {self.format_time(token.expires_at)}")
 
-    def _ensure_admin(self, password: str) -> None:
+    def _ensure_admin(self, password: str) -> AbstractBaseUser:
         user, _ = get_user_model().objects.get_or_create(
             username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
         )
         user.is_staff = user.is_superuser = user.is_active = True
         user.set_password(password)
         user.save()
+        return user
 
     def _ensure_organization(self) -> Organization:
         organization = Organization.objects.filter(slug=DEMO_SLUG).first()
