@@ -75,3 +75,14 @@ def test_the_sign_in_log_lists_every_attempt_for_staff(client, staff_user, organ
     factories.staff_sign_in(client, staff_user)
     page = client.get("/admin/sso/signinattempt/").content.decode()
     assert "jordan@contoso.com was refused: not in Kno2 Admins" in page
+
+
+
+def test_the_organization_page_links_to_its_sso_configuration(client, staff_user, sso,
+                                                              organization, other_organization):
+    factories.staff_sign_in(client, staff_user)
+    page = client.get(f"/admin/organizations/organization/{organization.pk}/change/")
+    link = f"/admin/sso/ssoconfiguration/?q={organization.slug}"
+    assert link in page.content.decode()
+    listed = client.get(link).context["cl"].result_list
+    assert [configuration.organization for configuration in listed] == [organization]
