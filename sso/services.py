@@ -349,7 +349,7 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
         user.first_name = (scim_user.given_name or "")[:150]
         user.last_name = (scim_user.family_name or "")[:150]
         user.save(update_fields=["email", "first_name", "last_name"])
-    PortalMembership.objects.get_or_create(user=user, organization=scim_user.organization)
+    PortalMembership.objects.get_or_create(user=user, organization_id=scim_user.organization_id)
     return user
 
 
