@@ -5,6 +5,9 @@ binary, against the signing certificates the IdP's current metadata lists), the 
 validity window with ``SSO_CLOCK_SKEW_SECONDS`` of slack, the Destination and Recipient against
 our ACS URL, and ``InResponseTo`` against the request this browser started. It never accepts an
 unsolicited response. Everything here is a pure function of the configuration passed in.
+
+pysaml2 is imported inside the functions: it takes seconds to import, and every gunicorn worker
+loads this module at boot (through the admin), while only SSO requests need the library.
 """
 
 from __future__ import annotations
@@ -12,20 +15,19 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
-from saml2.client import Saml2Client
-from saml2.config import SPConfig
-from saml2.response import (
-    AuthnResponse,
-    IncorrectlySigned,
-    StatusError,
-    UnsolicitedResponse,
-)
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_UNSPECIFIED
-from saml2.sigver import SigverError
-from saml2.validate import ResponseLifetimeExceed, ToEarly
+
+if TYPE_CHECKING:
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig
+    from saml2.response import AuthnResponse
+
+BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+NAMEID_FORMAT_EMAILADDRESS = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+NAMEID_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class MetadataError(ValueError):
 
 
 def _config(sp: ServiceProvider, metadata_xml: str) -> SPConfig:
+    from saml2.config import SPConfig
+
     config = SPConfig()
     config.load(
         {
@@ -112,6 +116,8 @@ def parse_metadata(metadata_xml: str) -> IdpMetadata:
 
 
 def client(sp: ServiceProvider, metadata_xml: str) -> Saml2Client:
+    from saml2.client import Saml2Client
+
     return Saml2Client(config=_config(sp, metadata_xml))
 
 
@@ -148,6 +154,10 @@ class ResponseRefused(Exception):
 
 def _refusal(exc: Exception) -> ResponseRefused:
     """Map pysaml2's exception to the reason shown in the sign-in log."""
+    from saml2.response import IncorrectlySigned, StatusError, UnsolicitedResponse
+    from saml2.sigver import SigverError
+    from saml2.validate import ResponseLifetimeExceed, ToEarly
+
     detail = f"{type(exc).__name__}: {exc}"[:200]
     lowered = str(exc).lower()
     if isinstance(exc, SigverError | IncorrectlySigned):
@@ -167,6 +177,8 @@ def _refusal(exc: Exception) -> ResponseRefused:
 
 def _unusable(saml_response: str, sp: ServiceProvider) -> ResponseRefused:
     """Why pysaml2 returned no response: it does so, without raising, for a wrong Destination."""
+    from saml2 import samlp
+
     try:
         document = samlp.response_from_string(base64.b64decode(saml_response))
     except Exception:

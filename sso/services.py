@@ -44,6 +44,8 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 OKTA_HOSTS = ("okta.com", "oktapreview.com", "okta-emea.com")
+# Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
+SSO_USERNAME_PREFIX = "sso-"
 
 
 class SsoConfigurationError(ValidationError):
@@ -331,11 +333,16 @@ def _remember_assertion(organization: Organization, assertion: saml.VerifiedAsse
     return True
 
 
+def is_sso_account(user: AbstractBaseUser) -> bool:
+    """Whether ``user`` is a portal account that only SSO may sign in (never a password)."""
+    return user.get_username().startswith(SSO_USERNAME_PREFIX)
+
+
 def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
     """The portal account an SSO sign-in uses: one per provisioned user, linked to its
     organization only, with no password (it can only be entered through SSO)."""
     user_model = get_user_model()
-    username = f"sso-{scim_user.scim_id}"
+    username = f"{SSO_USERNAME_PREFIX}{scim_user.scim_id}"
     user, created = user_model.objects.get_or_create(
         username=username,
         defaults={"is_staff": False, "is_superuser": False},
@@ -398,8 +405,10 @@ def complete_sign_in(
 
 
 def password_sign_in_allowed(user: AbstractBaseUser) -> bool:
-    """A password may sign ``user`` in unless every organization they belong to has switched
-    SSO on without "also allow password sign-in"."""
+    """A password may sign ``user`` in unless they are an SSO account, or every organization
+    they belong to has switched SSO on without "also allow password sign-in"."""
+    if is_sso_account(user):
+        return False
     memberships = PortalMembership.objects.filter(user=user)
     if not memberships.exists():
         return True

@@ -206,3 +206,15 @@ def test_sp_metadata_names_our_entity_id_and_acs_url(client, organization, idp):
     body = client.get(f"/sso/{organization.public_id}/metadata/").content.decode()
     assert f'entityID="{sp.entity_id}"' in body
     assert f'Location="{sp.acs_url}"' in body
+
+
+def test_the_saml_constants_kept_to_avoid_importing_pysaml2_at_boot_are_pysaml2s():
+    import saml2
+    from saml2 import saml as saml_names
+
+    from sso import saml
+
+    assert (saml.BINDING_HTTP_POST, saml.BINDING_HTTP_REDIRECT,
+            saml.NAMEID_FORMAT_EMAILADDRESS, saml.NAMEID_FORMAT_UNSPECIFIED) == (
+        saml2.BINDING_HTTP_POST, saml2.BINDING_HTTP_REDIRECT,
+        saml_names.NAMEID_FORMAT_EMAILADDRESS, saml_names.NAMEID_FORMAT_UNSPECIFIED)
