@@ -8,6 +8,7 @@ and in the README's configuration table.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -97,6 +98,11 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "drf_spectacular",
     "directory",
+    "sso",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -251,6 +259,8 @@ CONTENT_SECURITY_POLICY = {
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # A staff passkey signs in on its own (it is possession and user verification at once).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
@@ -476,3 +486,28 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/directory/v1",
 }
+
+# --- SAML single sign-on to the portal (sso app) ---
+# pysaml2 checks XML signatures with Debian's xmlsec1 binary.
+SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
+# Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.
+SSO_CLOCK_SKEW_SECONDS = env_int("SSO_CLOCK_SKEW_SECONDS", 120)
+# An SSO portal session ends this long after sign-in, however active it is.
+SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
+# How long a browser has to come back from the IdP with the answer to our AuthnRequest.
+SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
+SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
+SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
+# Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
+SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
+LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}
+
+# --- A second factor for every staff account in the admin (sso/staff_mfa.py) ---
+# Off only for local experiments: `check --deploy` refuses it off.
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
+# Passkeys are bound to the host of PUBLIC_BASE_URL (an IP address cannot hold them).
+OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"
+OTP_WEBAUTHN_RP_NAME = "Kno2 provisioning"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+LOGGING["loggers"]["django_otp_webauthn"] = {"level": "WARNING"}

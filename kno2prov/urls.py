@@ -4,22 +4,28 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
+from sso.staff_mfa import StaffMfaAdminSite
 
 from . import health, metrics
 
 # The admin's app list is one click away (Home); without the sidebar a list page has the whole
 # width of a 1280 px screen for the columns that matter.
 admin.site.enable_nav_sidebar = False
+if settings.STAFF_MFA_REQUIRED:
+    # Every staff session must be verified by a second factor to reach the admin.
+    admin.site.__class__ = StaffMfaAdminSite
 
 urlpatterns = [
     path("", root, name="root"),
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("admin/webauthn/", include("sso.staff_mfa_views")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("api/directory/v1/", include("directory.urls")),
     path("oauth/<uuid:tenant>/token", token_endpoint, name="oauth-token"),
+    path("sso/", include("sso.urls")),
     path("scim/v2/<uuid:tenant>/", include("scim.urls")),
     # Whatever under /scim/v2/ names no tenant still gets a SCIM error body, not an HTML page.
     path("scim/v2/", include("scim.fallback_urls")),

@@ -37,6 +37,7 @@ from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
 from scim.models import GroupMembership, ScimGroup, ScimUser
+from sso.forms import PortalAuthenticationForm
 
 from . import charts, history, people, services
 from .access import get_organization_for_user, organizations_for_user
@@ -78,6 +79,7 @@ def _render(request: HttpRequest, template: str, organization: Organization | No
 
 class PortalLoginView(auth_views.LoginView):
     template_name = "portal/login.html"
+    authentication_form = PortalAuthenticationForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("portal:home")
 

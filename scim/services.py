@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from directory import outbox
@@ -376,3 +376,13 @@ def delete_group(group: ScimGroup) -> None:
     ScimGroup.objects.filter(pk=group.pk).delete()
     outbox.group_deleted(group, documents.group_document(group))
     logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)
+
+
+def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser]:
+    """The organization's users whose ``userName`` is ``user_name`` under the SCIM identity rule.
+
+    The one place another layer (SAML sign-in) matches a name to a provisioned user, so the rule
+    that decides "same userName" for SCIM also decides it for sign-in: today case-insensitive
+    equality, held by the ``UPPER(user_name)`` unique index.
+    """
+    return ScimUser.objects.filter(organization=organization, user_name__iexact=user_name)

@@ -11,12 +11,17 @@ cd "$(dirname "$0")/.."
 
 EXTRAS=test bash scripts/setup-venv.sh
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "Installing Debian's chromium for the browser tests..."
+# chromium for the browser tests; xmlsec1, with which pysaml2 checks SAML signatures.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v xmlsec1 >/dev/null 2>&1 || missing="$missing xmlsec1"
+if [ -n "$missing" ]; then
+    echo "Installing Debian's$missing for the tests..."
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
 

@@ -43,6 +43,13 @@ def staff_user(db):
 
 
 @pytest.fixture
+def admin_client(client, staff_user):
+    """pytest-django's ``admin_client``, signed in through the admin's form with a second
+    factor (its own version uses ``force_login``, which the admin rightly refuses)."""
+    return factories.staff_sign_in(client, staff_user)
+
+
+@pytest.fixture
 def organization(db) -> Organization:
     return factories.make_organization(name="Riverside Clinic", slug="riverside")
 
@@ -73,7 +80,7 @@ TEST_ENV = {
 }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -106,14 +113,15 @@ class RunningServer:
             self.process.kill()
 
 
-def launch_gunicorn(workdir: Path, **env_overrides: str) -> RunningServer:
-    """Start gunicorn with the production config on the test database, on a free port.
+def launch_gunicorn(workdir: Path, port: int | None = None, **env_overrides: str) -> RunningServer:
+    """Start gunicorn with the production config on the test database, on ``port`` (default: a
+    free one, so a test that must know its URL first, e.g. for ``PUBLIC_BASE_URL``, picks it).
 
     ``workdir`` holds its log and metrics files; ``env_overrides`` change its settings.
     """
     from django.db import connection
 
-    port = _free_port()
+    port = port or free_port()
     log_path = workdir / "gunicorn.log"
     metrics_dir = workdir / "metrics"
     metrics_dir.mkdir(exist_ok=True)

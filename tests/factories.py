@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 import re
+import time
 
+import pyotp
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organizations import oauth, services, tokens
 from organizations.models import OAuthClient, Organization, ProvisioningToken
+from sso import staff_mfa
 
 _sequence = itertools.count(1)
 
@@ -20,11 +25,32 @@ TENANT_B = "66666666-7777-8888-9999-aaaaaaaaaaaa"
 
 
 def make_staff(username: str | None = None, password: str = "staff-password-1") -> AbstractUser:
+    """A staff superuser enrolled with an authenticator app (TOTP), as the admin requires."""
     n = next(_sequence)
-    return get_user_model().objects.create_user(
+    user = get_user_model().objects.create_user(
         username=username or f"staff{n}", password=password, is_staff=True, is_superuser=True,
         email=f"staff{n}@kno2.example",
     )
+    staff_mfa.enrol_totp(user)
+    return user
+
+
+def totp_code(username: str, secret: str | None = None) -> str:
+    """The code the user's authenticator app shows, computed with pyotp from the enrolled secret.
+
+    django-otp accepts each 30-second step once, within one step either side of now; a second
+    sign-in in the same step uses the next step's code, as a person waiting for the next code
+    would (sleeping only when even that one is used up).
+    """
+    device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+    if device is None:
+        return ""
+    secret = secret or base64.b32encode(device.bin_key).decode()
+    now_step = int(time.time()) // device.step
+    step = max(now_step, device.last_t + 1)
+    if step > now_step + device.tolerance:
+        time.sleep((step - device.tolerance) * device.step - time.time() + 0.1)
+    return pyotp.TOTP(secret, interval=device.step).at(step * device.step)
 
 
 def make_organization(
@@ -75,9 +101,14 @@ def forged_token_for(key: str) -> str:
     return tokens.build_token(key)
 
 
-def sign_in(client, login_path: str, username: str, password: str) -> bool:
-    """Sign in through the login form, as a person (and django-axes) would."""
-    client.post(login_path, {"username": username, "password": password})
+def sign_in(client, login_path: str, username: str, password: str,
+            otp_token: str | None = None) -> bool:
+    """Sign in through the login form, as a person (and django-axes) would. On the admin's form
+    the second factor is the user's current authenticator code unless ``otp_token`` is given."""
+    data = {"username": username, "password": password}
+    if login_path.startswith("/admin/"):
+        data["otp_token"] = totp_code(username) if otp_token is None else otp_token
+    client.post(login_path, data)
     return "_auth_user_id" in client.session
 
 
@@ -90,3 +121,9 @@ def same_key_wrong_secret(plaintext: str) -> str:
     forged = tokens.build_token(parsed.key, prefix)
     assert forged != plaintext and tokens.parse_token(forged, prefix) is not None
     return forged
+
+
+def staff_sign_in(client, user: AbstractUser, password: str = "staff-password-1"):
+    """``client`` signed in to the admin as ``user`` with password and authenticator code."""
+    assert sign_in(client, "/admin/login/", user.get_username(), password)
+    return client

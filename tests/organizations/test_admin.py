@@ -18,8 +18,7 @@ ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
+    return factories.staff_sign_in(client, staff_user)
 
 
 @pytest.fixture
@@ -224,9 +223,9 @@ def test_token_waiting_to_be_shown_is_not_readable_from_the_database(staff_clien
 
 
 def test_one_staff_members_token_is_not_shown_to_another(client, organization, staff_user):
-    client.force_login(staff_user)
+    factories.staff_sign_in(client, staff_user)
     page = _issue(client, organization)["Location"]
-    client.force_login(factories.make_staff())
+    factories.staff_sign_in(client, factories.make_staff())
     assert _shown_token(client.get(page)) is None
 
 
@@ -357,7 +356,7 @@ def test_audit_log_filters_by_organization(staff_client, organization, other_org
 
 def test_debug_error_page_never_shows_the_token(client, staff_user, organization, settings,
                                                  monkeypatch):
-    client.force_login(staff_user)
+    factories.staff_sign_in(client, staff_user)
     page = _issue(client, organization)["Location"]
     shown = []
 

@@ -19,7 +19,8 @@ def test_staff_set_issuer_enable_provisioning_and_see_a_new_token_once(live_serv
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "kim")
     page.fill("#id_password", "kim-password-1")
-    page.click("input[type=submit]")
+    page.fill("#id_otp_token", factories.totp_code("kim"))
+    page.click("input[type=submit][value='Log in']")
 
     page.goto(f"{live_server.url}/admin/organizations/organization/{organization.pk}/change/")
     page.fill("#id_sso_issuer", ISSUER)

@@ -69,4 +69,5 @@ urlpatterns = [
     path("scim/v2/<uuid:tenant>/<str:resource>", fake_scim),
     path("scim/v2/<uuid:tenant>/<str:resource>/<str:rid>", fake_scim),
     path("portal/", include("portal.urls")),
+    path("sso/", include("sso.urls")),  # the portal login page links to SSO
 ]

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from portal.models import HistoryApiKey, PortalMembership
+from tests import factories
 
 from .conftest import record
 
@@ -13,8 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
+    return factories.staff_sign_in(client, staff_user)
 
 
 def test_staff_see_every_organizations_history_read_only(staff_client, organization,

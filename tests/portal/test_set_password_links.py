@@ -15,7 +15,8 @@ from django.utils import timezone
 from organizations.models import AuditRecord
 from portal import services
 from portal.models import SetPasswordLink
-from tests.factories import sign_in
+from sso import staff_mfa
+from tests.factories import sign_in, staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +35,8 @@ def _staff(*permissions: str):
         username=f"staff-{'-'.join(permissions)}", password="staff-password-1", is_staff=True
     )
     user.user_permissions.set(Permission.objects.filter(codename__in=permissions))
-    client = Client()
-    client.force_login(user)
-    return user, client
+    staff_mfa.enrol_totp(user)  # the admin requires a second factor
+    return user, staff_sign_in(Client(), user)
 
 
 def _run_action(client, user):
@@ -65,8 +65,7 @@ def _set_password(url: str, password: str = NEW_PASSWORD):
 
 
 def test_viewing_a_tenant_admin_creates_and_shows_no_link(staff_user, new_admin):
-    client = Client()
-    client.force_login(staff_user)
+    client = staff_sign_in(Client(), staff_user)
 
     page = client.get(reverse("admin:portal_tenantadmin_change", args=[new_admin.pk]))
 

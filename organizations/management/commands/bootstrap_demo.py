@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
@@ -17,6 +18,7 @@ from organizations.models import Organization
 from portal import demo
 from portal import services as portal_services
 from portal.models import SyncEvent
+from sso import staff_mfa
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Clinic"
@@ -31,7 +33,9 @@ class Command(StaffCommand):
     help = (
         "Set up the quick-start demo; safe to run again. Creates (or reuses) the demo "
         "organization with an SSO issuer and provisioning enabled, a staff superuser 'admin' "
-        "and a tenant admin 'demo.admin' with freshly generated passwords, revokes the demo "
+        "(with a fresh authenticator (TOTP) secret and recovery code, since the admin requires "
+        "a second factor) and a tenant admin 'demo.admin' with freshly generated passwords, "
+        "revokes the demo "
         "tokens issued by earlier runs and issues a new one, replays an Azure AD initial "
         "provisioning cycle into the organization the first time (so the portal has history to "
         "show), then prints the URLs, logins, tenant URL and token (--json: one JSON object). "
@@ -44,7 +48,7 @@ class Command(StaffCommand):
         parser.add_argument("--json", action="store_true",
                             help="Print one JSON object instead of text.")
 
-    @sensitive_variables("password", "tenant_password", "plaintext")
+    @sensitive_variables("password", "tenant_password", "plaintext", "enrolment", "recovery_code")
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
@@ -54,7 +58,10 @@ class Command(StaffCommand):
         password = secrets.token_urlsafe(12)
         tenant_password = secrets.token_urlsafe(12)
         with transaction.atomic():
-            self._ensure_admin(password)
+            admin = self._ensure_admin(password)
+            # The admin requires a second factor: enrol the demo admin afresh each run.
+            enrolment = staff_mfa.enrol_totp(admin, replace=True)
+            recovery_code = staff_mfa.new_recovery_codes(admin)[0]
             organization = self._ensure_organization()
             self._ensure_tenant_admin(organization, tenant_password)
             revoked = [
@@ -74,6 +81,9 @@ class Command(StaffCommand):
             "admin_url": f"{base}{reverse('admin:index')}",
             "staff_username": ADMIN_USERNAME,
             "staff_password": password,
+            "staff_totp_code": staff_mfa.current_code(enrolment.device),
+            "staff_totp_secret": enrolment.secret,
+            "staff_recovery_code": recovery_code,
             "portal_url": f"{base}{reverse('portal:dashboard', args=[organization.slug])}",
             "tenant_admin_username": TENANT_ADMIN_USERNAME,
             "tenant_admin_password": tenant_password,
@@ -97,6 +107,14 @@ class Command(StaffCommand):
         self.stdout.write(f"Admin (Kno2 staff): {result['admin_url']}")
         self.stdout.write(f"  Login:          {ADMIN_USERNAME}")
         self.stdout.write(f"  Password:       {password}")
+        self.stdout.write(f"  Code:           {staff_mfa.current_code(enrolment.device)}")
+        self.stdout.write(f"  Recovery code:  {recovery_code}")
+        self.stdout.write(f"  TOTP secret:    {enrolment.secret}")
+        self.stdout.write(
+            "  The admin asks for a code after the password: type the code above within a "
+            "minute, or the recovery code (it works once), or add the TOTP secret to an "
+            f"authenticator app ({enrolment.uri})."
+        )
         self.stdout.write(f"Portal (tenant admin): {result['portal_url']}")
         self.stdout.write(f"  Login:          {TENANT_ADMIN_USERNAME}")
         self.stdout.write(f"  Password:       {tenant_password}")
@@ -111,13 +129,14 @@ class Command(StaffCommand):
                 f"({replay.failures} of them failing the way they often do)."
             )
 
-    def _ensure_admin(self, password: str) -> None:
+    def _ensure_admin(self, password: str) -> AbstractBaseUser:
         user, _ = get_user_model().objects.get_or_create(
             username=ADMIN_USERNAME, defaults={"email": "admin@localhost"}
         )
         user.is_staff = user.is_superuser = user.is_active = True
         user.set_password(password)
         user.save()
+        return user
 
     def _ensure_tenant_admin(self, organization: Organization, password: str) -> None:
         user = get_user_model().objects.filter(username=TENANT_ADMIN_USERNAME).first()

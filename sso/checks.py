@@ -1,0 +1,34 @@
+"""Deploy checks for single sign-on: pysaml2 cannot check a signature without xmlsec1."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.security, deploy=True)
+def check_xmlsec_binary(app_configs, **kwargs) -> list[Error]:
+    if os.access(settings.SSO_XMLSEC_BINARY, os.X_OK):
+        return []
+    return [
+        Error(
+            f"SSO_XMLSEC_BINARY ({settings.SSO_XMLSEC_BINARY}) is not an executable xmlsec1.",
+            hint="apt-get install xmlsec1, or point SSO_XMLSEC_BINARY at it.",
+            id="sso.E001",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_staff_mfa_is_required(app_configs, **kwargs) -> list[Error]:
+    if settings.STAFF_MFA_REQUIRED:
+        return []
+    return [
+        Error(
+            "STAFF_MFA_REQUIRED is off: staff reach the admin with a password alone.",
+            hint="Unset STAFF_MFA_REQUIRED (it defaults to true) in production.",
+            id="sso.E002",
+        )
+    ]

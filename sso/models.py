@@ -1,0 +1,153 @@
+"""SAML single sign-on to the portal: one identity provider per organization, and its log.
+
+The service provider's own values (entity id, ACS URL, sign-on URL, metadata URL) are derived
+from ``PUBLIC_BASE_URL`` and the organization's ``public_id``, never stored, so they cannot drift
+from what the customer pasted into Entra and never change when the slug is renamed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from organizations.models import Organization
+
+
+class SsoConfiguration(models.Model):
+    """The identity provider an organization's portal administrators sign in through."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="sso_configuration"
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Off: the SSO links refuse to start and SSO sessions end."
+    )
+    allow_password_sign_in = models.BooleanField(
+        "also allow password sign-in",
+        default=False,
+        help_text="Let this organization's portal administrators also sign in with a password.",
+    )
+    idp_entity_id = models.CharField("IdP entity id", max_length=500)
+    idp_is_entra = models.BooleanField(
+        default=True, help_text="The IdP's entity id is an Entra tenant (sts.windows.net)."
+    )
+    metadata_url = models.URLField("IdP metadata URL", max_length=1000, blank=True)
+    metadata_xml = models.TextField("IdP metadata", help_text="The IdP metadata in force.")
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    metadata_refresh_error = models.TextField(blank=True)
+    configured_at = models.DateTimeField(default=timezone.now)
+    configured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "SSO configuration"
+
+    def __str__(self) -> str:
+        return f"SSO for {self.organization}"
+
+    @property
+    def group_names(self) -> list[str]:
+        return [group.display_name for group in self.portal_groups.all()]
+
+
+class SsoPortalGroup(models.Model):
+    """A provisioned group (by displayName, as Azure provisions it) whose members may sign in."""
+
+    configuration = models.ForeignKey(
+        SsoConfiguration, on_delete=models.CASCADE, related_name="portal_groups"
+    )
+    display_name = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                "configuration",
+                models.functions.Upper("display_name"),
+                name="sso_portal_group_unique_ci",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Outcome(models.TextChoices):
+    ACCEPTED = "accepted", "accepted"
+    REFUSED = "refused", "refused"
+
+
+class RefusalReason(models.TextChoices):
+    """Why a sign-in was refused; the label is what staff and the customer read."""
+
+    SSO_DISABLED = "sso_disabled", "single sign-on is switched off for this organization"
+    INVALID_RESPONSE = "invalid_response", "the SAML response is not valid"
+    BAD_SIGNATURE = "bad_signature", "the signature is missing or not by the IdP's current key"
+    WRONG_ISSUER = "wrong_issuer", "the response comes from another identity provider"
+    WRONG_AUDIENCE = "wrong_audience", "the assertion is meant for another service provider"
+    WRONG_RECIPIENT = "wrong_recipient", "the assertion is addressed to another URL"
+    EXPIRED = "expired", "the assertion is outside its validity period"
+    UNSOLICITED = "unsolicited", "the response answers no sign-in this browser started"
+    REPLAYED = "replayed", "the assertion was already used"
+    IDP_ERROR = "idp_error", "the identity provider refused the sign-in"
+    NOT_PROVISIONED = "not_provisioned", "no provisioned user has this name"
+    INACTIVE = "inactive", "the user is deactivated"
+    NOT_IN_GROUP = "not_in_group", "not in"
+
+
+class SignInAttempt(models.Model):
+    """One SSO sign-in attempt, accepted or refused with its reason."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sso_sign_in_attempts"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    name_id = models.CharField("NameID", max_length=255, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.CharField(max_length=20, choices=RefusalReason.choices, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="sso_attempt_org_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="accepted", reason="") | ~Q(outcome="accepted"),
+                name="sso_attempt_accepted_has_no_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def summary(self) -> str:
+        """``jordan@contoso.com was refused: not in Kno2 Admins``."""
+        who = self.name_id or "Someone"
+        if self.outcome == Outcome.ACCEPTED:
+            return f"{who} signed in"
+        if self.reason == RefusalReason.NOT_IN_GROUP:
+            return f"{who} was refused: not in {self.detail}"
+        text = f"{who} was refused: {self.get_reason_display()}"
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+class UsedAssertion(models.Model):
+    """Assertion ids already accepted: the unique index refuses a replay on every worker."""
+
+    assertion_id = models.CharField(max_length=255, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.assertion_id

@@ -1,0 +1,422 @@
+"""Single sign-on rules: configuring an organization's IdP, signing in, and who stays signed in.
+
+Views, the admin and the management commands call these. The SAML checks themselves are in
+``sso.saml`` (pysaml2); this module decides what an accepted assertion is worth: a portal session
+for a provisioned, active member of one of the organization's portal groups, and nothing else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Upper
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from organizations.issuers import parse_issuer
+from organizations.models import Organization
+from organizations.services import Actor, record_audit
+from portal.models import PortalMembership
+from scim.models import GroupMembership, ScimUser
+from scim.services import users_named
+
+from . import saml
+from .models import (
+    Outcome,
+    RefusalReason,
+    SignInAttempt,
+    SsoConfiguration,
+    SsoPortalGroup,
+    UsedAssertion,
+)
+
+logger = logging.getLogger(__name__)
+
+OKTA_HOSTS = ("okta.com", "oktapreview.com", "okta-emea.com")
+# Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
+SSO_USERNAME_PREFIX = "sso-"
+
+
+class SsoConfigurationError(ValidationError):
+    """A configuration staff asked for that breaks an SSO rule; the message says which."""
+
+
+def service_provider(organization: Organization) -> saml.ServiceProvider:
+    """Our SP values for ``organization``, from ``PUBLIC_BASE_URL`` and its fixed public id."""
+    base = f"{settings.PUBLIC_BASE_URL}/sso/{organization.public_id}"
+    return saml.ServiceProvider(
+        entity_id=base,
+        acs_url=f"{base}/acs/",
+        login_url=f"{base}/login/",
+        metadata_url=f"{base}/metadata/",
+    )
+
+
+def fetch_metadata(url: str) -> str:
+    """Download IdP metadata. https only (plain http only on loopback when allowed, for tests)."""
+    parts = urlsplit(url)
+    loopback = False
+    try:
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        loopback = parts.hostname == "localhost"
+    if parts.scheme != "https" and not (
+        parts.scheme == "http" and loopback and settings.SSO_METADATA_ALLOW_HTTP_LOOPBACK
+    ):
+        raise SsoConfigurationError("The metadata URL must use https.")
+    request = urllib.request.Request(url, headers={"User-Agent": "kno2prov-sso"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (scheme checked above)
+            request, timeout=settings.SSO_METADATA_TIMEOUT_SECONDS
+        ) as answer:
+            body = answer.read(settings.SSO_METADATA_MAX_BYTES + 1)
+    except OSError as exc:
+        raise SsoConfigurationError(f"The metadata URL could not be fetched ({exc}).") from exc
+    if len(body) > settings.SSO_METADATA_MAX_BYTES:
+        raise SsoConfigurationError("The metadata document is too large.")
+    return body.decode("utf-8", errors="replace")
+
+
+def _is_okta(entity_id: str) -> bool:
+    host = (urlsplit(entity_id).hostname or "").lower()
+    return any(host == suffix or host.endswith(f".{suffix}") for suffix in OKTA_HOSTS)
+
+
+def check_idp_matches_issuer(organization: Organization, idp_entity_id: str) -> bool:
+    """Refuse an IdP that is not the organization's; return whether it is Entra.
+
+    Entra: the IdP entity id is ``https://sts.windows.net/<tenant>/`` and that tenant must be the
+    one in the organization's SSO issuer (either issuer format). Okta: its entity id
+    (``http://www.okta.com/<app id>``) names an app, not a directory, so it cannot be compared
+    with an Entra issuer; it is accepted for an organization whose SSO issuer is set (the
+    organization provisions through SCIM, and sign-in still needs a provisioned user), and it is
+    pinned: metadata refreshes must keep that same entity id. Any other IdP is refused.
+    """
+    if organization.sso_tenant_id is None:
+        raise SsoConfigurationError(
+            "Set the organization's SSO issuer before configuring single sign-on."
+        )
+    try:
+        idp_issuer = parse_issuer(idp_entity_id)
+    except ValidationError:
+        idp_issuer = None
+    if idp_issuer is not None:
+        if idp_issuer.tenant_id != organization.sso_tenant_id:
+            raise SsoConfigurationError(
+                f"The IdP metadata is for Entra tenant {idp_issuer.tenant_id}, but "
+                f"{organization}'s SSO issuer is tenant {organization.sso_tenant_id}."
+            )
+        return True
+    if _is_okta(idp_entity_id):
+        return False
+    raise SsoConfigurationError(
+        f"The IdP entity id {idp_entity_id!r} is neither an Entra tenant "
+        "(https://sts.windows.net/<tenant-id>/) nor an Okta app (http://www.okta.com/<id>)."
+    )
+
+
+@transaction.atomic
+def configure_sso(
+    organization: Organization,
+    *,
+    portal_groups: list[str],
+    actor: Actor,
+    metadata_url: str = "",
+    metadata_xml: str = "",
+    allow_password_sign_in: bool | None = None,
+) -> SsoConfiguration:
+    """Configure (or reconfigure) the organization's IdP from a metadata URL or document.
+
+    With a URL the document is fetched (unless ``metadata_xml`` already holds what was fetched
+    from it) and ``refresh_sso_metadata`` keeps it current; an uploaded document stays as is.
+    """
+    if not metadata_url and not metadata_xml:
+        raise SsoConfigurationError("Give either a metadata URL or a metadata file.")
+    names = sorted({name.strip() for name in portal_groups if name.strip()}, key=str.casefold)
+    if not names:
+        raise SsoConfigurationError("Choose at least one portal group.")
+    if metadata_url and not metadata_xml:
+        metadata_xml = fetch_metadata(metadata_url)
+    try:
+        idp = saml.parse_metadata(metadata_xml)
+    except saml.MetadataError as exc:
+        raise SsoConfigurationError(str(exc)) from exc
+    is_entra = check_idp_matches_issuer(organization, idp.entity_id)
+    configuration = SsoConfiguration.objects.filter(organization=organization).first()
+    if configuration is None:
+        configuration = SsoConfiguration(organization=organization)
+    configuration.idp_entity_id = idp.entity_id
+    configuration.idp_is_entra = is_entra
+    configuration.metadata_url = metadata_url
+    configuration.metadata_xml = metadata_xml
+    configuration.metadata_fetched_at = timezone.now() if metadata_url else None
+    configuration.metadata_refresh_error = ""
+    configuration.configured_at = timezone.now()
+    configuration.configured_by = actor if isinstance(actor, AbstractBaseUser) else None
+    configuration.enabled = True
+    if allow_password_sign_in is not None:
+        configuration.allow_password_sign_in = allow_password_sign_in
+    configuration.save()
+    configuration.portal_groups.all().delete()
+    SsoPortalGroup.objects.bulk_create(
+        SsoPortalGroup(configuration=configuration, display_name=name) for name in names
+    )
+    record_audit(
+        organization,
+        "sso_configured",
+        actor=actor,
+        idp_entity_id=idp.entity_id,
+        metadata_url=metadata_url,
+        portal_groups=names,
+    )
+    return configuration
+
+
+@transaction.atomic
+def set_password_sign_in(
+    configuration: SsoConfiguration, allowed: bool, *, actor: Actor
+) -> SsoConfiguration:
+    configuration.allow_password_sign_in = allowed
+    configuration.save(update_fields=["allow_password_sign_in"])
+    record_audit(configuration.organization, "sso_password_sign_in", actor=actor, allowed=allowed)
+    return configuration
+
+
+@transaction.atomic
+def set_enabled(
+    configuration: SsoConfiguration, enabled: bool, *, actor: Actor
+) -> SsoConfiguration:
+    configuration.enabled = enabled
+    configuration.save(update_fields=["enabled"])
+    record_audit(
+        configuration.organization, "sso_enabled" if enabled else "sso_disabled", actor=actor
+    )
+    return configuration
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    organization: str
+    changed: bool
+    error: str
+
+
+def refresh_metadata(configuration: SsoConfiguration) -> RefreshResult:
+    """Fetch the IdP's metadata URL again and adopt it (certificate rollover).
+
+    Signing certificates are whatever the current metadata lists: Entra publishes a new
+    certificate next to the old one before it switches, so both verify during the overlap, and a
+    certificate removed from the metadata stops verifying at the next refresh. A document that
+    names another IdP, or cannot be used, is refused and the previous metadata stays in force.
+    """
+    slug = configuration.organization.slug
+    try:
+        metadata_xml = fetch_metadata(configuration.metadata_url)
+        idp = saml.parse_metadata(metadata_xml)
+        if idp.entity_id != configuration.idp_entity_id:
+            raise SsoConfigurationError(
+                f"The metadata now names IdP {idp.entity_id!r}, "
+                f"not {configuration.idp_entity_id!r}."
+            )
+    except (SsoConfigurationError, saml.MetadataError) as exc:
+        error = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        configuration.metadata_refresh_error = error
+        configuration.save(update_fields=["metadata_refresh_error"])
+        logger.warning("SSO metadata refresh failed for %s: %s", slug, error)
+        return RefreshResult(slug, False, error)
+    changed = metadata_xml != configuration.metadata_xml
+    configuration.metadata_xml = metadata_xml
+    configuration.metadata_fetched_at = timezone.now()
+    configuration.metadata_refresh_error = ""
+    configuration.save(
+        update_fields=["metadata_xml", "metadata_fetched_at", "metadata_refresh_error"]
+    )
+    return RefreshResult(slug, changed, "")
+
+
+def _allowed_group(organization_id: int, user_ref: OuterRef | int) -> Exists:
+    """Whether the user is a member of a group the organization's SSO lets into the portal."""
+    names = (
+        SsoPortalGroup.objects.filter(
+            configuration__organization_id=organization_id,
+            configuration__enabled=True,
+        )
+        .annotate(key=Upper("display_name"))
+        .values("key")
+    )
+    return Exists(
+        GroupMembership.objects.filter(user_id=user_ref)
+        .annotate(key=Upper("group__display_name"))
+        .filter(key__in=names, group__organization_id=organization_id)
+    )
+
+
+def sso_session_is_valid(organization_id: int, scim_user_id: int) -> bool:
+    """One indexed query: is this user still provisioned, active, and in a portal group?
+
+    Called on every request of an SSO session, so deactivating, deleting or removing the user
+    from the group through SCIM ends the session at its next request.
+    """
+    return (
+        ScimUser.objects.filter(pk=scim_user_id, organization_id=organization_id)
+        .exclude(active=False)
+        .filter(_allowed_group(organization_id, OuterRef("pk")))
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    attempt: SignInAttempt
+    portal_user: AbstractBaseUser | None = None
+    scim_user: ScimUser | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.attempt.outcome == Outcome.ACCEPTED
+
+
+def record_attempt(
+    organization: Organization,
+    *,
+    name_id: str,
+    reason: str = "",
+    detail: str = "",
+    client_ip: str | None = None,
+) -> SignInAttempt:
+    return SignInAttempt.objects.create(
+        organization=organization,
+        name_id=name_id[:255],
+        outcome=Outcome.REFUSED if reason else Outcome.ACCEPTED,
+        reason=reason,
+        detail=detail[:500],
+        client_ip=client_ip,
+    )
+
+
+def start_sign_in(configuration: SsoConfiguration, relay_state: str) -> tuple[str, str]:
+    """``(request id, IdP URL)`` for an SP-initiated sign-in."""
+    return saml.authn_request(
+        service_provider(configuration.organization),
+        configuration.metadata_xml,
+        configuration.idp_entity_id,
+        relay_state,
+    )
+
+
+def _remember_assertion(organization: Organization, assertion: saml.VerifiedAssertion) -> bool:
+    """Record the assertion id; False if any worker accepted it before (a replay)."""
+    now = timezone.now()
+    expires = parse_datetime(assertion.not_on_or_after) if assertion.not_on_or_after else None
+    expires = max(expires or now, now) + timedelta(seconds=settings.SSO_CLOCK_SKEW_SECONDS)
+    UsedAssertion.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    try:
+        with transaction.atomic():
+            UsedAssertion.objects.create(
+                assertion_id=assertion.assertion_id,
+                organization=organization,
+                expires_at=expires,
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def is_sso_account(user: AbstractBaseUser) -> bool:
+    """Whether ``user`` is a portal account that only SSO may sign in (never a password)."""
+    return user.get_username().startswith(SSO_USERNAME_PREFIX)
+
+
+def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
+    """The portal account an SSO sign-in uses: one per provisioned user, linked to its
+    organization only, with no password (it can only be entered through SSO)."""
+    user_model = get_user_model()
+    username = f"{SSO_USERNAME_PREFIX}{scim_user.scim_id}"
+    user, created = user_model.objects.get_or_create(
+        username=username,
+        defaults={"is_staff": False, "is_superuser": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    email = scim_user.work_email or (scim_user.user_name if "@" in scim_user.user_name else "")
+    if user.email != email or user.first_name != (scim_user.given_name or "")[:150]:
+        user.email = email
+        user.first_name = (scim_user.given_name or "")[:150]
+        user.last_name = (scim_user.family_name or "")[:150]
+        user.save(update_fields=["email", "first_name", "last_name"])
+    PortalMembership.objects.get_or_create(user=user, organization_id=scim_user.organization_id)
+    return user
+
+
+def complete_sign_in(
+    configuration: SsoConfiguration,
+    saml_response: str,
+    outstanding: dict[str, str],
+    *,
+    client_ip: str | None = None,
+) -> SignInResult:
+    """Check the posted response and decide; every outcome is recorded."""
+    organization = configuration.organization
+
+    def refuse(reason: str, name_id: str = "", detail: str = "") -> SignInResult:
+        return SignInResult(
+            record_attempt(
+                organization, name_id=name_id, reason=reason, detail=detail, client_ip=client_ip
+            )
+        )
+
+    if not configuration.enabled:
+        return refuse(RefusalReason.SSO_DISABLED)
+    try:
+        assertion = saml.verify_response(
+            service_provider(organization),
+            configuration.metadata_xml,
+            configuration.idp_entity_id,
+            saml_response,
+            outstanding,
+        )
+    except saml.ResponseRefused as exc:
+        return refuse(exc.reason, detail=exc.detail)
+    name_id = assertion.name_id
+    if not _remember_assertion(organization, assertion):
+        return refuse(RefusalReason.REPLAYED, name_id)
+    scim_user = users_named(organization, name_id).first()
+    if scim_user is None:
+        return refuse(RefusalReason.NOT_PROVISIONED, name_id)
+    if not scim_user.is_active:
+        return refuse(RefusalReason.INACTIVE, name_id)
+    if not sso_session_is_valid(organization.pk, scim_user.pk):
+        return refuse(RefusalReason.NOT_IN_GROUP, name_id, " or ".join(configuration.group_names))
+    user = portal_user_for(scim_user)
+    attempt = record_attempt(organization, name_id=name_id, client_ip=client_ip)
+    return SignInResult(attempt, portal_user=user, scim_user=scim_user)
+
+
+def password_sign_in_allowed(user: AbstractBaseUser) -> bool:
+    """A password may sign ``user`` in unless they are an SSO account, or every organization
+    they belong to has switched SSO on without "also allow password sign-in"."""
+    if is_sso_account(user):
+        return False
+    memberships = PortalMembership.objects.filter(user=user)
+    if not memberships.exists():
+        return True
+    return memberships.exclude(
+        organization__sso_configuration__enabled=True,
+        organization__sso_configuration__allow_password_sign_in=False,
+    ).exists()
+
+
+def session_expiry(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) + timedelta(seconds=settings.SSO_SESSION_MAX_AGE_SECONDS)
