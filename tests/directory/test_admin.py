@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from directory import delivery, services
 from directory.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from tests import factories
 from tests.scim.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
+    factories.staff_sign_in(client, staff_user)
     return client
 
 

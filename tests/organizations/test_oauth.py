@@ -252,7 +252,7 @@ def test_configure_workload_identity_refuses_another_tenant(organization, issuer
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
+    factories.staff_sign_in(client, staff_user)
     return client
 
 

@@ -80,7 +80,11 @@ def _sign_in(page, base: str, username: str, password: str, login_path: str) -> 
     page.goto(f"{base}{login_path}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("[type=submit]")
+    if login_path.startswith("/admin/"):
+        page.fill("#id_otp_token", factories.totp_code(username))
+        page.click("input[type=submit][value='Log in']")
+    else:
+        page.click("[type=submit]")
     page.wait_for_load_state()
 
 
