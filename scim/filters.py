@@ -70,6 +70,14 @@ GROUP_ATTRS: AttrMap = {
     ("meta", "lastModified", None): "updated_at",
 }
 
+# Bounds on a filter's size (RFC 7644 §3.4.2.2 sets none). Azure sends one ``eq``, or two joined
+# by ``and`` (docs/azure-scim-client.md §3.2), well under 600 characters even with two 255-character
+# values; these leave ample room for hand-written queries. Past them the parser's tree would grow
+# deep enough for the recursive transpiler to exhaust Python's stack (a 500), so refuse early.
+MAX_FILTER_LENGTH = 1000
+MAX_FILTER_DEPTH = 8  # nested "(" and "[" ("not" always takes a parenthesis)
+MAX_FILTER_TERMS = 16  # comparisons joined by "and"/"or"
+
 CORE_URNS = {
     "urn:ietf:params:scim:schemas:core:2.0:user",
     "urn:ietf:params:scim:schemas:core:2.0:group",
@@ -207,10 +215,40 @@ def _values(query: Q) -> Iterator[object]:
             yield child[1]
 
 
+def check_bounds(text: str) -> None:
+    """Refuse a filter longer, deeper or with more terms than the ``MAX_FILTER_*`` bounds.
+
+    Counted on the lexer's tokens, so parentheses inside quoted values do not count. A text
+    the lexer cannot read is left to the parser, which reports it as invalid syntax.
+    """
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilter(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    depth = terms = 0
+    try:
+        for token in EscapingLexer().tokenize(text):
+            if token.type in {"LPAREN", "LBRACKET"}:
+                depth += 1
+            elif token.type in {"RPAREN", "RBRACKET"}:
+                depth -= 1
+            elif token.type in {"AND", "OR"}:
+                terms += 1
+            if depth > MAX_FILTER_DEPTH:
+                raise InvalidFilter(f"filter nests more than {MAX_FILTER_DEPTH} levels deep")
+            if terms >= MAX_FILTER_TERMS:
+                raise InvalidFilter(
+                    f"filter joins more than {MAX_FILTER_TERMS} comparisons with and/or"
+                )
+    except InvalidFilter:
+        raise
+    except Exception:  # noqa: BLE001, S110 - unreadable text: the parser reports it below
+        return
+
+
 def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q:
     """The ``Q`` for a SCIM filter, or ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12)."""
     if not text.strip():
         raise InvalidFilter("filter is empty")
+    check_bounds(text)
     if _unstorable(text):
         raise InvalidFilter("filter contains characters that cannot be stored or compared")
     errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,
