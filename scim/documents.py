@@ -15,6 +15,7 @@ from typing import Any
 from django_scim import schemas as bundled_schemas
 
 from .errors import InvalidSyntax, InvalidValue
+from .models import IDENTITY_KEY_MAX_BYTES, identity_key
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -209,6 +210,14 @@ def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
     return value
 
 
+def _check_identity(name: str, attr: str) -> None:
+    """A name whose identity key would not fit its indexed column is refused, not a 500."""
+    if len(identity_key(name).encode("utf-8")) > IDENTITY_KEY_MAX_BYTES:
+        raise InvalidValue(
+            f"{attr} is too long once normalised (more than {IDENTITY_KEY_MAX_BYTES} bytes)"
+        )
+
+
 def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
     """A validated user document from a POST/PUT body or a patched document.
 
@@ -219,7 +228,7 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
     unassigned after a PATCH removed it.
     """
     document = _writable(raw, "a User")
-    _string(document, "userName", required=True)
+    _check_identity(_string(document, "userName", required=True) or "", "userName")
     _string(document, "externalId")
     _string(document, "displayName")
     active_key = key_in(document, "active")
@@ -335,7 +344,7 @@ def _check_single(definition: dict, value: object, label: str) -> None:
 def clean_group(raw: object) -> dict:
     """A validated group document; ``members`` stays a list of ``{"value": id}`` objects."""
     document = _writable(raw, "a Group")
-    _string(document, "displayName", required=True)
+    _check_identity(_string(document, "displayName", required=True) or "", "displayName")
     _string(document, "externalId")
     members_key = key_in(document, "members")
     members = document.pop(members_key, [])

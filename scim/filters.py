@@ -6,9 +6,11 @@ then narrow the rows in Python. Here the filter becomes a ``Q`` that the ORM par
 ANDs with the organization from ``scim.scoping``, so the database does all the narrowing.
 
 The stock transpiler silently drops attributes missing from its map (``bogus eq "x"`` would
-match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``eq`` compiles to
-``iexact``: every attribute mapped here is ``caseExact: false`` except ``externalId`` and
-``id``, which Azure and Microsoft's reference SP nonetheless match ignoring case (reference §3.2).
+match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``userName`` and a group's
+``displayName`` compare their ``identity_key`` column (the rule uniqueness uses); elsewhere
+``eq`` compiles to ``iexact``: every attribute mapped here is ``caseExact: false`` except
+``externalId`` and ``id``, which Azure and Microsoft's reference SP nonetheless match ignoring
+case (docs/azure-scim-client.md §3.2).
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ from scim2_filter_parser.transpilers.django_q_object import Transpiler
 
 from . import scoping
 from .errors import InvalidFilter
-from .models import ScimGroup, ScimUser
+from .models import ScimGroup, ScimUser, identity_key
 
 AttrMap = dict[tuple[str, str | None, str | None], str]
 
 USER_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
-    ("userName", None, None): "user_name",
+    ("userName", None, None): "user_name_key",
     ("externalId", None, None): "external_id",
     ("displayName", None, None): "display_name",
     ("active", None, None): "active",
@@ -64,11 +66,14 @@ _BARE_VALUE = re.compile(r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
-    ("displayName", None, None): "display_name",
+    ("displayName", None, None): "display_name_key",
     ("externalId", None, None): "external_id",
     ("meta", "created", None): "created_at",
     ("meta", "lastModified", None): "updated_at",
 }
+# Columns holding ``scim.models.identity_key`` of a name: a value is compared by its own key,
+# with case-sensitive lookups, so "eq" means "the same name" exactly as uniqueness does.
+IDENTITY_COLUMNS = {"user_name_key", "display_name_key"}
 
 # Bounds on a filter's size (RFC 7644 §3.4.2.2 sets none). Azure sends one ``eq``, or two joined
 # by ``and`` (docs/azure-scim-client.md §3.2), well under 600 characters even with two 255-character
@@ -166,6 +171,8 @@ class StrictTranspiler(Transpiler):
         if isinstance(node.attr_path.attr_name, scim2ast.Filter):
             return self.is_filter(node)
         column = self.visit(node.attr_path)
+        if column in IDENTITY_COLUMNS:
+            return self.identity_expr(column, node)
         if column != "active":
             return super().visit_AttrExpr(node)
         # A boolean column: iexact would compile to UPPER(active::text), which PostgreSQL
@@ -182,6 +189,18 @@ class StrictTranspiler(Transpiler):
         inactive = Q(active=False)
         wants_active = value if operator == "eq" else not value
         return ~inactive if wants_active else inactive
+
+
+    def identity_expr(self, column: str, node: Any) -> Q:
+        """A comparison on a name's identity key: the value is keyed the same way, and the
+        lookup is the case-sensitive twin of the one the library picked (``iexact`` → ``exact``)."""
+        op, value = self.visit_AttrExprValue(node)
+        if isinstance(value, str):
+            value = identity_key(value)
+            op = op.removeprefix("i") if op in {"iexact", "icontains", "istartswith",
+                                                "iendswith"} else op
+        query = Q(**{f"{column}__{op}": value})
+        return ~query if node.value.lower() == "ne" else query
 
 
 def _with_urns(query: Q) -> Q:
