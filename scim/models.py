@@ -214,3 +214,37 @@ class GroupMembership(models.Model):
 def user_model() -> type[ScimUser]:
     """django-scim2 hook ``USER_MODEL_GETTER``."""
     return ScimUser
+
+
+class ExtensionAttribute(models.Model):
+    """An extension attribute (``urn:…:extension:…:<name>``) an organization's Azure has sent.
+
+    Written the first time a write carries it, so ``/Schemas`` can describe what the
+    organization sends and staff can see it in the admin. ``value_type`` is the SCIM type of
+    the first value seen (RFC 7643 §2.3). At most ``MAX_PER_ORGANIZATION`` per organization, so
+    a token cannot grow the table or ``/Schemas`` without bound.
+    """
+
+    MAX_PER_ORGANIZATION = 200
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="scim_extension_attributes"
+    )
+    resource_type = models.CharField(max_length=8)  # "User" or "Group"
+    schema = models.CharField(max_length=200)
+    name = models.CharField(max_length=100)
+    value_type = models.CharField(max_length=16)
+    multi_valued = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["resource_type", "schema", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "resource_type", "schema", "name"],
+                name="scim_extension_attribute_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema}:{self.name}"
