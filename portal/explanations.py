@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from scim.errors import attribute_in_detail
+
 from .models import Operation
 
 # A SCIM filter comparing one attribute with a GUID, as Azure's Test Connection sends it:
@@ -88,6 +90,17 @@ def summarize(
     return text
 
 
+def _undeclared_attribute(attribute: str) -> str:
+    target = attribute
+    return (
+        f"Azure sent the attribute {target}, which Kno2fy does not know. In the enterprise app, "
+        "open Provisioning → Mappings → Provision Microsoft Entra ID Users (or Groups) and "
+        f"remove the mapping whose target attribute is {target}. If Kno2fy needs that value, "
+        "ask Kno2 which extension attribute (urn:ietf:params:scim:schemas:extension:kno2:2.0:"
+        "User:…) to map it to instead. Azure retries the object on its next cycle."
+    )
+
+
 def explain_failure(
     *, operation: str, status_code: int, error_type: str = "", error_detail: str = "",
     subject: str = "",
@@ -151,6 +164,17 @@ def explain_failure(
         )
     if status_code == 400:
         hint = f" ({error_detail})" if error_detail else ""
+        attribute = attribute_in_detail(error_detail)
+        if attribute and error_type in {"invalidSyntax", "invalidPath", "noTarget"}:
+            return _undeclared_attribute(attribute)
+        if attribute and error_type == "invalidValue" and "at most" in error_detail:
+            return (
+                f"Azure's mapping to the extension attribute {attribute} sends more than Kno2 "
+                f"accepts{hint}. In the enterprise app, open Provisioning → Mappings → "
+                f"Provision Microsoft Entra ID Users, and remove the mapping whose target "
+                f"attribute is {attribute}, or shorten its source value. If Kno2fy needs it "
+                "as it is, ask Kno2 support."
+            )
         if error_type == "invalidFilter":
             return (
                 f"Azure searched with a filter this service does not support{hint}. Check the "

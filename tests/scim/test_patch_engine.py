@@ -587,6 +587,69 @@ MALFORMED = [
     ),
 ]
 
+CLOSED_SCHEMA = [
+    pytest.param(
+        ADA,
+        [op("add", "favouriteColour", "teal")],
+        Fails("invalidPath", "favouriteColour"),
+        id="closed: a path the core schema does not define is invalidPath",
+    ),
+    pytest.param(
+        NAMED,
+        [op("replace", "name.shoeSize", 7)],
+        Fails("invalidPath", "name.shoeSize"),
+        id="closed: an undefined sub-attribute is invalidPath",
+    ),
+    pytest.param(
+        ADA,
+        [op("add", f"{ENTERPRISE}:badge", "1")],
+        Fails("invalidPath", "badge"),
+        id="closed: an attribute the enterprise schema does not define is invalidPath",
+    ),
+    pytest.param(
+        ADA,
+        [op("replace", value={"title": "Dr", "favouriteColour": "teal"})],
+        Fails("invalidPath", "favouriteColour"),
+        id="closed: a path-less key the core schema does not define is invalidPath",
+    ),
+    pytest.param(
+        ADA,
+        [op("Add", f"{KNO2}:npi", "1234567890")],
+        {**ADA, KNO2: {"npi": "1234567890"}},
+        id="extension: an attribute path under an extension URN is kept",
+    ),
+    pytest.param(
+        ADA,
+        [op("replace", value={f"{KNO2}:npi": "1"})],
+        {**ADA, KNO2: {"npi": "1"}},
+        id="extension: a path-less URN-qualified extension key is kept",
+    ),
+    pytest.param(
+        {**ADA, KNO2: {"npi": "1"}},
+        [op("remove", f"{KNO2}:npi")],
+        ADA,
+        id="extension: remove the last attribute removes the extension",
+    ),
+    pytest.param(
+        ADA,
+        [op("add", KNO2, {"npi": "1", "ward": "4B"})],
+        {**ADA, KNO2: {"npi": "1", "ward": "4B"}},
+        id="extension: add with the extension URN as path",
+    ),
+    pytest.param(
+        ADA,
+        [op("add", f"{KNO2}:notes", "x" * 5000)],
+        Fails("invalidValue", "notes"),
+        id="extension: a value past the byte bound is refused",
+    ),
+    pytest.param(
+        ADA,
+        [op("add", "urn:example:custom:User:npi", "1")],
+        Fails("invalidPath"),
+        id="closed: a URN that is no extension schema is invalidPath",
+    ),
+]
+
 GROUPS = [
     pytest.param(
         {"displayName": "Nurses"},
@@ -635,7 +698,7 @@ def _check(engine, before: dict, operations: list[dict], expected: dict | Fails)
 
 @pytest.mark.parametrize(
     "before, operations, expected",
-    AZURE_LEGACY + AZURE_FLAG + RFC_ADD + RFC_REMOVE + RFC_REPLACE + MALFORMED,
+    AZURE_LEGACY + AZURE_FLAG + RFC_ADD + RFC_REMOVE + RFC_REPLACE + MALFORMED + CLOSED_SCHEMA,
 )
 def test_user_patch_engine_gives_the_document_or_the_error_in_its_row(before, operations, expected):
     _check(patched_user, before, operations, expected)
