@@ -173,7 +173,7 @@ def undeclared(name: str, core_schema: str, *, patch: bool = False) -> InvalidPa
     detail = (
         f"{attribute_detail(name)} is not defined by the {kind} schema. Send custom attributes "
         f"under an extension schema, e.g. urn:ietf:params:scim:schemas:extension:kno2:2.0:"
-        f"{kind}:{name.rsplit(':', 1)[-1].split('.')[0]}"
+        f"{kind}:{name.rsplit(':', 1)[-1].split('.')[-1]}"
     )
     return InvalidPath(detail) if patch else InvalidSyntax(detail)
 

@@ -234,33 +234,30 @@ def _values(query: Q) -> Iterator[object]:
             yield child[1]
 
 
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_LOGICAL = re.compile(r"(?<![\w.:$-])(?:and|or)(?![\w.:$-])", re.IGNORECASE)
+
+
 def check_bounds(text: str) -> None:
     """Refuse a filter longer, deeper or with more terms than the ``MAX_FILTER_*`` bounds.
 
-    Counted on the lexer's tokens, so parentheses inside quoted values do not count. A text
-    the lexer cannot read is left to the parser, which reports it as invalid syntax.
+    Counted on the text outside quoted values, so ``userName eq "a(b"`` nests nothing. Done on
+    the characters rather than the lexer's tokens so that text the lexer refuses (and that
+    ``parse_filter`` then retries with bare values quoted) is bounded too.
     """
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidFilter(f"filter is longer than {MAX_FILTER_LENGTH} characters")
-    depth = terms = 0
-    try:
-        for token in EscapingLexer().tokenize(text):
-            if token.type in {"LPAREN", "LBRACKET"}:
-                depth += 1
-            elif token.type in {"RPAREN", "RBRACKET"}:
-                depth -= 1
-            elif token.type in {"AND", "OR"}:
-                terms += 1
+    unquoted = _QUOTED.sub('""', text)
+    depth = 0
+    for char in unquoted:
+        if char in "([":
+            depth += 1
             if depth > MAX_FILTER_DEPTH:
                 raise InvalidFilter(f"filter nests more than {MAX_FILTER_DEPTH} levels deep")
-            if terms >= MAX_FILTER_TERMS:
-                raise InvalidFilter(
-                    f"filter joins more than {MAX_FILTER_TERMS} comparisons with and/or"
-                )
-    except InvalidFilter:
-        raise
-    except Exception:  # noqa: BLE001, S110 - unreadable text: the parser reports it below
-        return
+        elif char in ")]":
+            depth -= 1
+    if len(_LOGICAL.findall(unquoted)) >= MAX_FILTER_TERMS:
+        raise InvalidFilter(f"filter joins more than {MAX_FILTER_TERMS} comparisons with and/or")
 
 
 def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q:

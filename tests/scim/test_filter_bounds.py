@@ -118,3 +118,12 @@ def test_any_filter_is_parsed_within_the_bounds_or_refused_with_invalid_filter(d
     else:
         with pytest.raises(InvalidFilter):
             parse_filter(text, USER_ATTRS)
+
+
+def test_a_deep_filter_the_lexer_refuses_is_still_bounded(scim):
+    """Unquoted values (``externalId eq a@b``, docs/azure-scim-client.md §2.5) are retried
+    quoted; the bounds hold for that retry too."""
+    response = search(scim, "(" * 490 + "externalId eq a@b" + ")" * 490)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["scimType"] == "invalidFilter"
