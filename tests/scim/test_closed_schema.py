@@ -8,6 +8,8 @@ read back within ``scim.documents``' ``MAX_EXTENSION_*`` and ``MAX_RESOURCE_BYTE
 from __future__ import annotations
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from portal.explanations import explain_failure
 from portal.models import Operation
@@ -312,3 +314,19 @@ def test_group_members_with_a_null_ref_still_pass_the_closed_group_schema(scim):
     )
 
     assert response.status_code == 204, response.content
+
+
+def test_staff_see_the_extension_attributes_an_organizations_azure_sends(
+    scim, other_scim, staff_user
+):
+    create(scim, **{KNO2: {"npi": "1234567890"}})
+    other_scim.post("/Users", {"userName": "bob@lakeside.test", KNO2: {"lakesideOnly": "1"}})
+    staff = Client()
+    staff.force_login(staff_user)
+
+    page = staff.get(
+        reverse("admin:organizations_organization_change", args=[scim.organization.pk])
+    ).content.decode()
+
+    assert f"<code>{KNO2}:npi</code> (string, first sent" in page
+    assert "lakesideOnly" not in page
