@@ -400,6 +400,9 @@ def _gather_extensions(document: dict, core_schema: str) -> None:
                 container[name] = document.pop(key)
                 continue
         raise undeclared(key, core_schema)
+    for key in [k for k in document if k.lower().startswith("urn:")]:
+        # "schemas" inside an extension object (as scim2-models writes it) is derived too.
+        document[key].pop(key_in(document[key], "schemas"), None)
     count = 0
     for key in [k for k in document if is_custom_extension(k)]:
         extension = document[key]

@@ -240,8 +240,10 @@ def _container(document: dict, path: Path, create: bool) -> dict | None:
 def _apply(document: dict, op: str, path: Path, value: object, core_schema: str) -> None:
     if path.attr.lower() in {"id", "meta", "groups"} and path.urn is None:
         raise Mutability(f"{path.attr} is read-only")
-    if path.attr.lower() in {"password", "schemas"} and path.urn is None:
-        return  # writeOnly and never stored, or derived; see IGNORED_ON_WRITE
+    if path.attr.lower() == "password" and path.urn is None or path.attr.lower() == "schemas":
+        # writeOnly and never stored, or derived (clients put "schemas" in extension objects
+        # too); see IGNORED_ON_WRITE
+        return
     check_declared_path(core_schema, path.urn, path.attr, path.sub)
     if op == "remove":
         container = _container(document, path, create=False)

@@ -650,6 +650,14 @@ CLOSED_SCHEMA = [
     ),
 ]
 
+CLOSED_SCHEMA.append(
+    pytest.param(
+        ADA, [op("add", ENTERPRISE, {"schemas": [ENTERPRISE], "department": "ICU"})],
+        {**ADA, ENTERPRISE: {"department": "ICU"}},
+        id="closed: schemas inside an extension object is derived, so ignored",
+    )
+)
+
 GROUPS = [
     pytest.param(
         {"displayName": "Nurses"},
