@@ -46,11 +46,10 @@ def generate(organization_id: int, others: list[int], events: int, other_events:
         cursor.execute(
             """
             INSERT INTO portal_synccycle (organization_id, started_at, last_event_at, events,
-                created, updated, deactivated, deleted, membership_changes, failures,
-                auth_failures)
+                created, updated, deactivated, deleted, membership_changes, failures)
             SELECT %s, now() - (%s - c * 500) * interval '2 seconds',
                    now() - (%s - c * 500 - 499) * interval '2 seconds',
-                   500, 40, 120, 40, 40, 80, 25, 0
+                   500, 40, 120, 40, 40, 80, 25
             FROM generate_series(0, %s / 500 - 1) AS c
             """,
             [organization_id, events, events, events],

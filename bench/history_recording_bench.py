@@ -112,21 +112,26 @@ def main() -> int:
         # The recording step alone: the service the middleware calls, timed directly.
         from django.utils import timezone
 
+        from organizations.credentials import AuthenticatedCredential, CredentialKind
         from portal.services import record_sync_event
+        from scim.calls import Operation, ResourceType, ScimCall
 
-        fields = {
-            "request_id": "bench", "token": None, "token_label": "bench",
-            "token_prefix": "k2p_bench…", "method": "PATCH", "path": f"{base}/Users/x",
-            "operation": "update_user", "resource_type": "User", "resource_id": "x",
-            "external_id": "", "subject": "bench@bench.test",
-            "changes": [{"attribute": "displayName", "old": "a", "new": "b"}],
-            "members_added": 0, "members_removed": 0, "filter_text": "", "results": None,
-            "status_code": 200, "error_type": "", "error_detail": "", "duration_ms": 1.0,
-        }
+        credential = AuthenticatedCredential(
+            organization=organization, kind=CredentialKind.SECRET_TOKEN,
+            public_id="k2p_benchbenchbe…", expires_at=None,
+        )
         samples = []
         for _ in range(500):
+            call = ScimCall(
+                request_id="bench", method="PATCH", path=f"{base}/Users/x",
+                tenant=organization.public_id, operation=Operation.UPDATE_USER,
+                resource_type=ResourceType.USER, started_at=timezone.now(),
+                credential=credential, resource_id="x", display_name="bench@bench.test",
+                changes=[{"attribute": "displayName", "old": "a", "new": "b"}],
+                status_code=200, duration_ms=1.0,
+            )
             started = time.perf_counter()
-            record_sync_event(organization, at=timezone.now(), **fields)
+            record_sync_event(call)
             samples.append((time.perf_counter() - started) * 1000)
 
         with_ms = statistics.mean(results["with"])

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from organizations import services
+from organizations.credentials import authenticate_bearer, bearer_token
 
 QUERY_COUNT_HEADER = "X-Query-Count"
 
@@ -40,11 +40,12 @@ class QueryCountMiddleware:
 def ceiling_view(request: HttpRequest, tenant: str) -> HttpResponse:
     from scim.models import ScimUser
 
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    token = services.authenticate_token(str(tenant), presented.strip())
-    if scheme.lower() != "bearer" or token is None:
+    presented = bearer_token(request)
+    credential = authenticate_bearer(str(tenant), presented) if presented else None
+    if credential is None:
         return JsonResponse({"detail": "unauthorized"}, status=401)
     found = ScimUser.objects.filter(
-        organization_id=token.organization_id, user_name__iexact=request.GET.get("userName", "")
+        organization_id=credential.organization.pk,
+        user_name__iexact=request.GET.get("userName", ""),
     ).exists()
     return JsonResponse({"found": found})

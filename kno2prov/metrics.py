@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,7 +25,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-SCIM_PREFIX = "/scim/v2/"
+from organizations.credentials import bearer_token
+from scim.calls import current_call
 
 SCIM_REQUESTS = Counter(
     "kno2prov_scim_requests_total",
@@ -42,35 +42,31 @@ SCIM_LATENCY = Histogram(
 
 
 class ScimMetricsMiddleware:
-    """Counts and times every SCIM request, labelled from what the SCIM layer resolved."""
+    """Counts and times every SCIM call, labelled from its call record (``scim.calls``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(SCIM_PREFIX):
-            return self.get_response(request)
-        started = time.perf_counter()
         response = self.get_response(request)
-        organization = getattr(request, "scim_organization", None)
-        event = getattr(request, "scim_event", None)
-        operation = (event.get("operation") if isinstance(event, dict) else None) or "other"
+        call = current_call(request)
+        if call is None:
+            return response
+        organization = call.organization
         SCIM_REQUESTS.labels(
             organization=organization.slug if organization is not None else "-",
-            operation=operation,
+            operation=call.operation.value,
             status=str(response.status_code),
         ).inc()
-        SCIM_LATENCY.labels(operation=operation).observe(time.perf_counter() - started)
+        SCIM_LATENCY.labels(operation=call.operation.value).observe(call.duration_ms / 1000)
         return response
 
 
 def _allowed(request: HttpRequest) -> bool:
     """With ``METRICS_TOKEN`` set, a matching bearer token; otherwise loopback clients only."""
     if settings.METRICS_TOKEN:
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and constant_time_compare(
-            presented.strip(), settings.METRICS_TOKEN
-        )
+        presented = bearer_token(request)
+        return presented is not None and constant_time_compare(presented, settings.METRICS_TOKEN)
     try:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:

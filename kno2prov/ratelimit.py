@@ -9,30 +9,31 @@ not installed: its system checks only know third-party Redis clients, not Django
   25 requests/s Azure requires of a gallery app): only requests that authenticated count, so
   nobody can spend an organization's budget with bad tokens. Over budget: 429 with
   ``Retry-After`` and a SCIM error body (RFC 7644 §3.12 defines no scimType for 429).
-* **Per client address** (``SCIM_AUTH_FAILURE_RATE``, default 20 failed authentications per
-  5 minutes): past that, that client's further failures answer 429 with ``Retry-After`` instead
-  of 401, and malformed tokens are refused before any database lookup. A valid token from the
-  same address still works, so an organization's real Azure job is never locked out by someone
-  else's guessing (Azure's addresses are shared by all its tenants).
+* **Per client address and tenant URL** (``SCIM_AUTH_FAILURE_RATE``, default 20 failed
+  authentications per 5 minutes): past that, that client's requests to that tenant URL answer
+  429 with ``Retry-After`` before any credential is looked up. Another organization's Azure job
+  from the same address is not affected (Azure's addresses are shared by all its tenants).
+
+``scim.auth`` calls these around authentication and reads what it needs from the SCIM call
+record (``scim.calls.ScimCall``); nothing here parses a path or a header of its own.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
-from organizations import tokens
+if TYPE_CHECKING:
+    from scim.calls import ScimCall
 
 logger = logging.getLogger(__name__)
 
 SCIM_CONTENT_TYPE = "application/scim+json"
-_TENANT = re.compile(r"^/scim/v2/([0-9a-fA-F-]{32,36})(?:/|$)")
 
 
 def client_address(request: HttpRequest) -> str:
@@ -82,56 +83,48 @@ def _exhausted(usage: dict | None) -> bool:
     return usage is not None and usage["count"] >= usage["limit"]
 
 
-def _presents_well_formed_token(request: HttpRequest) -> bool:
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and tokens.parse_token(presented.strip()) is not None
+def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """429 before any credential is looked up, once this client has failed too often at this
+    tenant URL (``SCIM_AUTH_FAILURE_RATE``); ``None`` otherwise."""
+    guessing = _usage(request, "scim-auth-failures", _guessing_key(request, call),
+                      settings.SCIM_AUTH_FAILURE_RATE, increment=False)
+    if not _exhausted(guessing):
+        return None
+    return too_many_requests(
+        "Too many failed authentications from this client; retry later", guessing["time_left"]
+    )
 
 
-class ScimRateLimitMiddleware:
-    """Last in ``MIDDLEWARE``, so the sync history and metrics also see the 429s it answers."""
+def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """Count a refused credential against this client; 429 if that was one too many."""
+    guessing = _usage(request, "scim-auth-failures", _guessing_key(request, call),
+                      settings.SCIM_AUTH_FAILURE_RATE, increment=True)
+    if guessing is None or not guessing["should_limit"]:
+        return None
+    logger.warning("scim authentication failures over limit client=%s", client_address(request))
+    return too_many_requests(
+        "Too many failed authentications from this client; retry later", guessing["time_left"]
+    )
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        match = _TENANT.match(request.path)
-        if match is None:
-            return self.get_response(request)
-        tenant = match.group(1).lower()
-        address = client_address(request)
+def spend_budget(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """Count an authenticated call against its organization's budget (``SCIM_RATE_LIMIT``);
+    429 once the budget is spent. Only authenticated calls reach this, so nobody can spend an
+    organization's budget without its credentials."""
+    organization = call.organization
+    if organization is None:
+        return None
+    spent = _usage(request, "scim-organization", str(organization.public_id),
+                   settings.SCIM_RATE_LIMIT, increment=True)
+    if spent is None or not spent["should_limit"]:
+        return None
+    logger.warning("scim rate limit reached org=%s", organization.pk)
+    return too_many_requests(
+        "This organization's request rate limit is reached; retry later", spent["time_left"]
+    )
 
-        def failures(increment: bool = False) -> dict | None:
-            return _usage(request, "scim-auth-failures", address,
-                          settings.SCIM_AUTH_FAILURE_RATE, increment)
 
-        def budget(increment: bool = False) -> dict | None:
-            return _usage(request, "scim-organization", tenant, settings.SCIM_RATE_LIMIT,
-                          increment)
-
-        guessing = failures()
-        if _exhausted(guessing) and not _presents_well_formed_token(request):
-            return too_many_requests(
-                "Too many failed authentications from this client; retry later",
-                guessing["time_left"],
-            )
-        spent = budget()
-        if _exhausted(spent):
-            logger.warning("scim rate limit reached tenant=%s", tenant)
-            return too_many_requests(
-                "This organization's request rate limit is reached; retry later",
-                spent["time_left"],
-            )
-
-        response = self.get_response(request)
-
-        if getattr(request, "scim_organization", None) is not None:
-            budget(increment=True)
-        elif response.status_code == 401:
-            guessing = failures(increment=True)
-            if guessing and guessing["should_limit"]:
-                logger.warning("scim authentication failures over limit client=%s", address)
-                return too_many_requests(
-                    "Too many failed authentications from this client; retry later",
-                    guessing["time_left"],
-                )
-        return response
+def _guessing_key(request: HttpRequest, call: ScimCall) -> str:
+    """Failures count per client address and tenant URL: Azure's addresses are shared by all
+    its tenants, so one tenant's wrong token must not lock out another tenant's Azure job."""
+    return f"{client_address(request)}|{call.tenant or '-'}"

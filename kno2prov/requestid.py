@@ -34,6 +34,44 @@ def request_id_for(request: HttpRequest) -> str:
     return uuid.uuid4().hex
 
 
+# Query parameters whose values never reach a log line: a bearer token sent in the URL
+# (RFC 6750 §2.3) and SCIM filters, which carry userNames and other personal data.
+_SECRET_PARAMETER = re.compile(r"(?i)\b(access_token|filter)=[^&\s'\"]*")
+
+
+# A whole secret built by organizations.tokens (k2p_ tokens, k2h_ keys, k2s_ set-password
+# links, the last of which travel in a URL path): its public key part is kept.
+_SECRET = re.compile(r"\b(k2[a-z]_[0-9A-Za-z]{12})_[0-9A-Za-z]{38}\b")
+
+
+def redact_query(text: str) -> str:
+    """``text`` with the values of ``access_token`` and ``filter`` parameters, and any whole
+    token, redacted."""
+    return _SECRET.sub(r"\1_[redacted]", _SECRET_PARAMETER.sub(r"\1=[redacted]", text))
+
+
+class QueryRedactionFilter(logging.Filter):
+    """Keeps access tokens and filter values out of every log line.
+
+    Django's request loggers attach the request itself, whose ``repr`` (written by the JSON
+    formatter) includes the query string; messages may quote a URL too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = f"<{request.method} {redact_query(request.path)}>"
+        path = getattr(record, "path", None)
+        if isinstance(path, str):
+            record.path = redact_query(path)
+        if record.args or "=" in str(record.msg):
+            message = record.getMessage()
+            redacted = redact_query(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     """Adds ``request_id`` to every log record, so JSON log lines carry it."""
 

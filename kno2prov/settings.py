@@ -109,7 +109,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "kno2prov.metrics.ScimMetricsMiddleware",
     "portal.recording.SyncHistoryMiddleware",
-    "kno2prov.ratelimit.ScimRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"
@@ -284,7 +283,10 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "kno2prov.requestid.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "kno2prov.requestid.RequestIdFilter"},
+        "redact_query": {"()": "kno2prov.requestid.QueryRedactionFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -297,7 +299,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_query"],
         },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
@@ -330,8 +332,8 @@ TOKEN_EXPIRY_WARN_DAYS = env_int("TOKEN_EXPIRY_WARN_DAYS", 30)
 TOKEN_EXPIRY_CRITICAL_DAYS = env_int("TOKEN_EXPIRY_CRITICAL_DAYS", 7)
 # Rows per page of the portal's event list and of the history API.
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
-# Tenant admins' first-password links are Django password-reset tokens, valid this long.
-PASSWORD_RESET_TIMEOUT = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72) * 3600
+# A tenant admin's one-time set-password link (created by staff in the admin) works this long.
+PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

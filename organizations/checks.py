@@ -5,6 +5,31 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.checks import Warning as CheckWarning
+from django.core.exceptions import ImproperlyConfigured
+
+
+def development_secrets() -> list[str]:
+    """The settings that still hold their development value: serving with them would let
+    anyone who read this repository forge sessions (``SECRET_KEY``) or tokens' digests
+    (``TOKEN_PEPPER``)."""
+    return [name for name, dev in (("SECRET_KEY", settings.DEV_SECRET_KEY),
+                                   ("TOKEN_PEPPER", settings.DEV_TOKEN_PEPPER))
+            if getattr(settings, name) == dev]
+
+
+def refuse_development_secrets() -> None:
+    """Stop the server from starting with ``DEBUG`` off on a development secret.
+
+    Called by ``kno2prov.wsgi``, so gunicorn (and any WSGI server) refuses to serve; tests and
+    the quick start (``DEBUG=true``) never load it or are allowed to.
+    """
+    found = development_secrets()
+    if found and not settings.DEBUG:
+        raise ImproperlyConfigured(
+            f"Refusing to start with DEBUG off: {' and '.join(found)} "
+            f"{'has' if len(found) == 1 else 'have'} the development value. Set "
+            f"{'it' if len(found) == 1 else 'them'} in the environment (see .env.example)."
+        )
 
 
 @register(Tags.security, deploy=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from . import tokens
 from .issuers import IssuerFormat, issuer_url
 
 
@@ -83,12 +85,17 @@ class ProvisioningTokenQuerySet(models.QuerySet):
         return self.filter(key=key)
 
 
+# Compared against on a miss, so an unknown key costs the same HMAC as a known one.
+_NO_DIGEST = "0" * 64
+
+
 class HashedSecret(models.Model):
     """A secret built by ``organizations.tokens``, of which only a keyed hash is stored.
 
     ``key`` is the non-secret part of the plaintext that finds the row; ``digest`` is
     ``hmac_sha256(TOKEN_PEPPER, plaintext)``. The plaintext is shown once, when it is issued.
-    Provisioning tokens and the portal's history API keys are both kinds of it.
+    Provisioning tokens and the portal's history API keys are both kinds of it; ``verify`` is
+    the one way any of them is checked.
     """
 
     key = models.CharField(max_length=12, unique=True, editable=False)
@@ -104,6 +111,40 @@ class HashedSecret(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def verify(cls, candidates: models.QuerySet, presented: str, *, prefix: str,
+               now: datetime | None = None) -> Self | None:
+        """The row of ``candidates`` that ``presented`` is, or ``None``.
+
+        ``candidates`` narrows the rows a secret may be (active ones, of one organization...);
+        the presented key finds at most one of them with one indexed query. The digest
+        comparison is constant-time and runs on a miss too, against a dummy digest, so timing
+        does not say whether the key exists. A hit records its use (``touch``).
+        """
+        if not isinstance(presented, str):
+            return None
+        parsed = tokens.parse_token(presented, prefix)
+        if parsed is None:
+            return None
+        row = candidates.filter(key=parsed.key).first()
+        digest = row.digest if row is not None else _NO_DIGEST
+        if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or row is None:
+            return None
+        row.touch(now or timezone.now())
+        return row
+
+    def touch(self, now: datetime) -> None:
+        """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request.
+
+        The condition is in the UPDATE itself, so concurrent requests write at most once too.
+        """
+        resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
+        if self.last_used_at is not None and now - self.last_used_at < resolution:
+            return
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
+        if type(self)._default_manager.filter(stale, pk=self.pk).update(last_used_at=now):
+            self.last_used_at = now
 
 
 class ProvisioningToken(HashedSecret):
@@ -167,6 +208,7 @@ class AuditRecord(models.Model):
         TOKEN_ISSUED = "token_issued", "Token issued"
         TOKEN_ROTATED = "token_rotated", "Token rotated"
         TOKEN_REVOKED = "token_revoked", "Token revoked"
+        SET_PASSWORD_LINK_CREATED = "set_password_link_created", "Set-password link created"
 
     organization = models.ForeignKey(
         Organization, null=True, on_delete=models.SET_NULL, related_name="audit_records"

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -54,12 +53,13 @@ def _actor_name(actor: Actor) -> str:
 
 
 def record_audit(
-    organization: Organization, action: str, *, actor: Actor, **detail: object
+    organization: Organization | None, action: str, *, actor: Actor, **detail: object
 ) -> AuditRecord:
-    """Write who did ``action`` to ``organization``. ``detail`` must never hold a secret."""
+    """Write who did ``action`` to ``organization`` (``None``: to no organization, e.g. for an
+    account linked to none yet). ``detail`` must never hold a secret."""
     return AuditRecord.objects.create(
         organization=organization,
-        organization_name=organization.name,
+        organization_name=organization.name if organization is not None else "(none)",
         actor=_user(actor),
         actor_name=_actor_name(actor),
         action=action,
@@ -288,11 +288,6 @@ def revoke_tokens(organization: Organization, *, actor: Actor) -> list[Provision
     return [revoke_token(token, actor=actor) for token in pending]
 
 
-# Compared against when no row matches, so a miss costs the same HMAC as a hit.
-_NO_DIGEST = "0" * 64
-
-
-@sensitive_variables("presented", "parsed")
 def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | None:
     """The active token of the organization at ``public_id`` that ``presented`` is, or ``None``.
 
@@ -304,34 +299,8 @@ def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | No
         public_id = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    if not isinstance(presented, str):
-        return None
-    parsed = tokens.parse_token(presented)
-    if parsed is None:
-        return None
     now = timezone.now()
-    token = (
-        ProvisioningToken.objects.active(now)
-        .for_key(parsed.key)
-        .filter(organization__public_id=public_id, organization__provisioning_enabled=True)
-        .select_related("organization")
-        .first()
-    )
-    digest = token.digest if token is not None else _NO_DIGEST
-    if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or token is None:
-        return None
-    _touch(token, now)
-    return token
-
-
-def _touch(token: ProvisioningToken, now: datetime) -> None:
-    """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request.
-
-    The condition is in the UPDATE itself, so concurrent requests write at most once too.
-    """
-    resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
-    if token.last_used_at is not None and now - token.last_used_at < resolution:
-        return
-    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
-    if ProvisioningToken.objects.filter(stale, pk=token.pk).update(last_used_at=now):
-        token.last_used_at = now
+    candidates = ProvisioningToken.objects.active(now).filter(
+        organization__public_id=public_id, organization__provisioning_enabled=True
+    ).select_related("organization")
+    return ProvisioningToken.verify(candidates, presented, prefix=tokens.PREFIX, now=now)

@@ -1,7 +1,7 @@
 """Staff's view of every organization's sync history and health, tenant admins and API keys.
 
 History is read-only: staff can look, never edit. A history API key's plaintext and a tenant
-admin's first-password link are rendered once on the page that follows their creation; neither
+admin's set-password link are rendered once on the page that follows their creation; neither
 goes through messages, lists or logs.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +26,7 @@ from .models import (
     HistoryApiKey,
     OrganizationHealth,
     PortalMembership,
+    SetPasswordLink,
     SyncCycle,
     SyncEvent,
     TenantAdmin,
@@ -59,10 +61,10 @@ class SyncCycleAdmin(ReadOnlyAdmin):
 @admin.register(OrganizationHealth)
 class OrganizationHealthAdmin(ReadOnlyAdmin):
     list_display = ("name", "provisioning_enabled", "health", "failure_rate", "test_connection",
-                    "history")
+                    "refused_authentications", "history")
     search_fields = ("name", "slug")
     fields = ("name", "slug", "provisioning_enabled", "health", "findings", "failure_rate",
-              "test_connection", "history")
+              "test_connection", "refused_authentications", "history")
     readonly_fields = fields
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -108,6 +110,10 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
         outcome = "succeeded" if event.succeeded else f"failed ({event.status_code})"
         return f"{timezone.localtime(event.created_at):%Y-%m-%d %H:%M} {outcome}"
 
+    @admin.display(description="Invalid tokens (recent)")
+    def refused_authentications(self, obj: OrganizationHealth) -> str:
+        return self._health(obj).failed_authentication_note or "—"
+
     @admin.display(description="History")
     def history(self, obj: OrganizationHealth) -> str:
         url = reverse("admin:portal_syncevent_changelist")
@@ -125,16 +131,22 @@ class PortalMembershipInline(admin.TabularInline):
 
 @admin.register(TenantAdmin)
 class TenantAdminAdmin(admin.ModelAdmin):
-    """Customer administrators who sign in to ``/portal/``; staff never set their password."""
+    """Customer administrators who sign in to ``/portal/``; staff never set their password.
+
+    Accounts and memberships are written by ``portal.services``. A set-password link exists
+    only once staff with change permission run "Create set-password link"; it is shown on the
+    page that follows, once, and is never part of the account's page.
+    """
 
     list_display = ("username", "email", "organizations", "is_active", "has_password",
                     "last_login")
     search_fields = ("username", "email")
     list_filter = ("is_active",)
     fields = ("username", "email", "first_name", "last_name", "is_active",
-              "first_password_link", "last_login", "date_joined")
-    readonly_fields = ("first_password_link", "last_login", "date_joined")
+              "set_password_link", "last_login", "date_joined")
+    readonly_fields = ("set_password_link", "last_login", "date_joined")
     inlines = [PortalMembershipInline]
+    actions = ["create_set_password_links"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -150,42 +162,75 @@ class TenantAdminAdmin(admin.ModelAdmin):
     def has_password(self, obj: TenantAdmin) -> bool:
         return obj.has_usable_password()
 
-    @admin.display(description="One-time link to set a password")
-    def first_password_link(self, obj: TenantAdmin) -> str:
+    @admin.display(description="Set-password link")
+    def set_password_link(self, obj: TenantAdmin) -> str:
+        """Whether a link is out, never the link itself."""
         if obj.pk is None:
-            return "Save first; the link appears here."
-        link = services.first_password_link(obj)
-        return format_html(
-            '<code style="user-select: all">{}</code><br>Copy it and send it to the tenant '
-            "admin. It works once, until they set a password, and expires after the "
-            "configured period.", link,
-        )
+            return "Save first."
+        if obj.has_usable_password():
+            return "The password is set; no link works."
+        link = SetPasswordLink.objects.usable().filter(user=obj).first()
+        if link is None:
+            return ("No working link. Select the account in the list and run "
+                    "“Create set-password link” to send them one.")
+        return (f"A link created {timezone.localtime(link.created_at):%Y-%m-%d %H:%M} "
+                f"works until {timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}, once.")
 
     def save_model(self, request: HttpRequest, obj: TenantAdmin, form: Any, change: bool) -> None:
-        if not change:
-            obj.set_unusable_password()
-            obj.is_staff = False
-        super().save_model(request, obj, form, change)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.create_tenant_admin(
+            username=obj.username, email=obj.email, first_name=obj.first_name,
+            last_name=obj.last_name, is_active=obj.is_active, organizations=[],
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj.password = created.password
+        obj._state.adding = False
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        wanted = [
+            row["organization"] for row in formset.cleaned_data
+            if row and row.get("organization") and not row.get("DELETE")
+        ]
+        services.set_memberships(form.instance, wanted, actor=request.user)
+        # The admin's change message reads what formset.save() would have set.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def response_add(self, request: HttpRequest, obj: TenantAdmin,
                      post_url_continue: str | None = None) -> HttpResponse:
-        """Land on the new account's page, where the one-time link to send is shown."""
+        """Land on the new account's page, which says how to send them a set-password link."""
         if "_addanother" in request.POST or "_popup" in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(
-            request, f"Tenant admin {obj.username} created. Copy the one-time link below and "
-            "send it to them so they can set their password.", messages.SUCCESS,
+            request, f"Tenant admin {obj.username} created. To let them set their password, "
+            "select them in the list and run “Create set-password link”.", messages.SUCCESS,
         )
         return redirect("admin:portal_tenantadmin_change", obj.pk)
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        memberships = formset.save(commit=False)
-        for membership in memberships:
-            if membership.pk is None:
-                membership.created_by = request.user
-            membership.save()
-        for removed in formset.deleted_objects:
-            removed.delete()
+    @admin.action(description="Create set-password link", permissions=["change"])
+    def create_set_password_links(self, request: HttpRequest,
+                                  queryset: QuerySet) -> HttpResponse | None:
+        """New one-time links for the selected accounts without a password, shown once."""
+        created, refused = [], []
+        for user in queryset:
+            try:
+                _, url = services.create_set_password_link(user, actor=request.user)
+                created.append((user, url))
+            except services.SetPasswordLinkRefused as refusal:
+                refused.append(str(refusal))
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+        if not created:
+            return None
+        response = render(request, "portal/setpasswordlink_reveal.html", {
+            **self.admin_site.each_context(request), "links": created,
+            "opts": self.model._meta, "title": "Set-password links",
+            "hours": settings.PORTAL_SET_PASSWORD_LINK_HOURS,
+        })
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(HistoryApiKey)

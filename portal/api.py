@@ -1,6 +1,6 @@
 """The sync history API for a customer's SIEM (djangorestframework).
 
-``GET /portal/api/v1/o/<slug>/events/`` with ``Authorization: Bearer k2h_…``: the
+``GET /portal/api/v1/o/<slug>/events/`` with a bearer ``k2h_…`` key: the
 organization's events, newest first, with the event list's filters (``operation``,
 ``outcome``, ``user``, ``since``, ``until``, ISO 8601) and cursor pagination. A key only reads
 its own organization; a signed-in tenant admin may also read it from the browser. Anything
@@ -10,7 +10,7 @@ else answers 404, as the portal pages do.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -24,40 +24,32 @@ from rest_framework import (
     generics,
     pagination,
     permissions,
-    serializers,
 )
 from rest_framework.request import Request
 
+from organizations.credentials import bearer_token
 from organizations.models import Organization
+from scim.calls import Operation
 
 from . import apikeys, history
 from .access import organizations_for_user
-from .models import HistoryApiKey, Operation, SyncEvent
+from .models import HistoryApiKey, SyncEvent
+from .serializers import SyncEventSerializer
 
 logger = logging.getLogger(__name__)
-_LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class HistoryApiKeyAuthentication(authentication.BaseAuthentication):
-    """``Authorization: Bearer k2h_…``; ``request.auth`` becomes the ``HistoryApiKey``."""
-
-    keyword = "bearer"
+    """A bearer ``k2h_…`` key; ``request.auth`` becomes the ``HistoryApiKey``."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, HistoryApiKey] | None:
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != self.keyword:
+        presented = bearer_token(request)
+        if presented is None:
             return None
-        presented = presented.strip()
-        lookup = apikeys.parse_key(presented)
-        api_key = (
-            HistoryApiKey.objects.active().filter(key=lookup).select_related("organization")
-            .first() if lookup else None
-        )
-        if api_key is None or not apikeys.key_matches(presented, api_key.digest):
+        candidates = HistoryApiKey.objects.active().select_related("organization")
+        api_key = HistoryApiKey.verify(candidates, presented, prefix=apikeys.PREFIX)
+        if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_RESOLUTION:
-            HistoryApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request: Request) -> str:
@@ -71,28 +63,6 @@ class HistoryReader(permissions.BasePermission):
         if isinstance(request.auth, HistoryApiKey):
             return True
         return bool(request.user and request.user.is_authenticated)
-
-
-class ChangeSerializer(serializers.Serializer):
-    attribute = serializers.CharField()
-    old = serializers.JSONField(allow_null=True)
-    new = serializers.JSONField(allow_null=True)
-
-
-class SyncEventSerializer(serializers.ModelSerializer):
-    outcome = serializers.CharField(read_only=True)
-    changes = ChangeSerializer(many=True, read_only=True)
-    cycle = serializers.IntegerField(source="cycle_id", read_only=True)
-
-    class Meta:
-        model = SyncEvent
-        fields = [
-            "id", "created_at", "request_id", "operation", "summary", "outcome", "status_code",
-            "error_type", "error_detail", "resource_type", "resource_id", "external_id",
-            "subject", "changes", "members_added", "members_removed", "filter", "results",
-            "method", "path", "duration_ms", "token_label", "token_prefix", "cycle",
-        ]
-        read_only_fields = fields
 
 
 class NewestFirstCursor(pagination.CursorPagination):

@@ -18,15 +18,6 @@ def build_key(key: str) -> str:
     return tokens.build_token(key, PREFIX)
 
 
-def parse_key(presented: str) -> str | None:
-    """The lookup part of a well-formed key with a valid checksum, else ``None``."""
-    parsed = tokens.parse_token(presented, PREFIX)
-    return parsed.key if parsed is not None else None
-
-
 def hash_key(plaintext: str) -> str:
     return tokens.hash_token(plaintext, settings.TOKEN_PEPPER)
 
-
-def key_matches(plaintext: str, digest: str) -> bool:
-    return tokens.digests_match(plaintext, digest, settings.TOKEN_PEPPER)

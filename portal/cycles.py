@@ -17,8 +17,9 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 
 from organizations.models import Organization
+from scim.calls import Operation
 
-from .models import Operation, SyncCycle, SyncEvent
+from .models import SyncCycle, SyncEvent
 
 _COUNTER_FOR_OPERATION = {
     Operation.CREATE_USER: "created",
@@ -38,15 +39,12 @@ def idle_gap() -> timedelta:
 
 
 def counter_increments(
-    operation: str, *, succeeded: bool, status_code: int, members_added: int = 0,
-    members_removed: int = 0,
+    operation: str, *, succeeded: bool, members_added: int = 0, members_removed: int = 0,
 ) -> dict[str, int]:
     """How one event changes its cycle's counters."""
     increments = {"events": 1}
     if not succeeded:
         increments["failures"] = 1
-        if status_code == 401:
-            increments["auth_failures"] = 1
         return increments
     counter = _COUNTER_FOR_OPERATION.get(operation)
     if counter:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from scim.calls import Operation
 from scim.errors import attribute_in_detail
-
-from .models import Operation
 
 # A SCIM filter comparing one attribute with a GUID, as Azure's Test Connection sends it:
 # `userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"` (reference §2.1).

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from scim.calls import Operation
+
 from .history import EventFilters
-from .models import Operation
 
 
 class EventFilterForm(forms.Form):

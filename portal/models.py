@@ -8,36 +8,17 @@ provisioning cycles with running counters, so dashboards and health never scan e
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
+from organizations.credentials import CredentialKind
 from organizations.models import HashedSecret, Organization, ProvisioningToken
-
-
-class Operation(models.TextChoices):
-    """What a SCIM request did, as the SCIM layer reports it in ``request.scim_event``."""
-
-    CREATE_USER = "create_user", "Create user"
-    UPDATE_USER = "update_user", "Update user"
-    DEACTIVATE_USER = "deactivate_user", "Deactivate user"
-    REACTIVATE_USER = "reactivate_user", "Reactivate user"
-    DELETE_USER = "delete_user", "Delete user"
-    GET_USER = "get_user", "Look up user"
-    LIST_USERS = "list_users", "Search users"
-    CREATE_GROUP = "create_group", "Create group"
-    UPDATE_GROUP = "update_group", "Update group"
-    RENAME_GROUP = "rename_group", "Rename group"
-    DELETE_GROUP = "delete_group", "Delete group"
-    GET_GROUP = "get_group", "Look up group"
-    LIST_GROUPS = "list_groups", "Search groups"
-    UPDATE_MEMBERS = "update_members", "Change group members"
-    DISCOVERY = "discovery", "Schema discovery"
-    TEST_CONNECTION = "test_connection", "Test Connection"
-    OTHER = "other", "Other request"
+from scim.calls import Operation
 
 
 class SyncCycle(models.Model):
@@ -64,7 +45,6 @@ class SyncCycle(models.Model):
         default=0, help_text="Members added plus members removed."
     )
     failures = models.PositiveIntegerField(default=0)
-    auth_failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -94,7 +74,8 @@ class SyncEventQuerySet(models.QuerySet):
 
 
 class SyncEvent(models.Model):
-    """One SCIM request that reached an organization, successful or not.
+    """One SCIM request that authenticated with the organization's credentials, successful or
+    not. Requests that did not authenticate are only counted (``FailedAuthenticationCount``).
 
     Never holds the bearer token or the ``Authorization`` header: the token is identified by its
     row, label and non-secret prefix. The path is stored without its query string; the SCIM
@@ -121,6 +102,12 @@ class SyncEvent(models.Model):
     )
     token_label = models.CharField(max_length=100, blank=True)
     token_prefix = models.CharField(max_length=32, blank=True)
+    # Which credential made the request: its kind and public id (a token's "k2p_<key>…"
+    # prefix, an OAuth client id). Never a secret.
+    credential_kind = models.CharField(
+        max_length=20, choices=CredentialKind.choices, blank=True, db_default=""
+    )
+    credential_id = models.CharField(max_length=100, blank=True, db_default="")
 
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=300)
@@ -175,6 +162,28 @@ class SyncEvent(models.Model):
     @property
     def outcome(self) -> str:
         return "success" if self.succeeded else "failure"
+
+
+class FailedAuthenticationCount(models.Model):
+    """How many requests to an organization's exact tenant URL were refused for their
+    credentials in one hour. One row per organization and hour whatever the traffic, so an
+    attacker who knows the tenant URL can neither grow the database nor write the history."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="failed_authentication_counts"
+    )
+    hour = models.DateTimeField(help_text="The start of the hour counted.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "hour"],
+                                    name="unique_failed_authentication_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.hour:%Y-%m-%d %H}:00 {self.count}"
 
 
 class PortalMembership(models.Model):
@@ -233,6 +242,40 @@ class HistoryApiKey(HashedSecret):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class SetPasswordLinkQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None) -> SetPasswordLinkQuerySet:
+        """Links not yet used or replaced, not expired, of accounts that have no usable
+        password yet (Django marks an unusable password with a leading ``!``)."""
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now or timezone.now(),
+            user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
+        )
+
+
+class SetPasswordLink(HashedSecret):
+    """A one-time link that lets a tenant admin set their first password.
+
+    Staff create one with an explicit, audited action; the link (``k2s_…`` in its URL) is shown
+    to them once and only a keyed hash of it is kept. It works once, only while the account has
+    no usable password, and until ``expires_at``. A new link replaces the previous one
+    (``revoked_at``), and using a link sets ``revoked_at`` too.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="set_password_links"
+    )
+    expires_at = models.DateTimeField()
+
+    objects = SetPasswordLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "set-password link"
+
+    def __str__(self) -> str:
+        return f"set-password link for {self.user} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
 class TenantAdmin(User):

@@ -6,6 +6,7 @@ Views, the admin, management commands and the recording middleware call these.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,20 +14,27 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.tokens import default_token_generator
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
+from organizations import services as organization_services
 from organizations import tokens
-from organizations.models import Organization, ProvisioningToken
+from organizations.models import AuditRecord, Organization
+from scim.calls import Operation, ScimCall
 
 from . import apikeys
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
-from .explanations import summarize
-from .models import HistoryApiKey, PortalMembership, SyncCycle, SyncEvent
+from .explanations import is_test_connection, summarize
+from .models import (
+    FailedAuthenticationCount,
+    HistoryApiKey,
+    PortalMembership,
+    SetPasswordLink,
+    SyncCycle,
+    SyncEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,49 +74,88 @@ def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def record_sync_event(
-    organization: Organization, *, at: datetime, request_id: str,
-    token: ProvisioningToken | None, token_label: str, token_prefix: str, method: str,
-    path: str, operation: str, resource_type: str, resource_id: str, external_id: str,
-    subject: str, changes: Sequence[Any], members_added: int, members_removed: int,
-    filter_text: str, results: int | None, status_code: int, error_type: str,
-    error_detail: str, duration_ms: float,
-) -> SyncEvent:
-    """Store one SCIM request in ``organization``'s history and count it in its sync cycle.
+def record_sync_event(call: ScimCall) -> SyncEvent:
+    """Store one authenticated SCIM call in its organization's history and count it in its
+    sync cycle.
 
     Runs after the SCIM view's transaction has committed or rolled back, in its own. On
     PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
     only): history may lose its last few milliseconds in a server crash, SCIM data never.
     """
-    succeeded = status_code < 400
-    changes = _clean_changes(changes)
+    credential = call.credential
+    if credential is None:
+        raise ValueError("only authenticated SCIM calls belong to an organization's history")
+    organization = credential.organization
+    operation = call.operation
+    if is_test_connection(operation, call.filter, call.results, call.status_code):
+        operation = Operation.TEST_CONNECTION
+    succeeded = call.succeeded
+    changes = _clean_changes(call.changes)
     summary = summarize(
-        operation, subject=subject, changes=changes, members_added=members_added,
-        members_removed=members_removed, filter_text=filter_text, results=results,
-        method=method, path=path,
+        operation, subject=call.display_name, changes=changes,
+        members_added=call.members_added, members_removed=call.members_removed,
+        filter_text=call.filter, results=call.results, method=call.method, path=call.path,
     )
+    token = credential.token
     event = SyncEvent(
-        organization=organization, created_at=at, request_id=request_id,
-        token=token, token_label=_clip(token_label, 100), token_prefix=_clip(token_prefix, 32),
-        method=_clip(method, 10), path=_clip(path, 300), operation=operation,
-        summary=_clip(summary, 500), resource_type=_clip(resource_type, 10),
-        resource_id=_clip(resource_id, 100), external_id=_clip(external_id, 200),
-        subject=_clip(subject, 300), changes=changes, members_added=members_added,
-        members_removed=members_removed, filter=_clip(filter_text, 500), results=results,
-        status_code=status_code, succeeded=succeeded, error_type=_clip(error_type, 40),
-        error_detail=_clip(error_detail, 1000), duration_ms=round(duration_ms, 3),
+        organization=organization, created_at=call.started_at,
+        request_id=_clip(call.request_id, 64), token=token,
+        token_label=_clip(credential.label, 100),
+        token_prefix=_clip(credential.public_id, 32) if token is not None else "",
+        credential_kind=credential.kind, credential_id=_clip(credential.public_id, 100),
+        method=_clip(call.method, 10), path=_clip(call.path, 300), operation=operation,
+        summary=_clip(summary, 500), resource_type=_clip(call.resource_type, 10),
+        resource_id=_clip(call.resource_id, 100), external_id=_clip(call.external_id, 200),
+        subject=_clip(call.display_name, 300), changes=changes,
+        members_added=max(call.members_added, 0), members_removed=max(call.members_removed, 0),
+        filter=_clip(call.filter, 500), results=call.results, status_code=call.status_code,
+        succeeded=succeeded, error_type=_clip(call.scim_type, 40),
+        error_detail=_clip(call.error_detail, 1000), duration_ms=round(call.duration_ms, 3),
     )
-    increments = counter_increments(operation, succeeded=succeeded, status_code=status_code,
-                                    members_added=members_added,
-                                    members_removed=members_removed)
+    increments = counter_increments(operation, succeeded=succeeded,
+                                    members_added=event.members_added,
+                                    members_removed=event.members_removed)
     if not append_to_current_cycle(event, increments):
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            event.cycle = assign_cycle(organization, at, increments)
+            event.cycle = assign_cycle(organization, call.started_at, increments)
             event.save(force_insert=True)
     return event
+
+
+def count_failed_authentication(tenant: uuid.UUID, *, at: datetime) -> None:
+    """Count one refused authentication at ``tenant``'s exact tenant URL, in its hour's row.
+
+    At most one row per organization and hour: an UPDATE of the hour's counter, and on the
+    hour's first failure an INSERT (a concurrent first failure retries the UPDATE). A tenant id
+    that names no organization counts nowhere.
+    """
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    bump = FailedAuthenticationCount.objects.filter(organization__public_id=tenant, hour=hour)
+    if bump.update(count=F("count") + 1):
+        return
+    organization = Organization.objects.filter(public_id=tenant).only("pk").first()
+    if organization is None:
+        return
+    try:
+        with transaction.atomic():
+            FailedAuthenticationCount.objects.create(organization=organization, hour=hour, count=1)
+    except IntegrityError:
+        bump.update(count=F("count") + 1)
+
+
+def failed_authentications(organization: Organization, *, hours: int,
+                           now: datetime | None = None) -> int:
+    """Refused authentications at ``organization``'s tenant URL in the last ``hours`` hours
+    (counted by the hour, so the oldest hour counts whole)."""
+    since = (now or timezone.now()) - timedelta(hours=hours)
+    since = since.replace(minute=0, second=0, microsecond=0)
+    total = FailedAuthenticationCount.objects.filter(
+        organization=organization, hour__gte=since
+    ).aggregate(total=Sum("count"))["total"]
+    return total or 0
 
 
 def prune_sync_history(
@@ -163,15 +210,23 @@ def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryAp
     return api_key
 
 
+SET_PASSWORD_PREFIX = "k2s_"  # noqa: S105 (a prefix, not a secret)
+
+
 @transaction.atomic
 def create_tenant_admin(
     *, username: str, email: str, organizations: Iterable[Organization], actor: Actor,
+    first_name: str = "", last_name: str = "", is_active: bool = True,
 ) -> AbstractBaseUser:
     """Create a tenant admin with no usable password, linked to ``organizations``.
 
-    They set their first password through ``first_password_link``.
+    They set their first password through a link staff create with
+    ``create_set_password_link``.
     """
-    user = get_user_model().objects.create_user(username=username, email=email)
+    user = get_user_model().objects.create_user(
+        username=username, email=email, first_name=first_name, last_name=last_name,
+        is_active=is_active, is_staff=False,
+    )
     set_memberships(user, organizations, actor=actor)
     return user
 
@@ -193,13 +248,62 @@ def set_memberships(
     ])
 
 
-def first_password_link(user: AbstractBaseUser) -> str:
-    """A one-time link to set a password: Django's password-reset token for ``user``.
+class SetPasswordLinkRefused(Exception):
+    """A set-password link cannot be created for this account (it has a password)."""
 
-    The token hashes the current password and last login, so it stops working as soon as it
-    has been used, and after ``PASSWORD_RESET_TIMEOUT``.
+
+@transaction.atomic
+def create_set_password_link(
+    user: AbstractBaseUser, *, actor: Actor
+) -> tuple[SetPasswordLink, str]:
+    """A new one-time link for ``user`` to set their first password, and its URL, shown once.
+
+    Only for an account without a usable password; any earlier unused link stops working. The
+    creation is audited for each of the user's organizations. Only a keyed hash of the link is
+    stored.
     """
-    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("portal:set_password", kwargs={"uidb64": uidb64, "token": token})
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    if user.has_usable_password():
+        raise SetPasswordLinkRefused(
+            f"{user.get_username()} already has a password; they can change it when signed in."
+        )
+    now = timezone.now()
+    SetPasswordLink.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    key = tokens.generate_key()
+    plaintext = tokens.build_token(key, SET_PASSWORD_PREFIX)
+    link = SetPasswordLink.objects.create(
+        user=user, key=key, digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        created_by=actor if actor is not None and actor.pk else None,
+        expires_at=now + timedelta(hours=settings.PORTAL_SET_PASSWORD_LINK_HOURS),
+    )
+    organizations = [m.organization for m in
+                     PortalMembership.objects.filter(user=user).select_related("organization")]
+    for organization in organizations or [None]:
+        organization_services.record_audit(
+            organization, AuditRecord.Action.SET_PASSWORD_LINK_CREATED, actor=actor,
+            tenant_admin=user.get_username(), expires_at=link.expires_at.isoformat(),
+        )
+    logger.info("set-password link created user=%s key=%s", user.pk, key)
+    path = reverse("portal:set_password", kwargs={"token": plaintext})
+    return link, f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def usable_set_password_link(presented: str) -> SetPasswordLink | None:
+    """The usable link ``presented`` is (unused, unexpired, account without a password)."""
+    candidates = SetPasswordLink.objects.usable().select_related("user")
+    return SetPasswordLink.verify(candidates, presented, prefix=SET_PASSWORD_PREFIX)
+
+
+@transaction.atomic
+def set_first_password(link_id: int, password: str) -> AbstractBaseUser | None:
+    """Set the password of the link's account and use the link up, or ``None`` when the link
+    is no longer usable. The link row is locked, so two submissions cannot both succeed."""
+    link = SetPasswordLink.objects.usable().select_for_update().filter(pk=link_id).first()
+    if link is None:
+        return None
+    user = link.user
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    logger.info("first password set user=%s key=%s", user.pk, link.key)
+    return user

@@ -7,9 +7,8 @@ Function views (healthchecks style). Every organization comes from
 from __future__ import annotations
 
 import csv
-import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -18,30 +17,29 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
+from scim.calls import Operation
 
-from . import charts, history
+from . import charts, history, services
 from .access import get_organization_for_user, organizations_for_user
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health
-from .models import Operation, SyncCycle, SyncEvent
+from .models import SetPasswordLink, SyncCycle, SyncEvent
+from .serializers import csv_rows
 
 View = Callable[..., HttpResponse]
 LOGIN_URL = reverse_lazy("portal:login")
-CSV_COLUMNS = [
-    "time", "request_id", "operation", "summary", "outcome", "status", "error_type",
-    "error_detail", "resource_type", "resource_id", "external_id", "subject", "changes",
-    "members_added", "members_removed", "filter", "results", "method", "path", "duration_ms",
-    "token_label", "token_prefix", "cycle_id",
-]
 
 
 def portal_login_required(view: View) -> View:
@@ -80,11 +78,39 @@ class PortalLogoutView(auth_views.LogoutView):
     next_page = reverse_lazy("portal:login")
 
 
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """A tenant admin's first password, through the one-time link staff sent them."""
+_SET_PASSWORD_SESSION_KEY = "portal_set_password_link"  # noqa: S105 (a session key name)
 
-    template_name = "portal/set_password.html"
-    success_url = reverse_lazy("portal:set_password_done")
+
+@never_cache
+@require_GET
+def set_password_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-time link staff sent: remember which link it is, then move to a page without
+    the link in its URL (as Django's password reset does), so the form page's address, history
+    and Referer never carry it."""
+    link = services.usable_set_password_link(token)
+    if link is None:
+        return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+    request.session[_SET_PASSWORD_SESSION_KEY] = link.pk
+    return redirect("portal:set_password_form")
+
+
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+def set_password_form(request: HttpRequest) -> HttpResponse:
+    """A tenant admin's first password, for the link opened in this session."""
+    link_id = request.session.get(_SET_PASSWORD_SESSION_KEY)
+    link = (SetPasswordLink.objects.usable().select_related("user").filter(pk=link_id).first()
+            if link_id else None)
+    if link is None:
+        return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+    form = SetPasswordForm(link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.set_first_password(link.pk, form.cleaned_data["new_password1"])
+        request.session.pop(_SET_PASSWORD_SESSION_KEY, None)
+        if user is None:
+            return render(request, "portal/set_password.html", {"validlink": False}, status=404)
+        return redirect("portal:set_password_done")
+    return render(request, "portal/set_password.html", {"validlink": True, "form": form})
 
 
 class SetPasswordDoneView(auth_views.PasswordResetCompleteView):
@@ -187,31 +213,9 @@ def event_detail(request: HttpRequest, organization: Organization, pk: int) -> H
     })
 
 
-def _csv_safe(value: object) -> object:
-    """Defuse spreadsheet formulas: a cell starting with = + - @ is read as text."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return f"'{value}"
-    return value
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def csv_rows(events: Iterable[SyncEvent]) -> Iterator[list[object]]:
-    """The CSV export's rows for an iterable of events, header first."""
-    yield CSV_COLUMNS
-    for event in events:
-        yield [_csv_safe(value) for value in (
-            event.created_at.isoformat(), event.request_id, event.operation, event.summary,
-            event.outcome, event.status_code, event.error_type, event.error_detail,
-            event.resource_type, event.resource_id, event.external_id, event.subject,
-            json.dumps(event.changes) if event.changes else "", event.members_added,
-            event.members_removed, event.filter,
-            "" if event.results is None else event.results, event.method, event.path,
-            event.duration_ms, event.token_label, event.token_prefix, event.cycle_id or "",
-        )]
 
 
 @with_organization

@@ -1,12 +1,15 @@
-"""Bearer-token authentication for SCIM requests (RFC 7644 §2, RFC 6750).
+"""Bearer authentication for SCIM requests (RFC 7644 §2, RFC 6750).
 
 django-scim2 wraps every SCIM view's ``dispatch`` in ``AUTH_CHECK_MIDDLEWARE``. Its default
 decides by comparing ``request.path`` with a reversed URL prefix and trusts ``request.user``
 from session middleware; under a per-tenant prefix that check can fail open. This subclass runs
-on every SCIM view call whatever the path, and lets a request through only when the
-``Authorization: Bearer`` token is an active token of the organization named in the URL with
-provisioning enabled. Anything else is a 401 with a SCIM error body and ``WWW-Authenticate``.
-The token is never logged or echoed.
+on every SCIM view call whatever the path, and lets a request through only when the bearer
+credential is valid for the organization named in the URL with provisioning enabled. Anything
+else is a 401 with a SCIM error body and ``WWW-Authenticate``. The credential is never logged.
+
+Around the check it applies the rate limits (``kno2prov.ratelimit``): a client that failed too
+often at this tenant URL gets 429 before any lookup; an authenticated call spends its
+organization's budget. Each outcome is written into the request's ``scim.calls.ScimCall``.
 """
 
 from __future__ import annotations
@@ -20,19 +23,13 @@ from django_scim.constants import SCIM_CONTENT_TYPE
 from django_scim.middleware import SCIMAuthCheckMiddleware
 from django_scim.settings import scim_settings
 
-from organizations import services as organization_services
+from kno2prov import ratelimit
+from organizations.credentials import authenticate_bearer, bearer_token
 
+from .calls import ScimCall, begin
 from .errors import Unauthorized
 
 logger = logging.getLogger(__name__)
-
-
-def bearer_token(request: HttpRequest) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive)."""
-    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        return None
-    return credentials.strip()
 
 
 def unauthorized_response(detail: str) -> HttpResponse:
@@ -44,33 +41,41 @@ def unauthorized_response(detail: str) -> HttpResponse:
 
 
 class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
-    """``AUTH_CHECK_MIDDLEWARE``: resolve the organization from the bearer token, or 401.
+    """``AUTH_CHECK_MIDDLEWARE``: authenticate the call's credential for its tenant URL, or 401.
 
-    On success it sets ``request.scim_organization`` and ``request.scim_token`` (read by
-    ``scim.scoping`` and by the sync-history middleware). It never logs bodies: django-scim2's
-    request logging would write PII and the ``Authorization`` header's neighbours to logs.
+    On success the call's ``credential`` is set (read by ``scim.scoping`` and by everything
+    that reads the call record). It never logs bodies: django-scim2's request logging would
+    write PII to logs.
     """
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = self.authenticate(request, kwargs.get("tenant"))
+        call = begin(request, tenant=kwargs.get("tenant"), operation=None)
+        response = self.authenticate(request, call)
         if response is not None:
+            call.fail(response.status_code, None, "")
             return response
         return self.get_response(request, *args, **kwargs)
 
-    def authenticate(self, request: HttpRequest, tenant: object) -> HttpResponse | None:
-        request.scim_organization = None
-        request.scim_token = None
+    def authenticate(self, request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+        throttled = ratelimit.refuse_guessing(request, call)
+        if throttled is not None:
+            return throttled
         presented = bearer_token(request)
-        if tenant is None or presented is None:
-            logger.info("scim auth failed reason=missing-token tenant=%s", tenant)
-            return unauthorized_response("Authentication required: send a bearer token")
-        token = organization_services.authenticate_token(str(tenant), presented)
-        if token is None:
-            logger.info("scim auth failed reason=rejected-token tenant=%s", tenant)
-            return unauthorized_response("The bearer token is not valid for this tenant URL")
-        request.scim_token = token
-        request.scim_organization = token.organization
-        return None
+        if call.tenant is None or presented is None:
+            logger.info("scim auth failed reason=missing-token")
+            call.authentication_refused = call.tenant is not None
+            return ratelimit.count_refused(request, call) or unauthorized_response(
+                "Authentication required: send a bearer token"
+            )
+        credential = authenticate_bearer(str(call.tenant), presented)
+        if credential is None:
+            logger.info("scim auth failed reason=rejected-token tenant=%s", call.tenant)
+            call.authentication_refused = True
+            return ratelimit.count_refused(request, call) or unauthorized_response(
+                "The bearer token is not valid for this tenant URL"
+            )
+        call.credential = credential
+        return ratelimit.spend_budget(request, call)
 
     def should_log_request(self, request: HttpRequest) -> bool:
         return False

@@ -17,12 +17,14 @@ from django.http import HttpRequest
 
 from organizations.models import Organization
 
+from .calls import current_call
 from .errors import Unauthorized
 
 
 def organization_of(request: HttpRequest | None) -> Organization:
-    """The organization ``scim.auth`` resolved from the token, or ``401``."""
-    organization = getattr(request, "scim_organization", None)
+    """The organization whose credential ``scim.auth`` accepted for this call, or ``401``."""
+    call = current_call(request)
+    organization = call.organization if call is not None else None
     if not isinstance(organization, Organization):
         raise Unauthorized("Authentication required")
     return organization

@@ -12,8 +12,8 @@ hold up for a multi-tenant Azure AD service provider:
   asks for attributes;
 * discovery ListResponses carry ``totalResults``.
 
-Each request also leaves ``request.scim_event`` (what it did) for the sync-history middleware,
-set before anything can fail.
+Each request is described in its ``scim.calls.ScimCall`` (what it did, how it ended), created
+before anything can fail, for the sync history, rate limits and metrics.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from django_scim import views as scim_views
 from django_scim.constants import SCIM_CONTENT_TYPE
+from django_scim.exceptions import SCIMException
 
 from . import adapters, documents, scoping, services
+from .calls import Operation, ResourceType, ScimCall, begin, current_call
 from .errors import (
     InvalidFilter,
     InvalidSyntax,
@@ -48,17 +50,6 @@ from .models import ScimGroup, ScimUser
 from .patch import operations_of
 
 logger = logging.getLogger(__name__)
-
-EVENT_KEYS = ("resource_id", "external_id", "subject", "filter", "results")
-
-
-def new_event(operation: str | None, resource_type: str | None) -> dict:
-    """The ``request.scim_event`` contract, every key present."""
-    event: dict[str, Any] = dict.fromkeys(EVENT_KEYS)
-    event.update(operation=operation, resource_type=resource_type, changes=[],
-                 members_added=0, members_removed=0)
-    return event
-
 
 def scim_response(body: dict | None, status: int = 200, *,
                   location: str | None = None, etag: str | None = None) -> HttpResponse:
@@ -84,9 +75,9 @@ def list_response(resources: list[dict], total: int, start: int) -> dict:
     }
 
 
-def _text(value: object) -> str | None:
-    """A body value fit for the event record: strings only, and short."""
-    return value[:255] if isinstance(value, str) else None
+def _text(value: object) -> str:
+    """A body value fit for the call record: strings only, and short."""
+    return value[:255] if isinstance(value, str) else ""
 
 
 def _no_constants(name: str) -> None:
@@ -94,42 +85,62 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
 
-class ScimViewMixin:
-    """Shared dispatch: event contract, CSRF exemption, SCIM bodies for every failure."""
+class CallOutcomeMixin(DatabaseFaultsMixin):
+    """Notes the SCIM error a handler raised in the call record, before django-scim2's
+    ``dispatch`` renders it, so nobody has to read the error back from the response body."""
 
-    resource_type: str | None = None
-    operations: dict[str, str] = {}
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except SCIMException as exc:
+            call = current_call(request)
+            if call is not None:
+                call.fail(int(exc.status), exc.scim_type, str(exc.detail))
+            raise
+
+
+class ScimViewMixin:
+    """Shared dispatch: the call record, CSRF exemption, SCIM bodies for every failure."""
+
+    resource_type: ResourceType = ResourceType.NONE
+    operations: dict[str, Operation] = {}
     request: HttpRequest
     kwargs: dict
 
     @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # The sync-history middleware reads these; they exist even if auth fails.
-        request.scim_organization = None
-        request.scim_token = None
         single = bool(kwargs.get("uuid"))
-        operation = self.operations.get(f"{request.method}:{'one' if single else 'many'}")
-        request.scim_event = new_event(operation, self.resource_type)
+        call = begin(
+            request, tenant=kwargs.get("tenant"), resource_type=self.resource_type,
+            operation=self.operations.get(f"{request.method}:{'one' if single else 'many'}"),
+        )
         if single:
-            request.scim_event["resource_id"] = kwargs["uuid"]
+            call.resource_id = _text(kwargs["uuid"])[:100]
+        response = self._dispatch(request, *args, **kwargs)
+        call.complete(response.status_code)
+        return response
+
+    def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         except DATABASE_FAULTS:
             # The bearer-token check runs outside django-scim2's own error handling.
             logger.warning("scim authentication failed: database unavailable")
+            current_call(request).fail(503, None, "database unavailable")
             return unavailable_response()
         if response.status_code == 503:
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         elif response.status_code == 405:
             # RFC 9110 §15.5.6: a 405 MUST list the methods the target does support.
-            scope = ":one" if single else ":many"
+            scope = ":one" if kwargs.get("uuid") else ":many"
             response["Allow"] = ", ".join(sorted(
                 {key.split(":")[0] for key in self.operations if key.endswith(scope)}))
         elif response.status_code == 500:
             # django-scim2's catch-all answers "status": 500, a number; RFC 7644 §3.12 says
             # the status is a JSON string.
-            response.content = json.dumps(UnexpectedError(
-                "The request could not be completed; it changed nothing").to_dict())
+            error = UnexpectedError("The request could not be completed; it changed nothing")
+            response.content = json.dumps(error.to_dict())
+            current_call(request).fail(500, None, error.detail)
         if response.status_code == 204:
             del response["Content-Type"]
         elif not response.get("Content-Type", "").startswith(SCIM_CONTENT_TYPE):
@@ -160,8 +171,8 @@ class ScimViewMixin:
         return parsed
 
     @property
-    def event(self) -> dict:
-        return self.request.scim_event
+    def call(self) -> ScimCall:
+        return current_call(self.request)
 
     def get_object(self, *, for_update: bool = False) -> Any:
         """The resource named in the URL, within the token's organization, or 404.
@@ -206,7 +217,7 @@ class ScimViewMixin:
         raise NotImplementedError
 
     def _search(self, request: HttpRequest, query: str, start: int, count: int) -> HttpResponse:
-        self.event["filter"] = query
+        self.call.filter = query
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
         try:
             total = queryset.count()
@@ -223,7 +234,7 @@ class ScimViewMixin:
                         total: int | None = None) -> HttpResponse:
         if total is None:
             total = qs.count()
-        self.event["results"] = total
+        self.call.results = total
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
         resources = [adapters.project(adapter.to_dict(), *self.projection())
@@ -249,7 +260,8 @@ class ScimViewMixin:
             request, scoping.scoped_queryset(self.model_cls, request), start, count)
 
     def describe(self, obj: Any) -> None:
-        self.event.update(resource_id=str(obj.scim_id), external_id=obj.external_id)
+        self.call.resource_id = str(obj.scim_id)
+        self.call.external_id = obj.external_id or ""
 
     def collection_only(self) -> None:
         if self.kwargs.get("uuid"):
@@ -260,14 +272,15 @@ class ScimViewMixin:
             raise MethodNotAllowed(f"{self.request.method} needs a resource id in the URL")
 
 
-class UsersView(ScimViewMixin, scim_views.UsersView, DatabaseFaultsMixin):
+class UsersView(ScimViewMixin, scim_views.UsersView, CallOutcomeMixin):
     """``/Users`` and ``/Users/<id>`` (RFC 7644 §3.3–§3.6)."""
 
-    resource_type = "User"
+    resource_type = ResourceType.USER
     operations = {
-        "GET:one": "get_user", "GET:many": "list_users", "HEAD:one": "get_user",
-        "HEAD:many": "list_users", "POST:many": "create_user", "PUT:one": "update_user",
-        "PATCH:one": "update_user", "DELETE:one": "delete_user",
+        "GET:one": Operation.GET_USER, "GET:many": Operation.LIST_USERS,
+        "HEAD:one": Operation.GET_USER, "HEAD:many": Operation.LIST_USERS,
+        "POST:many": Operation.CREATE_USER, "PUT:one": Operation.UPDATE_USER,
+        "PATCH:one": Operation.UPDATE_USER, "DELETE:one": Operation.DELETE_USER,
     }
 
     def adapter_for(self, objs: list, *, created: bool = False) -> list:
@@ -279,22 +292,22 @@ class UsersView(ScimViewMixin, scim_views.UsersView, DatabaseFaultsMixin):
 
     def describe(self, obj: Any) -> None:
         super().describe(obj)
-        self.event["subject"] = obj.user_name
+        self.call.display_name = obj.user_name
 
     def _describe_update(self, before_active: bool, user: ScimUser,
                          outcome: services.Outcome) -> None:
         self.describe(user)
-        self.event["changes"] = outcome.changes
+        self.call.changes = outcome.changes
         if before_active and not user.is_active:
-            self.event["operation"] = "deactivate_user"
+            self.call.operation = Operation.DEACTIVATE_USER
         elif not before_active and user.is_active:
-            self.event["operation"] = "reactivate_user"
+            self.call.operation = Operation.REACTIVATE_USER
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.collection_only()
         body = self.load_body()
-        self.event.update(subject=_text(body.get("userName")),
-                          external_id=_text(body.get("externalId")))
+        self.call.display_name = _text(body.get("userName"))
+        self.call.external_id = _text(body.get("externalId"))
         organization = scoping.organization_of(request)
         adapter = adapters.ScimUserAdapter(ScimUser(organization=organization), request)
         adapter.from_dict(body)
@@ -336,14 +349,15 @@ class UsersView(ScimViewMixin, scim_views.UsersView, DatabaseFaultsMixin):
         return HttpResponse(status=204)
 
 
-class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
+class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
     """``/Groups`` and ``/Groups/<id>`` (RFC 7644 §3.3–§3.6)."""
 
-    resource_type = "Group"
+    resource_type = ResourceType.GROUP
     operations = {
-        "GET:one": "get_group", "GET:many": "list_groups", "HEAD:one": "get_group",
-        "HEAD:many": "list_groups", "POST:many": "create_group", "PUT:one": "update_group",
-        "PATCH:one": "update_group", "DELETE:one": "delete_group",
+        "GET:one": Operation.GET_GROUP, "GET:many": Operation.LIST_GROUPS,
+        "HEAD:one": Operation.GET_GROUP, "HEAD:many": Operation.LIST_GROUPS,
+        "POST:many": Operation.CREATE_GROUP, "PUT:one": Operation.UPDATE_GROUP,
+        "PATCH:one": Operation.UPDATE_GROUP, "DELETE:one": Operation.DELETE_GROUP,
     }
 
     def adapter_for(self, objs: list, *, created: bool = False) -> list:
@@ -357,23 +371,24 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
 
     def describe(self, obj: Any) -> None:
         super().describe(obj)
-        self.event["subject"] = obj.display_name
+        self.call.display_name = obj.display_name
 
     def _describe_update(self, group: ScimGroup, outcome: services.Outcome) -> None:
         self.describe(group)
-        self.event.update(changes=outcome.changes, members_added=outcome.members_added,
-                          members_removed=outcome.members_removed)
+        self.call.changes = outcome.changes
+        self.call.members_added = outcome.members_added
+        self.call.members_removed = outcome.members_removed
         renamed = any(c["attribute"] == "displayName" for c in outcome.changes)
         if renamed:
-            self.event["operation"] = "rename_group"
+            self.call.operation = Operation.RENAME_GROUP
         elif not outcome.changes and (outcome.members_added or outcome.members_removed):
-            self.event["operation"] = "update_members"
+            self.call.operation = Operation.UPDATE_MEMBERS
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.collection_only()
         body = self.load_body()
-        self.event.update(subject=_text(body.get("displayName")),
-                          external_id=_text(body.get("externalId")))
+        self.call.display_name = _text(body.get("displayName"))
+        self.call.external_id = _text(body.get("externalId"))
         organization = scoping.organization_of(request)
         adapter = adapters.ScimGroupAdapter(ScimGroup(organization=organization), request)
         adapter.from_dict(body)
@@ -381,7 +396,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
             outcome = adapter.save()
         group = adapter.obj
         self.describe(group)
-        self.event["members_added"] = outcome.members_added
+        self.call.members_added = outcome.members_added
         return self.respond(group, 201)
 
     def put(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -421,20 +436,20 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, DatabaseFaultsMixin):
 
 
 class ServiceProviderConfigView(
-    ScimViewMixin, scim_views.ServiceProviderConfigView, DatabaseFaultsMixin
+    ScimViewMixin, scim_views.ServiceProviderConfigView, CallOutcomeMixin
 ):
-    operations = {"GET:many": "discovery", "HEAD:many": "discovery"}
+    operations = {"GET:many": Operation.DISCOVERY, "HEAD:many": Operation.DISCOVERY}
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         config = adapters.ServiceProviderConfig(request=request)
         return scim_response(config.to_dict())
 
 
-class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, DatabaseFaultsMixin):
+class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, CallOutcomeMixin):
     """RFC 7644 §4: ``/ResourceTypes``, as a ListResponse with ``totalResults``."""
 
-    operations = {"GET:many": "discovery", "GET:one": "discovery",
-                  "HEAD:many": "discovery", "HEAD:one": "discovery"}
+    operations = {"GET:many": Operation.DISCOVERY, "GET:one": Operation.DISCOVERY,
+                  "HEAD:many": Operation.DISCOVERY, "HEAD:one": Operation.DISCOVERY}
 
     def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
             **kwargs: Any) -> HttpResponse:
@@ -448,11 +463,11 @@ class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, DatabaseFau
         return scim_response(list_response(types, len(types), 1))
 
 
-class SchemasView(ScimViewMixin, scim_views.SchemasView, DatabaseFaultsMixin):
+class SchemasView(ScimViewMixin, scim_views.SchemasView, CallOutcomeMixin):
     """RFC 7644 §4: ``/Schemas`` with the User, Group and EnterpriseUser schemas."""
 
-    operations = {"GET:many": "discovery", "GET:one": "discovery",
-                  "HEAD:many": "discovery", "HEAD:one": "discovery"}
+    operations = {"GET:many": Operation.DISCOVERY, "GET:one": Operation.DISCOVERY,
+                  "HEAD:many": Operation.DISCOVERY, "HEAD:one": Operation.DISCOVERY}
 
     def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
             **kwargs: Any) -> HttpResponse:
@@ -467,10 +482,10 @@ class SchemasView(ScimViewMixin, scim_views.SchemasView, DatabaseFaultsMixin):
         return scim_response(list_response(schemas, len(schemas), 1))
 
 
-class NotImplementedView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixin):
+class NotImplementedView(ScimViewMixin, scim_views.SCIMView, CallOutcomeMixin):
     """``/Bulk``, ``/Me`` and ``/.search``: not offered (ServiceProviderConfig says so), 501."""
 
-    operations: dict[str, str] = {}
+    operations: dict[str, Operation] = {}
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         raise NotImplementedYet("not supported by this service provider")
@@ -478,10 +493,10 @@ class NotImplementedView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixin
     post = put = patch = delete = get
 
 
-class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixin):
+class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, CallOutcomeMixin):
     """Any other path under a tenant URL: a SCIM 404, after authentication."""
 
-    operations: dict[str, str] = {}
+    operations: dict[str, Operation] = {}
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         raise NotFound("no such SCIM endpoint")
@@ -494,11 +509,11 @@ class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, DatabaseFaultsMixi
 def unknown_tenant(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """``/scim/v2/…`` without a well-formed tenant id: a SCIM 404 that Azure can show the
     customer (RFC 7644 §3.12), not Django's HTML page. Mounted by ``scim.fallback_urls``."""
-    request.scim_organization = None
-    request.scim_token = None
-    request.scim_event = new_event(None, None)
+    call = begin(request, tenant=None, operation=Operation.OTHER)
     body = NotFound(
         "No SCIM tenant at this URL. Paste the full tenant URL shown in the Kno2 portal: "
         "it ends in /scim/v2/ followed by your organization's id."
     ).to_dict()
+    call.fail(404, None, body["detail"])
+    call.complete(404)
     return scim_response(body, 404)

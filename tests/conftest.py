@@ -58,6 +58,7 @@ def token(organization):
 
 
 TEST_ENV = {
+    "SECRET_KEY": "test-secret-key-not-a-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
     "TOKEN_PEPPER": "test-pepper-not-a-secret",
     "PUBLIC_BASE_URL": "https://provisioning.kno2.test",
     # The test server speaks plain http on loopback; no redirect to https, no HSTS.

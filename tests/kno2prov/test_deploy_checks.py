@@ -53,3 +53,30 @@ def test_deploy_checks_refuse_a_pepper_equal_to_the_secret_key():
 def test_deploy_checks_warn_when_rate_limits_are_not_shared():
     result = _check_deploy(_environment(REDIS_URL=None))
     assert "kno2prov.W001" in result.stderr
+
+
+def _load_wsgi(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", "import kno2prov.wsgi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("unset", ["SECRET_KEY", "TOKEN_PEPPER"])
+def test_the_server_refuses_to_start_with_debug_off_on_a_development_secret(unset):
+    result = _load_wsgi(_environment(**{unset: None}))
+
+    assert result.returncode != 0
+    assert f"Refusing to start with DEBUG off: {unset} has the development value" in result.stderr
+
+
+def test_the_server_starts_with_debug_on_and_the_development_secrets():
+    result = _load_wsgi(_environment(SECRET_KEY=None, TOKEN_PEPPER=None, DEBUG="true"))
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_server_starts_with_production_secrets():
+    result = _load_wsgi(_environment())
+
+    assert result.returncode == 0, result.stderr

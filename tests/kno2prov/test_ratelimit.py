@@ -54,14 +54,26 @@ def test_repeated_invalid_tokens_from_one_client_are_refused(client, settings, o
 
 
 @pytest.mark.django_db
-def test_a_valid_token_still_works_from_a_client_that_is_refused_for_guessing(
-    client, settings, organization, token
+def test_past_the_failure_limit_even_a_valid_token_is_refused_without_a_lookup(
+    client, settings, organization, token, django_assert_max_num_queries
+):
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    for _ in range(3):
+        _list_users(client, organization, "not-a-token")
+    _, plaintext = token
+    with django_assert_max_num_queries(0):
+        assert _list_users(client, organization, plaintext).status_code == 429
+
+
+@pytest.mark.django_db
+def test_guessing_at_one_tenant_url_does_not_refuse_another_organizations_valid_token(
+    client, settings, organization, other_organization
 ):
     settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
     for _ in range(5):
         _list_users(client, organization, "not-a-token")
-    _, plaintext = token
-    assert _list_users(client, organization, plaintext).status_code == 200
+    _, other_plaintext = factories.make_token(other_organization)
+    assert _list_users(client, other_organization, other_plaintext).status_code == 200
 
 
 @pytest.mark.django_db

@@ -56,3 +56,45 @@ def test_json_log_format_puts_the_request_id_in_each_line(settings):
     assert line["request_id"] == "req-12345678"
     assert line["message"] == "user created"
     assert line["level"] == "INFO"
+
+
+@pytest.fixture
+def console_log():
+    """What the project's configured console handler writes, as text."""
+    import io
+
+    from kno2prov.requestid import QueryRedactionFilter
+
+    handler = next(h for h in logging.getLogger().handlers
+                   if any(isinstance(f, QueryRedactionFilter) for f in h.filters))
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        yield stream
+    finally:
+        handler.setStream(previous)
+
+
+def test_access_tokens_and_filter_values_never_reach_the_logs(client, console_log):
+    response = client.get(
+        "/scim/v2/not-a-tenant/Users",
+        {"access_token": "k2p_leakedleaked_secret", "filter": 'userName eq "ann@clinic.test"'},
+    )
+
+    written = console_log.getvalue()
+    assert response.status_code == 404
+    assert "Not Found: /scim/v2/not-a-tenant/Users" in written
+    assert "leaked" not in written
+    assert "ann@clinic.test" not in written
+
+
+@pytest.mark.django_db
+def test_a_set_password_link_in_a_url_never_reaches_the_logs(client, console_log):
+    secret_part = "S" * 38
+    with_link = f"/portal/set-password/k2s_abcdefghijkl_{secret_part}/"
+
+    client.get(with_link)
+
+    written = console_log.getvalue()
+    assert "/portal/set-password/k2s_abcdefghijkl_[redacted]/" in written
+    assert secret_part not in written

@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from organizations.models import Organization
+from organizations.credentials import AuthenticatedCredential, CredentialKind
+from organizations.models import Organization, ProvisioningToken
 from portal import services
-from portal.models import Operation, SyncEvent
+from portal.models import SyncEvent
+from scim.calls import Operation, ResourceType, ScimCall
 
 PASSWORD = "tenant-admin-password-1"
 
@@ -39,19 +41,26 @@ def tenant_client(tenant_admin) -> Client:
 def record(
     organization: Organization, *, at: datetime | None = None,
     operation: str = Operation.CREATE_USER, status_code: int = 201, subject: str = "ann@x.test",
-    resource_type: str = "User", resource_id: str = "", **overrides,
+    resource_type: str = "User", resource_id: str = "", error_type: str = "",
+    token: ProvisioningToken | None = None, **overrides,
 ) -> SyncEvent:
-    """Record an event straight through the service, as the middleware would."""
-    fields = {
-        "request_id": "test-request-id", "token": None, "token_label": "", "token_prefix": "",
-        "method": "POST", "path": f"/scim/v2/{organization.public_id}/Users",
-        "operation": operation, "resource_type": resource_type, "resource_id": resource_id,
-        "external_id": "", "subject": subject, "changes": [], "members_added": 0,
-        "members_removed": 0, "filter_text": "", "results": None, "status_code": status_code,
-        "error_type": "", "error_detail": "", "duration_ms": 1.5,
-    }
-    fields.update(overrides)
-    return services.record_sync_event(organization, at=at or timezone.now(), **fields)
+    """Record an authenticated call straight through the service, as the middleware would."""
+    credential = AuthenticatedCredential(
+        organization=organization, kind=CredentialKind.SECRET_TOKEN,
+        public_id=token.display_prefix if token is not None else "k2p_testtesttest…",
+        expires_at=None, token=token,
+    )
+    call = ScimCall(
+        request_id="test-request-id", method="POST",
+        path=f"/scim/v2/{organization.public_id}/Users", tenant=organization.public_id,
+        operation=Operation(operation), resource_type=ResourceType(resource_type),
+        started_at=at or timezone.now(), credential=credential, resource_id=resource_id,
+        display_name=subject, status_code=status_code, scim_type=error_type, duration_ms=1.5,
+    )
+    for name, value in overrides.items():
+        assert hasattr(call, name), name
+        setattr(call, name, value)
+    return services.record_sync_event(call)
 
 
 class FakeScim:

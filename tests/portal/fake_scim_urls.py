@@ -1,8 +1,8 @@
 """A stand-in SCIM endpoint that honours the contract with ``scim/``, for recording tests.
 
-It authenticates like the SCIM layer (``request.scim_organization`` / ``request.scim_token``),
-describes itself in ``request.scim_event`` from the JSON it is sent, and can fail after a write
-that rolls back.
+It keeps a ``scim.calls.ScimCall`` as the SCIM layer does: authenticates it with
+``authenticate_bearer``, describes it from the JSON it is sent (``event``, in the call's field
+names), notes its outcome, and can fail after a write that rolls back.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
+from organizations.credentials import authenticate_bearer, bearer_token
 from organizations.models import Organization
-from organizations.services import authenticate_token
+from scim.calls import Operation, ResourceType, begin
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
@@ -29,27 +30,39 @@ def _error(status: int, scim_type: str, detail: str) -> JsonResponse:
 
 @csrf_exempt
 def fake_scim(request: HttpRequest, tenant, resource: str = "", rid: str = "") -> JsonResponse:
-    header = request.headers.get("Authorization", "")
-    token = authenticate_token(str(tenant), header.removeprefix("Bearer ").strip())
-    if token is None:
-        return _error(401, "", "Authentication failed.")
-    request.scim_token = token
-    request.scim_organization = token.organization
     spec = json.loads(request.body or b"{}")
-    request.scim_event = spec.get("event", {})
+    described = dict(spec.get("event", {}))
+    call = begin(request, tenant=tenant,
+                 operation=Operation(described.pop("operation", Operation.LIST_USERS)),
+                 resource_type=ResourceType(described.pop("resource_type", "")))
+    call.filter = request.GET.get("filter", "")
+    credential = authenticate_bearer(str(tenant), bearer_token(request) or "")
+    if credential is None:
+        call.authentication_refused = True
+        return _finish(call, _error(401, "", "Authentication failed."))
+    call.credential = credential
+    for name, value in described.items():
+        setattr(call, name, value)
     if spec.get("fail_after_write"):
         try:
             with transaction.atomic():
                 Organization.objects.create(name="Written then rolled back", slug="rolled-back")
                 raise IntegrityError("duplicate key value violates unique constraint")
         except IntegrityError:
-            return _error(409, "uniqueness", "userName is already taken in this organization.")
+            call.fail(409, "uniqueness", "userName is already taken in this organization.")
+            return _finish(call, _error(409, "uniqueness", call.error_detail))
     if spec.get("crash"):
         raise RuntimeError("boom")
     status = spec.get("status", 200)
     if status >= 400:
-        return _error(status, spec.get("scim_type", ""), spec.get("detail", ""))
-    return JsonResponse({"schemas": ["ok"]}, status=status)
+        call.fail(status, spec.get("scim_type", ""), spec.get("detail", ""))
+        return _finish(call, _error(status, call.scim_type, call.error_detail))
+    return _finish(call, JsonResponse({"schemas": ["ok"]}, status=status))
+
+
+def _finish(call, response: JsonResponse) -> JsonResponse:
+    call.complete(response.status_code)
+    return response
 
 
 urlpatterns = [

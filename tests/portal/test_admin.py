@@ -45,7 +45,7 @@ def test_staff_see_each_organizations_health(staff_client, organization, token):
     assert "The last Test Connection failed with HTTP 401." in detail.text
 
 
-def test_staff_create_a_tenant_admin_and_get_a_one_time_link(staff_client, organization):
+def test_staff_create_a_tenant_admin_without_a_password_or_a_link(staff_client, organization):
     response = staff_client.post(reverse("admin:portal_tenantadmin_add"), {
         "username": "carol.admin", "email": "carol@riverside.test", "is_active": "on",
         "portal_memberships-TOTAL_FORMS": "1", "portal_memberships-INITIAL_FORMS": "0",
@@ -58,7 +58,28 @@ def test_staff_create_a_tenant_admin_and_get_a_one_time_link(staff_client, organ
     assert response.redirect_chain[-1][0] == reverse(
         "admin:portal_tenantadmin_change", args=[user.pk]
     )
-    assert "/portal/set-password/" in response.text
+    assert "/portal/set-password/" not in response.text
+    assert "Create set-password link" in response.text
+
+
+def test_the_admin_changes_memberships_through_the_service(staff_client, organization,
+                                                           other_organization, staff_user):
+    from portal import services
+
+    user = services.create_tenant_admin(username="dan.admin", email="d@x.test",
+                                        organizations=[organization], actor=None)
+    membership = PortalMembership.objects.get(user=user)
+    staff_client.post(reverse("admin:portal_tenantadmin_change", args=[user.pk]), {
+        "username": "dan.admin", "email": "d@x.test", "is_active": "on",
+        "portal_memberships-TOTAL_FORMS": "2", "portal_memberships-INITIAL_FORMS": "1",
+        "portal_memberships-0-id": str(membership.pk), "portal_memberships-0-user": str(user.pk),
+        "portal_memberships-0-organization": str(organization.pk),
+        "portal_memberships-0-DELETE": "on",
+        "portal_memberships-1-organization": str(other_organization.pk),
+    })
+
+    kept = PortalMembership.objects.get(user=user)
+    assert (kept.organization, kept.created_by) == (other_organization, staff_user)
 
 
 def test_issuing_an_api_key_shows_it_once_and_stores_a_hash(staff_client, organization):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.models import Operation
+from scim.calls import Operation
 
 from .conftest import PASSWORD, record
 

@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from organizations.services import issue_token, revoke_token
-from portal import health
-from portal.models import Operation, SyncCycle
+from portal import health, services
+from portal.models import SyncCycle
+from scim.calls import Operation
 
 from .conftest import record
 
@@ -28,10 +29,10 @@ def test_quarantine_risk_follows_azure_rules_and_warns_before(failures, events, 
     assert health.quarantine_risk(failures, events) == expected
 
 
-def _cycle(organization, *, events: int, failures: int, hours_ago: float = 1, auth: int = 0):
+def _cycle(organization, *, events: int, failures: int, hours_ago: float = 1):
     at = timezone.now() - timedelta(hours=hours_ago)
     SyncCycle.objects.create(organization=organization, started_at=at, last_event_at=at,
-                             events=events, failures=failures, auth_failures=auth)
+                             events=events, failures=failures)
 
 
 def test_a_healthy_organization_has_no_findings(organization, token):
@@ -59,14 +60,28 @@ def test_old_cycles_do_not_count(organization, token, settings):
     assert health.organization_health(organization).level == health.OK
 
 
-def test_credentials_that_keep_failing_are_critical(organization, token):
-    _cycle(organization, events=12, failures=12, auth=12)
+def test_refused_authentications_are_counted_beside_the_verdict_not_in_it(organization, token):
+    _cycle(organization, events=500, failures=3)
+    for _ in range(12):
+        services.count_failed_authentication(organization.public_id, at=timezone.now())
 
-    assert health.organization_health(organization).level == health.CRITICAL
+    result = health.organization_health(organization)
+
+    assert result.failed_authentications == 12
+    assert (result.level, result.findings) == (health.OK, [])
+
+
+def test_refused_authentications_older_than_the_window_are_not_counted(organization, settings):
+    settings.HEALTH_WINDOW_HOURS = 24
+    services.count_failed_authentication(organization.public_id,
+                                         at=timezone.now() - timedelta(hours=26))
+    services.count_failed_authentication(organization.public_id, at=timezone.now())
+
+    assert health.organization_health(organization).failed_authentications == 1
 
 
 def test_reports_whether_the_last_test_connection_succeeded(organization, token):
-    record(organization, operation=Operation.TEST_CONNECTION, status_code=401,
+    record(organization, operation=Operation.TEST_CONNECTION, status_code=500,
            at=timezone.now() - timedelta(minutes=5))
     record(organization, operation=Operation.TEST_CONNECTION, status_code=200)
 
@@ -77,7 +92,7 @@ def test_reports_whether_the_last_test_connection_succeeded(organization, token)
 
 
 def test_a_failed_last_test_connection_is_critical(organization, token):
-    record(organization, operation=Operation.TEST_CONNECTION, status_code=401)
+    record(organization, operation=Operation.TEST_CONNECTION, status_code=404)
 
     result = health.organization_health(organization)
 

@@ -6,13 +6,14 @@ import uuid
 import pytest
 
 from organizations.models import Organization
-from portal.models import Operation, SyncEvent
+from portal.models import SyncEvent
+from scim.calls import Operation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.portal.fake_scim_urls")]
 
 CREATE_ANN = {
     "operation": "create_user", "resource_type": "User", "resource_id": "u-1",
-    "external_id": "ext-1", "subject": "ann@riverside.test",
+    "external_id": "ext-1", "display_name": "ann@riverside.test",
 }
 
 
@@ -81,28 +82,6 @@ def test_records_a_view_that_crashed_as_a_server_error(fake_scim):
     assert SyncEvent.objects.get().status_code == 500
 
 
-def test_records_a_refused_token_against_the_tenant_it_was_sent_to(fake_scim, organization):
-    response = fake_scim.send("GET", "Users", token="k2p_not-a-real-token")
-
-    event = SyncEvent.objects.get()
-    assert response.status_code == 401
-    assert event.organization == organization
-    assert (event.operation, event.error_type, event.token_id) == (
-        "list_users", "unauthorized", None
-    )
-
-
-def test_shows_the_key_of_a_revoked_token_that_azure_still_sends(fake_scim, token):
-    from organizations.services import revoke_token
-
-    revoke_token(token[0], actor=None)
-    fake_scim.send("GET", "Users")
-
-    event = SyncEvent.objects.get()
-    assert event.status_code == 401
-    assert event.token_prefix == token[0].display_prefix
-
-
 def test_does_not_record_requests_to_an_unknown_tenant(client):
     response = client.get(f"/scim/v2/{uuid.uuid4()}/Users", HTTP_AUTHORIZATION="Bearer x")
 
@@ -118,7 +97,8 @@ def test_does_not_record_portal_requests(client):
 
 def test_describes_an_update_with_old_and_new_values(fake_scim):
     fake_scim.send("PATCH", "Users/u-1", {"event": {
-        "operation": "update_user", "resource_type": "User", "subject": "ann@riverside.test",
+        "operation": "update_user", "resource_type": "User",
+        "display_name": "ann@riverside.test",
         "changes": [{"attribute": "title", "old": "Nurse", "new": "Head nurse"}],
     }})
 
@@ -129,7 +109,7 @@ def test_describes_an_update_with_old_and_new_values(fake_scim):
 
 def test_describes_membership_changes_in_words(fake_scim):
     fake_scim.send("PATCH", "Groups/g-1", {"status": 204, "event": {
-        "operation": "update_members", "resource_type": "Group", "subject": "Nurses",
+        "operation": "update_members", "resource_type": "Group", "display_name": "Nurses",
         "members_added": 3, "members_removed": 1,
     }})
 
@@ -176,7 +156,7 @@ def test_the_token_never_reaches_the_history_nor_the_logs(fake_scim, token, capl
     fake_scim.send("POST", "Users", {"fail_after_write": True, "event": CREATE_ANN})
     fake_scim.send("GET", "Users", token=plaintext[:-1] + "x")
 
-    assert SyncEvent.objects.count() == 3
+    assert SyncEvent.objects.count() == 2
     for row in SyncEvent.objects.values():
         assert plaintext not in repr(row)
         assert plaintext[4:20] + "_" not in repr(row)

@@ -8,7 +8,9 @@ import logging
 import pytest
 from django.test import Client
 
-from portal.models import Operation, SyncCycle, SyncEvent
+from organizations.credentials import AuthenticatedCredential, CredentialKind
+from portal.models import FailedAuthenticationCount, SyncCycle, SyncEvent
+from scim.calls import Operation, ScimCall
 from scim.models import ScimUser
 
 # Transactional, as in production: each SCIM request commits or rolls back on its own, and
@@ -85,13 +87,120 @@ def test_azure_test_connection_is_recognised(scim):
     )
 
 
-def test_a_refused_token_is_recorded_as_an_auth_failure(scim, organization):
+def _failed_authentications(organization) -> int:
+    return sum(FailedAuthenticationCount.objects.filter(organization=organization)
+               .values_list("count", flat=True))
+
+
+def test_a_refused_token_is_counted_for_the_organization_not_recorded(scim, organization):
     response = scim("GET", "/Users", bearer="k2p_wrong")
 
-    event = SyncEvent.objects.get()
     assert response.status_code == 401
-    assert (event.organization, event.status_code, event.succeeded) == (
-        organization, 401, False
+    assert not SyncEvent.objects.exists()
+    assert _failed_authentications(organization) == 1
+
+
+def test_a_thousand_unauthenticated_requests_leave_health_unchanged(scim, organization,
+                                                                    settings):
+    from portal.health import organization_health
+
+    settings.SCIM_AUTH_FAILURE_RATE = "100000/5m"
+    for _ in range(5):
+        assert scim("GET", "/Users").status_code == 200
+    before = organization_health(organization)
+    client = Client()
+    url = f"/scim/v2/{organization.public_id}/Users"
+    forged = "k2p_" + "A" * 12 + "_" + "B" * 38
+    for n in range(1000):
+        headers = ({} if n % 3 == 0 else
+                   {"HTTP_AUTHORIZATION": "Bearer " + ("not-a-token" if n % 3 == 1 else forged)})
+        assert client.get(url, **headers).status_code == 401
+
+    after = organization_health(organization)
+    assert (after.events, after.failures, after.level, after.findings) == (
+        before.events, before.failures, before.level, before.findings
+    )
+    assert after.failed_authentications == 1000
+    assert FailedAuthenticationCount.objects.count() == 1
+
+
+def test_a_forged_test_connection_leaves_the_test_connection_state_alone(scim, organization):
+    from portal.health import organization_health
+
+    guid_filter = {"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'}
+    assert scim("GET", "/Users", query=guid_filter).status_code == 200
+    before = organization_health(organization)
+
+    assert scim("GET", "/Users", bearer="k2p_forged", query=guid_filter).status_code == 401
+
+    after = organization_health(organization)
+    assert after.last_test_connection == before.last_test_connection
+    assert after.last_test_connection.succeeded
+    assert after.level == before.level
+
+
+def test_429s_of_unauthenticated_traffic_are_not_recorded(scim, organization, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SCIM_AUTH_FAILURE_RATE = "2/5m"
+    statuses = [scim("GET", "/Users", bearer="k2p_wrong").status_code for _ in range(5)]
+    cache.clear()
+
+    assert statuses == [401, 401, 429, 429, 429]
+    assert not SyncEvent.objects.exists()
+    assert _failed_authentications(organization) == 2
+
+
+def test_attacker_chosen_filter_request_id_and_token_are_not_stored(organization, token):
+    forged = "k2p_" + "Attacker1234" + "_" + "C" * 38
+    response = Client().get(
+        f"/scim/v2/{organization.public_id}/Users",
+        {"filter": 'userName eq "attacker-was-here"'},
+        HTTP_AUTHORIZATION=f"Bearer {forged}", HTTP_X_REQUEST_ID="attacker-chosen-id",
+    )
+
+    assert response.status_code == 401
+    assert not SyncEvent.objects.exists()
+    counted = FailedAuthenticationCount.objects.get()
+    stored = repr(list(FailedAuthenticationCount.objects.values()))
+    assert counted.count == 1
+    for chosen in ("attacker-was-here", "attacker-chosen-id", "Attacker1234"):
+        assert chosen not in stored
+
+
+@pytest.mark.parametrize("variant", [str.upper, lambda tenant: tenant.replace("-", "")])
+def test_a_variant_of_the_tenant_url_is_attributed_to_no_organization(organization, token,
+                                                                      variant):
+    tenant = variant(str(organization.public_id))
+    for bearer in (token[1], "k2p_wrong"):
+        response = Client().get(f"/scim/v2/{tenant}/Users", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+        assert response.status_code == 404
+
+    assert not SyncEvent.objects.exists()
+    assert not FailedAuthenticationCount.objects.exists()
+
+
+def test_another_organizations_token_is_counted_at_the_url_it_was_sent_to(
+    scim, organization, other_organization
+):
+    from tests import factories
+
+    _, theirs = factories.make_token(other_organization)
+
+    assert scim("GET", "/Users", bearer=theirs).status_code == 401
+
+    assert not SyncEvent.objects.exists()
+    assert _failed_authentications(organization) == 1
+    assert _failed_authentications(other_organization) == 0
+
+
+def test_the_credential_of_each_event_is_recorded(scim, token):
+    scim("GET", "/Users")
+
+    event = SyncEvent.objects.get()
+    assert (event.credential_kind, event.credential_id) == (
+        CredentialKind.SECRET_TOKEN, token[0].display_prefix
     )
 
 
@@ -104,7 +213,7 @@ def test_no_token_reaches_the_history_or_the_logs(scim, token, caplog):
     scim("GET", "/Users", bearer=token[1][:-1] + "0")
 
     rows = list(SyncEvent.objects.values())
-    assert len(rows) == 4
+    assert len(rows) == 3
     secret = token[1].split("_", 2)[2]
     for row in rows:
         assert token[1] not in repr(row)
@@ -129,17 +238,6 @@ def test_a_throttled_request_is_recorded_too(scim, settings):
     cache.clear()
 
 
-def test_a_test_connection_with_a_bad_token_turns_health_critical(scim, organization):
-    from portal.health import CRITICAL, organization_health
-
-    scim("GET", "/Users", bearer="k2p_wrong",
-         query={"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'})
-
-    event = SyncEvent.objects.get()
-    assert (event.operation, event.status_code) == (Operation.TEST_CONNECTION, 401)
-    assert organization_health(organization).level == CRITICAL
-
-
 def test_a_request_with_a_nul_byte_in_its_path_and_filter_is_still_recorded(scim):
     assert scim("GET", "/Users/%00").status_code == 404
     response = scim("GET", "/Users", query={"filter": 'userName eq "a\x00b"'})
@@ -156,15 +254,16 @@ def test_an_event_joins_the_open_cycle_in_one_round_trip(scim, django_assert_num
 
     assert scim("POST", "/Users", ANN).status_code == 201
     first = SyncEvent.objects.select_related("organization").get()
+    credential = AuthenticatedCredential(
+        organization=first.organization, kind=CredentialKind.SECRET_TOKEN,
+        public_id="k2p_fastfastfast…", expires_at=None,
+    )
+    call = ScimCall(request_id="r-fast-path", method="GET", path="/scim/v2/x/Users",
+                    tenant=first.organization.public_id, operation=Operation.LIST_USERS,
+                    started_at=first.created_at, credential=credential, results=0,
+                    status_code=200, duration_ms=1.0)
     with django_assert_num_queries(1):
-        services.record_sync_event(
-            first.organization, at=first.created_at, request_id="r-fast-path", token=None,
-            token_label="", token_prefix="", method="GET", path="/scim/v2/x/Users",
-            operation=Operation.LIST_USERS, resource_type="User", resource_id="",
-            external_id="", subject="", changes=[], members_added=0, members_removed=0,
-            filter_text="", results=0, status_code=200, error_type="", error_detail="",
-            duration_ms=1.0,
-        )
+        services.record_sync_event(call)
     assert SyncEvent.objects.filter(cycle=first.cycle).count() == 2
     assert SyncCycle.objects.get().events == 2
 

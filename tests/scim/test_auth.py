@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from organizations import services as organization_services
 from organizations.models import ProvisioningToken
+from scim.calls import current_call
 
 from .conftest import ScimClient, make_user
 
@@ -101,18 +102,17 @@ def test_token_of_other_organization_works_only_at_its_own_tenant_url(other_scim
     assert other_scim.get("/Users").status_code == 200
 
 
-def test_auth_sets_organization_and_token_on_the_request(scim, token):
-    response = scim.get("/Users")
+def test_auth_puts_the_credential_and_its_organization_in_the_call(scim, token):
+    call = current_call(scim.get("/Users").wsgi_request)
 
-    assert response.wsgi_request.scim_organization == scim.organization
-    assert response.wsgi_request.scim_token == token[0]
+    assert call.organization == scim.organization
+    assert call.credential.token == token[0]
 
 
-def test_failed_auth_leaves_no_organization_on_the_request(scim):
-    response = ScimClient(Client(), scim.organization, None).get("/Users")
+def test_failed_auth_leaves_no_organization_in_the_call(scim):
+    call = current_call(ScimClient(Client(), scim.organization, None).get("/Users").wsgi_request)
 
-    assert response.wsgi_request.scim_organization is None
-    assert response.wsgi_request.scim_token is None
+    assert (call.organization, call.credential, call.status_code) == (None, None, 401)
 
 
 def test_scim_writes_work_with_csrf_checks_enforced(scim):

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.explanations import explain_failure
-from portal.models import Operation
+from scim.calls import Operation
 from scim.documents import (
     MAX_EXTENSION_ATTRIBUTES,
     MAX_EXTENSION_VALUE_BYTES,

@@ -1,34 +1,32 @@
-"""``request.scim_event``: what each SCIM request did, for the sync-history middleware.
+"""``scim.calls.ScimCall``: what each SCIM request did, for history, rate limits and metrics.
 
-The contract is plain attributes on the request (no imports between the apps), set even when
-the request fails."""
+The record exists even when the request fails, and only an authenticated call has an
+organization."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import Client
 
+from organizations.credentials import CredentialKind
+from scim.calls import ScimCall, current_call
+
 from .conftest import ScimClient, make_group, make_user
 
-KEYS = {"operation", "resource_type", "resource_id", "external_id", "subject", "changes",
-        "members_added", "members_removed", "filter", "results"}
 
-
-def event(response) -> dict:
-    recorded = response.wsgi_request.scim_event
-    assert set(recorded) == KEYS
-    return recorded
+def event(response) -> ScimCall:
+    return current_call(response.wsgi_request)
 
 
 def test_create_user_event(scim):
     response = scim.post("/Users", {"userName": "alice@riverside.example", "externalId": "e-1"})
 
     recorded = event(response)
-    assert recorded["operation"] == "create_user"
-    assert recorded["resource_type"] == "User"
-    assert recorded["resource_id"] == response.json()["id"]
-    assert recorded["external_id"] == "e-1"
-    assert recorded["subject"] == "alice@riverside.example"
+    assert recorded.operation == "create_user"
+    assert recorded.resource_type == "User"
+    assert recorded.resource_id == response.json()["id"]
+    assert recorded.external_id == "e-1"
+    assert recorded.display_name == "alice@riverside.example"
 
 
 def test_failed_create_still_describes_the_attempt(scim):
@@ -38,9 +36,9 @@ def test_failed_create_still_describes_the_attempt(scim):
 
     assert response.status_code == 409
     recorded = event(response)
-    assert recorded["operation"] == "create_user"
-    assert recorded["subject"] == "ALICE@riverside.example"
-    assert recorded["resource_id"] is None
+    assert recorded.operation == "create_user"
+    assert recorded.display_name == "ALICE@riverside.example"
+    assert recorded.resource_id == ""
 
 
 def test_update_user_event_lists_changes_with_old_and_new_values(scim):
@@ -51,8 +49,8 @@ def test_update_user_event_lists_changes_with_old_and_new_values(scim):
                               {"op": "add", "path": "title", "value": "Nurse"})
 
     recorded = event(response)
-    assert recorded["operation"] == "update_user"
-    assert recorded["changes"] == [
+    assert recorded.operation == "update_user"
+    assert recorded.changes == [
         {"attribute": "name.givenName", "old": "Al", "new": "Alice"},
         {"attribute": "title", "old": None, "new": "Nurse"},
     ]
@@ -68,7 +66,7 @@ def test_active_changes_are_named_deactivate_and_reactivate(scim, first, second,
     response = scim.patch_ops(f"/Users/{user.scim_id}",
                               {"op": "Replace", "path": "active", "value": second})
 
-    assert event(response)["operation"] == operation
+    assert event(response).operation == operation
 
 
 def test_password_never_appears_in_changes(scim):
@@ -86,8 +84,8 @@ def test_get_and_delete_user_events(scim):
     got = event(scim.get(f"/Users/{user.scim_id}"))
     deleted = event(scim.delete(f"/Users/{user.scim_id}"))
 
-    assert (got["operation"], got["subject"]) == ("get_user", "alice@riverside.example")
-    assert (deleted["operation"], deleted["resource_id"]) == ("delete_user", str(user.scim_id))
+    assert (got.operation, got.display_name) == ("get_user", "alice@riverside.example")
+    assert (deleted.operation, deleted.resource_id) == ("delete_user", str(user.scim_id))
 
 
 def test_list_event_records_filter_and_results(scim):
@@ -95,9 +93,9 @@ def test_list_event_records_filter_and_results(scim):
 
     recorded = event(scim.get("/Users", {"filter": 'userName eq "ALICE@riverside.example"'}))
 
-    assert recorded["operation"] == "list_users"
-    assert recorded["filter"] == 'userName eq "ALICE@riverside.example"'
-    assert recorded["results"] == 1
+    assert recorded.operation == "list_users"
+    assert recorded.filter == 'userName eq "ALICE@riverside.example"'
+    assert recorded.results == 1
 
 
 def test_member_changes_are_counted(scim):
@@ -111,9 +109,9 @@ def test_member_changes_are_counted(scim):
     )
 
     recorded = event(response)
-    assert recorded["operation"] == "update_members"
-    assert (recorded["members_added"], recorded["members_removed"]) == (2, 1)
-    assert recorded["subject"] == "Nurses"
+    assert recorded.operation == "update_members"
+    assert (recorded.members_added, recorded.members_removed) == (2, 1)
+    assert recorded.display_name == "Nurses"
 
 
 def test_rename_group_event(scim):
@@ -123,8 +121,8 @@ def test_rename_group_event(scim):
                               {"op": "Replace", "path": "displayName", "value": "Night Nurses"})
 
     recorded = event(response)
-    assert recorded["operation"] == "rename_group"
-    assert recorded["changes"] == [
+    assert recorded.operation == "rename_group"
+    assert recorded.changes == [
         {"attribute": "displayName", "old": "Nurses", "new": "Night Nurses"}]
 
 
@@ -133,38 +131,54 @@ def test_rename_group_event(scim):
     ("/ServiceProviderConfig", "discovery"),
 ])
 def test_read_operations_are_named(scim, path, operation):
-    assert event(scim.get(path))["operation"] == operation
+    assert event(scim.get(path)).operation == operation
 
 
 def test_create_and_delete_group_events(scim):
     created = scim.post("/Groups", {"displayName": "Nurses", "externalId": "g-1"})
     deleted = scim.delete(f"/Groups/{created.json()['id']}")
 
-    assert event(created)["operation"] == "create_group"
-    assert event(created)["external_id"] == "g-1"
-    assert event(deleted)["operation"] == "delete_group"
+    assert event(created).operation == "create_group"
+    assert event(created).external_id == "g-1"
+    assert event(deleted).operation == "delete_group"
 
 
-def test_unauthorized_request_still_has_an_event_and_no_organization(scim, other_scim):
+def test_unauthorized_request_still_has_a_call_record_and_no_organization(scim, other_scim):
     response = ScimClient(Client(), scim.organization, other_scim.token).get("/Users")
 
     assert response.status_code == 401
-    assert event(response)["operation"] == "list_users"
-    assert response.wsgi_request.scim_organization is None
+    assert event(response).operation == "list_users"
+    assert event(response).organization is None
+    assert event(response).authentication_refused
 
 
 def test_events_of_two_organizations_name_their_own_resources(scim, other_scim):
     mine = scim.post("/Users", {"userName": "alice@riverside.example"})
     theirs = other_scim.post("/Users", {"userName": "alice@riverside.example"})
 
-    assert event(mine)["resource_id"] != event(theirs)["resource_id"]
-    assert mine.wsgi_request.scim_organization == scim.organization
-    assert theirs.wsgi_request.scim_organization == other_scim.organization
+    assert event(mine).resource_id != event(theirs).resource_id
+    assert event(mine).organization == scim.organization
+    assert event(theirs).organization == other_scim.organization
 
 
 def test_malformed_create_records_no_odd_subject(scim):
     response = scim.post("/Users", {"userName": {"not": "a string"}, "externalId": 7})
 
     assert response.status_code == 400
-    assert event(response)["subject"] is None
-    assert event(response)["external_id"] is None
+    assert event(response).display_name == ""
+    assert event(response).external_id == ""
+
+
+def test_the_call_names_the_credential_that_authenticated_it(scim, token):
+    credential = event(scim.get("/Users")).credential
+
+    assert (credential.kind, credential.public_id, credential.token) == (
+        CredentialKind.SECRET_TOKEN, token[0].display_prefix, token[0]
+    )
+
+
+def test_the_call_notes_the_scim_error_it_ended_with(scim):
+    recorded = event(scim.get("/Users", {"filter": 'bogus eq "x"'}))
+
+    assert (recorded.status_code, recorded.scim_type) == (400, "invalidFilter")
+    assert "bogus" in recorded.error_detail

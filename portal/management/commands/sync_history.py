@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from organizations.models import Organization
 from portal import history
 from portal.models import SyncEvent
+from portal.serializers import event_json
 
 
 class Command(BaseCommand):
@@ -41,15 +42,4 @@ class Command(BaseCommand):
 
 
 def _as_json(event: SyncEvent) -> str:
-    return json.dumps({
-        "id": event.pk, "time": event.created_at.isoformat(), "request_id": event.request_id,
-        "organization": event.organization_id, "operation": event.operation,
-        "summary": event.summary, "outcome": event.outcome, "status": event.status_code,
-        "error_type": event.error_type, "error_detail": event.error_detail,
-        "resource_type": event.resource_type, "resource_id": event.resource_id,
-        "external_id": event.external_id, "subject": event.subject, "changes": event.changes,
-        "members_added": event.members_added, "members_removed": event.members_removed,
-        "filter": event.filter, "results": event.results, "method": event.method,
-        "path": event.path, "duration_ms": event.duration_ms, "token_label": event.token_label,
-        "token_prefix": event.token_prefix, "cycle": event.cycle_id,
-    }, ensure_ascii=False)
+    return json.dumps(event_json(event), ensure_ascii=False)
