@@ -1,7 +1,7 @@
 """Parse and validate the SSO issuer Kno2 staff record for an organization.
 
 Microsoft Entra ID names itself in tokens by its tenant id (see
-``shared/reference/azure-scim-client.md`` §4.3):
+``docs/azure-scim-client.md`` §4.3):
 
 * SAML assertions and v1.0 tokens: ``https://sts.windows.net/<tenant-id>/``
 * v2.0 tokens: ``https://login.microsoftonline.com/<tenant-id>/v2.0``

@@ -8,8 +8,9 @@ A token reads ``k2p_<key>_<secret><checksum>``:
 * ``checksum`` (6 base62 characters) is a CRC32 of everything before it, so a scanner, or this
   service, can tell a real token from a random string without a database lookup.
 
-Only base62 characters appear after the prefix, so a double-click selects the whole token.
-Matches the regex ``TOKEN_PATTERN``. The database keeps ``hmac_sha256(TOKEN_PEPPER, token)``.
+Only base62 characters appear after the prefix, so a double-click selects the whole token, and
+secret scanners can match ``\bk2p_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b`` (README). The database
+keeps ``hmac_sha256(TOKEN_PEPPER, token)``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
-TOKEN_PATTERN = re.compile(r"\bk2p_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
 # What follows the prefix, for every kind of secret built here (history API keys use "k2h_").
 _AFTER_PREFIX = re.compile(
     r"(?P<key>[0-9A-Za-z]{12})_(?P<secret>[0-9A-Za-z]{32})(?P<crc>[0-9A-Za-z]{6})"

@@ -1,10 +1,10 @@
 """Grouping sync events into Azure AD provisioning cycles as they are recorded.
 
 A cycle is a burst of requests separated from the previous burst by more than
-``SYNC_CYCLE_IDLE_MINUTES`` of silence (Azure runs one about every 40 minutes, reference §3.9).
-Cycles are assigned on insert: look at the organization's latest cycle (one indexed row),
-extend it or open a new one, and bump its counters. Nothing ever re-scans the events, so this
-stays cheap with millions of them.
+``SYNC_CYCLE_IDLE_MINUTES`` of silence (Azure runs one about every 40 minutes,
+docs/azure-scim-client.md §3.9). Cycles are assigned on insert: look at the organization's latest
+cycle (one indexed row), extend it or open a new one, and bump its counters. Nothing ever re-scans
+the events, so this stays cheap with millions of them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Plain words for sync events: what a request did, and how to fix one that failed.
 
 Tenant admins read these instead of calling Kno2 support, so they name Azure AD's own screens
-and explain what Azure will do next (reference ``azure-scim-client.md`` §3.3, §3.7, §3.8).
+and explain what Azure will do next (``docs/azure-scim-client.md`` §3.3, §3.7, §3.8).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from scim.calls import Operation
 from scim.errors import attribute_in_detail
 
 # A SCIM filter comparing one attribute with a GUID, as Azure's Test Connection sends it:
-# `userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"` (reference §2.1).
+# `userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"` (docs/azure-scim-client.md §2.1).
 _GUID_FILTER = re.compile(
     r'^\s*[\w.:\[\]" ]+?\s+eq\s+"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
     r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"\s*$'
@@ -25,10 +25,10 @@ def is_test_connection(operation: str, filter_text: str, results: int | None,
     """Whether a request looks like Azure's Test Connection.
 
     Azure queries "for a user that doesn't exist, using a random GUID as the matching property"
-    and expects an empty ListResponse (reference §2.1). So: a user or group search whose filter
-    is one ``eq`` against a GUID, that matched nothing, or that failed (a Test Connection with a
-    bad token or a broken endpoint is exactly what the health check must catch). A real user
-    whose userName is a GUID would be found (``results`` > 0) and stays a plain search.
+    and expects an empty ListResponse (docs/azure-scim-client.md §2.1). So: a user or group search
+    whose filter is one ``eq`` against a GUID, that matched nothing, or that failed (a Test
+    Connection with a bad token or a broken endpoint is exactly what the health check must catch).
+    A real user whose userName is a GUID would be found (``results`` > 0) and stays a plain search.
     """
     if operation not in {Operation.LIST_USERS, Operation.LIST_GROUPS}:
         return False
@@ -112,11 +112,6 @@ def explain_failure(
             "is switched off for this organization. Ask Kno2 for a new token, paste it in the "
             "enterprise app under Provisioning → Admin Credentials → Secret Token, then click "
             "Test Connection. Azure quarantines a job whose credentials keep failing."
-        )
-    if status_code == 403:
-        return (
-            "The token is valid but not for this organization's tenant URL. Check that the "
-            "Tenant URL in Azure is exactly the one shown on this dashboard."
         )
     if status_code == 409 or error_type == "uniqueness":
         if operation in {Operation.RENAME_GROUP, Operation.UPDATE_GROUP}:

@@ -1,6 +1,6 @@
 """Provisioning health of an organization, held against Azure AD's quarantine rules.
 
-Azure (reference ``azure-scim-client.md`` §3.8) starts evaluating a job at 5,000 failures and
+Azure (``docs/azure-scim-client.md`` §3.8) starts evaluating a job at 5,000 failures and
 quarantines it when more than 40 % of its provisioning events fail or there are more than
 40,000 failures; 60,000 failures quarantine it regardless. Credentials that keep failing
 quarantine it whatever the counts. We warn well before: at ``HEALTH_WARN_FAILURE_PERCENT`` or

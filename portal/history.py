@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.apps import apps
-from django.db.models import Count, Model, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.dateparse import parse_datetime
 
 from organizations.models import Organization
+from scim.models import ScimGroup, ScimUser
 
 from .models import SyncCycle, SyncEvent
 
@@ -153,21 +153,11 @@ def daily_totals(organization: Organization, since: datetime) -> list[dict]:
     )
 
 
-def scim_model(name: str) -> type[Model] | None:
-    """The SCIM app's model ``name``, or ``None`` while it does not exist yet."""
-    try:
-        return apps.get_model("scim", name)
-    except LookupError:
-        return None
-
-
-def provisioned_counts(organization: Organization) -> dict[str, int | None]:
-    counts: dict[str, int | None] = {"users": None, "active_users": None, "groups": None}
-    user_model, group_model = scim_model("ScimUser"), scim_model("ScimGroup")
-    if user_model is not None:
-        users = user_model.objects.filter(organization=organization)
-        counts["users"] = users.count()
-        counts["active_users"] = users.filter(active=True).count()
-    if group_model is not None:
-        counts["groups"] = group_model.objects.filter(organization=organization).count()
-    return counts
+def provisioned_counts(organization: Organization) -> dict[str, int]:
+    """How many users (all, and active) and groups Azure has provisioned here."""
+    users = ScimUser.objects.filter(organization=organization)
+    return {
+        "users": users.count(),
+        "active_users": users.filter(active=True).count(),
+        "groups": ScimGroup.objects.filter(organization=organization).count(),
+    }

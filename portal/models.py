@@ -24,9 +24,9 @@ from scim.calls import Operation
 class SyncCycle(models.Model):
     """A burst of SCIM requests from one organization's provisioning job.
 
-    Azure AD runs a cycle about every 40 minutes (reference §3.9); a request arriving more than
-    ``SYNC_CYCLE_IDLE_MINUTES`` after the previous one starts a new cycle. Counters are bumped
-    as events are recorded, so reading a cycle never touches the event table.
+    Azure AD runs a cycle about every 40 minutes (docs/azure-scim-client.md §3.9); a request
+    arriving more than ``SYNC_CYCLE_IDLE_MINUTES`` after the previous one starts a new cycle.
+    Counters are bumped as events are recorded, so reading a cycle never touches the event table.
     """
 
     organization = models.ForeignKey(

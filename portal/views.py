@@ -19,6 +19,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
 from scim.calls import Operation
+from scim.models import ScimGroup, ScimUser
 
 from . import charts, history, services
 from .access import get_organization_for_user, organizations_for_user
@@ -234,38 +236,31 @@ def event_csv(request: HttpRequest, organization: Organization) -> StreamingHttp
     return response
 
 
-def _directory(request: HttpRequest, organization: Organization, model_name: str,
+def _directory(request: HttpRequest, organization: Organization, model: type[Model],
                order: str, template: str) -> HttpResponse:
     """A page of the organization's provisioned users or groups, searchable by name."""
-    model = history.scim_model(model_name)
     search = request.GET.get("q", "").strip()
-    page = None
-    if model is not None:
-        rows = model.objects.filter(organization=organization).order_by(order)
-        if search:
-            rows = rows.filter(**{f"{order}__icontains": search})
-        page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
-    return _render(request, template, organization, {
-        "page": page, "available": model is not None, "search": search,
-    })
+    rows = model.objects.filter(organization=organization).order_by(order)
+    if search:
+        rows = rows.filter(**{f"{order}__icontains": search})
+    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _render(request, template, organization, {"page": page, "search": search})
 
 
 @with_organization
 def user_list(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _directory(request, organization, "ScimUser", "user_name", "portal/scimuser_list.html")
+    return _directory(request, organization, ScimUser, "user_name", "portal/scimuser_list.html")
 
 
 @with_organization
 def group_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _directory(
-        request, organization, "ScimGroup", "display_name", "portal/scimgroup_list.html"
+        request, organization, ScimGroup, "display_name", "portal/scimgroup_list.html"
     )
 
 
 def _find_resource(organization: Organization, model_name: str, key: str) -> Any:
-    model = history.scim_model(model_name)
-    if model is None:
-        return None
+    model = ScimUser if model_name == "ScimUser" else ScimGroup
     name_field = "user_name" if model_name == "ScimUser" else "display_name"
     rows = model.objects.filter(organization=organization)
     found = rows.filter(**{f"{name_field}__iexact": key}).first()

@@ -236,7 +236,7 @@ class ServiceProviderConfig(SCIMServiceProviderConfig):
             "authenticationSchemes": scim_settings.AUTHENTICATION_SCHEMES,
             "meta": self.meta,
         }
-        # Azure's discovery rule: no null values (reference §1.2, /Schemas).
+        # Azure's discovery rule: no null values (docs/azure-scim-client.md §1.2, /Schemas).
         return {key: value for key, value in config.items() if value is not None}
 
 

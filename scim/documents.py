@@ -214,7 +214,8 @@ def key_in(container: dict, name: str) -> str:
 
 
 def coerce_boolean(attr: str, value: object) -> object:
-    """Azure's legacy dialect sends booleans as ``"True"``/``"False"`` (reference §3.1)."""
+    """Azure's legacy dialect sends booleans as ``"True"``/``"False"`` (docs/azure-scim-client.md
+    §3.1)."""
     if attr.lower() in BOOLEAN_ATTRIBUTES and isinstance(value, str):
         lowered = value.strip().lower()
         if lowered in {"true", "false"}:
@@ -228,7 +229,8 @@ def is_blank(value: object) -> bool:
 
 
 def set_manager(container: dict, value: object) -> None:
-    """Store ``manager`` as ``{"value": id, ...}`` from any shape Azure sends (reference §3.1)."""
+    """Store ``manager`` as ``{"value": id, ...}`` from any shape Azure sends
+    (docs/azure-scim-client.md §3.1)."""
     key = key_in(container, "manager")
     if isinstance(value, list):
         value = value[0] if value else None
@@ -490,7 +492,8 @@ def _canonical(definition: dict, value: object) -> object:
 
 def _move_enterprise_attributes(document: dict) -> None:
     """Enterprise attributes sent without their URN (Azure's walkthrough sends a top-level
-    ``manager``, reference §2.5) go into the extension, as a PATCH path would put them."""
+    ``manager``, docs/azure-scim-client.md §2.5) go into the extension, as a PATCH path would put
+    them."""
     for key in [k for k in document if k.lower() in ENTERPRISE_ATTRIBUTES]:
         extension = document.setdefault(ENTERPRISE_USER, {})
         if not isinstance(extension, dict):

@@ -101,12 +101,6 @@ class MethodNotAllowed(ScimError):
     status = 405
 
 
-class PreconditionFailed(ScimError):
-    """412: ``If-Match`` names a version that is no longer current (RFC 7644 §3.14)."""
-
-    status = 412
-
-
 class PayloadTooLarge(ScimError):
     """413: the body is larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``; §3.12 defines no scimType."""
 

@@ -6,8 +6,8 @@ then narrow the rows in Python. Here the filter becomes a ``Q`` that the ORM par
 ANDs with the organization from ``scim.scoping``, so the database does all the narrowing.
 
 The stock transpiler silently drops attributes missing from its map (``bogus eq "x"`` would
-match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``userName`` and a group's
-``displayName`` compare their ``identity_key`` column (the rule uniqueness uses); elsewhere
+match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``userName`` and a
+group's ``displayName`` compare their ``identity_key`` column (the rule uniqueness uses); elsewhere
 ``eq`` compiles to ``iexact``: every attribute mapped here is ``caseExact: false`` except
 ``externalId`` and ``id``, which Azure and Microsoft's reference SP nonetheless match ignoring
 case (docs/azure-scim-client.md §3.2).
@@ -55,12 +55,14 @@ for _attr in ("employeeNumber", "costCenter", "organization", "division", "depar
     for _uri in (None, ENTERPRISE_URN):
         USER_ATTRS[(_attr, None, _uri)] = f"attributes__{ENTERPRISE_KEY}__{_attr}"
 for _uri in (None, ENTERPRISE_URN):
-    # Azure's walkthrough checks the manager with "manager eq" (reference §2.5, example 4).
+    # Azure's walkthrough checks the manager with "manager eq" (docs/azure-scim-client.md §2.5,
+    # example 4).
     USER_ATTRS[("manager", None, _uri)] = f"attributes__{ENTERPRISE_KEY}__manager__value"
     USER_ATTRS[("manager", "value", _uri)] = f"attributes__{ENTERPRISE_KEY}__manager__value"
 # emails[type eq "work"].value is handled by StrictTranspiler.is_filter.
 WORK_EMAIL_COLUMN = "work_email"
-# Azure's walkthrough sends an unquoted value: externalId eq jyoung (reference §2.5).
+# Azure's walkthrough sends an unquoted value: externalId eq jyoung (docs/azure-scim-client.md
+# §2.5).
 _BARE_VALUE = re.compile(r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*)(?=\s|\)|$)",
                          re.IGNORECASE)
 

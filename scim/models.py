@@ -69,7 +69,8 @@ class ScimUser(models.Model):
         help_text="identity_key(user_name): what uniqueness and userName filters compare.",
     )
     # NULL only after a PATCH "remove" of active (RFC 7644 §3.5.2.2): unassigned, which this
-    # service reads as active; Azure deactivates by sending active=false (reference §3.4).
+    # service reads as active; Azure deactivates by sending active=false (docs/azure-scim-client.md
+    # §3.4).
     active = models.BooleanField(null=True, default=True)
     display_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     # Copies of values inside ``attributes``, kept as columns only so filters can use an index.

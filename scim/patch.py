@@ -1,11 +1,11 @@
 """SCIM PATCH (RFC 7644 §3.5.2) applied to a resource document, in both of Azure's dialects.
 
 Pure functions on the dict form of a resource (see ``scim.documents``); nothing here touches
-the database. Azure AD sends two PATCH dialects (reference §3.1) and both are accepted:
-capitalised ``op`` values, ``"True"``/``"False"`` strings for booleans, path-less ``replace``
-whose keys are dotted (``name.givenName``) or URN-qualified paths, value-path filters such as
-``emails[type eq "work"].value``, enterprise attributes by URN path, and ``manager`` as a bare
-string, an object, a one-element list, or ``""`` to clear it.
+the database. Azure AD sends two PATCH dialects (docs/azure-scim-client.md §3.1) and both are
+accepted: capitalised ``op`` values, ``"True"``/``"False"`` strings for booleans, path-less
+``replace`` whose keys are dotted (``name.givenName``) or URN-qualified paths, value-path filters
+such as ``emails[type eq "work"].value``, enterprise attributes by URN path, and ``manager`` as a
+bare string, an object, a one-element list, or ``""`` to clear it.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def operations_of(body: object) -> list[dict]:
         if not isinstance(operation, dict):
             raise InvalidSyntax("each PATCH operation must be a JSON object")
         op = operation.get(key_in(operation, "op"))
-        # Azure capitalises op ("Replace"); matching is case-insensitive (reference G4).
+        # Azure capitalises op ("Replace"); matching ignores case (docs/azure-scim-client.md G4).
         if not isinstance(op, str) or op.lower() not in {"add", "remove", "replace"}:
             raise InvalidSyntax(f"PATCH op must be add, remove or replace, not {op!r}")
         path = operation.get(key_in(operation, "path"))
@@ -143,7 +143,8 @@ def operations_of(body: object) -> list[dict]:
         if op.lower() == "add" and value is None or (
                 op.lower() == "replace" and value_key not in operation):
             # §3.5.2.1/§3.5.2.3: add and replace "MUST contain a value"; replace with an
-            # explicit null or "" clears the attribute (how Azure empties one, reference §3.5).
+            # explicit null or "" clears the attribute (how Azure empties one,
+            # docs/azure-scim-client.md §3.5).
             raise InvalidValue(f"{op} needs a value")
         if not path:
             if op.lower() == "remove":
@@ -211,7 +212,8 @@ def _apply_to_extension(document: dict, op: str, urn: str, value: object,
 
 def _refresh_formatted_name(before: dict, after: dict) -> None:
     """Keep a derived ``name.formatted`` in step with its parts, as Azure's example response
-    shows (reference §2.2.5); a ``formatted`` the client wrote itself is left alone."""
+    shows (docs/azure-scim-client.md §2.2.5); a ``formatted`` the client wrote itself is left
+    alone."""
     old, new = before.get(key_in(before, "name")), after.get(key_in(after, "name"))
     if not isinstance(old, dict) or not isinstance(new, dict):
         return
@@ -279,7 +281,7 @@ def _set_simple(container: dict, op: str, attr: str, value: object) -> None:
     key = key_in(container, attr)
     current = container.get(key)
     if is_blank(value) and not isinstance(value, list | dict) or value is None:
-        # Azure clears values by replacing with "" (reference §3.5); RFC 7644 §3.5.2.3.
+        # Azure clears values with "" (docs/azure-scim-client.md §3.5); RFC 7644 §3.5.2.3.
         container.pop(key, None)
         return
     multi = key.lower() in MULTI_VALUED or isinstance(current, list) or isinstance(value, list)

@@ -1,8 +1,8 @@
 """The resource schemas served at ``/Schemas`` (RFC 7643 §7, RFC 7644 §4).
 
 django-scim2 ships the RFC 7643 §8.7 schema documents; the resource schemas among them (User,
-Group, EnterpriseUser: the ones Azure's schema discovery reads, reference §2.4) are served with
-``meta.location`` under the organization's tenant URL.
+Group, EnterpriseUser: the ones Azure's schema discovery reads, docs/azure-scim-client.md §2.4) are
+served with ``meta.location`` under the organization's tenant URL.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def all_schemas() -> list[dict]:
     schemas = [documents.resource_schema(schema_id) for schema_id in RESOURCE_SCHEMA_IDS]
     for attribute in schemas[1]["attributes"]:
         if attribute["name"] == "displayName":
-            # Azure requires unique group names (reference §1.2); we enforce it, so say so.
+            # Azure requires unique group names (docs/azure-scim-client.md §1.2); we enforce it, so
+            # say so.
             attribute.update(required=True, uniqueness="server")
     return schemas
 

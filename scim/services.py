@@ -39,7 +39,7 @@ UNKNOWN_IDS_SHOWN = 5
 
 @dataclass
 class Outcome:
-    """What a write did, for the response and for ``request.scim_event``."""
+    """What a write did, for the response and for the call record (``scim.calls``)."""
 
     changes: list[dict] = field(default_factory=list)
     members_added: int = 0
@@ -137,8 +137,8 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
 def replace_user(user: ScimUser, document: dict) -> Outcome:
     """Make ``user`` match ``document`` (PUT, and PATCH after its operations are applied).
 
-    ``active: false`` is how Azure deactivates (soft delete, reference §3.4): the row stays and
-    is still returned by GET and filters.
+    ``active: false`` is how Azure deactivates (soft delete, docs/azure-scim-client.md §3.4): the
+    row stays and is still returned by GET and filters.
     """
     before = documents.user_document(user)
     fields = documents.user_fields(document)
@@ -316,8 +316,8 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
 def _member_step(op: str, path: Path | None, value: object) -> _MemberStep:
     """The membership change one operation asks for.
 
-    Azure removes members two ways (reference §3.1): ``path: "members"`` with a value list
-    (legacy), which removes only those listed and never empties the group, and
+    Azure removes members two ways (docs/azure-scim-client.md §3.1): ``path: "members"`` with a
+    value list (legacy), which removes only those listed and never empties the group, and
     ``path: 'members[value eq "id"]'`` without a value. Only a ``remove`` of ``members`` with no
     value and no filter removes everyone (RFC 7644 §3.5.2.2).
     """

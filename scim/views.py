@@ -155,7 +155,7 @@ class ScimViewMixin:
         """The JSON object in the request body, or 400 ``invalidSyntax``.
 
         Any content type is accepted: Azure sends ``application/scim+json; charset=utf-8``
-        and older clients ``application/json`` (reference §3.1).
+        and older clients ``application/json`` (docs/azure-scim-client.md §3.1).
         """
         try:
             raw = self.request.body

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 
-from organizations import services
+from organizations import services, tokens
 from organizations.models import Organization, ProvisioningToken
 
 _sequence = itertools.count(1)
 
+# The secret scanners' pattern for a provisioning token, as the README publishes it.
+TOKEN_PATTERN = re.compile(r"\bk2p_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\b")
 TENANT_A = "11111111-2222-3333-4444-555555555555"
 TENANT_B = "66666666-7777-8888-9999-aaaaaaaaaaaa"
 
@@ -43,6 +46,11 @@ def make_token(
     return services.issue_token(
         organization, actor=None, label=label, expires_days=expires_days
     )
+
+
+def forged_token_for(key: str) -> str:
+    """A well-formed token with ``key`` and a valid checksum but a secret nobody issued."""
+    return tokens.build_token(key)
 
 
 def sign_in(client, login_path: str, username: str, password: str) -> bool:

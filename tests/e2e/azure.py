@@ -1,6 +1,6 @@
 """Microsoft's published SCIM payloads and the checks the Azure AD end-to-end tests share.
 
-Section numbers refer to ``/work/shared/reference/azure-scim-client.md``.
+Section numbers refer to ``docs/azure-scim-client.md``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ FAILED = (Status.ERROR, Status.CRITICAL)
 GROUP_PATCH_204 = (
     "RFC 7644 §3.5.2: on success the server either returns 200 with the entire resource or "
     "MAY return 204 No Content. We answer group PATCH with 204 as Microsoft asks, since a body "
-    "listing every member is not advisable for large groups (reference §1.2, §2.3.4-§2.3.6)."
+    "listing every member is not advisable for large groups (docs/azure-scim-client.md §1.2, "
+    "§2.3.4-§2.3.6)."
 )
 ALLOWED_SCIM_SANITY_FINDINGS: dict[tuple[str, str, str], str] = {
     ("PATCH /Groups/{id}", "fail",

@@ -1,4 +1,4 @@
-"""Bearer authentication as Azure AD meets it over real HTTP (issue 3 §2, RFC 7644 §2).
+"""Bearer authentication as Azure AD meets it over real HTTP (RFC 7644 §2).
 
 Every refusal is a 401 with a SCIM error body and ``WWW-Authenticate: Bearer``, so Entra reports
 a credential failure (and quarantines with ``EncounteredQuarantineException``) instead of

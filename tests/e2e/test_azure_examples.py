@@ -1,6 +1,6 @@
 """Every request/response example Microsoft documents for its SCIM client, over real HTTP.
 
-Section numbers refer to ``/work/shared/reference/azure-scim-client.md`` §2. Request bodies are
+Section numbers refer to ``docs/azure-scim-client.md`` §2. Request bodies are
 Microsoft's, corrected only where the published JSON is not valid JSON (trailing commas, line
 breaks inside strings). Responses are checked for what Azure AD relies on: status, content type
 and the fields it reads back, never Microsoft's example ids or timestamps.

@@ -1,6 +1,7 @@
-"""Azure AD's quirks and the behaviours it relies on without spelling them out (reference §3),
-over real HTTP against gunicorn: the filters it sends, attribute selection, uniqueness on
-renames, member batches, every manager shape, re-provisioning and Accept headers.
+"""Azure AD's quirks and the behaviours it relies on without spelling them out
+(docs/azure-scim-client.md §3), over real HTTP against gunicorn: the filters it sends, attribute
+selection, uniqueness on renames, member batches, every manager shape, re-provisioning and Accept
+headers.
 """
 
 from __future__ import annotations

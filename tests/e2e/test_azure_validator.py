@@ -1,5 +1,5 @@
-"""The checks of Microsoft's SCIM Validator (reference §2.8, and the validator requests third
-parties logged), over real HTTP against gunicorn.
+"""The checks of Microsoft's SCIM Validator (docs/azure-scim-client.md §2.8, and the validator
+requests third parties logged), over real HTTP against gunicorn.
 """
 
 from __future__ import annotations

@@ -352,7 +352,7 @@ BOB = {"schemas": [USER], "userName": "bob@riverside.test"}
     "application/json; charset=UTF-8",
 ])
 def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
-    """RFC 7644 §3.1/§8.1 and Microsoft's real requests (reference §3.1)."""
+    """RFC 7644 §3.1/§8.1 and Microsoft's real requests (docs/azure-scim-client.md §3.1)."""
     response = scim.post("/Users", BOB, headers={"Content-Type": content_type})
 
     assert response.status_code == 201, describe(response)

@@ -1,4 +1,5 @@
-"""Large groups over real HTTP: what Entra does to a big group loses nothing (reference §3.10).
+"""Large groups over real HTTP: what Entra does to a big group loses nothing
+(docs/azure-scim-client.md §3.10).
 
 How fast it is belongs to ``bench/azure_load.py``, not to a timed test. The users are inserted
 directly so the test spends its time on the requests under test.

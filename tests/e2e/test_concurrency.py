@@ -1,8 +1,8 @@
 """Concurrent SCIM writes over real HTTP on PostgreSQL (gunicorn: 2 workers x 4 threads).
 
-Entra's request concurrency is not documented (reference §3.9), so writes to one resource
-must be safe when they race: uniqueness holds under parallel creates, and parallel member adds
-to one group lose nothing.
+Entra's request concurrency is not documented (docs/azure-scim-client.md §3.9), so writes to one
+resource must be safe when they race: uniqueness holds under parallel creates, and parallel member
+adds to one group lose nothing.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Modelled on python-scim/scim2-server ``tests/integration/test_ms_entra.py`` (itself built on
 Microsoft's Postman collection), reshaped to the order the Entra provisioning service uses
-(reference §3.2, §3.4, §3.6): Test Connection, match by filter, create what is missing, set the
-manager in a separate PATCH, create groups empty and add members by PATCH, deactivate, delete.
+(docs/azure-scim-client.md §3.2, §3.4, §3.6): Test Connection, match by filter, create what is
+missing, set the manager in a separate PATCH, create groups empty and add members by PATCH,
+deactivate, delete.
 """
 
 from __future__ import annotations
@@ -215,9 +216,9 @@ def test_microsoft_postman_collection_shapes(scim):
     "back\\slash",
 ])
 def test_group_names_with_special_characters_can_be_matched(scim, name):
-    """Entra cannot filter on some special characters (reference §3.2), but what it can send
-    must match: ``'``, ``+``, ``&``, ``%``, ``#``, ``–`` in any case, and ``\\"`` and ``\\\\``
-    escaped per RFC 7644 §3.4.2.2 (JSON string rules)."""
+    """Entra cannot filter on some special characters (docs/azure-scim-client.md §3.2), but what it
+    can send must match: ``'``, ``+``, ``&``, ``%``, ``#``, ``–`` in any case, and ``\\"`` and
+    ``\\\\`` escaped per RFC 7644 §3.4.2.2 (JSON string rules)."""
     created = scim.create_group(name)
     escaped = name.replace("\\", "\\\\").replace('"', '\\"')
 

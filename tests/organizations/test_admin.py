@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from organizations import services, tokens
+from organizations import services
 from organizations.models import AuditRecord, Organization
 from tests import factories
+from tests.factories import TOKEN_PATTERN
 
 ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
 
@@ -46,7 +47,7 @@ def _issue(client, organization, *, follow=False, **data):
 
 
 def _shown_token(response) -> str | None:
-    match = tokens.TOKEN_PATTERN.search(response.content.decode())
+    match = TOKEN_PATTERN.search(response.content.decode())
     return match[0] if match else None
 
 

@@ -8,10 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from organizations import services, tokens
+from organizations import services
 from organizations.issuers import PERSONAL_ACCOUNTS_TENANT
 from organizations.models import AuditRecord, Organization
 from tests import factories
+from tests.factories import TOKEN_PATTERN
 
 ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
 
@@ -63,7 +64,7 @@ def test_create_organization_refuses_with_a_clear_message(organization, args, me
 
 def test_issue_token_prints_the_tenant_url_and_a_working_token(organization):
     out = run("issue_token", "riverside", "--label", "Azure AD")
-    plaintext = tokens.TOKEN_PATTERN.search(out)[0]
+    plaintext = TOKEN_PATTERN.search(out)[0]
     assert organization.scim_base_url in out
     assert services.authenticate_token(organization.public_id, plaintext) is not None
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from organizations import services, tokens
+from organizations import services
 from tests import factories
+from tests.factories import TOKEN_PATTERN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +33,7 @@ def test_staff_set_issuer_enable_provisioning_and_see_a_new_token_once(live_serv
     page.get_by_role("button", name="Issue token").click()
 
     plaintext = page.input_value("#secret-token")
-    assert tokens.TOKEN_PATTERN.fullmatch(plaintext)
+    assert TOKEN_PATTERN.fullmatch(plaintext)
     assert page.input_value("#tenant-url") == organization.scim_base_url
     assert services.authenticate_token(organization.public_id, plaintext) is not None
     token_page = page.url

@@ -13,11 +13,12 @@ from django.utils import timezone
 from organizations import services, tokens
 from organizations.models import AuditRecord, ProvisioningToken
 from tests import factories
+from tests.factories import TOKEN_PATTERN
 
 
 def test_issued_token_has_the_documented_format_and_a_year_of_life(organization, staff_user):
     row, plaintext = services.issue_token(organization, actor=staff_user, label="Azure AD")
-    assert tokens.TOKEN_PATTERN.fullmatch(plaintext)
+    assert TOKEN_PATTERN.fullmatch(plaintext)
     assert plaintext.startswith(f"k2p_{row.key}_")
     lifetime = row.expires_at - timezone.now()
     assert lifetime == pytest.approx(timedelta(days=365), abs=timedelta(minutes=1))

@@ -1,9 +1,10 @@
 from organizations import tokens
+from tests.factories import TOKEN_PATTERN
 
 
 def test_generated_token_matches_the_documented_pattern():
     token = tokens.build_token(tokens.generate_key())
-    assert tokens.TOKEN_PATTERN.fullmatch(token)
+    assert TOKEN_PATTERN.fullmatch(token)
 
 
 def test_token_with_a_wrong_checksum_is_rejected_before_any_lookup():

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(("failures", "events", "expected"), [
-    (45_000, 45_000, health.CRITICAL),     # Azure's examples (reference §3.8)
+    (45_000, 45_000, health.CRITICAL),     # Azure's examples (docs/azure-scim-client.md §3.8)
     (30_000, 35_000, health.CRITICAL),
     (20_000, 120_000, health.WARNING),     # below Azure's rules, but worth a warning
     (61_000, 1_000_000, health.CRITICAL),  # absolute limit

@@ -1,4 +1,4 @@
-"""No bad input gets a 5xx: every malformed request is a SCIM 4xx (issue 3)."""
+"""No bad input gets a 5xx: every malformed request is a SCIM 4xx."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Concurrent SCIM writes on PostgreSQL, with real threads and real transactions.
 
-Azure may send requests for one resource in parallel (reference §3.9). The database, not a
-check-then-insert in Python, decides: a unique index for userName, and idempotent membership
-inserts for member adds. (They pass on SQLite too, where ``scim.views.write_transaction``
+Azure may send requests for one resource in parallel (docs/azure-scim-client.md §3.9). The
+database, not a check-then-insert in Python, decides: a unique index for userName, and idempotent
+membership inserts for member adds. (They pass on SQLite too, where ``scim.views.write_transaction``
 begins write requests IMMEDIATE; the marker keeps the required runs on PostgreSQL.)
 """
 

@@ -1,5 +1,5 @@
-"""Discovery endpoints (RFC 7644 §4; reference §1.4, §2.4): ServiceProviderConfig, Schemas,
-ResourceTypes, each a SCIM document or a ListResponse with totalResults."""
+"""Discovery endpoints (RFC 7644 §4; docs/azure-scim-client.md §1.4, §2.4): ServiceProviderConfig,
+Schemas, ResourceTypes, each a SCIM document or a ListResponse with totalResults."""
 
 from __future__ import annotations
 

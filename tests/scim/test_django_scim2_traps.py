@@ -1,4 +1,4 @@
-"""The traps django-scim2 0.23.0's defaults set (issue 3, item 4), one test each, so none of
+"""The traps django-scim2 0.23.0's defaults set, one test each, so none of
 them comes back through an upgrade or a refactor."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Filtering and pagination of /Users and /Groups (RFC 7644 §3.4.2, reference §2.1, §3.2)."""
+"""Filtering and pagination of /Users and /Groups (RFC 7644 §3.4.2, docs/azure-scim-client.md §2.1,
+§3.2)."""
 
 from __future__ import annotations
 

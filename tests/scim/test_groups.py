@@ -1,4 +1,5 @@
-"""/Groups: Microsoft's documented requests (reference §2.3) and membership rules."""
+"""/Groups: Microsoft's documented requests (docs/azure-scim-client.md §2.3) and membership
+rules."""
 
 from __future__ import annotations
 

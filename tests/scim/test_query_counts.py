@@ -1,5 +1,5 @@
 """Every SCIM request runs a bounded number of SQL queries, whatever the size of the tenant
-or the group (issue 3, "Speed built in"). Each bound is the count measured on PostgreSQL
+or the group. Each bound is the count measured on PostgreSQL
 and SQLite, with the auth lookup and the throttled last-used write included."""
 
 from __future__ import annotations

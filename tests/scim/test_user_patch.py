@@ -1,4 +1,5 @@
-"""PATCH /Users/<id> in both of Azure's dialects (reference §2.2.5–§2.2.7, §2.6, §3.1)."""
+"""PATCH /Users/<id> in both of Azure's dialects (docs/azure-scim-client.md §2.2.5–§2.2.7, §2.6,
+§3.1)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_update_single_valued_property_example(scim, user):
 
 
 @pytest.mark.parametrize("op, value", [
-    ("Replace", False),     # reference §2.2.7 (mixed dialect)
+    ("Replace", False),     # docs/azure-scim-client.md §2.2.7 (mixed dialect)
     ("Replace", "False"),   # §2.6 without the flag
     ("replace", False),     # §2.6 with aadOptscim062020
     ("replace", "false"),

@@ -1,4 +1,5 @@
-"""/Users: Microsoft's documented requests (reference §2.2, §2.5) and the rules around them."""
+"""/Users: Microsoft's documented requests (docs/azure-scim-client.md §2.2, §2.5) and the rules
+around them."""
 
 from __future__ import annotations
 
