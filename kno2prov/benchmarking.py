@@ -38,14 +38,11 @@ class QueryCountMiddleware:
 
 
 def ceiling_view(request: HttpRequest, tenant: str) -> HttpResponse:
-    from scim.models import ScimUser
+    from scim.identity import users_named
 
     presented = bearer_token(request)
     credential = authenticate_bearer(str(tenant), presented) if presented else None
     if credential is None:
         return JsonResponse({"detail": "unauthorized"}, status=401)
-    found = ScimUser.objects.filter(
-        organization_id=credential.organization.pk,
-        user_name__iexact=request.GET.get("userName", ""),
-    ).exists()
+    found = users_named(credential.organization, request.GET.get("userName", "")).exists()
     return JsonResponse({"found": found})

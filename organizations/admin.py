@@ -162,7 +162,8 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
     search_fields = ("name", "slug", "=public_id", "sso_tenant_id")
     list_select_related = ("provisioning_enabled_by",)
     readonly_fields = ("provisioning_status", "tenant_url", "public_id", "provisioning_enabled_at",
-                       "provisioning_enabled_by", "created_at", "updated_at")
+                       "provisioning_enabled_by", "extension_attributes", "created_at",
+                       "updated_at")
     inlines = [ProvisioningTokenInline, OAuthClientInline]
     actions = ["enable_provisioning", "disable_provisioning"]
 
@@ -170,7 +171,8 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
         (None, {"fields": ("name", "slug")}),
         ("Single sign-on", {"fields": ("sso_issuer",)}),
         ("Provisioning", {"fields": ("provisioning_status", "tenant_url", "public_id",
-                                     "provisioning_enabled_at", "provisioning_enabled_by")}),
+                                     "provisioning_enabled_at", "provisioning_enabled_by",
+                                     "extension_attributes")}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     ]
 
@@ -224,6 +226,22 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
     @admin.display(description="Tenant URL")
     def tenant_url(self, organization: Organization) -> str:
         return format_html("<code>{}</code>", organization.scim_base_url)
+
+    @admin.display(description="Extension attributes Azure sends")
+    def extension_attributes(self, organization: Organization) -> str:
+        """The custom ``urn:…:extension:…`` attributes this organization's Azure mappings send
+        (recorded by ``scim.services.note_extension_attributes``), read-only."""
+        rows = [
+            (a.resource_type, f"{a.schema}:{a.name}", a.value_type + ("[]" * a.multi_valued),
+             f"{a.first_seen_at:%Y-%m-%d}")
+            for a in organization.scim_extension_attributes.all()
+        ]
+        if not rows:
+            return "None yet: Azure sends only attributes of the core and enterprise schemas."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}: <code>{}</code> ({}, first sent {})</li>", rows),
+        )
 
     def save_model(
         self, request: HttpRequest, obj: Organization, form: OrganizationAdminForm, change: bool

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from scim.calls import Operation
+from scim.errors import attribute_in_detail
 
 # A SCIM filter comparing one attribute with a GUID, as Azure's Test Connection sends it:
 # `userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"` (docs/azure-scim-client.md §2.1).
@@ -94,6 +95,17 @@ def summarize(
     return text
 
 
+def _undeclared_attribute(attribute: str) -> str:
+    target = attribute
+    return (
+        f"Azure sent the attribute {target}, which Kno2fy does not know. In the enterprise app, "
+        "open Provisioning → Mappings → Provision Microsoft Entra ID Users (or Groups) and "
+        f"remove the mapping whose target attribute is {target}. If Kno2fy needs that value, "
+        "ask Kno2 which extension attribute (urn:ietf:params:scim:schemas:extension:kno2:2.0:"
+        "User:…) to map it to instead. Azure retries the object on its next cycle."
+    )
+
+
 def explain_failure(
     *, operation: str, status_code: int, error_type: str = "", error_detail: str = "",
     subject: str = "",
@@ -171,6 +183,17 @@ def explain_failure(
                 "its next cycle. Usually that user is not assigned to the Kno2fy enterprise app "
                 "or is out of the provisioning scope while the group is: assign the user (or "
                 "remove them from the group) in Azure, or use Provision on demand for that user."
+            )
+        attribute = attribute_in_detail(error_detail)
+        if attribute and error_type in {"invalidSyntax", "invalidPath", "noTarget"}:
+            return _undeclared_attribute(attribute)
+        if attribute and error_type == "invalidValue" and "at most" in error_detail:
+            return (
+                f"Azure's mapping to the extension attribute {attribute} sends more than Kno2 "
+                f"accepts{hint}. In the enterprise app, open Provisioning → Mappings → "
+                f"Provision Microsoft Entra ID Users, and remove the mapping whose target "
+                f"attribute is {attribute}, or shorten its source value. If Kno2fy needs it "
+                "as it is, ask Kno2 support."
             )
         if error_type == "invalidFilter":
             return (

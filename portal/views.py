@@ -36,6 +36,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from organizations.models import Organization
+from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
 from sso.forms import PortalAuthenticationForm
 
@@ -298,9 +299,12 @@ def group_list(request: HttpRequest, organization: Organization) -> HttpResponse
 
 def _find_resource(organization: Organization, model_name: str, key: str) -> Any:
     model = ScimUser if model_name == "ScimUser" else ScimGroup
-    name_field = "user_name" if model_name == "ScimUser" else "display_name"
     rows = model.objects.filter(organization=organization)
-    found = rows.filter(**{f"{name_field}__iexact": key}).first()
+    found = (
+        identity.users_named(organization, key).first()
+        if model is ScimUser
+        else identity.group_named(organization, key)
+    )
     if found is None:
         try:
             found = rows.filter(scim_id=uuid.UUID(key)).first()

@@ -9,12 +9,15 @@ saves them.
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from django_scim import schemas as bundled_schemas
 
-from .errors import InvalidSyntax, InvalidValue
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, attribute_detail
+from .models import IDENTITY_KEY_MAX_BYTES, identity_key
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -59,8 +62,25 @@ def _attribute_names() -> tuple[dict[str, str], set[str]]:
 CANONICAL, MULTI_VALUED = _attribute_names()
 
 
+def resource_schema(schema_id: str) -> dict:
+    """The RFC 7643 §8.7 schema of ``schema_id``, as this service applies and serves it.
+
+    The §8.7.1 listing omits ``addresses.primary``, which §4.1.2 defines and Azure sends.
+    """
+    schema = copy.deepcopy(next(s for s in bundled_schemas.ALL if s["id"] == schema_id))
+    for attribute in schema["attributes"]:
+        subs = attribute.get("subAttributes", [])
+        if attribute["name"] == "addresses" and not any(s["name"] == "primary" for s in subs):
+            subs.append({
+                "name": "primary", "type": "boolean", "multiValued": False,
+                "description": "Whether this is the primary mailing address.",
+                "required": False, "mutability": "readWrite", "returned": "default",
+            })
+    return schema
+
+
 def _definitions(schema_id: str) -> dict[str, dict]:
-    schema = next(s for s in bundled_schemas.ALL if s["id"] == schema_id)
+    schema = resource_schema(schema_id)
     return {attribute["name"].lower(): attribute for attribute in schema["attributes"]}
 
 
@@ -74,6 +94,22 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 KNOWN_SCHEMAS = {CORE_USER.lower(): CORE_USER, CORE_GROUP.lower(): CORE_GROUP,
                  ENTERPRISE_USER.lower(): ENTERPRISE_USER}
+# Top-level attributes of the closed core schemas (RFC 7643 §3.1 common attributes included).
+CORE_ATTRIBUTES = {
+    CORE_USER: {*DEFINITIONS[None], "externalid", *IGNORED_ON_WRITE},
+    CORE_GROUP: {"displayname", "externalid", "members", *IGNORED_ON_WRITE},
+}
+
+# Bounds on extension attributes (``urn:…:extension:…``, other than the enterprise one, whose
+# schema is closed). Azure sends one value per custom mapping: Entra directory extensions hold
+# at most 256 characters and onPremisesExtensionAttributes 1,024 (4 KiB in UTF-8 at worst),
+# and an application has at most 100 directory extensions. A whole Azure user is 1-2 KB.
+MAX_EXTENSION_ATTRIBUTES = 100  # per resource, across every extension schema
+MAX_EXTENSION_VALUE_BYTES = 4096  # one attribute's value, as UTF-8 JSON
+MAX_RESOURCE_BYTES = 65536  # the whole stored resource, as UTF-8 JSON
+MAX_EXTENSION_URN_LENGTH = 200
+# RFC 7643 §2.1 ATTRNAME, at most 100 characters.
+_ATTRNAME = re.compile(r"[A-Za-z][\w$-]{0,99}")
 
 
 MAX_DEPTH = 16
@@ -115,6 +151,56 @@ def is_schema_urn(key: str) -> bool:
 
 def canonical_urn(urn: str) -> str:
     return KNOWN_SCHEMAS.get(urn.lower(), urn)
+
+
+def is_custom_extension(urn: str) -> bool:
+    """Whether ``urn`` names an extension schema other than the enterprise one: an
+    ``urn:…:extension:…`` URN (RFC 7643 §3.3), such as Azure's custom attribute mappings use."""
+    lowered = urn.lower()
+    return (
+        lowered.startswith("urn:") and ":extension:" in lowered
+        and lowered != ENTERPRISE_USER.lower() and len(urn) <= MAX_EXTENSION_URN_LENGTH
+    )
+
+
+def undeclared(name: str, core_schema: str, *, patch: bool = False) -> InvalidPath | InvalidSyntax:
+    """The error for an attribute the closed core or enterprise schema does not define.
+
+    A body is refused with ``invalidSyntax`` ("did not conform to the request schema", RFC 7644
+    §3.12) and a PATCH path with ``invalidPath``.
+    """
+    kind = "User" if core_schema == CORE_USER else "Group"
+    detail = (
+        f"{attribute_detail(name)} is not defined by the {kind} schema. Send custom attributes "
+        f"under an extension schema, e.g. urn:ietf:params:scim:schemas:extension:kno2:2.0:"
+        f"{kind}:{name.rsplit(':', 1)[-1].split('.')[-1]}"
+    )
+    return InvalidPath(detail) if patch else InvalidSyntax(detail)
+
+
+def check_declared_path(core_schema: str, urn: str | None, attr: str, sub: str | None) -> None:
+    """Refuse a PATCH path into the closed schemas that names no defined attribute."""
+    label = attr if urn is None else f"{urn}:{attr}"
+    if urn is not None and is_custom_extension(urn):
+        if not _ATTRNAME.fullmatch(attr):
+            raise InvalidPath(f"{attribute_detail(label)} is not a valid attribute name")
+        return
+    if urn is None and core_schema == CORE_GROUP:
+        if attr.lower() not in CORE_ATTRIBUTES[CORE_GROUP] or sub is not None:
+            raise undeclared(label if sub is None else f"{label}.{sub}", core_schema, patch=True)
+        return
+    definitions = DEFINITIONS.get(urn) if core_schema == CORE_USER else None
+    if definitions is None:
+        raise InvalidPath(f"{attribute_detail(label)} is in no schema of this resource type")
+    definition = definitions.get(attr.lower())
+    if definition is None:
+        if urn is None and attr.lower() == "externalid" and sub is None:
+            return
+        raise undeclared(label, core_schema, patch=True)
+    if sub is not None:
+        subs = {s["name"].lower() for s in definition.get("subAttributes", [])}
+        if sub.lower() not in subs:
+            raise undeclared(f"{label}.{sub}", core_schema, patch=True)
 
 
 def key_in(container: dict, name: str) -> str:
@@ -211,17 +297,27 @@ def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
     return value
 
 
+def _check_identity(name: str, attr: str) -> None:
+    """A name whose identity key would not fit its indexed column is refused, not a 500."""
+    if len(identity_key(name).encode("utf-8")) > IDENTITY_KEY_MAX_BYTES:
+        raise InvalidValue(
+            f"{attr} is too long once normalised (more than {IDENTITY_KEY_MAX_BYTES} bytes)"
+        )
+
+
 def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
     """A validated user document from a POST/PUT body or a patched document.
 
-    Read-only and write-only attributes are dropped (RFC 7644 §3.3, §3.5.1); everything else is
-    kept as sent, including attributes this service does not know (custom Azure mappings).
-    Attributes the User and EnterpriseUser schemas define must have their schema's type.
-    ``default_active`` is what a missing ``active`` becomes: true on create and replace, and
-    unassigned after a PATCH removed it.
+    Read-only and write-only attributes are dropped (RFC 7644 §3.3, §3.5.1). The core User and
+    enterprise schemas are closed: an attribute they do not define is refused, naming it.
+    Attributes under any other ``urn:…:extension:…`` schema are kept as sent, within the
+    ``MAX_EXTENSION_*`` and ``MAX_RESOURCE_BYTES`` bounds. Defined attributes must have their
+    schema's type. ``default_active`` is what a missing ``active`` becomes: true on create and
+    replace, and unassigned after a PATCH removed it.
     """
     document = _writable(raw, "a User")
-    _string(document, "userName", required=True)
+    _gather_extensions(document, CORE_USER)
+    _check_identity(_string(document, "userName", required=True) or "", "userName")
     _string(document, "externalId")
     _string(document, "displayName")
     active_key = key_in(document, "active")
@@ -243,40 +339,144 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
             for item in value:
                 if not isinstance(item, dict):
                     raise InvalidValue(f"each element of {key} must be an object")
-                if isinstance(item, dict):
-                    for flag in [k for k in item if k.lower() == "primary"]:
-                        item[flag] = coerce_boolean("primary", item[flag])
+                for flag in [k for k in item if k.lower() == "primary"]:
+                    item[flag] = coerce_boolean("primary", item[flag])
             if not value:
                 document.pop(key)
-        elif key.startswith("urn:") or key.lower().startswith("urn:"):
-            if not isinstance(value, dict):
-                raise InvalidValue(f"{key} must be an object of extension attributes")
-            canonical = canonical_urn(key)
-            if canonical != key:
-                document[canonical] = document.pop(key)
+        elif lowered == ENTERPRISE_USER.lower():
             manager_key = key_in(value, "manager")
             if manager_key in value:
                 set_manager(value, value[manager_key])
             if not value:
-                document.pop(canonical)
+                document.pop(key)
     _move_enterprise_attributes(document)
     if ENTERPRISE_USER in document:
         document[ENTERPRISE_USER] = _typed(DEFINITIONS[ENTERPRISE_USER],
-                                           document[ENTERPRISE_USER], f"{ENTERPRISE_USER}:")
-    return _typed(DEFINITIONS[None], document, "")
+                                           document[ENTERPRISE_USER], f"{ENTERPRISE_USER}:",
+                                           CORE_USER)
+    result = _typed(DEFINITIONS[None], document, "", CORE_USER)
+    _check_size(result, "User")
+    return result
 
 
-def _typed(definitions: dict[str, dict], container: dict, prefix: str) -> dict:
+def _gather_extensions(document: dict, core_schema: str) -> None:
+    """Sort a body's top-level keys for the closed schemas (RFC 7643 §3.3).
+
+    A key qualified with the core schema URN names the core attribute; a key that is an
+    attribute of an extension (``urn:…:extension:kno2:2.0:User:npi``) goes into that
+    extension's object, as a PATCH path would put it; an extension's own URN holds an object of
+    its attributes; anything else the core schema does not define is refused, naming it.
+    Custom extensions are then checked against the ``MAX_EXTENSION_*`` bounds.
+    """
+    core = CORE_ATTRIBUTES[core_schema]
+    for key in list(document):
+        lowered = key.lower()
+        if lowered in core:
+            continue
+        if core_schema == CORE_USER and lowered in ENTERPRISE_ATTRIBUTES:
+            continue  # Azure's walkthrough sends them bare; _move_enterprise_attributes
+        if lowered.startswith(core_schema.lower() + ":"):
+            name = key[len(core_schema) + 1:]
+            if name.lower() not in core:
+                raise undeclared(name, core_schema)
+            document[name] = document.pop(key)
+            continue
+        if lowered.startswith("urn:") and (
+            is_custom_extension(key) or (core_schema == CORE_USER
+                                         and lowered == ENTERPRISE_USER.lower())
+        ) and is_schema_urn(key):
+            if not isinstance(document[key], dict):
+                raise InvalidValue(f"{key} must be an object of extension attributes")
+            canonical = canonical_urn(key)
+            if canonical != key:
+                document[canonical] = {**document.pop(key), **document.get(canonical, {})}
+            continue
+        if lowered.startswith("urn:") and ":" in key:
+            urn, name = key.rsplit(":", 1)
+            if is_custom_extension(urn) or (core_schema == CORE_USER
+                                            and urn.lower() == ENTERPRISE_USER.lower()):
+                container_key = key_in(document, canonical_urn(urn))
+                container = document.setdefault(container_key, {})
+                if not isinstance(container, dict):
+                    raise InvalidValue(f"{urn} must be an object of extension attributes")
+                container[name] = document.pop(key)
+                continue
+        raise undeclared(key, core_schema)
+    for key in [k for k in document if k.lower().startswith("urn:")]:
+        # "schemas" inside an extension object (as scim2-models writes it) is derived too.
+        document[key].pop(key_in(document[key], "schemas"), None)
+    count = 0
+    for key in [k for k in document if is_custom_extension(k)]:
+        extension = document[key]
+        for name, value in list(extension.items()):
+            label = f"{key}:{name}"
+            if not _ATTRNAME.fullmatch(name):
+                raise InvalidValue(f"{attribute_detail(label)} is not a valid attribute name")
+            size = _json_bytes(value)
+            if size > MAX_EXTENSION_VALUE_BYTES:
+                raise InvalidValue(
+                    f"{attribute_detail(label)} is {size} bytes; an extension attribute holds "
+                    f"at most {MAX_EXTENSION_VALUE_BYTES}"
+                )
+        count += len(extension)
+        if not extension:
+            document.pop(key)
+    if count > MAX_EXTENSION_ATTRIBUTES:
+        raise InvalidValue(
+            f"{count} extension attributes; a resource holds at most {MAX_EXTENSION_ATTRIBUTES}"
+        )
+
+
+def _json_bytes(value: object) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _check_size(document: dict, kind: str) -> None:
+    size = _json_bytes(document)
+    if size > MAX_RESOURCE_BYTES:
+        raise InvalidValue(
+            f"the {kind} is {size} bytes as JSON; a resource holds at most {MAX_RESOURCE_BYTES}"
+        )
+
+
+def extension_attributes(document: dict) -> list[tuple[str, str, object]]:
+    """``(schema URN, attribute name, value)`` of each custom extension attribute."""
+    return [
+        (key, name, value)
+        for key, extension in document.items() if is_custom_extension(key)
+        and isinstance(extension, dict)
+        for name, value in extension.items()
+    ]
+
+
+def declared_only(document: dict, core_schema: str) -> dict:
+    """``document`` without top-level attributes the closed schemas refuse.
+
+    Rows written before the schemas were closed may hold such attributes; a PATCH starts from
+    this, so it drops them (the change shows in the history) instead of failing for ever.
+    """
+    core = CORE_ATTRIBUTES[core_schema]
+    return {
+        key: value for key, value in document.items()
+        if key.lower() in core or is_custom_extension(key)
+        or (core_schema == CORE_USER and key == ENTERPRISE_USER)
+    }
+
+
+def _typed(definitions: dict[str, dict], container: dict, prefix: str,
+           core_schema: str) -> dict:
     """``container`` with every schema-defined attribute type-checked and spelled as its
     schema spells it (RFC 7643 §2.1: names are case-insensitive; clients read them back in
-    canonical case). Attributes no schema defines are kept as sent."""
+    canonical case). Only extension objects, already checked, pass without a definition."""
     result = {}
     for key, value in container.items():
         definition = definitions.get(key.lower())
         if definition is None:
-            result[key] = value
-            continue
-        _check_type(definition, value, f"{prefix}{key}")
+            if not prefix and (key.lower() == "externalid" or key.startswith("urn:")):
+                result[key] = value
+                continue
+            raise undeclared(f"{prefix}{key}", core_schema)
+        _check_type(definition, value, f"{prefix}{key}", core_schema)
         result[definition["name"]] = _canonical(definition, value)
     return result
 
@@ -307,23 +507,18 @@ def _move_enterprise_attributes(document: dict) -> None:
             document.pop(ENTERPRISE_USER)
 
 
-def _check_type(definition: dict | None, value: object, label: str) -> None:
-    """``value`` has the type and plurality its schema attribute says (RFC 7643 §2.3, §7).
-
-    Attributes no schema defines are kept as sent, whatever their type.
-    """
-    if definition is None:
-        return
+def _check_type(definition: dict, value: object, label: str, core_schema: str) -> None:
+    """``value`` has the type and plurality its schema attribute says (RFC 7643 §2.3, §7)."""
     if definition.get("multiValued"):
         if not isinstance(value, list):
             raise InvalidValue(f"{label} must be an array")
         for item in value:
-            _check_single(definition, item, label)
+            _check_single(definition, item, label, core_schema)
     else:
-        _check_single(definition, value, label)
+        _check_single(definition, value, label, core_schema)
 
 
-def _check_single(definition: dict, value: object, label: str) -> None:
+def _check_single(definition: dict, value: object, label: str, core_schema: str) -> None:
     expected = _TYPES.get(definition["type"].lower(), (object,))
     if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
         raise InvalidValue(f"{label} must be of type {definition['type']}")
@@ -331,17 +526,25 @@ def _check_single(definition: dict, value: object, label: str) -> None:
         subs = {sub["name"].lower(): sub for sub in definition.get("subAttributes", [])}
         for key, item in value.items():
             sub = subs.get(key.lower())
-            if sub is not None:
-                _check_single(sub, item, f"{label}.{key}")
+            if sub is None:
+                raise undeclared(f"{label}.{key}", core_schema)
+            _check_single(sub, item, f"{label}.{key}", core_schema)
 
 
 def clean_group(raw: object) -> dict:
-    """A validated group document; ``members`` stays a list of ``{"value": id}`` objects."""
+    """A validated group document; ``members`` becomes a list of member ids.
+
+    The core Group schema is closed as the User one is (see ``clean_user``); extension
+    attributes are kept within the same bounds. ``members`` does not count toward the size
+    bound: it is stored as membership rows, bounded by the request body limit.
+    """
     document = _writable(raw, "a Group")
-    _string(document, "displayName", required=True)
+    _gather_extensions(document, CORE_GROUP)
+    _check_identity(_string(document, "displayName", required=True) or "", "displayName")
     _string(document, "externalId")
     members_key = key_in(document, "members")
     members = document.pop(members_key, [])
+    _check_size(document, "Group")
     document["members"] = member_ids(members)
     return document
 

@@ -6,7 +6,25 @@ Each class carries the HTTP status and, where the RFC defines one, the ``scimTyp
 
 from __future__ import annotations
 
+import re
+
 from django_scim import exceptions
+
+# Errors about one attribute name it in their detail as ``attribute "<name>"`` (the full
+# ``urn:…:name`` for extension attributes), so the portal's explanation can say which Azure
+# mapping to change without a second description of the error.
+_ATTRIBUTE_IN_DETAIL = re.compile(r'\battribute "(?P<name>[^"]{1,300})"')
+
+
+def attribute_detail(name: str) -> str:
+    """How an error detail names the attribute it is about."""
+    return f'attribute "{name}"'
+
+
+def attribute_in_detail(detail: str) -> str | None:
+    """The attribute an error detail names (see ``attribute_detail``), if any."""
+    match = _ATTRIBUTE_IN_DETAIL.search(detail or "")
+    return match["name"] if match else None
 
 
 class ScimError(exceptions.SCIMException):

@@ -6,10 +6,11 @@ then narrow the rows in Python. Here the filter becomes a ``Q`` that the ORM par
 ANDs with the organization from ``scim.scoping``, so the database does all the narrowing.
 
 The stock transpiler silently drops attributes missing from its map (``bogus eq "x"`` would
-match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``eq`` compiles to
-``iexact``: every attribute mapped here is ``caseExact: false`` except ``externalId`` and
-``id``, which Azure and Microsoft's reference SP nonetheless match ignoring case
-(docs/azure-scim-client.md §3.2).
+match everything); ``StrictTranspiler`` raises ``invalidFilter`` instead. ``userName`` and a
+group's ``displayName`` compare their ``identity_key`` column (the rule uniqueness uses); elsewhere
+``eq`` compiles to ``iexact``: every attribute mapped here is ``caseExact: false`` except
+``externalId`` and ``id``, which Azure and Microsoft's reference SP nonetheless match ignoring
+case (docs/azure-scim-client.md §3.2).
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from scim2_filter_parser.transpilers.django_q_object import Transpiler
 
 from . import scoping
 from .errors import InvalidFilter
-from .models import ScimGroup, ScimUser
+from .models import ScimGroup, ScimUser, identity_key
 
 AttrMap = dict[tuple[str, str | None, str | None], str]
 
 USER_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
-    ("userName", None, None): "user_name",
+    ("userName", None, None): "user_name_key",
     ("externalId", None, None): "external_id",
     ("displayName", None, None): "display_name",
     ("active", None, None): "active",
@@ -67,11 +68,22 @@ _BARE_VALUE = re.compile(r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
-    ("displayName", None, None): "display_name",
+    ("displayName", None, None): "display_name_key",
     ("externalId", None, None): "external_id",
     ("meta", "created", None): "created_at",
     ("meta", "lastModified", None): "updated_at",
 }
+# Columns holding ``scim.models.identity_key`` of a name: a value is compared by its own key,
+# with case-sensitive lookups, so "eq" means "the same name" exactly as uniqueness does.
+IDENTITY_COLUMNS = {"user_name_key", "display_name_key"}
+
+# Bounds on a filter's size (RFC 7644 §3.4.2.2 sets none). Azure sends one ``eq``, or two joined
+# by ``and`` (docs/azure-scim-client.md §3.2), well under 600 characters even with two 255-character
+# values; these leave ample room for hand-written queries. Past them the parser's tree would grow
+# deep enough for the recursive transpiler to exhaust Python's stack (a 500), so refuse early.
+MAX_FILTER_LENGTH = 1000
+MAX_FILTER_DEPTH = 8  # nested "(" and "[" ("not" always takes a parenthesis)
+MAX_FILTER_TERMS = 16  # comparisons joined by "and"/"or"
 
 CORE_URNS = {
     "urn:ietf:params:scim:schemas:core:2.0:user",
@@ -161,6 +173,8 @@ class StrictTranspiler(Transpiler):
         if isinstance(node.attr_path.attr_name, scim2ast.Filter):
             return self.is_filter(node)
         column = self.visit(node.attr_path)
+        if column in IDENTITY_COLUMNS:
+            return self.identity_expr(column, node)
         if column != "active":
             return super().visit_AttrExpr(node)
         # A boolean column: iexact would compile to UPPER(active::text), which PostgreSQL
@@ -177,6 +191,18 @@ class StrictTranspiler(Transpiler):
         inactive = Q(active=False)
         wants_active = value if operator == "eq" else not value
         return ~inactive if wants_active else inactive
+
+
+    def identity_expr(self, column: str, node: Any) -> Q:
+        """A comparison on a name's identity key: the value is keyed the same way, and the
+        lookup is the case-sensitive twin of the one the library picked (``iexact`` → ``exact``)."""
+        op, value = self.visit_AttrExprValue(node)
+        if isinstance(value, str):
+            value = identity_key(value)
+            op = op.removeprefix("i") if op in {"iexact", "icontains", "istartswith",
+                                                "iendswith"} else op
+        query = Q(**{f"{column}__{op}": value})
+        return ~query if node.value.lower() == "ne" else query
 
 
 def _with_urns(query: Q) -> Q:
@@ -210,10 +236,37 @@ def _values(query: Q) -> Iterator[object]:
             yield child[1]
 
 
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_LOGICAL = re.compile(r"(?<![\w.:$-])(?:and|or)(?![\w.:$-])", re.IGNORECASE)
+
+
+def check_bounds(text: str) -> None:
+    """Refuse a filter longer, deeper or with more terms than the ``MAX_FILTER_*`` bounds.
+
+    Counted on the text outside quoted values, so ``userName eq "a(b"`` nests nothing. Done on
+    the characters rather than the lexer's tokens so that text the lexer refuses (and that
+    ``parse_filter`` then retries with bare values quoted) is bounded too.
+    """
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilter(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    unquoted = _QUOTED.sub('""', text)
+    depth = 0
+    for char in unquoted:
+        if char in "([":
+            depth += 1
+            if depth > MAX_FILTER_DEPTH:
+                raise InvalidFilter(f"filter nests more than {MAX_FILTER_DEPTH} levels deep")
+        elif char in ")]":
+            depth -= 1
+    if len(_LOGICAL.findall(unquoted)) >= MAX_FILTER_TERMS:
+        raise InvalidFilter(f"filter joins more than {MAX_FILTER_TERMS} comparisons with and/or")
+
+
 def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q:
     """The ``Q`` for a SCIM filter, or ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12)."""
     if not text.strip():
         raise InvalidFilter("filter is empty")
+    check_bounds(text)
     if _unstorable(text):
         raise InvalidFilter("filter contains characters that cannot be stored or compared")
     errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,

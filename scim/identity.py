@@ -9,26 +9,43 @@ portal finds is exactly a name a SCIM filter would find.
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db.models import Q, QuerySet
 
 from organizations.models import Organization
 
-from .models import ScimUser
+from .models import ScimGroup, ScimUser, identity_key
+
+__all__ = ["find_users", "group_named", "identity_key", "users_named"]
 
 
-def identity_key(value: str) -> str:
-    """The form two user identifiers are compared in: NFKC, then Unicode case folding."""
-    return unicodedata.normalize("NFKC", value).casefold()
+def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser]:
+    """The organization's users whose ``userName`` is ``user_name`` under the SCIM identity
+    rule (the indexed ``user_name_key``, as a ``userName eq`` filter and uniqueness compare).
+
+    The one place another layer (SAML sign-in) matches a name to a provisioned user, so the
+    rule that decides "same userName" for SCIM also decides it for sign-in.
+    """
+    return ScimUser.objects.filter(
+        organization=organization, user_name_key=identity_key(user_name)
+    )
+
+
+def group_named(organization: Organization, display_name: str) -> ScimGroup | None:
+    """The organization's group whose ``displayName`` is ``display_name`` under the same rule."""
+    return ScimGroup.objects.filter(
+        organization=organization, display_name_key=identity_key(display_name)
+    ).first()
 
 
 def find_users(organization: Organization, text: str) -> QuerySet[ScimUser]:
     """``organization``'s users whose userName, work email or externalId is ``text``,
-    ignoring case exactly as the SCIM ``eq`` filter does (the same indexed expressions)."""
+    compared exactly as the SCIM ``eq`` filter compares them: the userName by its identity
+    key, the work email and the externalId ignoring case."""
     text = text.strip()
     if not text or "\x00" in text:
         return ScimUser.objects.none()
     return ScimUser.objects.filter(organization=organization).filter(
-        Q(user_name__iexact=text) | Q(work_email__iexact=text) | Q(external_id__iexact=text)
+        Q(user_name_key=identity_key(text))
+        | Q(work_email__iexact=text)
+        | Q(external_id__iexact=text)
     )

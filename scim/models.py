@@ -8,7 +8,10 @@ unchanged (RFC 7643 §2: service providers return what clients wrote).
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import models
 from django.db.models import F
@@ -17,14 +20,40 @@ from django.utils import timezone
 
 from organizations.models import Organization
 
+# UTF-8 bytes of an identity key: PostgreSQL's b-tree entries are limited to about 2.7 kB, and
+# NFKC can expand one character to eighteen (U+FDFA), so the key, not the name, is bounded.
+IDENTITY_KEY_MAX_BYTES = 1020
+
+
+def identity_key(name: str) -> str:
+    """The key that decides whether two userNames (or group displayNames) are the same name.
+
+    RFC 7643 §4.1.1 makes ``userName`` case-insensitive without saying which folding; deciding
+    it in Python keeps it identical on every database (PostgreSQL's ``UPPER`` follows the
+    collation, so the dotless ``ı`` matched ``i``; SQLite folded ASCII only). NFKC first, so
+    compatibility forms (the Kelvin sign ``K``, fullwidth ``ａ``) are the letters they look
+    like, then full Unicode case folding.
+    """
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+class IdentityKeyQuerySet(models.QuerySet):
+    """``bulk_create`` fills the identity key, as ``save`` does (neither calls the other)."""
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        for obj in objs:
+            obj.refresh_identity_key()
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class ScimUser(models.Model):
     """One provisioned user of an organization (RFC 7643 §4.1).
 
     ``scim_id`` is the SCIM ``id``: random, so ids reveal nothing and cannot be guessed across
-    tenants, and stable for the row's life. ``userName`` is unique per organization ignoring
-    case, held by a functional unique index so parallel creates cannot both win; the same
-    ``UPPER(user_name)`` expression serves the case-insensitive ``eq`` filter on PostgreSQL.
+    tenants, and stable for the row's life. ``userName`` is unique per organization by its
+    ``identity_key``, held by a unique constraint so parallel creates cannot both win; the same
+    indexed column answers the ``userName eq`` filter.
     """
 
     # Optional strings are NULL when unassigned, not "": RFC 7643 §2.5 distinguishes the two,
@@ -35,6 +64,10 @@ class ScimUser(models.Model):
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     user_name = models.CharField(max_length=255)
+    user_name_key = models.CharField(
+        max_length=IDENTITY_KEY_MAX_BYTES, editable=False,
+        help_text="identity_key(user_name): what uniqueness and userName filters compare.",
+    )
     # NULL only after a PATCH "remove" of active (RFC 7644 §3.5.2.2): unassigned, which this
     # service reads as active; Azure deactivates by sending active=false (docs/azure-scim-client.md
     # §3.4).
@@ -55,11 +88,13 @@ class ScimUser(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 
+    objects = IdentityKeyQuerySet.as_manager()
+
     class Meta:
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(
-                F("organization"), Upper("user_name"), name="scim_user_name_unique_per_org_ci",
+                fields=["organization", "user_name_key"], name="scim_user_name_key_unique",
                 violation_error_message="userName is already taken in this organization.",
             ),
         ]
@@ -76,6 +111,17 @@ class ScimUser(models.Model):
     def __str__(self) -> str:
         return self.user_name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep ``user_name_key`` in step with ``user_name`` whoever saves the row."""
+        self.refresh_identity_key()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "user_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "user_name_key"}
+        super().save(*args, **kwargs)
+
+    def refresh_identity_key(self) -> None:
+        self.user_name_key = identity_key(self.user_name)
+
     @property
     def etag(self) -> str:
         """Weak entity tag of this version (RFC 7644 §3.14)."""
@@ -91,7 +137,7 @@ class ScimGroup(models.Model):
     """One provisioned group of an organization (RFC 7643 §4.2).
 
     Azure requires ``displayName`` to be unique (SCIM tutorial, /Groups); it is, per
-    organization and ignoring case, by a functional unique index.
+    organization, by its ``identity_key``, as a user's ``userName`` is.
     """
 
     organization = models.ForeignKey(
@@ -100,6 +146,10 @@ class ScimGroup(models.Model):
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     display_name = models.CharField(max_length=255)
+    display_name_key = models.CharField(
+        max_length=IDENTITY_KEY_MAX_BYTES, editable=False,
+        help_text="identity_key(display_name): what uniqueness and displayName filters compare.",
+    )
     attributes = models.JSONField(
         default=dict, blank=True, help_text="Any other SCIM attribute exactly as sent."
     )
@@ -110,12 +160,14 @@ class ScimGroup(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     version = models.PositiveIntegerField(default=1)
 
+    objects = IdentityKeyQuerySet.as_manager()
+
     class Meta:
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(
-                F("organization"), Upper("display_name"),
-                name="scim_group_display_name_unique_per_org_ci",
+                fields=["organization", "display_name_key"],
+                name="scim_group_display_name_key_unique",
                 violation_error_message="displayName is already taken in this organization.",
             ),
         ]
@@ -126,6 +178,17 @@ class ScimGroup(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep ``display_name_key`` in step with ``display_name`` whoever saves the row."""
+        self.refresh_identity_key()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "display_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "display_name_key"}
+        super().save(*args, **kwargs)
+
+    def refresh_identity_key(self) -> None:
+        self.display_name_key = identity_key(self.display_name)
 
     @property
     def etag(self) -> str:
@@ -152,3 +215,37 @@ class GroupMembership(models.Model):
 def user_model() -> type[ScimUser]:
     """django-scim2 hook ``USER_MODEL_GETTER``."""
     return ScimUser
+
+
+class ExtensionAttribute(models.Model):
+    """An extension attribute (``urn:…:extension:…:<name>``) an organization's Azure has sent.
+
+    Written the first time a write carries it, so ``/Schemas`` can describe what the
+    organization sends and staff can see it in the admin. ``value_type`` is the SCIM type of
+    the first value seen (RFC 7643 §2.3). At most ``MAX_PER_ORGANIZATION`` per organization, so
+    a token cannot grow the table or ``/Schemas`` without bound.
+    """
+
+    MAX_PER_ORGANIZATION = 200
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="scim_extension_attributes"
+    )
+    resource_type = models.CharField(max_length=8)  # "User" or "Group"
+    schema = models.CharField(max_length=200)
+    name = models.CharField(max_length=100)
+    value_type = models.CharField(max_length=16)
+    multi_valued = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["resource_type", "schema", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "resource_type", "schema", "name"],
+                name="scim_extension_attribute_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schema}:{self.name}"

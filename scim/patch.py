@@ -22,14 +22,24 @@ from .documents import (
     ENTERPRISE_USER,
     MULTI_VALUED,
     canonical_urn,
+    check_declared_path,
     coerce_boolean,
     is_blank,
+    is_custom_extension,
     is_hollow,
     is_schema_urn,
     key_in,
     set_manager,
 )
-from .errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
+from .errors import (
+    InvalidFilter,
+    InvalidPath,
+    InvalidSyntax,
+    InvalidValue,
+    Mutability,
+    NoTarget,
+    attribute_detail,
+)
 
 _PATH = re.compile(
     r"(?P<attr>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?"
@@ -165,24 +175,29 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
                 if is_schema_urn(key):
                     if canonical_urn(key) == core_schema and isinstance(item, dict):
                         for sub_key, sub_item in item.items():
-                            _apply(result, op, parse_path(sub_key, core_schema), sub_item)
+                            _apply(result, op, parse_path(sub_key, core_schema), sub_item,
+                                   core_schema)
                         continue
                     if not isinstance(item, dict):
                         raise InvalidValue(f"{key} must be an object of extension attributes")
                     for sub_key, sub_item in item.items():
-                        _apply(result, op, parse_path(f"{key}:{sub_key}"), sub_item)
+                        _apply(result, op, parse_path(f"{key}:{sub_key}", core_schema),
+                               sub_item, core_schema)
                     continue
-                _apply(result, op, parse_path(key, core_schema), item)
+                _apply(result, op, parse_path(key, core_schema), item, core_schema)
         elif is_schema_urn(path) and canonical_urn(path) != core_schema:
-            _apply_to_extension(result, op, canonical_urn(path), value)
+            _apply_to_extension(result, op, canonical_urn(path), value, core_schema)
         else:
-            _apply(result, op, parse_path(path, core_schema), value)
+            _apply(result, op, parse_path(path, core_schema), value, core_schema)
     _refresh_formatted_name(document, result)
     return result
 
 
-def _apply_to_extension(document: dict, op: str, urn: str, value: object) -> None:
+def _apply_to_extension(document: dict, op: str, urn: str, value: object,
+                        core_schema: str) -> None:
     """A path that is an extension's schema URN names the whole extension (RFC 7644 §3.10)."""
+    if not is_custom_extension(urn) and not (core_schema == CORE_USER and urn == ENTERPRISE_USER):
+        raise InvalidPath(f"{attribute_detail(urn)} is in no schema of this resource type")
     if op == "remove":
         document.pop(key_in(document, urn), None)
         return
@@ -191,7 +206,8 @@ def _apply_to_extension(document: dict, op: str, urn: str, value: object) -> Non
     if op == "replace":
         document.pop(key_in(document, urn), None)
     for key, item in value.items():
-        _apply(document, "add" if op == "replace" else op, parse_path(f"{urn}:{key}"), item)
+        _apply(document, "add" if op == "replace" else op,
+               parse_path(f"{urn}:{key}", core_schema), item, core_schema)
 
 
 def _refresh_formatted_name(before: dict, after: dict) -> None:
@@ -223,11 +239,14 @@ def _container(document: dict, path: Path, create: bool) -> dict | None:
     return container
 
 
-def _apply(document: dict, op: str, path: Path, value: object) -> None:
+def _apply(document: dict, op: str, path: Path, value: object, core_schema: str) -> None:
     if path.attr.lower() in {"id", "meta", "groups"} and path.urn is None:
         raise Mutability(f"{path.attr} is read-only")
-    if path.attr.lower() == "password" and path.urn is None:
-        return  # writeOnly and never stored; see IGNORED_ON_WRITE
+    if path.attr.lower() == "password" and path.urn is None or path.attr.lower() == "schemas":
+        # writeOnly and never stored, or derived (clients put "schemas" in extension objects
+        # too); see IGNORED_ON_WRITE
+        return
+    check_declared_path(core_schema, path.urn, path.attr, path.sub)
     if op == "remove":
         container = _container(document, path, create=False)
         if container is None:

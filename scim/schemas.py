@@ -7,11 +7,12 @@ served with ``meta.location`` under the organization's tenant URL.
 
 from __future__ import annotations
 
-import copy
+from collections import defaultdict
 
-from django_scim import schemas as bundled
+from organizations.models import Organization
 
 from . import documents
+from .models import ExtensionAttribute
 
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_SCHEMA_IDS = (documents.CORE_USER, documents.CORE_GROUP, documents.ENTERPRISE_USER)
@@ -19,8 +20,7 @@ RESOURCE_SCHEMA_IDS = (documents.CORE_USER, documents.CORE_GROUP, documents.ENTE
 
 def all_schemas() -> list[dict]:
     """django-scim2 hook ``SCHEMAS_GETTER``: the resource schemas, without locations."""
-    by_id = {schema["id"]: schema for schema in bundled.ALL}
-    schemas = [copy.deepcopy(by_id[schema_id]) for schema_id in RESOURCE_SCHEMA_IDS]
+    schemas = [documents.resource_schema(schema_id) for schema_id in RESOURCE_SCHEMA_IDS]
     for attribute in schemas[1]["attributes"]:
         if attribute["name"] == "displayName":
             # Azure requires unique group names (docs/azure-scim-client.md §1.2); we enforce it, so
@@ -29,10 +29,55 @@ def all_schemas() -> list[dict]:
     return schemas
 
 
-def resource_schemas(base: str) -> list[dict]:
-    """The resource schemas with ``meta.location`` under ``base``, the tenant URL."""
+def extension_schemas(organization: Organization) -> list[dict]:
+    """One schema per extension URN this organization's Azure has sent attributes under
+    (``ExtensionAttribute``), so ``/Schemas`` describes what the organization accepts."""
+    by_schema: dict[tuple[str, str], list[ExtensionAttribute]] = defaultdict(list)
+    for attribute in ExtensionAttribute.objects.filter(organization=organization):
+        by_schema[(attribute.resource_type, attribute.schema)].append(attribute)
+    limits = (
+        f"at most {documents.MAX_EXTENSION_ATTRIBUTES} extension attributes per resource, "
+        f"{documents.MAX_EXTENSION_VALUE_BYTES} bytes per value and "
+        f"{documents.MAX_RESOURCE_BYTES} bytes per resource"
+    )
     result = []
-    for schema in all_schemas():
+    for (resource_type, urn), attributes in sorted(by_schema.items()):
+        result.append({
+            "id": urn,
+            "name": urn.rsplit(":", 1)[-1] if urn.lower().endswith(resource_type.lower())
+            else urn,
+            "description": (
+                f"Extension attributes of {resource_type} resources this organization's Azure "
+                f"AD sends. Any urn:…:extension:… attribute is accepted, {limits}."
+            ),
+            "attributes": [_attribute(attribute) for attribute in attributes],
+        })
+    return result
+
+
+def _attribute(attribute: ExtensionAttribute) -> dict:
+    definition = {
+        "name": attribute.name,
+        "type": attribute.value_type,
+        "multiValued": attribute.multi_valued,
+        "description": f"First sent {attribute.first_seen_at:%Y-%m-%d}.",
+        "required": False,
+        "caseExact": False,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+    }
+    if attribute.value_type == "complex":
+        definition["subAttributes"] = []
+    return definition
+
+
+def resource_schemas(base: str, organization: Organization | None = None) -> list[dict]:
+    """The resource schemas with ``meta.location`` under ``base``, the tenant URL, and those of
+    the extension attributes ``organization`` sends."""
+    result = []
+    extensions = extension_schemas(organization) if organization is not None else []
+    for schema in all_schemas() + extensions:
         schema["schemas"] = [SCHEMA]
         schema["meta"] = {"resourceType": "Schema", "location": f"{base}/Schemas/{schema['id']}"}
         result.append(schema)

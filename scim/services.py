@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from directory import outbox
 from organizations.models import Organization
 
 from . import documents
-from .errors import InvalidPath, InvalidValue, Uniqueness
-from .models import GroupMembership, ScimGroup, ScimUser
+from .errors import InvalidPath, InvalidValue, Uniqueness, attribute_detail
+from .models import ExtensionAttribute, GroupMembership, ScimGroup, ScimUser
 from .patch import Path, apply_patch, parse_path
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,63 @@ def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: An
         raise Uniqueness(message) from exc
 
 
+def _scim_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "decimal"
+    return "complex" if isinstance(value, dict) else "string"
+
+
+def note_extension_attributes(organization_id: int, resource_type: str,
+                              document: dict) -> None:
+    """Remember the extension attributes ``document`` carries that this organization's Azure
+    never sent before (``ExtensionAttribute``), for ``/Schemas`` and the admin.
+
+    No query for a document without extension attributes; one to read what is known, and one
+    insert when something is new. Past ``ExtensionAttribute.MAX_PER_ORGANIZATION`` a new one
+    is refused, so a token cannot grow ``/Schemas`` without bound.
+    """
+    sent = documents.extension_attributes(document)
+    if not sent:
+        return
+    known = {
+        (schema.lower(), name.lower())
+        for schema, name in ExtensionAttribute.objects.filter(
+            organization_id=organization_id, resource_type=resource_type
+        ).values_list("schema", "name")
+    }
+    new: dict[tuple[str, str], ExtensionAttribute] = {}
+    for schema, name, value in sent:
+        key = (schema.lower(), name.lower())
+        if key in known or key in new:
+            continue
+        element = value[0] if isinstance(value, list) and value else value
+        new[key] = ExtensionAttribute(
+            organization_id=organization_id, resource_type=resource_type, schema=schema,
+            name=name,
+            value_type=_scim_type(element), multi_valued=isinstance(value, list),
+        )
+    if not new:
+        return
+    if len(known) + len(new) > ExtensionAttribute.MAX_PER_ORGANIZATION:
+        first = next(iter(new.values()))
+        raise InvalidValue(
+            f"{attribute_detail(str(first))} would take this organization past "
+            f"{ExtensionAttribute.MAX_PER_ORGANIZATION} extension attributes per resource type"
+        )
+    ExtensionAttribute.objects.bulk_create(new.values(), ignore_conflicts=True)
+    logger.info("scim extension attributes first seen org=%s type=%s names=%s",
+                organization_id, resource_type, ",".join(str(a) for a in new.values()))
+
+
+def _touches_extensions(changes: list[dict]) -> bool:
+    return any(documents.is_custom_extension(change["attribute"].rsplit(":", 1)[0])
+               for change in changes)
+
+
 # --- users -----------------------------------------------------------------------------------
 
 @transaction.atomic(savepoint=False)
@@ -91,6 +148,7 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
         **documents.user_fields(document),
     )
     _save_unique(user, f"userName {user.user_name!r} is already taken")
+    note_extension_attributes(organization.pk, "User", document)
     outbox.user_created(user, documents.user_document(user))
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
     return user
@@ -114,6 +172,8 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
     user.version += 1
     _save_unique(user, f"userName {user.user_name!r} is already taken",
                  update_fields=[*fields, "updated_at", "version"])
+    if _touches_extensions(changes):
+        note_extension_attributes(user.organization_id, "User", document)
     outbox.user_changed(user, documents.user_document(user), changes)
     logger.info("scim user updated org=%s id=%s attributes=%s", user.organization_id,
                 user.scim_id, ",".join(change["attribute"] for change in changes))
@@ -123,7 +183,8 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
 @transaction.atomic(savepoint=False)
 def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations`` (already shape-checked by ``scim.patch.operations_of``)."""
-    patched = apply_patch(documents.user_document(user), operations)
+    start = documents.declared_only(documents.user_document(user), documents.CORE_USER)
+    patched = apply_patch(start, operations)
     return replace_user(user, documents.clean_user(patched, default_active=None))
 
 
@@ -265,6 +326,7 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
     group = ScimGroup(organization=organization, created_at=now, updated_at=now,
                       **documents.group_fields(document))
     _save_unique(group, f"displayName {group.display_name!r} is already taken")
+    note_extension_attributes(organization.pk, "Group", document)
     group.organization = organization
     outcome = Outcome()
     added, _ = _apply_member_steps(
@@ -286,6 +348,8 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
         group.version += 1
         _save_unique(group, f"displayName {group.display_name!r} is already taken",
                      update_fields=[*fields, "updated_at", "version"])
+        if _touches_extensions(changes):
+            note_extension_attributes(group.organization_id, "Group", document)
     return changes
 
 
@@ -354,9 +418,8 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
             attribute_operations.append(operation)
     outcome = Outcome()
     if attribute_operations:
-        patched = apply_patch(
-            documents.group_document(group), attribute_operations, documents.CORE_GROUP
-        )
+        start = documents.declared_only(documents.group_document(group), documents.CORE_GROUP)
+        patched = apply_patch(start, attribute_operations, documents.CORE_GROUP)
         patched["members"] = []
         outcome.changes = _save_group_document(group, documents.clean_group(patched))
     added, removed = _apply_member_steps(group, steps, outcome) if steps else ([], [])
@@ -377,12 +440,3 @@ def delete_group(group: ScimGroup) -> None:
     outbox.group_deleted(group, documents.group_document(group))
     logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)
 
-
-def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser]:
-    """The organization's users whose ``userName`` is ``user_name`` under the SCIM identity rule.
-
-    The one place another layer (SAML sign-in) matches a name to a provisioned user, so the rule
-    that decides "same userName" for SCIM also decides it for sign-in: today case-insensitive
-    equality, held by the ``UPPER(user_name)`` unique index.
-    """
-    return ScimUser.objects.filter(organization=organization, user_name__iexact=user_name)

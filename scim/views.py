@@ -484,7 +484,7 @@ class SchemasView(ScimViewMixin, scim_views.SchemasView, CallOutcomeMixin):
             **kwargs: Any) -> HttpResponse:
         from .schemas import resource_schemas
 
-        schemas = resource_schemas(scoping.base_location(request))
+        schemas = resource_schemas(scoping.base_location(request), scoping.organization_of(request))
         if uuid:
             for schema in schemas:
                 if schema["id"].lower() == uuid.lower():

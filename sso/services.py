@@ -28,8 +28,8 @@ from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit
 from portal.models import PortalMembership
+from scim.identity import users_named
 from scim.models import GroupMembership, ScimUser
-from scim.services import users_named
 
 from . import saml
 from .models import (

@@ -181,3 +181,48 @@ def test_query_counts_are_scoped_to_the_organization(scim, other_scim,
         response = scim.get("/Users")
 
     assert response.json()["totalResults"] == 3
+
+
+KNO2 = "urn:ietf:params:scim:schemas:extension:kno2:2.0:User"
+
+
+def test_a_create_with_new_extension_attributes_adds_two_queries_whatever_their_number(
+        scim, django_assert_max_num_queries):
+    # The user's three, plus reading the organization's known attributes and one insert.
+    with django_assert_max_num_queries(AUTH + 5):
+        response = scim.post("/Users", {"userName": "new@riverside.example",
+                                        KNO2: {f"a{n}": "v" for n in range(50)}})
+
+    assert response.status_code == 201
+
+
+def test_a_create_with_known_extension_attributes_adds_one_query(
+        scim, django_assert_max_num_queries):
+    make_user(scim.organization, "first@riverside.example", **{KNO2: {"npi": "1"}})
+
+    with django_assert_max_num_queries(AUTH + 4):
+        response = scim.post("/Users", {"userName": "new@riverside.example", KNO2: {"npi": "2"}})
+
+    assert response.status_code == 201
+
+
+def test_a_patch_of_an_extension_attribute_adds_at_most_two_queries(
+        scim, django_assert_max_num_queries):
+    user = make_user(scim.organization, "alice@riverside.example")
+
+    with django_assert_max_num_queries(AUTH + 7):
+        response = scim.patch_ops(f"/Users/{user.scim_id}",
+                                  {"op": "add", "path": f"{KNO2}:npi", "value": "1"})
+
+    assert response.status_code == 200
+
+
+def test_schemas_cost_one_query_whatever_the_number_of_extension_attributes(
+        scim, django_assert_max_num_queries):
+    make_user(scim.organization, "first@riverside.example",
+              **{KNO2: {f"a{n}": "v" for n in range(100)}})
+
+    with django_assert_max_num_queries(AUTH + 1):
+        response = scim.get("/Schemas")
+
+    assert len(response.json()["Resources"]) == 4
