@@ -342,6 +342,11 @@ class SetPasswordLink(HashedSecret):
         return f"set-password link for {self.user} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+# Usernames of the portal accounts SAML sign-in creates (``sso.services.portal_user_for``): they
+# never get a password, so no set-password link is made for them either.
+SSO_USERNAME_PREFIX = "sso-"
+
+
 class TenantAdmin(User):
     """A customer's administrator: a plain account linked to organizations by memberships."""
 

@@ -29,6 +29,7 @@ from . import apikeys
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
 from .explanations import is_test_connection, summarize
 from .models import (
+    SSO_USERNAME_PREFIX,
     FailedAuthenticationCount,
     HistoryApiKey,
     MemberChange,
@@ -283,6 +284,10 @@ def create_set_password_link(
     creation is audited for each of the user's organizations. Only a keyed hash of the link is
     stored.
     """
+    if user.get_username().startswith(SSO_USERNAME_PREFIX):
+        raise SetPasswordLinkRefused(
+            f"{user.get_username()} signs in through the organization's identity provider only."
+        )
     if user.has_usable_password():
         raise SetPasswordLinkRefused(
             f"{user.get_username()} already has a password; they can change it when signed in."

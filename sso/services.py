@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit
-from portal.models import PortalMembership
+from portal.models import SSO_USERNAME_PREFIX, PortalMembership
 from scim.identity import users_named
 from scim.models import GroupMembership, ScimUser
 
@@ -45,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 OKTA_HOSTS = ("okta.com", "oktapreview.com", "okta-emea.com")
 # Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
-SSO_USERNAME_PREFIX = "sso-"
 
 
 class SsoConfigurationError(ValidationError):

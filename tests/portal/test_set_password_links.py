@@ -133,6 +133,17 @@ def test_no_link_is_created_for_an_account_that_has_a_password(new_admin):
     assert not SetPasswordLink.objects.exists()
 
 
+def test_no_link_is_created_for_an_account_made_by_single_sign_on(organization):
+    sso_account = services.create_tenant_admin(
+        username="sso-6f1c2a9e-0000-4000-8000-000000000001", email="s@x.test",
+        organizations=[organization], actor=None,
+    )
+
+    with pytest.raises(services.SetPasswordLinkRefused, match="identity provider"):
+        services.create_set_password_link(sso_account, actor=None)
+    assert not SetPasswordLink.objects.exists()
+
+
 def test_a_link_expires(new_admin, settings):
     settings.PORTAL_SET_PASSWORD_LINK_HOURS = 72
     _, url = services.create_set_password_link(new_admin, actor=None)
