@@ -393,7 +393,8 @@ def _user_for_key(organization: Organization, key: str) -> ScimUser | None:
 def user_timeline(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
     """One person's page: state, attributes as Azure sent them, groups, and every event."""
     if "\x00" in key:
-        return HttpResponseBadRequest("A name cannot contain a NUL character.")
+        # No userName, email or id holds one (PostgreSQL cannot even store it).
+        raise Http404("Nothing is known about this user here.")
     user = _user_for_key(organization, key)
     person = people.person_for(organization, user=user, name=key)
     page = history.page_of(

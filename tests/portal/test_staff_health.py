@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
+    factories.staff_sign_in(client, staff_user)
     return client
 
 

@@ -35,7 +35,8 @@ WEIRD_FILTERS = [
     ('meta.lastModified ge "2020-01-01T00:00:00+25:00"', 400, 400),
     ('not userName eq "x"', 400, 400),
     ('userName eq "x" or', 400, 400),
-    ('(((((((((((userName eq "x")))))))))))', 200, 400),
+    # Eleven levels of parentheses: past the nesting bound (scim/filters.py), on both resources.
+    ('(((((((((((userName eq "x")))))))))))', 400, 400),
 ]
 
 

@@ -19,6 +19,7 @@ from scim.documents import (
     MAX_RESOURCE_BYTES,
 )
 from scim.models import ExtensionAttribute
+from tests import factories
 
 from .conftest import make_group, make_user
 
@@ -321,8 +322,7 @@ def test_staff_see_the_extension_attributes_an_organizations_azure_sends(
 ):
     create(scim, **{KNO2: {"npi": "1234567890"}})
     other_scim.post("/Users", {"userName": "bob@lakeside.test", KNO2: {"lakesideOnly": "1"}})
-    staff = Client()
-    staff.force_login(staff_user)
+    staff = factories.staff_sign_in(Client(), staff_user)
 
     page = staff.get(
         reverse("admin:organizations_organization_change", args=[scim.organization.pk])
