@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER_SCHEMAS = [
     "urn:ietf:params:scim:schemas:core:2.0:User",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
@@ -95,32 +96,46 @@ class Client:
             self.local.session = session
         return self.local.session
 
-    def call(self, operation: str, method: str, path: str, *, expect: tuple[int, ...],
-             body: dict | None = None, params: dict | None = None) -> requests.Response:
+    def call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        expect: tuple[int, ...],
+        body: dict | None = None,
+        params: dict | None = None,
+    ) -> requests.Response:
         with self.counter_lock:
             base = self.tenant_urls[next(self.counter)]
         data = json.dumps(body) if body is not None else None
         headers = {"Content-Type": SCIM} if body is not None else {}
         started = time.perf_counter()
-        response = self._session().request(method, base + path, data=data, params=params,
-                                           headers=headers, timeout=60)
+        response = self._session().request(
+            method, base + path, data=data, params=params, headers=headers, timeout=60
+        )
         elapsed = time.perf_counter() - started
         ok = response.status_code in expect
         self.stats.add(operation, elapsed, response, ok)
         if not ok:
-            tqdm.write(f"{operation}: {method} {path} -> {response.status_code} "
-                       f"{response.text[:200]}")
+            tqdm.write(
+                f"{operation}: {method} {path} -> {response.status_code} {response.text[:200]}"
+            )
         return response
 
 
 def run_parallel(label: str, jobs: list, concurrency: int, work) -> list:
     results = [None] * len(jobs)
-    with tqdm(total=len(jobs), desc=label, unit="obj", file=sys.stderr, leave=False) as bar, \
-            ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with (
+        tqdm(total=len(jobs), desc=label, unit="obj", file=sys.stderr, leave=False) as bar,
+        ThreadPoolExecutor(max_workers=concurrency) as pool,
+    ):
+
         def run(index_job):
             index, job = index_job
             results[index] = work(job)
             bar.update(1)
+
         list(pool.map(run, enumerate(jobs)))
     return results
 
@@ -136,7 +151,8 @@ def user_body(i: int) -> dict:
         "name": {"givenName": "Bench", "familyName": f"User{i}"},
         "emails": [{"primary": True, "type": "work", "value": f"user{i:07d}@bench.example"}],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "department": f"Dept {i % 17}", "employeeNumber": str(i),
+            "department": f"Dept {i % 17}",
+            "employeeNumber": str(i),
         },
         "meta": {"resourceType": "User"},
         "roles": [],
@@ -154,68 +170,117 @@ def group_members(group: int, groups: int, users: int, memberships: int) -> list
 def initial_cycle(client: Client, args) -> tuple[list[str], list[str], dict[int, set[int]]]:
     def provision_user(i: int) -> str:
         body = user_body(i)
-        found = client.call("user_lookup", "GET", "/Users", expect=(200,),
-                            params={"filter": f'userName eq "{body["userName"]}"'})
+        found = client.call(
+            "user_lookup",
+            "GET",
+            "/Users",
+            expect=(200,),
+            params={"filter": f'userName eq "{body["userName"]}"'},
+        )
         resources = found.json().get("Resources", []) if found.ok else []
         if resources:
             return resources[0]["id"]
         created = client.call("user_create", "POST", "/Users", body=body, expect=(201,))
         return created.json()["id"]
 
-    user_ids = run_parallel("users (lookup+create)", list(range(args.users)), args.concurrency,
-                            provision_user)
+    user_ids = run_parallel(
+        "users (lookup+create)", list(range(args.users)), args.concurrency, provision_user
+    )
     membership: dict[int, set[int]] = {}
 
     def provision_group(g: int) -> str:
         name = f"Bench Group {g:04d}"
-        client.call("group_lookup", "GET", "/Groups", expect=(200,),
-                    params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'})
-        created = client.call("group_create", "POST", "/Groups", expect=(201,), body={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "externalId": f"gext-{g:04d}", "displayName": name, "members": [],
-            "meta": {"resourceType": "Group"},
-        })
+        client.call(
+            "group_lookup",
+            "GET",
+            "/Groups",
+            expect=(200,),
+            params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'},
+        )
+        created = client.call(
+            "group_create",
+            "POST",
+            "/Groups",
+            expect=(201,),
+            body={
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "externalId": f"gext-{g:04d}",
+                "displayName": name,
+                "members": [],
+                "meta": {"resourceType": "Group"},
+            },
+        )
         group_id = created.json()["id"]
         members = group_members(g, args.groups, args.users, args.memberships)
         membership[g] = set(members)
         for start in range(0, len(members), args.members_per_patch):
-            chunk = members[start:start + args.members_per_patch]
-            client.call("group_add_members", "PATCH", f"/Groups/{group_id}", expect=(204,), body={
-                "schemas": [PATCH_OP],
-                "Operations": [{"op": "Add", "path": "members",
-                                "value": [{"$ref": None, "value": user_ids[u]} for u in chunk]}],
-            })
+            chunk = members[start : start + args.members_per_patch]
+            client.call(
+                "group_add_members",
+                "PATCH",
+                f"/Groups/{group_id}",
+                expect=(204,),
+                body={
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {
+                            "op": "Add",
+                            "path": "members",
+                            "value": [{"$ref": None, "value": user_ids[u]} for u in chunk],
+                        }
+                    ],
+                },
+            )
         return group_id
 
-    group_ids = run_parallel("groups (lookup+create+members)", list(range(args.groups)),
-                             args.concurrency, provision_group)
+    group_ids = run_parallel(
+        "groups (lookup+create+members)",
+        list(range(args.groups)),
+        args.concurrency,
+        provision_group,
+    )
     return user_ids, group_ids, membership
 
 
-def incremental_cycle(client: Client, args, user_ids: list[str], group_ids: list[str],
-                      membership: dict[int, set[int]]) -> dict:
+def incremental_cycle(
+    client: Client, args, user_ids: list[str], group_ids: list[str], membership: dict[int, set[int]]
+) -> dict:
     rng = random.Random(7)
     indexes = list(range(args.users))
     rng.shuffle(indexes)
     updated = indexes[: args.users // 20]
-    deactivated = indexes[args.users // 20: args.users // 20 + args.users // 50]
+    deactivated = indexes[args.users // 20 : args.users // 20 + args.users // 50]
 
     def update(i: int) -> None:
-        client.call("user_update", "PATCH", f"/Users/{user_ids[i]}", expect=(200, 204), body={
-            "schemas": [PATCH_OP],
-            "Operations": [
-                {"op": "Replace", "path": "displayName", "value": f"Renamed User {i}"},
-                {"op": "Replace",
-                 "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-                 "value": "Cardiology"},
-            ],
-        })
+        client.call(
+            "user_update",
+            "PATCH",
+            f"/Users/{user_ids[i]}",
+            expect=(200, 204),
+            body={
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "Replace", "path": "displayName", "value": f"Renamed User {i}"},
+                    {
+                        "op": "Replace",
+                        "path": f"{ENTERPRISE_USER}:department",
+                        "value": "Cardiology",
+                    },
+                ],
+            },
+        )
 
     def deactivate(i: int) -> None:
-        client.call("user_deactivate", "PATCH", f"/Users/{user_ids[i]}", expect=(200, 204), body={
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
-        })
+        client.call(
+            "user_deactivate",
+            "PATCH",
+            f"/Users/{user_ids[i]}",
+            expect=(200, 204),
+            body={
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+            },
+        )
 
     def remove_members(g: int) -> None:
         members = sorted(membership[g])[: args.removals_per_group]
@@ -225,12 +290,23 @@ def incremental_cycle(client: Client, args, user_ids: list[str], group_ids: list
         legacy, flagged = members[:half], members[half:]
         operations = []
         if legacy:
-            operations.append({"op": "Remove", "path": "members",
-                               "value": [{"value": user_ids[u]} for u in legacy]})
-        operations += [{"op": "remove", "path": f'members[value eq "{user_ids[u]}"]'}
-                       for u in flagged]
-        client.call("group_remove_members", "PATCH", f"/Groups/{group_ids[g]}", expect=(204,),
-                    body={"schemas": [PATCH_OP], "Operations": operations})
+            operations.append(
+                {
+                    "op": "Remove",
+                    "path": "members",
+                    "value": [{"value": user_ids[u]} for u in legacy],
+                }
+            )
+        operations += [
+            {"op": "remove", "path": f'members[value eq "{user_ids[u]}"]'} for u in flagged
+        ]
+        client.call(
+            "group_remove_members",
+            "PATCH",
+            f"/Groups/{group_ids[g]}",
+            expect=(204,),
+            body={"schemas": [PATCH_OP], "Operations": operations},
+        )
         membership[g] -= set(members)
 
     run_parallel("attribute updates", updated, args.concurrency, update)
@@ -250,9 +326,11 @@ def measure_ceiling(base_urls: list[str], public_id: str, token: str, args) -> f
             session_local.session.headers["Authorization"] = f"Bearer {token}"
         with lock:
             base = next(urls)
-        response = session_local.session.get(f"{base}/bench/ceiling/{public_id}",
-                                             params={"userName": f"user{i:07d}@bench.example"},
-                                             timeout=60)
+        response = session_local.session.get(
+            f"{base}/bench/ceiling/{public_id}",
+            params={"userName": f"user{i:07d}@bench.example"},
+            timeout=60,
+        )
         response.raise_for_status()
 
     started = time.perf_counter()
@@ -272,34 +350,57 @@ def big_group(client: Client, args) -> dict:
     size, additions, add_size = args.big_group, args.big_group_patches, 1000
     total = size + additions * add_size
     users = ScimUser.objects.bulk_create(
-        [ScimUser(organization=organization, user_name=f"big{i:07d}@bench.example",
-                  display_name=f"Big {i}", attributes={}) for i in range(total)],
+        [
+            ScimUser(
+                organization=organization,
+                user_name=f"big{i:07d}@bench.example",
+                display_name=f"Big {i}",
+                attributes={},
+            )
+            for i in range(total)
+        ],
         batch_size=5000,
     )
     big = ScimGroup.objects.create(organization=organization, display_name="Bench Big Group")
     small = ScimGroup.objects.create(organization=organization, display_name="Bench Small Group")
     GroupMembership.objects.bulk_create(
-        [GroupMembership(group=big, user=u) for u in users[:size]], batch_size=10000)
-    GroupMembership.objects.bulk_create(
-        [GroupMembership(group=small, user=u) for u in users[:10]])
+        [GroupMembership(group=big, user=u) for u in users[:size]], batch_size=10000
+    )
+    GroupMembership.objects.bulk_create([GroupMembership(group=small, user=u) for u in users[:10]])
 
     add_latencies = []
     for n in range(additions):
-        chunk = users[size + n * add_size: size + (n + 1) * add_size]
+        chunk = users[size + n * add_size : size + (n + 1) * add_size]
         started = time.perf_counter()
-        client.call("big_group_add_1000", "PATCH", f"/Groups/{big.scim_id}", expect=(204,), body={
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "Add", "path": "members",
-                            "value": [{"value": str(u.scim_id)} for u in chunk]}],
-        })
+        client.call(
+            "big_group_add_1000",
+            "PATCH",
+            f"/Groups/{big.scim_id}",
+            expect=(204,),
+            body={
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {
+                        "op": "Add",
+                        "path": "members",
+                        "value": [{"value": str(u.scim_id)} for u in chunk],
+                    }
+                ],
+            },
+        )
         add_latencies.append(time.perf_counter() - started)
     read = {}
     for label, group in (("big", big), ("small", small)):
         samples = []
         for _ in range(args.big_group_reads):
             started = time.perf_counter()
-            client.call(f"group_read_{label}", "GET", f"/Groups/{group.scim_id}", expect=(200,),
-                        params={"excludedAttributes": "members"})
+            client.call(
+                f"group_read_{label}",
+                "GET",
+                f"/Groups/{group.scim_id}",
+                expect=(200,),
+                params={"excludedAttributes": "members"},
+            )
             samples.append(time.perf_counter() - started)
         read[label] = statistics.median(samples)
     members_now = GroupMembership.objects.filter(group=big).count()
@@ -340,9 +441,11 @@ def verify(args, user_ids, group_ids, membership, incremental) -> list[str]:
     actual = defaultdict(set)
     id_to_index = {scim_id: i for i, scim_id in enumerate(user_ids)}
     group_index = {scim_id: g for g, scim_id in enumerate(group_ids)}
-    for group_id, user_id in GroupMembership.objects.filter(
-        group__scim_id__in=group_ids
-    ).values_list("group__scim_id", "user__scim_id").iterator(chunk_size=10000):
+    for group_id, user_id in (
+        GroupMembership.objects.filter(group__scim_id__in=group_ids)
+        .values_list("group__scim_id", "user__scim_id")
+        .iterator(chunk_size=10000)
+    ):
         actual[group_index[str(group_id)]].add(id_to_index.get(str(user_id), -1))
     for g in range(args.groups):
         if actual[g] != membership[g]:
@@ -356,17 +459,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=100)
     parser.add_argument("--memberships", type=int, default=50_000)
-    parser.add_argument("--members-per-patch", type=int, default=100,
-                        help="members per Add operation in the initial cycle (default 100)")
+    parser.add_argument(
+        "--members-per-patch",
+        type=int,
+        default=100,
+        help="members per Add operation in the initial cycle (default 100)",
+    )
     parser.add_argument("--removals-per-group", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--servers", type=int, default=1, help="gunicorn instances (default 1)")
-    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers per instance "
-                        "(default: the production config's 2 x CPUs + 1)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="gunicorn workers per instance (default: the production config's 2 x CPUs + 1)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="threads per gunicorn worker")
     parser.add_argument("--ceiling-requests", type=int, default=3000)
-    parser.add_argument("--big-group", type=int, default=20_000,
-                        help="members of the large group (0 skips that phase)")
+    parser.add_argument(
+        "--big-group",
+        type=int,
+        default=20_000,
+        help="members of the large group (0 skips that phase)",
+    )
     parser.add_argument("--big-group-patches", type=int, default=20)
     parser.add_argument("--big-group-reads", type=int, default=50)
     parser.add_argument("--database-url", default=harness.DEFAULT_DATABASE_URL)
@@ -389,8 +504,9 @@ def main() -> None:
     else:
         harness.recreate_database(args.database_url)
         token, args.public_id = harness.provision_tenant(env)
-        servers = harness.start_servers(env, args.servers, workers=args.workers,
-                                        threads=args.threads)
+        servers = harness.start_servers(
+            env, args.servers, workers=args.workers, threads=args.threads
+        )
         base_urls = servers.urls
     # This process reads the same database to set up the big group and to verify the result.
     os.environ.update(env)
@@ -412,10 +528,14 @@ def main() -> None:
         if servers is not None:
             servers.stop()
             shutil.rmtree(servers.log_dir, ignore_errors=True)
-    print(f"\nAzure-shaped load: {args.users} users, {args.groups} groups, {args.memberships} "
-          f"memberships, {args.concurrency} client threads, {args.servers} server(s)")
-    print(f"{'operation':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'SQL/req':>9}{'fail':>6}")
+    print(
+        f"\nAzure-shaped load: {args.users} users, {args.groups} groups, {args.memberships} "
+        f"memberships, {args.concurrency} client threads, {args.servers} server(s)"
+    )
+    print(
+        f"{'operation':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'SQL/req':>9}{'fail':>6}"
+    )
     per_operation = {}
     for operation, values in sorted(stats.latencies.items()):
         queries = stats.queries.get(operation) or []
@@ -428,29 +548,50 @@ def main() -> None:
         }
         per_operation[operation] = row
         rate = len(values) / cycles_seconds
-        print(f"{operation:<22}{row['count']:>8}{rate:>9.0f}{row['p50_ms']:>9.1f}"
-              f"{row['p99_ms']:>9.1f}{str(row['sql_per_request'] or '-'):>9}{row['failures']:>6}")
+        print(
+            f"{operation:<22}{row['count']:>8}{rate:>9.0f}{row['p50_ms']:>9.1f}"
+            f"{row['p99_ms']:>9.1f}{str(row['sql_per_request'] or '-'):>9}{row['failures']:>6}"
+        )
     ratio = mixed_rps / ceiling_rps if ceiling_rps else 0
-    print(f"\ninitial cycle {initial_seconds:.1f} s, both cycles {cycles_seconds:.1f} s, "
-          f"{mixed_requests} requests")
-    print(f"mixed SCIM throughput {mixed_rps:.0f} req/s; ceiling (bare view) {ceiling_rps:.0f} "
-          f"req/s; ratio {ratio:.2f}")
+    print(
+        f"\ninitial cycle {initial_seconds:.1f} s, both cycles {cycles_seconds:.1f} s, "
+        f"{mixed_requests} requests"
+    )
+    print(
+        f"mixed SCIM throughput {mixed_rps:.0f} req/s; ceiling (bare view) {ceiling_rps:.0f} "
+        f"req/s; ratio {ratio:.2f}"
+    )
     if big:
-        print(f"PATCH adding 1,000 members to a {args.big_group:,}-member group: p99 "
-              f"{big['add_1000_p99_ms']} ms; GET excludedAttributes=members: "
-              f"{big['read_big_p50_ms']} ms at {big['big_group_members']:,} members vs "
-              f"{big['read_small_p50_ms']} ms at 10")
+        print(
+            f"PATCH adding 1,000 members to a {args.big_group:,}-member group: p99 "
+            f"{big['add_1000_p99_ms']} ms; GET excludedAttributes=members: "
+            f"{big['read_big_p50_ms']} ms at {big['big_group_members']:,} members vs "
+            f"{big['read_small_p50_ms']} ms at 10"
+        )
         if big["big_group_members"] != big["big_group_expected"]:
-            problems.append(f"big group has {big['big_group_members']} members, "
-                            f"{big['big_group_expected']} expected")
+            problems.append(
+                f"big group has {big['big_group_members']} members, "
+                f"{big['big_group_expected']} expected"
+            )
     print("final state: " + ("exactly as expected" if not problems else "; ".join(problems)))
-    print(json.dumps({
-        "users": args.users, "groups": args.groups, "memberships": args.memberships,
-        "servers": args.servers, "concurrency": args.concurrency,
-        "mixed_rps": round(mixed_rps, 1), "ceiling_rps": round(ceiling_rps, 1),
-        "ratio": round(ratio, 3), "total_seconds": round(cycles_seconds, 1),
-        "operations": per_operation, **big, "state_ok": not problems,
-    }))
+    print(
+        json.dumps(
+            {
+                "users": args.users,
+                "groups": args.groups,
+                "memberships": args.memberships,
+                "servers": args.servers,
+                "concurrency": args.concurrency,
+                "mixed_rps": round(mixed_rps, 1),
+                "ceiling_rps": round(ceiling_rps, 1),
+                "ratio": round(ratio, 3),
+                "total_seconds": round(cycles_seconds, 1),
+                "operations": per_operation,
+                **big,
+                "state_ok": not problems,
+            }
+        )
+    )
     if problems:
         sys.exit(1)
 

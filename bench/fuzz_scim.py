@@ -33,11 +33,33 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 ATTRIBUTES = [
-    "userName", "displayName", "externalId", "active", "name.givenName", "name.familyName",
-    "emails", 'emails[type eq "work"].value', "title", "nickName", "members", "id", "meta",
-    f"{ENTERPRISE}:department", f"{ENTERPRISE}:manager", "manager", "groups", "unknownThing",
-    "name", "phoneNumbers[type eq \"work\"].value", "addresses[type eq \"work\"].locality",
-    'members[value eq "x"]', "emails[", "]", "a.b.c.d", "urn:bogus:schema:attr", "",
+    "userName",
+    "displayName",
+    "externalId",
+    "active",
+    "name.givenName",
+    "name.familyName",
+    "emails",
+    'emails[type eq "work"].value',
+    "title",
+    "nickName",
+    "members",
+    "id",
+    "meta",
+    f"{ENTERPRISE}:department",
+    f"{ENTERPRISE}:manager",
+    "manager",
+    "groups",
+    "unknownThing",
+    "name",
+    'phoneNumbers[type eq "work"].value',
+    'addresses[type eq "work"].locality',
+    'members[value eq "x"]',
+    "emails[",
+    "]",
+    "a.b.c.d",
+    "urn:bogus:schema:attr",
+    "",
 ]
 OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "Eq", "xx"]
 
@@ -62,18 +84,36 @@ class Fuzzer:
         return "".join(self.rng.choice(alphabet) for _ in range(self.rng.randint(0, limit)))
 
     def scalar(self):
-        return self.rng.choice([
-            None, True, False, "True", "False", 0, -1, 2**63, 1.5, float("1e308"), "",
-            self.text(), self.text(200), [], {}, "2026-13-45T99:00:00Z",
-        ])
+        return self.rng.choice(
+            [
+                None,
+                True,
+                False,
+                "True",
+                "False",
+                0,
+                -1,
+                2**63,
+                1.5,
+                float("1e308"),
+                "",
+                self.text(),
+                self.text(200),
+                [],
+                {},
+                "2026-13-45T99:00:00Z",
+            ]
+        )
 
     def value(self, depth: int = 0):
         if depth > 3 or self.rng.random() < 0.5:
             return self.scalar()
         if self.rng.random() < 0.5:
             return [self.value(depth + 1) for _ in range(self.rng.randint(0, 4))]
-        return {self.rng.choice(ATTRIBUTES + [self.text(8)]): self.value(depth + 1)
-                for _ in range(self.rng.randint(0, 5))}
+        return {
+            self.rng.choice(ATTRIBUTES + [self.text(8)]): self.value(depth + 1)
+            for _ in range(self.rng.randint(0, 5))
+        }
 
     def filter(self) -> str:
         def term() -> str:
@@ -82,10 +122,14 @@ class Fuzzer:
             if operator == "pr":
                 return f"{attribute} pr"
             quoted = json.dumps(self.rng.choice([self.text(), "x@example.com", "true", "1"]))
-            return self.rng.choice([
-                f"{attribute} {operator} {quoted}", f"{attribute} {operator} {self.text(6)}",
-                f"({attribute} {operator} {quoted})", f"not ({attribute} {operator} {quoted})",
-            ])
+            return self.rng.choice(
+                [
+                    f"{attribute} {operator} {quoted}",
+                    f"{attribute} {operator} {self.text(6)}",
+                    f"({attribute} {operator} {quoted})",
+                    f"not ({attribute} {operator} {quoted})",
+                ]
+            )
 
         expression = term()
         for _ in range(self.rng.randint(0, 3)):
@@ -100,33 +144,59 @@ class Fuzzer:
             "active": True,
             "displayName": self.text(),
             "name": {"givenName": self.text(), "familyName": self.text()},
-            "emails": [{"type": "work", "value": f"{self.rng.getrandbits(30):x}@fuzz.example",
-                        "primary": True}],
+            "emails": [
+                {
+                    "type": "work",
+                    "value": f"{self.rng.getrandbits(30):x}@fuzz.example",
+                    "primary": True,
+                }
+            ],
             ENTERPRISE: {"department": self.text(), "manager": {"value": self.text(10)}},
         }
         return self.mutate(body)
 
     def group(self) -> dict:
-        members = [{"value": self.rng.choice(self.user_ids + [self.text(10)])}
-                   for _ in range(self.rng.randint(0, 3))] if self.user_ids else []
-        body = {"schemas": [GROUP], "displayName": f"Fuzz {self.rng.getrandbits(40):x}",
-                "externalId": self.text(12), "members": members}
+        members = (
+            [
+                {"value": self.rng.choice(self.user_ids + [self.text(10)])}
+                for _ in range(self.rng.randint(0, 3))
+            ]
+            if self.user_ids
+            else []
+        )
+        body = {
+            "schemas": [GROUP],
+            "displayName": f"Fuzz {self.rng.getrandbits(40):x}",
+            "externalId": self.text(12),
+            "members": members,
+        }
         return self.mutate(body)
 
     def patch(self) -> dict:
         operations = []
         for _ in range(self.rng.randint(0, 5)):
-            operation = {"op": self.rng.choice(["add", "Add", "replace", "Replace", "remove",
-                                                "Remove", "delete", "", None, 5])}
+            operation = {
+                "op": self.rng.choice(
+                    ["add", "Add", "replace", "Replace", "remove", "Remove", "delete", "", None, 5]
+                )
+            }
             if self.rng.random() < 0.8:
                 operation["path"] = self.rng.choice(ATTRIBUTES + [self.text(20)])
             if self.rng.random() < 0.8:
-                operation["value"] = self.rng.choice([
-                    self.value(), "False", "True", False,
-                    [{"value": self.rng.choice(self.user_ids or ["nobody"])}],
-                    {"displayName": self.text(), "name.givenName": self.text(),
-                     f"{ENTERPRISE}:employeeNumber": self.text()},
-                ])
+                operation["value"] = self.rng.choice(
+                    [
+                        self.value(),
+                        "False",
+                        "True",
+                        False,
+                        [{"value": self.rng.choice(self.user_ids or ["nobody"])}],
+                        {
+                            "displayName": self.text(),
+                            "name.givenName": self.text(),
+                            f"{ENTERPRISE}:employeeNumber": self.text(),
+                        },
+                    ]
+                )
             operations.append(operation)
         body = {"schemas": [PATCH_OP], "Operations": operations}
         return self.mutate(body)
@@ -160,9 +230,16 @@ class Fuzzer:
     def request(self) -> dict:
         roll = self.rng.random()
         headers = {"Authorization": f"Bearer {self.token}"}
-        content_type = self.rng.choice(["application/scim+json", "application/scim+json; "
-                                        "charset=utf-8", "application/json", "text/plain",
-                                        "application/x-www-form-urlencoded", None])
+        content_type = self.rng.choice(
+            [
+                "application/scim+json",
+                "application/scim+json; charset=utf-8",
+                "application/json",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                None,
+            ]
+        )
         params: dict = {}
         data: bytes | None = None
         path = self.resource_path()
@@ -171,8 +248,9 @@ class Fuzzer:
             params["filter"] = self.filter()
             for name in ("startIndex", "count", "attributes", "excludedAttributes", "sortBy"):
                 if self.rng.random() < 0.3:
-                    params[name] = self.rng.choice([str(self.rng.randint(-5, 10**20)), "x", "",
-                                                    "members", "userName,emails"])
+                    params[name] = self.rng.choice(
+                        [str(self.rng.randint(-5, 10**20)), "x", "", "members", "userName,emails"]
+                    )
             path = self.rng.choice(["/Users", "/Groups"])
         elif roll < 0.40:
             method, path = "POST", self.rng.choice(["/Users", "/Groups"])
@@ -187,43 +265,78 @@ class Fuzzer:
             method = "DELETE"
         elif roll < 0.82:
             method = self.rng.choice(["POST", "PATCH", "PUT"])
-            data = self.rng.choice([
-                b"{", b"[1,2,3]", b"null", b'"text"', b"\xff\xfe\x00garbage", b"",
-                b'{"schemas": [' * 2000, json.dumps(self.value()).encode(),
-            ])
+            data = self.rng.choice(
+                [
+                    b"{",
+                    b"[1,2,3]",
+                    b"null",
+                    b'"text"',
+                    b"\xff\xfe\x00garbage",
+                    b"",
+                    b'{"schemas": [' * 2000,
+                    json.dumps(self.value()).encode(),
+                ]
+            )
         elif roll < 0.84:
             method = self.rng.choice(["POST", "PATCH"])
             data = b'{"userName": "' + b"x" * (self.max_body + 1024) + b'"}'
         elif roll < 0.87:
             method = self.rng.choice(["OPTIONS", "TRACE", "PROPFIND", "HEAD", "FOO"])
         elif roll < 0.92:
-            path = self.rng.choice(["/Schemas", "/ResourceTypes", "/ServiceProviderConfig",
-                                    "/Schemas/" + USER, "/Bulk", "/Me", "/.search", "/nope",
-                                    "/ResourceTypes/User", "/Schemas/urn:x"])
+            path = self.rng.choice(
+                [
+                    "/Schemas",
+                    "/ResourceTypes",
+                    "/ServiceProviderConfig",
+                    "/Schemas/" + USER,
+                    "/Bulk",
+                    "/Me",
+                    "/.search",
+                    "/nope",
+                    "/ResourceTypes/User",
+                    "/Schemas/urn:x",
+                ]
+            )
         else:
-            headers["Authorization"] = self.rng.choice([
-                "", "Bearer", "Bearer " + self.header_text(60), "Basic dXNlcjpwYXNz",
-                "Bearer k2p_AAAAAAAAAAAA_" + "A" * 38, f"bearer {self.token}x",
-            ])
+            headers["Authorization"] = self.rng.choice(
+                [
+                    "",
+                    "Bearer",
+                    "Bearer " + self.header_text(60),
+                    "Basic dXNlcjpwYXNz",
+                    "Bearer k2p_AAAAAAAAAAAA_" + "A" * 38,
+                    f"bearer {self.token}x",
+                ]
+            )
         if content_type and data is not None:
             headers["Content-Type"] = content_type
-        return {"method": method, "url": self.tenant_url + path, "params": params,
-                "data": data, "headers": headers}
+        return {
+            "method": method,
+            "url": self.tenant_url + path,
+            "params": params,
+            "data": data,
+            "headers": headers,
+        }
 
     def remember(self, request: dict, response: requests.Response) -> None:
         if request["method"] == "POST" and response.status_code == 201:
             resource_id = response.json().get("id")
             if resource_id:
                 (self.user_ids if "/Users" in request["url"] else self.group_ids).append(
-                    resource_id)
+                    resource_id
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-body", type=int, default=1024 * 1024,
-                        help="the server's body limit, to generate oversized bodies")
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=1024 * 1024,
+        help="the server's body limit, to generate oversized bodies",
+    )
     parser.add_argument("--database-url", default=harness.DEFAULT_DATABASE_URL)
     parser.add_argument("--url")
     parser.add_argument("--tenant-url")
@@ -269,9 +382,11 @@ def main() -> None:
             statuses[response.status_code] += 1
             if is_server_error(response.status_code) and len(server_errors) < 10:
                 body = (request["data"] or b"")[:300]
-                server_errors.append(f"#{n} {request['method']} {request['url']} "
-                                     f"params={request['params']} body={body!r} -> "
-                                     f"{response.status_code} {response.text[:300]}")
+                server_errors.append(
+                    f"#{n} {request['method']} {request['url']} "
+                    f"params={request['params']} body={body!r} -> "
+                    f"{response.status_code} {response.text[:300]}"
+                )
             fuzzer.remember(request, response)
             if n % 500 == 0:
                 print(f"\r{n}/{args.requests} requests", end="", file=sys.stderr, flush=True)
@@ -286,8 +401,10 @@ def main() -> None:
                 shutil.rmtree(servers.log_dir, ignore_errors=True)
     seconds = time.perf_counter() - started
     five_xx = sum(count for status, count in statuses.items() if is_server_error(status))
-    print(f"\n{args.requests} generated requests in {seconds:.0f} s (seed {args.seed}); "
-          f"{resets} connections closed by the server and retried once")
+    print(
+        f"\n{args.requests} generated requests in {seconds:.0f} s (seed {args.seed}); "
+        f"{resets} connections closed by the server and retried once"
+    )
     for status, count in sorted(statuses.items()):
         note = "  (unsupported: /Bulk, /Me, .search; RFC 7644 §3.12)" if status == 501 else ""
         print(f"  {status or 'no answer'}: {count}{note}")
@@ -295,11 +412,23 @@ def main() -> None:
         print("  server error: " + example)
     if servers is not None and five_xx:
         print(log[-3000:])
-    print(f"5xx answers (other than 501 for unsupported features): {five_xx}; "
-          f"server healthy afterwards: {healthy}")
-    print(json.dumps({"requests": args.requests, "seed": args.seed, "five_xx": five_xx,
-                      "not_implemented_501": statuses.get(501, 0), "retried_resets": resets,
-                      "healthy": healthy, "statuses": {str(k): v for k, v in statuses.items()}}))
+    print(
+        f"5xx answers (other than 501 for unsupported features): {five_xx}; "
+        f"server healthy afterwards: {healthy}"
+    )
+    print(
+        json.dumps(
+            {
+                "requests": args.requests,
+                "seed": args.seed,
+                "five_xx": five_xx,
+                "not_implemented_501": statuses.get(501, 0),
+                "retried_resets": resets,
+                "healthy": healthy,
+                "statuses": {str(k): v for k, v in statuses.items()},
+            }
+        )
+    )
     sys.exit(1 if five_xx or not healthy else 0)
 
 

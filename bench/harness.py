@@ -72,9 +72,14 @@ def _admin_connection(database_url: str):
     from psycopg import sql
 
     config = dj_database_url.parse(database_url)
-    connection = psycopg.connect(dbname="postgres", user=config["USER"] or None,
-                                 password=config["PASSWORD"] or None, host=config["HOST"] or None,
-                                 port=config["PORT"] or None, autocommit=True)
+    connection = psycopg.connect(
+        dbname="postgres",
+        user=config["USER"] or None,
+        password=config["PASSWORD"] or None,
+        host=config["HOST"] or None,
+        port=config["PORT"] or None,
+        autocommit=True,
+    )
     return connection, sql.Identifier(config["NAME"])
 
 
@@ -96,21 +101,37 @@ def recreate_database(database_url: str) -> None:
 
 
 def manage(env: dict[str, str], *arguments: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *arguments], cwd=ROOT, env=env,
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def provision_tenant(env: dict[str, str], slug: str = "bench") -> tuple[str, str]:
     """Migrate the fresh database and create one organization; return ``(token, public_id)``."""
     manage(env, "migrate", "--no-input", "-v0")
-    manage(env, "create_organization", "--name", f"{slug.title()} Clinic", "--slug", slug,
-           "--issuer", DEMO_ISSUER, "--enable-provisioning")
+    manage(
+        env,
+        "create_organization",
+        "--name",
+        f"{slug.title()} Clinic",
+        "--slug",
+        slug,
+        "--issuer",
+        DEMO_ISSUER,
+        "--enable-provisioning",
+    )
     issued = json.loads(manage(env, "issue_token", slug, "--label", slug, "--json"))
     return issued["token"], issued["tenant_url"].rsplit("/", 1)[1]
 
 
-def start_servers(env: dict[str, str], count: int = 1, *, workers: int = 0,
-                  threads: int = 0) -> Servers:
+def start_servers(
+    env: dict[str, str], count: int = 1, *, workers: int = 0, threads: int = 0
+) -> Servers:
     """``count`` gunicorn instances on free loopback ports, each ready before this returns."""
     processes, urls = [], []
     log_dir = Path(tempfile.mkdtemp(prefix="kno2prov-bench-"))
@@ -118,17 +139,31 @@ def start_servers(env: dict[str, str], count: int = 1, *, workers: int = 0,
         port = free_port()
         metrics_dir = log_dir / f"metrics-{n}"
         metrics_dir.mkdir()
-        command = [sys.executable, "-m", "gunicorn", "kno2prov.wsgi", "--config",
-                   "python:kno2prov.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kno2prov.wsgi",
+            "--config",
+            "python:kno2prov.gunicorn_conf",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ]
         if workers:
             command += ["--workers", str(workers)]
         if threads:
             command += ["--threads", str(threads)]
         with (log_dir / f"gunicorn-{n}.log").open("w") as log:
-            processes.append(subprocess.Popen(
-                command, cwd=ROOT, env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env={**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         urls.append(f"http://127.0.0.1:{port}")
     servers = Servers(processes, urls, log_dir)
     for url in urls:

@@ -26,11 +26,18 @@ from harness import drop_database, recreate_database
 BUDGET_MS = 100.0
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = [
-    ("create_user", "User", 201), ("update_user", "User", 200), ("deactivate_user", "User", 200),
-    ("reactivate_user", "User", 200), ("delete_user", "User", 204), ("get_user", "User", 200),
-    ("list_users", "User", 200), ("create_group", "Group", 201),
-    ("update_members", "Group", 204), ("rename_group", "Group", 200),
-    ("list_groups", "Group", 200), ("test_connection", "User", 200),
+    ("create_user", "User", 201),
+    ("update_user", "User", 200),
+    ("deactivate_user", "User", 200),
+    ("reactivate_user", "User", 200),
+    ("delete_user", "User", 204),
+    ("get_user", "User", 200),
+    ("list_users", "User", 200),
+    ("create_group", "Group", 201),
+    ("update_members", "Group", 204),
+    ("rename_group", "Group", 200),
+    ("list_groups", "Group", 200),
+    ("test_connection", "User", 200),
 ]
 
 
@@ -98,8 +105,12 @@ def timed(client, url: str, params: dict, runs: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--other-events", type=int, default=50_000,
-                        help="Events of each of 4 other organizations sharing the table.")
+    parser.add_argument(
+        "--other-events",
+        type=int,
+        default=50_000,
+        help="Events of each of 4 other organizations sharing the table.",
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
@@ -130,7 +141,9 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         tenant = "11111111-2222-3333-4444-555555555555"
         organization = org_services.create_organization(
-            name="Bench Clinic", slug="bench", issuer=f"https://sts.windows.net/{tenant}/",
+            name="Bench Clinic",
+            slug="bench",
+            issuer=f"https://sts.windows.net/{tenant}/",
             enable_provisioning=True,
         )
         others = [
@@ -142,31 +155,46 @@ def main() -> int:
         started = time.perf_counter()
         generate(organization.pk, others, args.events, args.other_events)
         total = SyncEvent.objects.count()
-        print(f"generated {total:,} events ({args.events:,} in the benchmarked organization) "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"generated {total:,} events ({args.events:,} in the benchmarked organization) "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
 
         user = portal_services.create_tenant_admin(
-            username="bench.admin", email="bench@bench.test", organizations=[organization],
+            username="bench.admin",
+            email="bench@bench.test",
+            organizations=[organization],
             actor=None,
         )
         client = Client()
         client.force_login(user)
         url_list = reverse("portal:event_list", args=[organization.slug])
         middle = history.events_for(organization, history.EventFilters())[
-            args.events // 2: args.events // 2 + 1
+            args.events // 2 : args.events // 2 + 1
         ].get()
         pages = [
             ("first page", url_list, {}),
             ("failures", url_list, {"outcome": "failure"}),
             ("operation = deactivate_user", url_list, {"operation": "deactivate_user"}),
             ("one user", url_list, {"user": "user4242@bench.test"}),
-            ("failed creates (two filters)", url_list,
-             {"operation": "create_user", "outcome": "failure"}),
-            ("last 24 hours, failures", url_list,
-             {"outcome": "failure", "since": time.strftime(
-                 "%Y-%m-%dT%H:%M", time.gmtime(time.time() - 86400))}),
-            (f"deep page ({args.events // 2:,} events back)", url_list,
-             {"before": history.encode_cursor(middle)}),
+            (
+                "failed creates (two filters)",
+                url_list,
+                {"operation": "create_user", "outcome": "failure"},
+            ),
+            (
+                "last 24 hours, failures",
+                url_list,
+                {
+                    "outcome": "failure",
+                    "since": time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 86400)),
+                },
+            ),
+            (
+                f"deep page ({args.events // 2:,} events back)",
+                url_list,
+                {"before": history.encode_cursor(middle)},
+            ),
             ("dashboard", reverse("portal:dashboard", args=[organization.slug]), {}),
             ("API first page", reverse("portal:api_events", args=[organization.slug]), {}),
         ]
@@ -182,9 +210,11 @@ def main() -> int:
         started = time.perf_counter()
         deleted, cycles = portal_services.prune_sync_history(older_than_days=20)
         seconds = time.perf_counter() - started
-        print(f"\nprune_sync_history --days 20: {deleted:,} events and {cycles:,} cycles "
-              f"deleted in {seconds:.1f} s ({deleted / max(seconds, 0.001):,.0f} events/s, "
-              "batches of 10,000)")
+        print(
+            f"\nprune_sync_history --days 20: {deleted:,} events and {cycles:,} cycles "
+            f"deleted in {seconds:.1f} s ({deleted / max(seconds, 0.001):,.0f} events/s, "
+            "batches of 10,000)"
+        )
         connection.close()
         return 1 if failed else 0
     finally:

@@ -37,17 +37,33 @@ def workload(client, base: str, token: str, prefix: str, users: int) -> tuple[in
     for n in range(users):
         name = f"{prefix}-{n}@bench.test"
         found = client.get(f"{base}/Users", {"filter": f'userName eq "{name}"'}, **headers)
-        created = client.post(f"{base}/Users", json.dumps({
-            "schemas": [USER_SCHEMA], "userName": name, "active": True,
-            "displayName": f"User {n}",
-        }), content_type="application/scim+json", **headers)
+        created = client.post(
+            f"{base}/Users",
+            json.dumps(
+                {
+                    "schemas": [USER_SCHEMA],
+                    "userName": name,
+                    "active": True,
+                    "displayName": f"User {n}",
+                }
+            ),
+            content_type="application/scim+json",
+            **headers,
+        )
         if created.status_code != 201:
             raise RuntimeError(f"create answered {created.status_code}: {created.content[:300]!r}")
         user_id = created.json()["id"]
-        patched = client.patch(f"{base}/Users/{user_id}", json.dumps({
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "Replace", "path": "displayName", "value": f"User {n}b"}],
-        }), content_type="application/scim+json", **headers)
+        patched = client.patch(
+            f"{base}/Users/{user_id}",
+            json.dumps(
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "Replace", "path": "displayName", "value": f"User {n}b"}],
+                }
+            ),
+            content_type="application/scim+json",
+            **headers,
+        )
         requests += 3
         if (found.status_code, created.status_code, patched.status_code) != (200, 201, 200):
             raise RuntimeError(
@@ -90,7 +106,9 @@ def main() -> int:
         call_command("migrate", verbosity=0)
         tenant = "11111111-2222-3333-4444-555555555555"
         organization = org_services.create_organization(
-            name="Bench Clinic", slug="bench", issuer=f"https://sts.windows.net/{tenant}/",
+            name="Bench Clinic",
+            slug="bench",
+            issuer=f"https://sts.windows.net/{tenant}/",
             enable_provisioning=True,
         )
         _, token = org_services.issue_token(organization, actor=None, label="bench")
@@ -117,18 +135,27 @@ def main() -> int:
         from scim.calls import Operation, ResourceType, ScimCall
 
         credential = AuthenticatedCredential(
-            organization=organization, kind=CredentialKind.SECRET_TOKEN,
-            public_id="k2p_benchbenchbe…", expires_at=None,
+            organization=organization,
+            kind=CredentialKind.SECRET_TOKEN,
+            public_id="k2p_benchbenchbe…",
+            expires_at=None,
         )
         samples = []
         for _ in range(500):
             call = ScimCall(
-                request_id="bench", method="PATCH", path=f"{base}/Users/x",
-                tenant=organization.public_id, operation=Operation.UPDATE_USER,
-                resource_type=ResourceType.USER, started_at=timezone.now(),
-                credential=credential, resource_id="x", display_name="bench@bench.test",
+                request_id="bench",
+                method="PATCH",
+                path=f"{base}/Users/x",
+                tenant=organization.public_id,
+                operation=Operation.UPDATE_USER,
+                resource_type=ResourceType.USER,
+                started_at=timezone.now(),
+                credential=credential,
+                resource_id="x",
+                display_name="bench@bench.test",
                 changes=[{"attribute": "displayName", "old": "a", "new": "b"}],
-                status_code=200, duration_ms=1.0,
+                status_code=200,
+                duration_ms=1.0,
             )
             started = time.perf_counter()
             record_sync_event(call)
@@ -137,16 +164,26 @@ def main() -> int:
         with_ms = statistics.mean(results["with"])
         without_ms = statistics.mean(results["without"])
         print(f"events recorded: {SyncEvent.objects.count():,}")
-        print(f"requests per mode: {args.rounds * args.users * 3:,} "
-              "(lookup, create, PATCH; in-process, PostgreSQL)")
-        print(f"mean per request with recording:    {with_ms:6.2f} ms  "
-              f"(rounds: {', '.join(f'{v:.2f}' for v in results['with'])})")
-        print(f"mean per request without recording: {without_ms:6.2f} ms  "
-              f"(rounds: {', '.join(f'{v:.2f}' for v in results['without'])})")
-        print(f"overhead: {with_ms - without_ms:+.2f} ms per request "
-              f"({(with_ms - without_ms) / without_ms * 100:+.1f} %)")
-        print(f"record_sync_event alone: median {statistics.median(samples):.2f} ms, "
-              f"p95 {sorted(samples)[474]:.2f} ms (500 calls)")
+        print(
+            f"requests per mode: {args.rounds * args.users * 3:,} "
+            "(lookup, create, PATCH; in-process, PostgreSQL)"
+        )
+        print(
+            f"mean per request with recording:    {with_ms:6.2f} ms  "
+            f"(rounds: {', '.join(f'{v:.2f}' for v in results['with'])})"
+        )
+        print(
+            f"mean per request without recording: {without_ms:6.2f} ms  "
+            f"(rounds: {', '.join(f'{v:.2f}' for v in results['without'])})"
+        )
+        print(
+            f"overhead: {with_ms - without_ms:+.2f} ms per request "
+            f"({(with_ms - without_ms) / without_ms * 100:+.1f} %)"
+        )
+        print(
+            f"record_sync_event alone: median {statistics.median(samples):.2f} ms, "
+            f"p95 {sorted(samples)[474]:.2f} ms (500 calls)"
+        )
         return 0
     finally:
         from django.db import connections

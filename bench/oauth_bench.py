@@ -74,20 +74,34 @@ def scim_work(tenant_url: str, bearer: str):
     def work(session: requests.Session) -> bool:
         n = next(counter)
         if n % 3 == 0:  # Test Connection / match lookup
-            response = session.get(f"{tenant_url}/Users", headers=headers, timeout=30,
-                                   params={"filter": f'userName eq "{uuid.uuid4()}"'})
+            response = session.get(
+                f"{tenant_url}/Users",
+                headers=headers,
+                timeout=30,
+                params={"filter": f'userName eq "{uuid.uuid4()}"'},
+            )
             return response.status_code == 200
-        body = {"schemas": [USER], "userName": f"{uuid.uuid4().hex[:12]}@bench.test",
-                "active": True}
-        response = session.post(f"{tenant_url}/Users", data=json.dumps(body), headers=headers,
-                                timeout=30)
+        body = {
+            "schemas": [USER],
+            "userName": f"{uuid.uuid4().hex[:12]}@bench.test",
+            "active": True,
+        }
+        response = session.post(
+            f"{tenant_url}/Users", data=json.dumps(body), headers=headers, timeout=30
+        )
         if response.status_code != 201:
             return False
         if n % 3 == 2:
-            patch = {"schemas": [PATCH_OP], "Operations": [
-                {"op": "Replace", "path": "active", "value": False}]}
-            response = session.patch(f"{tenant_url}/Users/{response.json()['id']}",
-                                     data=json.dumps(patch), headers=headers, timeout=30)
+            patch = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "Replace", "path": "active", "value": False}],
+            }
+            response = session.patch(
+                f"{tenant_url}/Users/{response.json()['id']}",
+                data=json.dumps(patch),
+                headers=headers,
+                timeout=30,
+            )
             return response.status_code == 200
         return True
 
@@ -96,8 +110,9 @@ def scim_work(tenant_url: str, bearer: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url",
-                        default="postgres://postgres@127.0.0.1:5432/kno2prov_bench_oauth")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/kno2prov_bench_oauth"
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default: conf)")
@@ -120,23 +135,28 @@ def main() -> None:
         credentials = (issued["client_id"], issued["client_secret"])
 
         def token_work(session: requests.Session) -> bool:
-            response = session.post(token_url, data={"grant_type": "client_credentials"},
-                                    auth=credentials, timeout=30)
+            response = session.post(
+                token_url, data={"grant_type": "client_credentials"}, auth=credentials, timeout=30
+            )
             return response.status_code == 200
 
         results: dict = {"threads": args.threads, "seconds_per_phase": args.seconds}
         results["token_endpoint"] = _run_for(args.seconds, args.threads, token_work)
-        access_token = requests.post(token_url, data={"grant_type": "client_credentials"},
-                                     auth=credentials, timeout=30).json()["access_token"]
+        access_token = requests.post(
+            token_url, data={"grant_type": "client_credentials"}, auth=credentials, timeout=30
+        ).json()["access_token"]
 
         # Interleave short rounds so both credentials see the same server and table sizes.
         rounds = 4
         totals = {"secret_token": [], "oauth_access_token": []}
         for _ in range(rounds):
-            for name, bearer in (("secret_token", secret_token),
-                                 ("oauth_access_token", access_token)):
-                totals[name].append(_run_for(args.seconds / rounds, args.threads,
-                                             scim_work(tenant_url, bearer)))
+            for name, bearer in (
+                ("secret_token", secret_token),
+                ("oauth_access_token", access_token),
+            ):
+                totals[name].append(
+                    _run_for(args.seconds / rounds, args.threads, scim_work(tenant_url, bearer))
+                )
         for name, parts in totals.items():
             requests_done = sum(part["requests"] for part in parts)
             results[f"scim_{name}"] = {

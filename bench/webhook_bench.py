@@ -98,13 +98,17 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--writers", type=int, default=4)
-    parser.add_argument("--backlog", action="store_true",
-                        help="Start the workers only after every write: measures draining a "
-                             "backlog (as after an outage) instead of live delivery.")
+    parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help="Start the workers only after every write: measures draining a "
+        "backlog (as after an outage) instead of live delivery.",
+    )
     args = parser.parse_args()
 
     database_url = os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kno2prov_webhook_bench")
+        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kno2prov_webhook_bench"
+    )
     env = bench_environment(database_url)
     env["WEBHOOK_SECRET_KEYS"] = Fernet.generate_key().decode()
     recreate_database(database_url)
@@ -113,22 +117,38 @@ def main() -> None:
     tenants = []
     for n in range(args.orgs):
         slug = f"bench{n}"
-        manage(env, "create_organization", "--name", f"Bench {n}", "--slug", slug,
-               "--issuer", DEMO_ISSUER, "--enable-provisioning")
+        manage(
+            env,
+            "create_organization",
+            "--name",
+            f"Bench {n}",
+            "--slug",
+            slug,
+            "--issuer",
+            DEMO_ISSUER,
+            "--enable-provisioning",
+        )
         token = json.loads(manage(env, "issue_token", slug, "--json"))
-        endpoint = json.loads(manage(env, "add_webhook_endpoint", slug, "--url", receiver.url,
-                                     "--json"))
+        endpoint = json.loads(
+            manage(env, "add_webhook_endpoint", slug, "--url", receiver.url, "--json")
+        )
         receiver.secrets.append(endpoint["secret"])
-        tenants.append((token["tenant_url"].replace("http://127.0.0.1",
-                                                   "{server}"), token["token"]))
+        tenants.append(
+            (token["tenant_url"].replace("http://127.0.0.1", "{server}"), token["token"])
+        )
     servers = start_servers(env, workers=2, threads=4)
     workers: list[subprocess.Popen] = []
 
     def start_workers() -> None:
         workers.extend(
-            subprocess.Popen([sys.executable, "manage.py", "webhook_worker", "--interval", "0.1",
-                              "-v0"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+            subprocess.Popen(
+                [sys.executable, "manage.py", "webhook_worker", "--interval", "0.1", "-v0"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             for _ in range(args.workers)
         )
 
@@ -144,19 +164,32 @@ def main() -> None:
             session.headers.update({"Authorization": f"Bearer {token}", "Content-Type": SCIM})
 
             def create(n: int) -> str:
-                response = session.post(f"{base}/Users",
-                                        data=json.dumps({"userName": f"u{n}@bench.example"}))
+                response = session.post(
+                    f"{base}/Users", data=json.dumps({"userName": f"u{n}@bench.example"})
+                )
                 response.raise_for_status()
                 return response.json()["id"]
 
             with ThreadPoolExecutor(args.writers) as pool:
                 ids = list(pool.map(create, range(max(args.users, args.members))))
-            group = session.post(f"{base}/Groups", data=json.dumps(
-                {"displayName": "Everyone", "members": []})).json()["id"]
-            session.patch(f"{base}/Groups/{group}", data=json.dumps({
-                "schemas": [PATCH_OP], "Operations": [{
-                    "op": "add", "path": "members",
-                    "value": [{"value": i} for i in ids[: args.members]]}]})).raise_for_status()
+            group = session.post(
+                f"{base}/Groups", data=json.dumps({"displayName": "Everyone", "members": []})
+            ).json()["id"]
+            session.patch(
+                f"{base}/Groups/{group}",
+                data=json.dumps(
+                    {
+                        "schemas": [PATCH_OP],
+                        "Operations": [
+                            {
+                                "op": "add",
+                                "path": "members",
+                                "value": [{"value": i} for i in ids[: args.members]],
+                            }
+                        ],
+                    }
+                ),
+            ).raise_for_status()
             return len(ids) + 1 + args.members
 
         with ThreadPoolExecutor(len(tenants)) as pool:
@@ -174,8 +207,10 @@ def main() -> None:
         servers.stop()
 
     arrivals = receiver.arrivals
-    lags = [arrived - datetime.fromisoformat(p["created_at"].replace("Z", "+00:00")).timestamp()
-            for arrived, p in arrivals]
+    lags = [
+        arrived - datetime.fromisoformat(p["created_at"].replace("Z", "+00:00")).timestamp()
+        for arrived, p in arrivals
+    ]
     first_arrival = min(a for a, _ in arrivals)
     last_arrival = max(a for a, _ in arrivals)
     ids = [p["id"] for _, p in arrivals]
@@ -186,21 +221,30 @@ def main() -> None:
         if payload["position"] < last_seen.get(org, 0):
             order_violations += 1
         last_seen[org] = max(last_seen.get(org, 0), payload["position"])
-    print(json.dumps({
-        "events_expected": expected,
-        "events_delivered": len(set(ids)),
-        "duplicates": len(ids) - len(set(ids)),
-        "order_violations": order_violations,
-        "bad_signatures": receiver.bad_signatures,
-        "write_phase_s": round(written - started, 2),
-        "events_written_per_s": round(expected / (written - started), 1),
-        "delivered_per_s": round(len(arrivals) / max(last_arrival - first_arrival, 1e-6), 1),
-        "drain_after_writes_s": round(finished - written, 2),
-        "lag_ms_p50": round(statistics.median(lags) * 1000, 1),
-        "lag_ms_p99": round(percentile(lags, 0.99) * 1000, 1),
-        "lag_ms_max": round(max(lags) * 1000, 1),
-        "workers": args.workers, "orgs": args.orgs, "backlog": args.backlog,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "events_expected": expected,
+                "events_delivered": len(set(ids)),
+                "duplicates": len(ids) - len(set(ids)),
+                "order_violations": order_violations,
+                "bad_signatures": receiver.bad_signatures,
+                "write_phase_s": round(written - started, 2),
+                "events_written_per_s": round(expected / (written - started), 1),
+                "delivered_per_s": round(
+                    len(arrivals) / max(last_arrival - first_arrival, 1e-6), 1
+                ),
+                "drain_after_writes_s": round(finished - written, 2),
+                "lag_ms_p50": round(statistics.median(lags) * 1000, 1),
+                "lag_ms_p99": round(percentile(lags, 0.99) * 1000, 1),
+                "lag_ms_max": round(max(lags) * 1000, 1),
+                "workers": args.workers,
+                "orgs": args.orgs,
+                "backlog": args.backlog,
+            },
+            indent=2,
+        )
+    )
     drop_database(database_url)
 
 

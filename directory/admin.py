@@ -34,7 +34,8 @@ class EndpointForm(forms.ModelForm):
 class ReplayForm(forms.Form):
     position = forms.IntegerField(min_value=1, help_text="Send again every event from here on.")
     organization = forms.ModelChoiceField(
-        Organization.objects.all(), required=False,
+        Organization.objects.all(),
+        required=False,
         help_text="For an all-organizations endpoint: only this organization's events.",
     )
 
@@ -42,22 +43,49 @@ class ReplayForm(forms.Form):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = EndpointForm
-    list_display = ["url", "scope_display", "is_enabled", "failing_since", "disabled_reason",
-                    "log_link", "created_at"]
+    list_display = [
+        "url",
+        "scope_display",
+        "is_enabled",
+        "failing_since",
+        "disabled_reason",
+        "log_link",
+        "created_at",
+    ]
     list_filter = ["is_enabled"]
     search_fields = ["url", "description", "organization__slug", "organization__name"]
     list_select_related = ["organization"]
-    readonly_fields = ["public_id", "is_enabled", "disabled_at", "disabled_reason",
-                       "failing_since", "created_at", "created_by", "secret_hints", "log_link"]
+    readonly_fields = [
+        "public_id",
+        "is_enabled",
+        "disabled_at",
+        "disabled_reason",
+        "failing_since",
+        "created_at",
+        "created_by",
+        "secret_hints",
+        "log_link",
+    ]
     raw_id_fields = ["organization"]
     actions = ["rotate_secrets", "enable", "disable", "retry_now"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return ["organization", "url", "description"]
-        return ["public_id", "organization", "url", "description", "is_enabled", "disabled_at",
-                "disabled_reason", "failing_since", "secret_hints", "log_link", "created_at",
-                "created_by"]
+        return [
+            "public_id",
+            "organization",
+            "url",
+            "description",
+            "is_enabled",
+            "disabled_at",
+            "disabled_reason",
+            "failing_since",
+            "secret_hints",
+            "log_link",
+            "created_at",
+            "created_by",
+        ]
 
     @admin.display(description="Organizations")
     def scope_display(self, endpoint: WebhookEndpoint) -> str:
@@ -67,7 +95,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def secret_hints(self, endpoint: WebhookEndpoint) -> str:
         return ", ".join(
             f"{secret.hint}… ({'until ' + f'{secret.expires_at:%Y-%m-%d %H:%M}' if secret.expires_at else 'current'})"  # noqa: E501
-            for secret in endpoint.secrets.all() if secret.is_active()
+            for secret in endpoint.secrets.all()
+            if secret.is_active()
         )
 
     @admin.display(description="Delivery log")
@@ -76,19 +105,23 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         links = format_html('<a href="{}?endpoint__id__exact={}">deliveries</a>', url, endpoint.pk)
         if endpoint.pk:
             links = format_html(
-                '{} · <a href="{}">replay from position…</a>', links,
+                '{} · <a href="{}">replay from position…</a>',
+                links,
                 reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]),
             )
         return links
 
-    def save_model(self, request: HttpRequest, obj: WebhookEndpoint, form: Any,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
         if change:
             obj.save(update_fields=["organization", "url", "description"])
             return
         endpoint, secret = services.add_endpoint(
-            form.cleaned_data["organization"], url=form.cleaned_data["url"],
-            description=form.cleaned_data["description"], actor=request.user,
+            form.cleaned_data["organization"],
+            url=form.cleaned_data["url"],
+            description=form.cleaned_data["description"],
+            actor=request.user,
         )
         obj.pk = endpoint.pk
         self.message_user(request, f"Signing secret (shown only now): {secret}", messages.WARNING)
@@ -97,16 +130,22 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         for endpoint in WebhookEndpoint.objects.filter(is_enabled=False).exclude(
             disabled_reason__startswith="disabled by"
         ):
-            self.message_user(request, f"{endpoint.url} ({endpoint.scope}) was disabled: "
-                                       f"{endpoint.disabled_reason}", messages.ERROR)
+            self.message_user(
+                request,
+                f"{endpoint.url} ({endpoint.scope}) was disabled: {endpoint.disabled_reason}",
+                messages.ERROR,
+            )
         return super().changelist_view(request, extra_context)
 
     @admin.action(description="Rotate signing secret (old one keeps signing for the overlap)")
     def rotate_secrets(self, request: HttpRequest, queryset: Any) -> None:
         for endpoint in queryset:
             secret = services.rotate_secret(endpoint, actor=request.user)
-            self.message_user(request, f"New secret for {endpoint.url} (shown only now): {secret}",
-                              messages.WARNING)
+            self.message_user(
+                request,
+                f"New secret for {endpoint.url} (shown only now): {secret}",
+                messages.WARNING,
+            )
 
     @admin.action(description="Enable (deliver what is pending)")
     def enable(self, request: HttpRequest, queryset: Any) -> None:
@@ -127,8 +166,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         return [
-            path("<int:pk>/replay/", self.admin_site.admin_view(self.replay_view),
-                 name="directory_webhookendpoint_replay"),
+            path(
+                "<int:pk>/replay/",
+                self.admin_site.admin_view(self.replay_view),
+                name="directory_webhookendpoint_replay",
+            ),
             *super().get_urls(),
         ]
 
@@ -138,22 +180,42 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = ReplayForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            count = services.replay_from(endpoint, form.cleaned_data["position"],
-                                         organization=form.cleaned_data["organization"])
+            count = services.replay_from(
+                endpoint,
+                form.cleaned_data["position"],
+                organization=form.cleaned_data["organization"],
+            )
             self.message_user(request, f"{count} deliveries queued again, in order.")
             return HttpResponseRedirect(
                 reverse("admin:directory_webhookendpoint_change", args=[pk])
             )
-        return TemplateResponse(request, "admin/directory/replay.html", {
-            **self.admin_site.each_context(request), "form": form, "endpoint": endpoint,
-            "opts": self.model._meta, "title": f"Replay events to {endpoint.url}",
-        })
+        return TemplateResponse(
+            request,
+            "admin/directory/replay.html",
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "endpoint": endpoint,
+                "opts": self.model._meta,
+                "title": f"Replay events to {endpoint.url}",
+            },
+        )
 
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["position", "event_type", "organization", "endpoint", "status", "attempts",
-                    "last_status_code", "last_error", "next_attempt_at", "delivered_at"]
+    list_display = [
+        "position",
+        "event_type",
+        "organization",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "endpoint"]
     search_fields = ["event__public_id", "organization__slug"]
     list_select_related = ["event", "organization", "endpoint"]
@@ -206,8 +268,14 @@ class PlatformApiKeyForm(forms.ModelForm):
 @admin.register(PlatformApiKey)
 class PlatformApiKeyAdmin(admin.ModelAdmin):
     form = PlatformApiKeyForm
-    list_display = ["display_prefix", "organization", "label", "created_at", "last_used_at",
-                    "revoked_at"]
+    list_display = [
+        "display_prefix",
+        "organization",
+        "label",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["key", "label", "organization__slug"]
     list_select_related = ["organization"]
@@ -216,13 +284,15 @@ class PlatformApiKeyAdmin(admin.ModelAdmin):
     exclude = ["digest"]
     actions = ["revoke"]
 
-    def save_model(self, request: HttpRequest, obj: PlatformApiKey, form: Any,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: PlatformApiKey, form: Any, change: bool
+    ) -> None:
         if change:
             obj.save(update_fields=["label"])
             return
         api_key, plaintext = services.issue_platform_api_key(
-            form.cleaned_data["organization"], actor=request.user,
+            form.cleaned_data["organization"],
+            actor=request.user,
             label=form.cleaned_data["label"],
         )
         obj.pk = api_key.pk

@@ -55,23 +55,34 @@ class HasPlatformKey(permissions.BasePermission):
         return isinstance(request.auth, PlatformApiKey)
 
 
-_event = inline_serializer("DirectoryEvent", {
-    "id": serializers.CharField(help_text="evt_…, the webhook-id of the same event."),
-    "type": serializers.ChoiceField(choices=EventType.values),
-    "position": serializers.IntegerField(help_text="Increasing, gapless, per organization."),
-    "created_at": serializers.DateTimeField(),
-    "organization": inline_serializer("EventOrganization", {
-        "id": serializers.UUIDField(), "slug": serializers.CharField(),
-    }),
-    "resource": inline_serializer("EventResource", {
-        "type": serializers.ChoiceField(choices=["User", "Group"]),
-        "id": serializers.UUIDField(), "externalId": serializers.CharField(allow_null=True),
-        "userName": serializers.CharField(required=False),
-        "displayName": serializers.CharField(required=False),
-    }),
-    "data": serializers.JSONField(help_text="The resource's state after the change."),
-    "changes": serializers.ListField(child=serializers.JSONField()),
-})
+_event = inline_serializer(
+    "DirectoryEvent",
+    {
+        "id": serializers.CharField(help_text="evt_…, the webhook-id of the same event."),
+        "type": serializers.ChoiceField(choices=EventType.values),
+        "position": serializers.IntegerField(help_text="Increasing, gapless, per organization."),
+        "created_at": serializers.DateTimeField(),
+        "organization": inline_serializer(
+            "EventOrganization",
+            {
+                "id": serializers.UUIDField(),
+                "slug": serializers.CharField(),
+            },
+        ),
+        "resource": inline_serializer(
+            "EventResource",
+            {
+                "type": serializers.ChoiceField(choices=["User", "Group"]),
+                "id": serializers.UUIDField(),
+                "externalId": serializers.CharField(allow_null=True),
+                "userName": serializers.CharField(required=False),
+                "displayName": serializers.CharField(required=False),
+            },
+        ),
+        "data": serializers.JSONField(help_text="The resource's state after the change."),
+        "changes": serializers.ListField(child=serializers.JSONField()),
+    },
+)
 
 _limit = OpenApiParameter("limit", OpenApiTypes.INT, description="Events per page.")
 
@@ -97,15 +108,23 @@ class OrganizationEventsView(APIView):
     @extend_schema(
         summary="One organization's events after a position",
         parameters=[
-            OpenApiParameter("after", OpenApiTypes.INT,
-                             description="Return events with a greater position (default 0)."),
+            OpenApiParameter(
+                "after",
+                OpenApiTypes.INT,
+                description="Return events with a greater position (default 0).",
+            ),
             _limit,
         ],
-        responses=inline_serializer("OrganizationEventPage", {
-            "events": _event.__class__(many=True),
-            "next_after": serializers.IntegerField(help_text="Pass as after for the next page."),
-            "has_more": serializers.BooleanField(),
-        }),
+        responses=inline_serializer(
+            "OrganizationEventPage",
+            {
+                "events": _event.__class__(many=True),
+                "next_after": serializers.IntegerField(
+                    help_text="Pass as after for the next page."
+                ),
+                "has_more": serializers.BooleanField(),
+            },
+        ),
     )
     def get(self, request: Request, slug: str) -> Response:
         api_key: PlatformApiKey = request.auth
@@ -119,14 +138,18 @@ class OrganizationEventsView(APIView):
         except ValueError as exc:
             raise exceptions.ValidationError({"after": "a whole number"}) from exc
         events, more = _page(
-            DirectoryEvent.objects.filter(organization=organization, position__gt=after)
-            .order_by("position"), _limit_of(request),
+            DirectoryEvent.objects.filter(organization=organization, position__gt=after).order_by(
+                "position"
+            ),
+            _limit_of(request),
         )
-        return Response({
-            "events": [delivery.payload(event) for event in events],
-            "next_after": events[-1].position if events else after,
-            "has_more": more,
-        })
+        return Response(
+            {
+                "events": [delivery.payload(event) for event in events],
+                "next_after": events[-1].position if events else after,
+                "has_more": more,
+            }
+        )
 
 
 def _decode_cursor(raw: str) -> dict[int, int]:
@@ -140,8 +163,9 @@ def _decode_cursor(raw: str) -> dict[int, int]:
 
 
 def _encode_cursor(positions: dict[int, int]) -> str:
-    raw = json.dumps({str(org): pos for org, pos in sorted(positions.items())},
-                     separators=(",", ":"))
+    raw = json.dumps(
+        {str(org): pos for org, pos in sorted(positions.items())}, separators=(",", ":")
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -152,15 +176,21 @@ class AllEventsView(APIView):
     @extend_schema(
         summary="Every organization's events after a cursor (all-organizations keys only)",
         parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR,
-                             description="next_cursor of the last page; empty: from the start."),
+            OpenApiParameter(
+                "cursor",
+                OpenApiTypes.STR,
+                description="next_cursor of the last page; empty: from the start.",
+            ),
             _limit,
         ],
-        responses=inline_serializer("EventPage", {
-            "events": _event.__class__(many=True),
-            "next_cursor": serializers.CharField(),
-            "has_more": serializers.BooleanField(),
-        }),
+        responses=inline_serializer(
+            "EventPage",
+            {
+                "events": _event.__class__(many=True),
+                "next_cursor": serializers.CharField(),
+                "has_more": serializers.BooleanField(),
+            },
+        ),
     )
     def get(self, request: Request) -> Response:
         api_key: PlatformApiKey = request.auth
@@ -172,12 +202,15 @@ class AllEventsView(APIView):
             condition |= Q(organization_id=org, position__gt=position)
         # Ids grow in position order within each organization, so the page order keeps every
         # organization's order and the cursor advances each by what the page held.
-        events, more = _page(DirectoryEvent.objects.filter(condition).order_by("pk"),
-                             _limit_of(request))
+        events, more = _page(
+            DirectoryEvent.objects.filter(condition).order_by("pk"), _limit_of(request)
+        )
         for event in events:
             seen[event.organization_id] = event.position
-        return Response({
-            "events": [delivery.payload(event) for event in events],
-            "next_cursor": _encode_cursor(seen),
-            "has_more": more,
-        })
+        return Response(
+            {
+                "events": [delivery.payload(event) for event in events],
+                "next_cursor": _encode_cursor(seen),
+                "has_more": more,
+            }
+        )

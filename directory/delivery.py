@@ -63,11 +63,14 @@ def payload(event: DirectoryEvent) -> dict:
         "position": event.position,
         "created_at": event.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "organization": {
-            "id": str(event.organization.public_id), "slug": event.organization.slug,
+            "id": str(event.organization.public_id),
+            "slug": event.organization.slug,
         },
         "resource": {
-            "type": event.resource_type, "id": str(event.resource_id),
-            "externalId": event.external_id, name_key: event.name,
+            "type": event.resource_type,
+            "id": str(event.resource_id),
+            "externalId": event.external_id,
+            name_key: event.name,
         },
         "data": event.data,
         "changes": event.changes,
@@ -113,8 +116,10 @@ def _release(stream: DeliveryStream, owner: str) -> None:
 
 def _has_due(endpoint_id: int, organization_id: int) -> bool:
     return WebhookDelivery.objects.filter(
-        endpoint_id=endpoint_id, organization_id=organization_id,
-        status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now(),
+        endpoint_id=endpoint_id,
+        organization_id=organization_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=timezone.now(),
         endpoint__is_enabled=True,
     ).exists()
 
@@ -148,13 +153,19 @@ def _drain(stream: DeliveryStream, owner: str, outcome: StreamOutcome) -> None:
             outcome.stopped = True
             return
         now = timezone.now()
-        keys = [signing.decrypt(secret.encrypted) for secret in endpoint.secrets.all()
-                if secret.is_active(now)]
+        keys = [
+            signing.decrypt(secret.encrypted)
+            for secret in endpoint.secrets.all()
+            if secret.is_active(now)
+        ]
         batch = list(
             WebhookDelivery.objects.filter(
-                endpoint_id=stream.endpoint_id, organization_id=stream.organization_id,
+                endpoint_id=stream.endpoint_id,
+                organization_id=stream.organization_id,
                 status=DeliveryStatus.PENDING,
-            ).select_related("event__organization").order_by("position")[:BATCH_SIZE]
+            )
+            .select_related("event__organization")
+            .order_by("position")[:BATCH_SIZE]
         )
         if not batch:
             return
@@ -190,8 +201,11 @@ def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelive
     status_code, error = None, ""
     try:
         response = _session.post(
-            endpoint.url, data=body.encode(), headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS, allow_redirects=False,
+            endpoint.url,
+            data=body.encode(),
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
         )
         status_code = response.status_code
         response.close()
@@ -210,17 +224,37 @@ def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelive
     if not error:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
-        delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code",
-                                     "last_error", "status", "delivered_at"])
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_attempt_at",
+                "last_status_code",
+                "last_error",
+                "status",
+                "delivered_at",
+            ]
+        )
         if endpoint.failing_since is not None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
             endpoint.failing_since = None
         return True
     delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code",
-                                 "last_error", "next_attempt_at"])
-    logger.info("webhook attempt failed endpoint=%s event=%s attempt=%s error=%s",
-                endpoint.pk, event.message_id, delivery.attempts, error)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+        ]
+    )
+    logger.info(
+        "webhook attempt failed endpoint=%s event=%s attempt=%s error=%s",
+        endpoint.pk,
+        event.message_id,
+        delivery.attempts,
+        error,
+    )
     _note_failure(endpoint, error, now)
     return False
 
@@ -234,8 +268,9 @@ def _note_failure(endpoint: WebhookEndpoint, error: str, now: datetime) -> None:
         return
     limit = timedelta(hours=settings.WEBHOOK_DISABLE_AFTER_HOURS)
     if now - endpoint.failing_since >= limit:
-        disable_failing(endpoint, f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC "
-                                  f"(last: {error})")
+        disable_failing(
+            endpoint, f"failing since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC (last: {error})"
+        )
 
 
 def disable_failing(endpoint: WebhookEndpoint, reason: str) -> bool:
@@ -269,13 +304,14 @@ class DueStream:
 
 def pending_streams(endpoint_id: int | None = None) -> list[DueStream]:
     """Every stream of an enabled endpoint with a pending delivery, with its earliest attempt."""
-    rows = WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, endpoint__is_enabled=True
-    )
+    rows = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, endpoint__is_enabled=True)
     if endpoint_id is not None:
         rows = rows.filter(endpoint_id=endpoint_id)
-    grouped = rows.values("endpoint_id", "organization_id").annotate(
-        earliest=Min("next_attempt_at")
-    ).order_by()
-    return [DueStream(row["endpoint_id"], row["organization_id"], row["earliest"])
-            for row in grouped]
+    grouped = (
+        rows.values("endpoint_id", "organization_id")
+        .annotate(earliest=Min("next_attempt_at"))
+        .order_by()
+    )
+    return [
+        DueStream(row["endpoint_id"], row["organization_id"], row["earliest"]) for row in grouped
+    ]

@@ -88,7 +88,10 @@ class WebhookEndpoint(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE,
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="webhook_endpoints",
         help_text="Empty: every organization's events (the Kno2fy platform).",
     )
@@ -102,7 +105,10 @@ class WebhookEndpoint(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -176,8 +182,10 @@ class WebhookDelivery(models.Model):
             models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
         ]
         indexes = [
-            models.Index(fields=["endpoint", "organization", "status", "position"],
-                         name="webhook_delivery_stream"),
+            models.Index(
+                fields=["endpoint", "organization", "status", "position"],
+                name="webhook_delivery_stream",
+            ),
             models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due"),
         ]
 
@@ -220,7 +228,10 @@ class PlatformApiKey(HashedSecret):
     """
 
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE,
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="platform_api_keys",
     )
 

@@ -43,7 +43,8 @@ def _user_ref(user: Any) -> dict:
 
 def _group_ref(group: Any) -> dict:
     return {
-        "id": str(group.scim_id), "externalId": group.external_id,
+        "id": str(group.scim_id),
+        "externalId": group.external_id,
         "displayName": group.display_name,
     }
 
@@ -53,8 +54,9 @@ def _user_draft(kind: EventType, user: ScimUser, state: dict, changes: list[dict
 
 
 def _group_draft(kind: EventType, group: ScimGroup, state: dict, changes: list[dict]) -> _Draft:
-    return _Draft(kind, "Group", group.scim_id, group.external_id, group.display_name, state,
-                  changes)
+    return _Draft(
+        kind, "Group", group.scim_id, group.external_id, group.display_name, state, changes
+    )
 
 
 def allocate_positions(organization_id: int, count: int) -> int:
@@ -83,15 +85,23 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEven
         raise RuntimeError("directory events are written inside the change's transaction")
     last = allocate_positions(organization_id, len(drafts))
     now = timezone.now()
-    events = DirectoryEvent.objects.bulk_create([
-        DirectoryEvent(
-            organization_id=organization_id, position=last - len(drafts) + 1 + index,
-            type=draft.type, resource_type=draft.resource_type, resource_id=draft.resource_id,
-            external_id=draft.external_id, name=draft.name, data=draft.data,
-            changes=draft.changes, created_at=now,
-        )
-        for index, draft in enumerate(drafts)
-    ])
+    events = DirectoryEvent.objects.bulk_create(
+        [
+            DirectoryEvent(
+                organization_id=organization_id,
+                position=last - len(drafts) + 1 + index,
+                type=draft.type,
+                resource_type=draft.resource_type,
+                resource_id=draft.resource_id,
+                external_id=draft.external_id,
+                name=draft.name,
+                data=draft.data,
+                changes=draft.changes,
+                created_at=now,
+            )
+            for index, draft in enumerate(drafts)
+        ]
+    )
     _queue_deliveries(organization_id, events)
     return events
 
@@ -109,12 +119,19 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
     )
     if not endpoint_ids:
         return
-    WebhookDelivery.objects.bulk_create([
-        WebhookDelivery(endpoint_id=endpoint_id, event_id=event.pk,
-                        organization_id=organization_id, position=event.position,
-                        next_attempt_at=event.created_at)
-        for endpoint_id in endpoint_ids for event in events
-    ])
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint_id=endpoint_id,
+                event_id=event.pk,
+                organization_id=organization_id,
+                position=event.position,
+                next_attempt_at=event.created_at,
+            )
+            for endpoint_id in endpoint_ids
+            for event in events
+        ]
+    )
     from .tasks import deliver_stream_task
 
     for endpoint_id in endpoint_ids:
@@ -122,6 +139,7 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
 
 
 # --- what scim.services calls ----------------------------------------------------------------
+
 
 def user_created(user: ScimUser, state: dict) -> None:
     _write(user.organization_id, [_user_draft(EventType.USER_CREATED, user, state, [])])
@@ -162,8 +180,13 @@ def _member_drafts(group: ScimGroup, kind: EventType, user_pks: Iterable[int]) -
 
 
 def group_changed(
-    group: ScimGroup, state: dict, *, created: bool = False, changes: list[dict] | None = None,
-    added: Iterable[int] = (), removed: Iterable[int] = (),
+    group: ScimGroup,
+    state: dict,
+    *,
+    created: bool = False,
+    changes: list[dict] | None = None,
+    added: Iterable[int] = (),
+    removed: Iterable[int] = (),
 ) -> None:
     """``group.created`` or ``group.updated`` (when attributes changed), then one
     ``group.member_removed``/``group.member_added`` per member."""

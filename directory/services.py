@@ -48,8 +48,11 @@ def add_endpoint(
         organization=organization, url=url, description=description, created_by=_actor(actor)
     )
     secret = _new_secret(endpoint)
-    logger.info("webhook endpoint added endpoint=%s org=%s", endpoint.pk,
-                organization.pk if organization else "all")
+    logger.info(
+        "webhook endpoint added endpoint=%s org=%s",
+        endpoint.pk,
+        organization.pk if organization else "all",
+    )
     return endpoint, secret
 
 
@@ -83,26 +86,29 @@ def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
     )
     endpoint.is_enabled = True
     retry_now(endpoint)
-    logger.info("webhook endpoint enabled endpoint=%s by=%s", endpoint.pk,
-                getattr(actor, "pk", None))
+    logger.info(
+        "webhook endpoint enabled endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None)
+    )
 
 
 def disable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
     """Stop delivering; events written meanwhile are not queued (replay them when enabling)."""
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        is_enabled=False, disabled_at=timezone.now(),
+        is_enabled=False,
+        disabled_at=timezone.now(),
         disabled_reason=f"disabled by {getattr(actor, 'username', 'staff')}",
     )
     endpoint.is_enabled = False
-    logger.info("webhook endpoint disabled endpoint=%s by=%s", endpoint.pk,
-                getattr(actor, "pk", None))
+    logger.info(
+        "webhook endpoint disabled endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None)
+    )
 
 
 def retry_now(endpoint: WebhookEndpoint) -> int:
     """Make every pending delivery of ``endpoint`` due now and wake its streams."""
-    count = WebhookDelivery.objects.filter(
-        endpoint=endpoint, status=DeliveryStatus.PENDING
-    ).update(next_attempt_at=timezone.now())
+    count = WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+        next_attempt_at=timezone.now()
+    )
     enqueue_pending(endpoint.pk)
     return count
 
@@ -122,9 +128,18 @@ def replay_from(
     existing = WebhookDelivery.objects.filter(endpoint=endpoint, event_id=OuterRef("pk"))
     missing = events.filter(~Exists(existing)).values_list("pk", "organization_id", "position")
     WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=endpoint, event_id=pk, organization_id=org, position=pos,
-                         next_attempt_at=now) for pk, org, pos in missing.iterator()],
-        batch_size=1000, ignore_conflicts=True,
+        [
+            WebhookDelivery(
+                endpoint=endpoint,
+                event_id=pk,
+                organization_id=org,
+                position=pos,
+                next_attempt_at=now,
+            )
+            for pk, org, pos in missing.iterator()
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,
     )
     count = WebhookDelivery.objects.filter(endpoint=endpoint, event__in=events).update(
         status=DeliveryStatus.PENDING, next_attempt_at=now, delivered_at=None
@@ -139,8 +154,7 @@ def prune_events(days: int | None = None) -> int:
     still has to deliver, in batches so no statement locks the table for long."""
     days = settings.DIRECTORY_EVENT_RETENTION_DAYS if days is None else days
     cutoff = timezone.now() - timedelta(days=days)
-    pending = WebhookDelivery.objects.filter(event_id=OuterRef("pk"),
-                                             status=DeliveryStatus.PENDING)
+    pending = WebhookDelivery.objects.filter(event_id=OuterRef("pk"), status=DeliveryStatus.PENDING)
     old = DirectoryEvent.objects.filter(created_at__lt=cutoff).filter(~Exists(pending))
     deleted = 0
     while True:
@@ -160,9 +174,9 @@ def prune_task_results(days: int = 1) -> int:
     from .tasks import QUEUE
 
     cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = DBTaskResult.objects.finished().filter(
-        queue_name=QUEUE, finished_at__lt=cutoff
-    ).delete()
+    deleted, _ = (
+        DBTaskResult.objects.finished().filter(queue_name=QUEUE, finished_at__lt=cutoff).delete()
+    )
     return deleted
 
 
@@ -174,11 +188,15 @@ def issue_platform_api_key(
     key = tokens.generate_key()
     plaintext = tokens.build_token(key, API_KEY_PREFIX)
     api_key = PlatformApiKey.objects.create(
-        organization=organization, key=key, label=label, created_by=_actor(actor),
+        organization=organization,
+        key=key,
+        label=label,
+        created_by=_actor(actor),
         digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
     )
-    logger.info("platform api key issued key=%s org=%s", key,
-                organization.pk if organization else "all")
+    logger.info(
+        "platform api key issued key=%s org=%s", key, organization.pk if organization else "all"
+    )
     return api_key, plaintext
 
 
@@ -186,14 +204,16 @@ def revoke_platform_api_key(api_key: PlatformApiKey, *, actor: Any) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        logger.info("platform api key revoked key=%s by=%s", api_key.key,
-                    getattr(actor, "pk", None))
+        logger.info(
+            "platform api key revoked key=%s by=%s", api_key.key, getattr(actor, "pk", None)
+        )
 
 
 def authenticate_platform_key(presented: str) -> PlatformApiKey | None:
     """The active key ``presented`` is, or ``None`` (``HashedSecret.verify``: constant-time,
     records the use at most every ``TOKEN_LAST_USED_RESOLUTION_SECONDS``)."""
     return PlatformApiKey.verify(
-        PlatformApiKey.objects.active().select_related("organization"), presented,
+        PlatformApiKey.objects.active().select_related("organization"),
+        presented,
         prefix=API_KEY_PREFIX,
     )

@@ -60,8 +60,9 @@ def reencrypt(token: str) -> str:
     return _fernet().rotate(token.encode()).decode()
 
 
-def signature_header(secrets_: Iterable[str], message_id: str, timestamp: datetime,
-                     body: str) -> str:
+def signature_header(
+    secrets_: Iterable[str], message_id: str, timestamp: datetime, body: str
+) -> str:
     """``v1,<base64>`` per secret, space-separated, as Standard Webhooks allows during a
     rotation; the receiver accepts the message when any of them verifies."""
     return " ".join(

@@ -38,11 +38,11 @@ def deliver_stream_task(endpoint_id: int, organization_id: int) -> dict:
 def schedule_wakeup(endpoint_id: int, organization_id: int, when: datetime) -> bool:
     """Enqueue one wake-up of the stream at ``when``, unless an earlier one is already booked."""
     now = timezone.now()
-    booked = DeliveryStream.objects.filter(
-        endpoint_id=endpoint_id, organization_id=organization_id
-    ).filter(
-        Q(wakeup_at__isnull=True) | Q(wakeup_at__lte=now) | Q(wakeup_at__gt=when)
-    ).update(wakeup_at=when)
+    booked = (
+        DeliveryStream.objects.filter(endpoint_id=endpoint_id, organization_id=organization_id)
+        .filter(Q(wakeup_at__isnull=True) | Q(wakeup_at__lte=now) | Q(wakeup_at__gt=when))
+        .update(wakeup_at=when)
+    )
     if booked:
         deliver_stream_task.using(run_after=when).enqueue(endpoint_id, organization_id)
     return bool(booked)

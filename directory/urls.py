@@ -7,9 +7,16 @@ app_name = "directory"
 
 urlpatterns = [
     path("events", api.AllEventsView.as_view(), name="events"),
-    path("organizations/<slug:slug>/events", api.OrganizationEventsView.as_view(),
-         name="organization-events"),
-    path("schema", SpectacularAPIView.as_view(urlconf="directory.schema_urls",
-                                              authentication_classes=[],
-                                              permission_classes=[]), name="schema"),
+    path(
+        "organizations/<slug:slug>/events",
+        api.OrganizationEventsView.as_view(),
+        name="organization-events",
+    ),
+    path(
+        "schema",
+        SpectacularAPIView.as_view(
+            urlconf="directory.schema_urls", authentication_classes=[], permission_classes=[]
+        ),
+        name="schema",
+    ),
 ]

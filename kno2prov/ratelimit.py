@@ -41,8 +41,11 @@ def client_address(request: HttpRequest) -> str:
     in front of us wrote into ``X-Forwarded-For`` (the rightmost ones are ours)."""
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")
-                     if part.strip()]
+        forwarded = [
+            part.strip()
+            for part in request.headers.get("X-Forwarded-For", "").split(",")
+            if part.strip()
+        ]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
@@ -66,13 +69,13 @@ def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
     return response
 
 
-def _usage(request: HttpRequest, group: str, value: str, rate: str,
-           increment: bool) -> dict | None:
+def _usage(request: HttpRequest, group: str, value: str, rate: str, increment: bool) -> dict | None:
     """The window's count for ``value``, or ``None`` while the cache cannot be reached: a cache
     outage must never stop provisioning (``RATELIMIT_FAIL_OPEN`` covers only some failures)."""
     try:
-        return get_usage(request, group=group, key=lambda g, r: value, rate=rate,
-                         increment=increment)
+        return get_usage(
+            request, group=group, key=lambda g, r: value, rate=rate, increment=increment
+        )
     except Exception:
         logger.warning("rate limit skipped: cache unavailable group=%s", group, exc_info=True)
         return None
@@ -86,8 +89,13 @@ def _exhausted(usage: dict | None) -> bool:
 def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """429 before any credential is looked up, once this client has failed too often at this
     tenant URL (``SCIM_AUTH_FAILURE_RATE``); ``None`` otherwise."""
-    guessing = _usage(request, "scim-auth-failures", _guessing_key(request, call),
-                      settings.SCIM_AUTH_FAILURE_RATE, increment=False)
+    guessing = _usage(
+        request,
+        "scim-auth-failures",
+        _guessing_key(request, call),
+        settings.SCIM_AUTH_FAILURE_RATE,
+        increment=False,
+    )
     if not _exhausted(guessing):
         return None
     return too_many_requests(
@@ -97,8 +105,13 @@ def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None
 
 def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """Count a refused credential against this client; 429 if that was one too many."""
-    guessing = _usage(request, "scim-auth-failures", _guessing_key(request, call),
-                      settings.SCIM_AUTH_FAILURE_RATE, increment=True)
+    guessing = _usage(
+        request,
+        "scim-auth-failures",
+        _guessing_key(request, call),
+        settings.SCIM_AUTH_FAILURE_RATE,
+        increment=True,
+    )
     if guessing is None or not guessing["should_limit"]:
         return None
     logger.warning("scim authentication failures over limit client=%s", client_address(request))
@@ -114,8 +127,13 @@ def spend_budget(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     organization = call.organization
     if organization is None:
         return None
-    spent = _usage(request, "scim-organization", str(organization.public_id),
-                   settings.SCIM_RATE_LIMIT, increment=True)
+    spent = _usage(
+        request,
+        "scim-organization",
+        str(organization.public_id),
+        settings.SCIM_RATE_LIMIT,
+        increment=True,
+    )
     if spent is None or not spent["should_limit"]:
         return None
     logger.warning("scim rate limit reached org=%s", organization.pk)

@@ -166,8 +166,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -384,7 +386,8 @@ ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kno2 provisioning <provisioning@localhost>")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -417,8 +420,8 @@ SCIM_SERVICE_PROVIDER = {
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
             "description": "The provisioning token issued for the organization, or an "
-                           "access token from its OAuth token endpoint, sent as "
-                           "Authorization: Bearer <token>.",
+            "access token from its OAuth token endpoint, sent as "
+            "Authorization: Bearer <token>.",
             "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
             "primary": True,
         },

@@ -53,7 +53,8 @@ def _expiry_html(expires_at: datetime | None, now: datetime | None = None) -> st
     if expires_at <= now + EXPIRY_WARNING:
         return format_html(
             '<strong style="color: var(--error-fg)">{} (in {} days)</strong>',
-            text, (expires_at - now).days,
+            text,
+            (expires_at - now).days,
         )
     return text
 
@@ -108,15 +109,28 @@ class ProvisioningTokenInline(admin.TabularInline):
 
     model = ProvisioningToken
     exclude = ("digest",)
-    fields = ("prefix", "label", "token_status", "expiry", "created_at", "created_by",
-              "last_used_at", "revoked_at", "manage")
+    fields = (
+        "prefix",
+        "label",
+        "token_status",
+        "expiry",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "manage",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return (super().get_queryset(request).select_related("created_by", "revoked_by")
-                .with_replacement())
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by", "revoked_by")
+            .with_replacement()
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -161,18 +175,35 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
     list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
     search_fields = ("name", "slug", "=public_id", "sso_tenant_id")
     list_select_related = ("provisioning_enabled_by",)
-    readonly_fields = ("provisioning_status", "tenant_url", "public_id", "provisioning_enabled_at",
-                       "provisioning_enabled_by", "extension_attributes", "created_at",
-                       "updated_at")
+    readonly_fields = (
+        "provisioning_status",
+        "tenant_url",
+        "public_id",
+        "provisioning_enabled_at",
+        "provisioning_enabled_by",
+        "extension_attributes",
+        "created_at",
+        "updated_at",
+    )
     inlines = [ProvisioningTokenInline, OAuthClientInline]
     actions = ["enable_provisioning", "disable_provisioning"]
 
     fieldsets = [
         (None, {"fields": ("name", "slug")}),
         ("Single sign-on", {"fields": ("sso_issuer",)}),
-        ("Provisioning", {"fields": ("provisioning_status", "tenant_url", "public_id",
-                                     "provisioning_enabled_at", "provisioning_enabled_by",
-                                     "extension_attributes")}),
+        (
+            "Provisioning",
+            {
+                "fields": (
+                    "provisioning_status",
+                    "tenant_url",
+                    "public_id",
+                    "provisioning_enabled_at",
+                    "provisioning_enabled_by",
+                    "extension_attributes",
+                )
+            },
+        ),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     ]
 
@@ -184,11 +215,15 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         active = _active_tokens(timezone.now())
-        return super().get_queryset(request).annotate(
-            active_token_count=Count("tokens", filter=active),
-            # The newest token's end, not a replaced one's: after a rotation the old token's
-            # grace period ending soon is expected, not a warning.
-            latest_token_expiry=Max("tokens__expires_at", filter=active),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_token_count=Count("tokens", filter=active),
+                # The newest token's end, not a replaced one's: after a rotation the old token's
+                # grace period ending soon is expected, not a warning.
+                latest_token_expiry=Max("tokens__expires_at", filter=active),
+            )
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -232,8 +267,12 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
         """The custom ``urn:…:extension:…`` attributes this organization's Azure mappings send
         (recorded by ``scim.services.note_extension_attributes``), read-only."""
         rows = [
-            (a.resource_type, f"{a.schema}:{a.name}", a.value_type + ("[]" * a.multi_valued),
-             f"{a.first_seen_at:%Y-%m-%d}")
+            (
+                a.resource_type,
+                f"{a.schema}:{a.name}",
+                a.value_type + ("[]" * a.multi_valued),
+                f"{a.first_seen_at:%Y-%m-%d}",
+            )
             for a in organization.scim_extension_attributes.all()
         ]
         if not rows:
@@ -261,18 +300,23 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
 
     # -- actions --------------------------------------------------------------------------
 
-    @admin.action(description="Enable provisioning for selected organizations",
-                  permissions=["change"])
+    @admin.action(
+        description="Enable provisioning for selected organizations", permissions=["change"]
+    )
     def enable_provisioning(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._switch_provisioning(request, queryset, services.enable_provisioning_for, "enabled")
 
-    @admin.action(description="Disable provisioning for selected organizations",
-                  permissions=["change"])
+    @admin.action(
+        description="Disable provisioning for selected organizations", permissions=["change"]
+    )
     def disable_provisioning(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._switch_provisioning(request, queryset, services.disable_provisioning_for, "disabled")
 
     def _switch_provisioning(
-        self, request: HttpRequest, queryset: QuerySet, switch: Callable[..., Organization],
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        switch: Callable[..., Organization],
         done: str,
     ) -> None:
         switched = 0
@@ -294,8 +338,12 @@ class TokenStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("active", "Active"), ("expiring", "Active, expiring within 30 days"),
-                ("expired", "Expired"), ("revoked", "Revoked")]
+        return [
+            ("active", "Active"),
+            ("expiring", "Active, expiring within 30 days"),
+            ("expired", "Expired"),
+            ("revoked", "Revoked"),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         now = timezone.now()
@@ -315,14 +363,30 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
     """Tokens across organizations. Nothing here can add a token or read a secret."""
 
     # Revocation is in the status; who created a token is on its page.
-    list_display = ("prefix", "organization", "label", "token_status", "expiry", "created_at",
-                    "last_used_at")
+    list_display = (
+        "prefix",
+        "organization",
+        "label",
+        "token_status",
+        "expiry",
+        "created_at",
+        "last_used_at",
+    )
     list_filter = (TokenStatusFilter, ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("key", "label", "organization__name", "organization__slug")
     list_select_related = ("organization", "created_by", "revoked_by")
     exclude = ("digest",)
-    readonly_fields = ("organization", "key", "label", "created_at", "created_by", "expires_at",
-                       "revoked_at", "revoked_by", "last_used_at")
+    readonly_fields = (
+        "organization",
+        "key",
+        "label",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+    )
     date_hierarchy = "created_at"
     actions = ["revoke_selected"]
 
@@ -370,15 +434,26 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     list_filter = ("action", ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("organization_name", "actor_name")
     list_select_related = ("organization", "actor")
-    readonly_fields = ("created_at", "action", "organization", "organization_name", "actor",
-                       "actor_name", "detail")
+    readonly_fields = (
+        "created_at",
+        "action",
+        "organization",
+        "organization_name",
+        "actor",
+        "actor_name",
+        "detail",
+    )
     date_hierarchy = "created_at"
     list_per_page = 100
 
     @admin.display(description="Detail")
     def summary(self, record: AuditRecord) -> str:
         """``detail`` as ``name: value``; a changed field's ``[old, new]`` reads ``old → new``."""
-        return format_html_join("; ", "{}: {}", (
-            (name, " → ".join(map(str, value)) if isinstance(value, list) else value)
-            for name, value in sorted(record.detail.items())
-        ))
+        return format_html_join(
+            "; ",
+            "{}: {}",
+            (
+                (name, " → ".join(map(str, value)) if isinstance(value, list) else value)
+                for name, value in sorted(record.detail.items())
+            ),
+        )

@@ -12,9 +12,14 @@ def development_secrets() -> list[str]:
     """The settings that still hold their development value: serving with them would let
     anyone who read this repository forge sessions (``SECRET_KEY``) or tokens' digests
     (``TOKEN_PEPPER``)."""
-    return [name for name, dev in (("SECRET_KEY", settings.DEV_SECRET_KEY),
-                                   ("TOKEN_PEPPER", settings.DEV_TOKEN_PEPPER))
-            if getattr(settings, name) == dev]
+    return [
+        name
+        for name, dev in (
+            ("SECRET_KEY", settings.DEV_SECRET_KEY),
+            ("TOKEN_PEPPER", settings.DEV_TOKEN_PEPPER),
+        )
+        if getattr(settings, name) == dev
+    ]
 
 
 def refuse_development_secrets() -> None:
@@ -36,11 +41,21 @@ def refuse_development_secrets() -> None:
 def check_secrets_are_not_dev_values(app_configs, **kwargs) -> list[Error]:
     errors = []
     if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
-        errors.append(Error("SECRET_KEY is the development value.", id="kno2prov.E001",
-                            hint="Set SECRET_KEY in the environment."))
+        errors.append(
+            Error(
+                "SECRET_KEY is the development value.",
+                id="kno2prov.E001",
+                hint="Set SECRET_KEY in the environment.",
+            )
+        )
     if settings.TOKEN_PEPPER == settings.DEV_TOKEN_PEPPER:
-        errors.append(Error("TOKEN_PEPPER is the development value.", id="kno2prov.E002",
-                            hint="Set TOKEN_PEPPER in the environment; keep it stable."))
+        errors.append(
+            Error(
+                "TOKEN_PEPPER is the development value.",
+                id="kno2prov.E002",
+                hint="Set TOKEN_PEPPER in the environment; keep it stable.",
+            )
+        )
     if settings.TOKEN_PEPPER == settings.SECRET_KEY:
         errors.append(Error("TOKEN_PEPPER must differ from SECRET_KEY.", id="kno2prov.E003"))
     return errors
@@ -50,7 +65,10 @@ def check_secrets_are_not_dev_values(app_configs, **kwargs) -> list[Error]:
 def check_cache_is_shared(app_configs, **kwargs) -> list[CheckWarning]:
     if settings.REDIS_URL:
         return []
-    return [CheckWarning(
-        "REDIS_URL is not set: each worker keeps its own rate-limit counters.",
-        hint="Point REDIS_URL at the Redis shared by every app server.", id="kno2prov.W001",
-    )]
+    return [
+        CheckWarning(
+            "REDIS_URL is not set: each worker keeps its own rate-limit counters.",
+            hint="Point REDIS_URL at the Redis shared by every app server.",
+            id="kno2prov.W001",
+        )
+    ]

@@ -27,7 +27,9 @@ class Organization(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     sso_tenant_id = models.UUIDField(
-        "Entra tenant ID", null=True, blank=True,
+        "Entra tenant ID",
+        null=True,
+        blank=True,
         help_text="Read from the SSO issuer; the directory that signs users in.",
     )
     sso_issuer_format = models.CharField(
@@ -37,7 +39,10 @@ class Organization(models.Model):
     provisioning_enabled = models.BooleanField(default=False)
     provisioning_enabled_at = models.DateTimeField(null=True, blank=True)
     provisioning_enabled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -113,7 +118,10 @@ class HashedSecret(models.Model):
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -123,8 +131,14 @@ class HashedSecret(models.Model):
         abstract = True
 
     @classmethod
-    def verify(cls, candidates: models.QuerySet, presented: str, *, prefix: str,
-               now: datetime | None = None) -> Self | None:
+    def verify(
+        cls,
+        candidates: models.QuerySet,
+        presented: str,
+        *,
+        prefix: str,
+        now: datetime | None = None,
+    ) -> Self | None:
         """The row of ``candidates`` that ``presented`` is, or ``None``.
 
         ``candidates`` narrows the rows a secret may be (active ones, of one organization...);
@@ -160,12 +174,13 @@ class HashedSecret(models.Model):
 class ProvisioningToken(HashedSecret):
     """A bearer token Azure AD presents to an organization's tenant URL."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="tokens"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tokens")
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -241,7 +256,8 @@ class AuditRecord(models.Model):
         CLIENT_SECRET_ROTATED = "client_secret_rotated", "OAuth client secret rotated"
         OAUTH_CLIENT_REVOKED = "oauth_client_revoked", "OAuth client revoked"
         WORKLOAD_IDENTITY_CONFIGURED = (
-            "workload_identity_configured", "Workload identity federation configured"
+            "workload_identity_configured",
+            "Workload identity federation configured",
         )
 
     organization = models.ForeignKey(
@@ -251,7 +267,10 @@ class AuditRecord(models.Model):
         max_length=200, help_text="Kept so the record reads the same after a rename or delete."
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True)

@@ -69,15 +69,20 @@ def record_audit(
 
 @transaction.atomic
 def create_organization(
-    *, name: str, slug: str, issuer: str = "", enable_provisioning: bool = False,
+    *,
+    name: str,
+    slug: str,
+    issuer: str = "",
+    enable_provisioning: bool = False,
     actor: Actor = None,
 ) -> Organization:
     """Create an organization, optionally with its SSO issuer and provisioning switched on."""
     organization = Organization(name=name, slug=slug)
     organization.full_clean(exclude=["public_id"])
     organization.save()
-    record_audit(organization, AuditRecord.Action.ORGANIZATION_CREATED, actor=actor,
-                 name=name, slug=slug)
+    record_audit(
+        organization, AuditRecord.Action.ORGANIZATION_CREATED, actor=actor, name=name, slug=slug
+    )
     if issuer:
         set_sso_issuer(organization, issuer, actor=actor)
     if enable_provisioning:
@@ -126,15 +131,21 @@ def set_sso_issuer(organization: Organization, issuer: str, *, actor: Actor) -> 
 
     parsed = parse_issuer(issuer)
     if (organization.sso_tenant_id, organization.sso_issuer_format) == (
-        parsed.tenant_id, parsed.format
+        parsed.tenant_id,
+        parsed.format,
     ):
         return organization
     previous = organization.sso_issuer
     organization.sso_tenant_id = parsed.tenant_id
     organization.sso_issuer_format = parsed.format
     organization.save(update_fields=["sso_tenant_id", "sso_issuer_format", "updated_at"])
-    record_audit(organization, AuditRecord.Action.ISSUER_SET, actor=actor,
-                 issuer=parsed.url, previous=previous)
+    record_audit(
+        organization,
+        AuditRecord.Action.ISSUER_SET,
+        actor=actor,
+        issuer=parsed.url,
+        previous=previous,
+    )
     return organization
 
 
@@ -151,10 +162,14 @@ def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Orga
     organization.provisioning_enabled = True
     organization.provisioning_enabled_at = timezone.now()
     organization.provisioning_enabled_by = _user(actor)
-    organization.save(update_fields=[
-        "provisioning_enabled", "provisioning_enabled_at", "provisioning_enabled_by",
-        "updated_at",
-    ])
+    organization.save(
+        update_fields=[
+            "provisioning_enabled",
+            "provisioning_enabled_at",
+            "provisioning_enabled_by",
+            "updated_at",
+        ]
+    )
     record_audit(organization, AuditRecord.Action.PROVISIONING_ENABLED, actor=actor)
     logger.info("provisioning enabled org=%s", organization.pk)
     return organization
@@ -206,7 +221,10 @@ def _expiry(expires_days: int | None) -> datetime:
 @sensitive_variables("plaintext")
 @transaction.atomic
 def issue_token(
-    organization: Organization, *, actor: Actor, label: str = "",
+    organization: Organization,
+    *,
+    actor: Actor,
+    label: str = "",
     expires_days: int | None = None,
 ) -> tuple[ProvisioningToken, str]:
     """Issue a token for ``organization`` and return it with its plaintext, shown only now.
@@ -227,8 +245,14 @@ def issue_token(
             "pastes the new one."
         )
     token, plaintext = _new_token(organization, actor=actor, label=label, expires_at=expires_at)
-    record_audit(organization, AuditRecord.Action.TOKEN_ISSUED, actor=actor,
-                 token=token.display_prefix, label=label, expires_at=expires_at.isoformat())
+    record_audit(
+        organization,
+        AuditRecord.Action.TOKEN_ISSUED,
+        actor=actor,
+        token=token.display_prefix,
+        label=label,
+        expires_at=expires_at.isoformat(),
+    )
     logger.info("token issued org=%s key=%s", organization.pk, token.key)
     return token, plaintext
 
@@ -236,7 +260,10 @@ def issue_token(
 @sensitive_variables("plaintext")
 @transaction.atomic
 def rotate_token(
-    token: ProvisioningToken, *, actor: Actor, expires_days: int | None = None,
+    token: ProvisioningToken,
+    *,
+    actor: Actor,
+    expires_days: int | None = None,
     grace_days: int | None = None,
 ) -> tuple[ProvisioningToken, str]:
     """Issue a replacement for ``token`` and let the old one lapse after a grace period.
@@ -267,9 +294,14 @@ def rotate_token(
     if token.expires_at is None or token.expires_at > sunset:
         token.expires_at = sunset
         token.save(update_fields=["expires_at"])
-    record_audit(organization, AuditRecord.Action.TOKEN_ROTATED, actor=actor,
-                 token=token.display_prefix, replacement=new_token.display_prefix,
-                 old_token_expires_at=token.expires_at.isoformat())
+    record_audit(
+        organization,
+        AuditRecord.Action.TOKEN_ROTATED,
+        actor=actor,
+        token=token.display_prefix,
+        replacement=new_token.display_prefix,
+        old_token_expires_at=token.expires_at.isoformat(),
+    )
     logger.info("token rotated org=%s old=%s new=%s", organization.pk, token.key, new_token.key)
     return new_token, plaintext
 
@@ -283,8 +315,12 @@ def revoke_token(token: ProvisioningToken, *, actor: Actor) -> ProvisioningToken
     token.revoked_at = timezone.now()
     token.revoked_by = _user(actor)
     token.save(update_fields=["revoked_at", "revoked_by"])
-    record_audit(token.organization, AuditRecord.Action.TOKEN_REVOKED, actor=actor,
-                 token=token.display_prefix)
+    record_audit(
+        token.organization,
+        AuditRecord.Action.TOKEN_REVOKED,
+        actor=actor,
+        token=token.display_prefix,
+    )
     logger.info("token revoked org=%s key=%s", token.organization_id, token.key)
     return token
 
@@ -308,7 +344,9 @@ def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | No
     except ValueError:
         return None
     now = timezone.now()
-    candidates = ProvisioningToken.objects.active(now).filter(
-        organization__public_id=public_id, organization__provisioning_enabled=True
-    ).select_related("organization")
+    candidates = (
+        ProvisioningToken.objects.active(now)
+        .filter(organization__public_id=public_id, organization__provisioning_enabled=True)
+        .select_related("organization")
+    )
     return ProvisioningToken.verify(candidates, presented, prefix=tokens.PREFIX, now=now)

@@ -88,7 +88,7 @@ def parse_token(token: str, prefix: str = PREFIX) -> ParsedToken | None:
     match = _AFTER_PREFIX.fullmatch(token, len(prefix))
     if match is None:
         return None
-    body = token[: -CHECKSUM_LENGTH]
+    body = token[:-CHECKSUM_LENGTH]
     if not hmac.compare_digest(checksum(body), match["crc"]):
         return None
     return ParsedToken(key=match["key"], token=Plaintext(token))

@@ -36,7 +36,8 @@ class OrganizationPagesMixin(_ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         def view(function: Callable[..., HttpResponse], suffix: str, route: str) -> URLPattern:
             return path(
-                f"<path:object_id>/{route}", self.admin_site.admin_view(function),
+                f"<path:object_id>/{route}",
+                self.admin_site.admin_view(function),
                 name=f"organizations_organization_{suffix}",
             )
 
@@ -61,26 +62,47 @@ class OrganizationPagesMixin(_ModelAdmin):
         return reverse("admin:organizations_organization_change", args=[organization.pk])
 
     def _page(
-        self, request: HttpRequest, template: str, organization: Organization, title: str,
+        self,
+        request: HttpRequest,
+        template: str,
+        organization: Organization,
+        title: str,
         **context: Any,
     ) -> HttpResponse:
         request.current_app = self.admin_site.name
-        return render(request, template, {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "organization": organization,
-            "change_url": self._change_url(organization),
-            "title": title,
-            **context,
-        })
+        return render(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "organization": organization,
+                "change_url": self._change_url(organization),
+                "title": title,
+                **context,
+            },
+        )
 
     def _confirm(
-        self, request: HttpRequest, organization: Organization, *, title: str, explanation: str,
-        submit: str, form: Form | None = None, danger: bool = False,
+        self,
+        request: HttpRequest,
+        organization: Organization,
+        *,
+        title: str,
+        explanation: str,
+        submit: str,
+        form: Form | None = None,
+        danger: bool = False,
     ) -> HttpResponse:
         return self._page(
-            request, "organizations/organization_confirm.html", organization, title,
-            explanation=explanation, submit=submit, form=form, danger=danger,
+            request,
+            "organizations/organization_confirm.html",
+            organization,
+            title,
+            explanation=explanation,
+            submit=submit,
+            form=form,
+            danger=danger,
         )
 
     @sensitive_variables()
@@ -90,20 +112,27 @@ class OrganizationPagesMixin(_ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 token, plaintext = services.issue_token(
-                    organization, actor=request.user, label=form.cleaned_data["label"],
+                    organization,
+                    actor=request.user,
+                    label=form.cleaned_data["label"],
                     expires_days=form.cleaned_data["expires_days"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
                 reveal.stash(request.session, token.pk, plaintext)
-                return HttpResponseRedirect(reverse(
-                    "admin:organizations_organization_issued_token",
-                    args=[organization.pk, token.pk],
-                ))
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:organizations_organization_issued_token",
+                        args=[organization.pk, token.pk],
+                    )
+                )
         return self._page(
-            request, "organizations/provisioningtoken_issue.html", organization,
-            f"Issue a provisioning token for {organization}", form=form,
+            request,
+            "organizations/provisioningtoken_issue.html",
+            organization,
+            f"Issue a provisioning token for {organization}",
+            form=form,
             active_tokens=organization.tokens.active().count(),
             max_active_tokens=services.MAX_ACTIVE_TOKENS,
         )
@@ -122,18 +151,21 @@ class OrganizationPagesMixin(_ModelAdmin):
         plaintext = reveal.pop(request.session, token.pk)
         try:
             response = self._page(
-                request, "organizations/provisioningtoken_issued.html", organization,
-                f"Provisioning token for {organization}", token=token, plaintext=plaintext,
+                request,
+                "organizations/provisioningtoken_issued.html",
+                organization,
+                f"Provisioning token for {organization}",
+                token=token,
+                plaintext=plaintext,
                 tenant_url=organization.scim_base_url,
             )
         except Exception as error:
             # The template's half-rendered output holds the token; a debug page shows the
             # locals of every frame, so the error is raised again without those frames.
-            raise RuntimeError(
-                f"Rendering the token page failed: {type(error).__name__}"
-            ) from None
-        patch_cache_control(response, no_store=True, no_cache=True, must_revalidate=True,
-                            private=True, max_age=0)
+            raise RuntimeError(f"Rendering the token page failed: {type(error).__name__}") from None
+        patch_cache_control(
+            response, no_store=True, no_cache=True, must_revalidate=True, private=True, max_age=0
+        )
         return response
 
     @sensitive_variables()
@@ -152,13 +184,19 @@ class OrganizationPagesMixin(_ModelAdmin):
                 form.add_error(None, error)
             else:
                 reveal.stash(request.session, new_token.pk, plaintext)
-                return HttpResponseRedirect(reverse(
-                    "admin:organizations_organization_issued_token",
-                    args=[organization.pk, new_token.pk],
-                ))
+                return HttpResponseRedirect(
+                    reverse(
+                        "admin:organizations_organization_issued_token",
+                        args=[organization.pk, new_token.pk],
+                    )
+                )
         grace = settings.TOKEN_ROTATION_GRACE_DAYS
         return self._confirm(
-            request, organization, title=f"Rotate {token}", form=form, submit="Rotate token",
+            request,
+            organization,
+            title=f"Rotate {token}",
+            form=form,
+            submit="Rotate token",
             explanation=(
                 f"A new token replaces {token} ({token.label or 'no label'}). The old token "
                 f"keeps working for up to {grace} more day(s), so the customer can paste the new "
@@ -174,12 +212,17 @@ class OrganizationPagesMixin(_ModelAdmin):
         if request.method == "POST":
             services.revoke_token(token, actor=request.user)
             self.message_user(
-                request, f"Revoked {token}. Azure AD requests with it are refused from now on.",
+                request,
+                f"Revoked {token}. Azure AD requests with it are refused from now on.",
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(self._change_url(organization))
         return self._confirm(
-            request, organization, title=f"Revoke {token}", submit="Revoke token", danger=True,
+            request,
+            organization,
+            title=f"Revoke {token}",
+            submit="Revoke token",
+            danger=True,
             explanation=(
                 f"{token} ({token.label or 'no label'}) stops working at once. An Azure AD "
                 "provisioning job still using it fails and is eventually quarantined."
@@ -188,7 +231,10 @@ class OrganizationPagesMixin(_ModelAdmin):
 
     def enable_provisioning_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self._provisioning_view(
-            request, object_id, services.enable_provisioning_for, title="Enable provisioning",
+            request,
+            object_id,
+            services.enable_provisioning_for,
+            title="Enable provisioning",
             explanation=(
                 "Azure AD can then create, update and deactivate this organization's users "
                 "with any of its active tokens."
@@ -198,17 +244,28 @@ class OrganizationPagesMixin(_ModelAdmin):
 
     def disable_provisioning_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self._provisioning_view(
-            request, object_id, services.disable_provisioning_for, title="Disable provisioning",
+            request,
+            object_id,
+            services.disable_provisioning_for,
+            title="Disable provisioning",
             explanation=(
                 "Every token of this organization is refused at once. Nothing is deleted: "
                 "enabling provisioning again restores the tokens that are still active."
             ),
-            done="Provisioning disabled.", danger=True,
+            done="Provisioning disabled.",
+            danger=True,
         )
 
     def _provisioning_view(
-        self, request: HttpRequest, object_id: str, switch: Callable[..., Organization], *,
-        title: str, explanation: str, done: str, danger: bool = False,
+        self,
+        request: HttpRequest,
+        object_id: str,
+        switch: Callable[..., Organization],
+        *,
+        title: str,
+        explanation: str,
+        done: str,
+        danger: bool = False,
     ) -> HttpResponse:
         organization = self._organization(request, object_id)
         if request.method == "POST":
@@ -219,5 +276,11 @@ class OrganizationPagesMixin(_ModelAdmin):
             else:
                 self.message_user(request, done, messages.SUCCESS)
             return HttpResponseRedirect(self._change_url(organization))
-        return self._confirm(request, organization, title=f"{title} for {organization}",
-                             explanation=explanation, submit=title, danger=danger)
+        return self._confirm(
+            request,
+            organization,
+            title=f"{title} for {organization}",
+            explanation=explanation,
+            submit=title,
+            danger=danger,
+        )

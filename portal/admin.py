@@ -36,8 +36,14 @@ from .models import (
 @admin.register(SyncEvent)
 class SyncEventAdmin(ReadOnlyAdmin):
     # The columns staff search and sort by; the token and duration are on the event's page.
-    list_display = ("created_at", "organization", "summary", "status_code", "error_type",
-                    "request_id")
+    list_display = (
+        "created_at",
+        "organization",
+        "summary",
+        "status_code",
+        "error_type",
+        "request_id",
+    )
     list_filter = ("succeeded", "operation", "resource_type", "organization")
     search_fields = ("=subject", "=resource_id", "=request_id", "=external_id")
     list_select_related = ("organization",)
@@ -50,8 +56,18 @@ class SyncEventAdmin(ReadOnlyAdmin):
 
 @admin.register(SyncCycle)
 class SyncCycleAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "organization", "last_event_at", "events", "created",
-                    "updated", "deactivated", "deleted", "membership_changes", "failures")
+    list_display = (
+        "started_at",
+        "organization",
+        "last_event_at",
+        "events",
+        "created",
+        "updated",
+        "deactivated",
+        "deleted",
+        "membership_changes",
+        "failures",
+    )
     list_filter = ("organization",)
     list_select_related = ("organization",)
     list_per_page = 100
@@ -61,11 +77,27 @@ class SyncCycleAdmin(ReadOnlyAdmin):
 
 @admin.register(OrganizationHealth)
 class OrganizationHealthAdmin(ReadOnlyAdmin):
-    list_display = ("name", "provisioning_enabled", "health", "failure_rate", "test_connection",
-                    "refused_authentications", "history")
+    list_display = (
+        "name",
+        "provisioning_enabled",
+        "health",
+        "failure_rate",
+        "test_connection",
+        "refused_authentications",
+        "history",
+    )
     search_fields = ("name", "slug")
-    fields = ("name", "slug", "provisioning_enabled", "health", "findings", "failure_rate",
-              "test_connection", "refused_authentications", "history")
+    fields = (
+        "name",
+        "slug",
+        "provisioning_enabled",
+        "health",
+        "findings",
+        "failure_rate",
+        "test_connection",
+        "refused_authentications",
+        "history",
+    )
     readonly_fields = fields
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -100,9 +132,9 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
         found = self._health(obj).findings
         if not found:
             return "No problems found."
-        return format_html("<ul>{}</ul>", format_html_join(
-            "", "<li><strong>{}</strong>: {}</li>", found
-        ))
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong>: {}</li>", found)
+        )
 
     @admin.display(description="Failures (recent)")
     def failure_rate(self, obj: OrganizationHealth) -> str:
@@ -145,19 +177,28 @@ class TenantAdminAdmin(admin.ModelAdmin):
     page that follows, once, and is never part of the account's page.
     """
 
-    list_display = ("username", "email", "organizations", "is_active", "has_password",
-                    "last_login")
+    list_display = ("username", "email", "organizations", "is_active", "has_password", "last_login")
     search_fields = ("username", "email")
     list_filter = ("is_active",)
-    fields = ("username", "email", "first_name", "last_name", "is_active",
-              "set_password_link", "last_login", "date_joined")
+    fields = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "is_active",
+        "set_password_link",
+        "last_login",
+        "date_joined",
+    )
     readonly_fields = ("set_password_link", "last_login", "date_joined")
     inlines = [PortalMembershipInline]
     actions = ["create_set_password_links"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
-            super().get_queryset(request).filter(is_staff=False, is_superuser=False)
+            super()
+            .get_queryset(request)
+            .filter(is_staff=False, is_superuser=False)
             .prefetch_related("portal_memberships__organization")
         )
 
@@ -178,18 +219,26 @@ class TenantAdminAdmin(admin.ModelAdmin):
             return "The password is set; no link works."
         link = SetPasswordLink.objects.usable().filter(user=obj).first()
         if link is None:
-            return ("No working link. Select the account in the list and run "
-                    "“Create set-password link” to send them one.")
-        return (f"A link created {timezone.localtime(link.created_at):%Y-%m-%d %H:%M} "
-                f"works until {timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}, once.")
+            return (
+                "No working link. Select the account in the list and run "
+                "“Create set-password link” to send them one."
+            )
+        return (
+            f"A link created {timezone.localtime(link.created_at):%Y-%m-%d %H:%M} "
+            f"works until {timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}, once."
+        )
 
     def save_model(self, request: HttpRequest, obj: TenantAdmin, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
         created = services.create_tenant_admin(
-            username=obj.username, email=obj.email, first_name=obj.first_name,
-            last_name=obj.last_name, is_active=obj.is_active, organizations=[],
+            username=obj.username,
+            email=obj.email,
+            first_name=obj.first_name,
+            last_name=obj.last_name,
+            is_active=obj.is_active,
+            organizations=[],
             actor=request.user,
         )
         obj.pk = created.pk
@@ -198,27 +247,32 @@ class TenantAdminAdmin(admin.ModelAdmin):
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         wanted = [
-            row["organization"] for row in formset.cleaned_data
+            row["organization"]
+            for row in formset.cleaned_data
             if row and row.get("organization") and not row.get("DELETE")
         ]
         services.set_memberships(form.instance, wanted, actor=request.user)
         # The admin's change message reads what formset.save() would have set.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    def response_add(self, request: HttpRequest, obj: TenantAdmin,
-                     post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: TenantAdmin, post_url_continue: str | None = None
+    ) -> HttpResponse:
         """Land on the new account's page, which says how to send them a set-password link."""
         if "_addanother" in request.POST or "_popup" in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(
-            request, f"Tenant admin {obj.username} created. To let them set their password, "
-            "select them in the list and run “Create set-password link”.", messages.SUCCESS,
+            request,
+            f"Tenant admin {obj.username} created. To let them set their password, "
+            "select them in the list and run “Create set-password link”.",
+            messages.SUCCESS,
         )
         return redirect("admin:portal_tenantadmin_change", obj.pk)
 
     @admin.action(description="Create set-password link", permissions=["change"])
-    def create_set_password_links(self, request: HttpRequest,
-                                  queryset: QuerySet) -> HttpResponse | None:
+    def create_set_password_links(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> HttpResponse | None:
         """New one-time links for the selected accounts without a password, shown once."""
         created, refused = [], []
         for user in queryset:
@@ -231,11 +285,17 @@ class TenantAdminAdmin(admin.ModelAdmin):
             self.message_user(request, reason, messages.WARNING)
         if not created:
             return None
-        response = render(request, "portal/setpasswordlink_reveal.html", {
-            **self.admin_site.each_context(request), "links": created,
-            "opts": self.model._meta, "title": "Set-password links",
-            "hours": settings.PORTAL_SET_PASSWORD_LINK_HOURS,
-        })
+        response = render(
+            request,
+            "portal/setpasswordlink_reveal.html",
+            {
+                **self.admin_site.each_context(request),
+                "links": created,
+                "opts": self.model._meta,
+                "title": "Set-password links",
+                "hours": settings.PORTAL_SET_PASSWORD_LINK_HOURS,
+            },
+        )
         response["Cache-Control"] = "no-store"
         return response
 
@@ -244,8 +304,15 @@ class TenantAdminAdmin(admin.ModelAdmin):
 class HistoryApiKeyAdmin(admin.ModelAdmin):
     """API keys for a customer's SIEM; issued through ``services``, revoked, never deleted."""
 
-    list_display = ("display_prefix", "organization", "label", "status", "created_at",
-                    "created_by", "last_used_at")
+    list_display = (
+        "display_prefix",
+        "organization",
+        "label",
+        "status",
+        "created_at",
+        "created_by",
+        "last_used_at",
+    )
     list_filter = ("revoked_at",)
     search_fields = ("key", "label", "organization__name")
     list_select_related = ("organization", "created_by")
@@ -278,8 +345,7 @@ class HistoryApiKeyAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def save_model(self, request: HttpRequest, obj: HistoryApiKey, form: Any,
-                   change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: HistoryApiKey, form: Any, change: bool) -> None:
         if change:
             obj.save(update_fields=["label"])
             return
@@ -289,18 +355,26 @@ class HistoryApiKeyAdmin(admin.ModelAdmin):
         obj.pk = issued.pk
         obj._plaintext = plaintext  # rendered once by response_add, never stored
 
-    def response_add(self, request: HttpRequest, obj: HistoryApiKey,
-                     post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: HistoryApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
         plaintext = getattr(obj, "_plaintext", None)
         if plaintext is None:
             return super().response_add(request, obj, post_url_continue)
         issued = HistoryApiKey.objects.select_related("organization").get(pk=obj.pk)
-        response = render(request, "portal/historyapikey_reveal.html", {
-            **self.admin_site.each_context(request), "api_key": issued, "plaintext": plaintext,
-            "opts": self.model._meta, "title": "History API key issued",
-            "api_url_absolute": settings.PUBLIC_BASE_URL + reverse(
-                "portal:api_events", kwargs={"slug": issued.organization.slug}),
-        })
+        response = render(
+            request,
+            "portal/historyapikey_reveal.html",
+            {
+                **self.admin_site.each_context(request),
+                "api_key": issued,
+                "plaintext": plaintext,
+                "opts": self.model._meta,
+                "title": "History API key issued",
+                "api_url_absolute": settings.PUBLIC_BASE_URL
+                + reverse("portal:api_events", kwargs={"slug": issued.organization.slug}),
+            },
+        )
         response["Cache-Control"] = "no-store"
         return response
 

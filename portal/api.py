@@ -88,7 +88,8 @@ class NewestFirstCursor(pagination.CursorPagination):
 
 class EventListView(generics.ListAPIView):
     authentication_classes = [
-        HistoryApiKeyAuthentication, authentication.SessionAuthentication,
+        HistoryApiKeyAuthentication,
+        authentication.SessionAuthentication,
     ]
     permission_classes = [HistoryReader]
     serializer_class = SyncEventSerializer

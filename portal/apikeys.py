@@ -20,4 +20,3 @@ def build_key(key: str) -> str:
 
 def hash_key(plaintext: str) -> str:
     return tokens.hash_token(plaintext, settings.TOKEN_PEPPER)
-

@@ -50,15 +50,17 @@ class Chart:
 
 
 def stacked_bars(
-    title: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]],
-    *, label_every: int = 5,
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, str, Sequence[int]]],
+    *,
+    label_every: int = 5,
 ) -> Chart:
     """A stacked bar per label; ``series`` are ``(name, css_class, values)`` bottom to top."""
     chart = Chart(title=title, legend=[(name, css) for name, css, _ in series])
     if not labels:
         return chart
-    chart.rows = [(label, [values[i] for _, _, values in series])
-                  for i, label in enumerate(labels)]
+    chart.rows = [(label, [values[i] for _, _, values in series]) for i, label in enumerate(labels)]
     totals = [sum(values[i] for _, _, values in series) for i in range(len(labels))]
     chart.maximum = max(max(totals), 1)
     plot_height = chart.height - PADDING_BOTTOM - 10
@@ -73,10 +75,16 @@ def stacked_bars(
                 continue
             height = value / chart.maximum * plot_height
             bottom -= height
-            chart.bars.append(Bar(
-                x=round(x, 1), y=round(bottom, 1), width=round(bar_width, 1),
-                height=round(height, 1), css_class=css_class, title=f"{label}: {value} {name}",
-            ))
+            chart.bars.append(
+                Bar(
+                    x=round(x, 1),
+                    y=round(bottom, 1),
+                    width=round(bar_width, 1),
+                    height=round(height, 1),
+                    css_class=css_class,
+                    title=f"{label}: {value} {name}",
+                )
+            )
         if index % label_every == 0 or index == len(labels) - 1:
             # Kept inside the drawing so the last label is not cut off at the edge.
             chart.labels.append((round(min(x + bar_width / 2, chart.width - 32), 1), label))

@@ -39,7 +39,11 @@ def idle_gap() -> timedelta:
 
 
 def counter_increments(
-    operation: str, *, succeeded: bool, members_added: int = 0, members_removed: int = 0,
+    operation: str,
+    *,
+    succeeded: bool,
+    members_added: int = 0,
+    members_removed: int = 0,
 ) -> dict[str, int]:
     """How one event changes its cycle's counters."""
     increments = {"events": 1}
@@ -54,9 +58,7 @@ def counter_increments(
     return increments
 
 
-def assign_cycle(
-    organization: Organization, at: datetime, increments: dict[str, int]
-) -> SyncCycle:
+def assign_cycle(organization: Organization, at: datetime, increments: dict[str, int]) -> SyncCycle:
     """The cycle an event at ``at`` belongs to, with its counters already bumped.
 
     Must run inside a transaction: the latest cycle row is locked so concurrent requests of one
@@ -69,9 +71,7 @@ def assign_cycle(
     # Opening a cycle is rare (once per burst) but its first requests arrive together: lock the
     # organization row so they open one cycle between them, then look again. NO KEY UPDATE, so
     # the lock does not block (and deadlock with) the foreign-key checks of concurrent inserts.
-    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).only(
-        "pk"
-    ).get()
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).only("pk").get()
     latest = _latest_cycle(organization)
     if latest is not None and at - latest.last_event_at <= idle_gap():
         return _extend(latest, at, increments)
@@ -111,8 +111,9 @@ def append_to_current_cycle(event: SyncEvent, increments: dict[str, int]) -> boo
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return False
     quote = connection.ops.quote_name
-    fields = [f for f in SyncEvent._meta.concrete_fields
-              if not f.primary_key and f.attname != "cycle_id"]
+    fields = [
+        f for f in SyncEvent._meta.concrete_fields if not f.primary_key and f.attname != "cycle_id"
+    ]
     counters = list(increments.items())
     cycles, events = quote(SyncCycle._meta.db_table), quote(SyncEvent._meta.db_table)
     bumps = "".join(f", {quote(name)} = {quote(name)} + %s" for name, _ in counters)
@@ -129,7 +130,9 @@ def append_to_current_cycle(event: SyncEvent, increments: dict[str, int]) -> boo
         "FROM current RETURNING id, cycle_id; COMMIT;"
     )
     params = [
-        event.organization_id, event.created_at, *(amount for _, amount in counters),
+        event.organization_id,
+        event.created_at,
+        *(amount for _, amount in counters),
         event.created_at - idle_gap(),
         *(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields),
     ]

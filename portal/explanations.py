@@ -24,8 +24,9 @@ _GUID_FILTER = re.compile(
 _UNKNOWN_MEMBER = re.compile(r"no user with id ([^\s,]+(?:, [^\s,]+)*(?: and \d+ more)?)")
 
 
-def is_test_connection(operation: str, filter_text: str, results: int | None,
-                       status_code: int) -> bool:
+def is_test_connection(
+    operation: str, filter_text: str, results: int | None, status_code: int
+) -> bool:
     """Whether a request looks like Azure's Test Connection.
 
     Azure queries "for a user that doesn't exist, using a random GUID as the matching property"
@@ -61,9 +62,16 @@ def describe_changes(changes: Sequence[Mapping[str, object]]) -> str:
 
 
 def summarize(
-    operation: str, *, subject: str = "", changes: Sequence[Mapping[str, object]] = (),
-    members_added: int = 0, members_removed: int = 0, filter_text: str = "",
-    results: int | None = None, method: str = "", path: str = "",
+    operation: str,
+    *,
+    subject: str = "",
+    changes: Sequence[Mapping[str, object]] = (),
+    members_added: int = 0,
+    members_removed: int = 0,
+    filter_text: str = "",
+    results: int | None = None,
+    method: str = "",
+    path: str = "",
 ) -> str:
     """One line saying what the request did, e.g. ``Add 3 members to group “Nurses”``."""
     who = f" {_quote(subject)}" if subject else ""
@@ -107,7 +115,11 @@ def _undeclared_attribute(attribute: str) -> str:
 
 
 def explain_failure(
-    *, operation: str, status_code: int, error_type: str = "", error_detail: str = "",
+    *,
+    operation: str,
+    status_code: int,
+    error_type: str = "",
+    error_detail: str = "",
     subject: str = "",
 ) -> str:
     """What a failed request means and what the tenant admin can do about it."""
@@ -171,8 +183,11 @@ def explain_failure(
     if status_code == 400:
         hint = f" ({error_detail})" if error_detail else ""
         unknown = _UNKNOWN_MEMBER.search(error_detail or "")
-        if unknown and operation in {Operation.UPDATE_GROUP, Operation.UPDATE_MEMBERS,
-                                     Operation.CREATE_GROUP}:
+        if unknown and operation in {
+            Operation.UPDATE_GROUP,
+            Operation.UPDATE_MEMBERS,
+            Operation.CREATE_GROUP,
+        }:
             ids = unknown.group(1)
             several = "," in ids or " more" in ids
             return (

@@ -22,16 +22,20 @@ class EventFilterForm(forms.Form):
         choices=[("", "Any outcome"), ("success", "Succeeded"), ("failure", "Failed")],
     )
     user = forms.CharField(
-        required=False, max_length=300, label="User or group",
+        required=False,
+        max_length=300,
+        label="User or group",
         help_text="A userName, group name or SCIM id.",
     )
     since = forms.DateTimeField(
-        required=False, label="From",
+        required=False,
+        label="From",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
     until = forms.DateTimeField(
-        required=False, label="Until",
+        required=False,
+        label="Until",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )

@@ -146,8 +146,9 @@ def resource_timeline(
 
 def recent_cycles(organization: Organization, limit: int = 30) -> list[SyncCycle]:
     """The latest ``limit`` cycles, oldest first (chart order)."""
-    cycles = list(SyncCycle.objects.filter(organization=organization).order_by("-started_at")[
-        :limit])
+    cycles = list(
+        SyncCycle.objects.filter(organization=organization).order_by("-started_at")[:limit]
+    )
     return list(reversed(cycles))
 
 
@@ -158,9 +159,14 @@ def daily_totals(organization: Organization, since: datetime) -> list[dict]:
         .annotate(day=TruncDate("started_at"))
         .values("day")
         .annotate(
-            events=Sum("events"), failures=Sum("failures"), created=Sum("created"),
-            updated=Sum("updated"), deactivated=Sum("deactivated"), deleted=Sum("deleted"),
-            membership_changes=Sum("membership_changes"), cycles=Count("id"),
+            events=Sum("events"),
+            failures=Sum("failures"),
+            created=Sum("created"),
+            updated=Sum("updated"),
+            deactivated=Sum("deactivated"),
+            deleted=Sum("deleted"),
+            membership_changes=Sum("membership_changes"),
+            cycles=Count("id"),
         )
         .order_by("day")
     )

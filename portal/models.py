@@ -89,16 +89,26 @@ class SyncEvent(models.Model):
     # constraint would make every cycle delete scan millions of events. Cycle pages select
     # their events by organization and time instead.
     cycle = models.ForeignKey(
-        SyncCycle, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-        db_index=False, related_name="+",
+        SyncCycle,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
     request_id = models.CharField(max_length=64)
 
     # Label and prefix are copied so the history still reads right after a token is revoked.
     token = models.ForeignKey(
-        ProvisioningToken, null=True, blank=True, on_delete=models.DO_NOTHING,
-        db_constraint=False, db_index=False, related_name="+",
+        ProvisioningToken,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     token_label = models.CharField(max_length=100, blank=True)
     token_prefix = models.CharField(max_length=32, blank=True)
@@ -195,8 +205,9 @@ class SyncEventMember(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["organization", "member_id", "created_at"],
-                         name="eventmember_org_member"),
+            models.Index(
+                fields=["organization", "member_id", "created_at"], name="eventmember_org_member"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -217,8 +228,9 @@ class FailedAuthenticationCount(models.Model):
     class Meta:
         ordering = ["-hour"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "hour"],
-                                    name="unique_failed_authentication_hour"),
+            models.UniqueConstraint(
+                fields=["organization", "hour"], name="unique_failed_authentication_hour"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -236,7 +248,10 @@ class PortalMembership(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -300,8 +315,9 @@ class AlertState(models.Model):
     class Meta:
         ordering = ["organization", "condition"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "condition"],
-                                    name="unique_alert_condition"),
+            models.UniqueConstraint(
+                fields=["organization", "condition"], name="unique_alert_condition"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -313,7 +329,8 @@ class SetPasswordLinkQuerySet(models.QuerySet):
         """Links not yet used or replaced, not expired, of accounts that have no usable
         password yet (Django marks an unusable password with a leading ``!``)."""
         return self.filter(
-            revoked_at__isnull=True, expires_at__gt=now or timezone.now(),
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
             user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
         )
 

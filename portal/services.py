@@ -99,30 +99,52 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
     succeeded = call.succeeded
     changes = _clean_changes(call.changes)
     summary = summarize(
-        operation, subject=call.display_name, changes=changes,
-        members_added=call.members_added, members_removed=call.members_removed,
-        filter_text=call.filter, results=call.results, method=call.method, path=call.path,
+        operation,
+        subject=call.display_name,
+        changes=changes,
+        members_added=call.members_added,
+        members_removed=call.members_removed,
+        filter_text=call.filter,
+        results=call.results,
+        method=call.method,
+        path=call.path,
     )
     token = credential.token
     event = SyncEvent(
-        organization=organization, created_at=call.started_at,
-        request_id=_clip(call.request_id, 64), token=token,
+        organization=organization,
+        created_at=call.started_at,
+        request_id=_clip(call.request_id, 64),
+        token=token,
         token_label=_clip(credential.label, 100),
         token_prefix=_clip(credential.public_id, 32) if token is not None else "",
-        credential_kind=credential.kind, credential_id=_clip(credential.public_id, 100),
-        method=_clip(call.method, 10), path=_clip(call.path, 300), operation=operation,
-        summary=_clip(summary, 500), resource_type=_clip(call.resource_type, 10),
-        resource_id=_clip(call.resource_id, 100), external_id=_clip(call.external_id, 200),
+        credential_kind=credential.kind,
+        credential_id=_clip(credential.public_id, 100),
+        method=_clip(call.method, 10),
+        path=_clip(call.path, 300),
+        operation=operation,
+        summary=_clip(summary, 500),
+        resource_type=_clip(call.resource_type, 10),
+        resource_id=_clip(call.resource_id, 100),
+        external_id=_clip(call.external_id, 200),
         subject=_clip(call.display_name, 300),
-        subject_key=_clip(identity_key(call.display_name or ""), 300), changes=changes,
-        members_added=max(call.members_added, 0), members_removed=max(call.members_removed, 0),
-        filter=_clip(call.filter, 500), results=call.results, status_code=call.status_code,
-        succeeded=succeeded, error_type=_clip(call.scim_type, 40),
-        error_detail=_clip(call.error_detail, 1000), duration_ms=round(call.duration_ms, 3),
+        subject_key=_clip(identity_key(call.display_name or ""), 300),
+        changes=changes,
+        members_added=max(call.members_added, 0),
+        members_removed=max(call.members_removed, 0),
+        filter=_clip(call.filter, 500),
+        results=call.results,
+        status_code=call.status_code,
+        succeeded=succeeded,
+        error_type=_clip(call.scim_type, 40),
+        error_detail=_clip(call.error_detail, 1000),
+        duration_ms=round(call.duration_ms, 3),
     )
-    increments = counter_increments(operation, succeeded=succeeded,
-                                    members_added=event.members_added,
-                                    members_removed=event.members_removed)
+    increments = counter_increments(
+        operation,
+        succeeded=succeeded,
+        members_added=event.members_added,
+        members_removed=event.members_removed,
+    )
     if not append_to_current_cycle(event, increments):
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -136,9 +158,14 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
 
 def _record_members(event: SyncEvent, member_ids: Mapping[str, Sequence[str]]) -> None:
     rows = [
-        SyncEventMember(organization_id=event.organization_id, event=event,
-                        created_at=event.created_at, group_id=event.resource_id,
-                        member_id=_clip(member_id, 100), change=change)
+        SyncEventMember(
+            organization_id=event.organization_id,
+            event=event,
+            created_at=event.created_at,
+            group_id=event.resource_id,
+            member_id=_clip(member_id, 100),
+            change=change,
+        )
         for change in MemberChange.values
         for member_id in (member_ids.get(change) or [])[:MEMBER_IDS_RECORDED]
         if isinstance(member_id, str)
@@ -168,8 +195,9 @@ def count_failed_authentication(tenant: uuid.UUID, *, at: datetime) -> None:
         bump.update(count=F("count") + 1)
 
 
-def failed_authentications(organization: Organization, *, hours: int,
-                           now: datetime | None = None) -> int:
+def failed_authentications(
+    organization: Organization, *, hours: int, now: datetime | None = None
+) -> int:
     """Refused authentications at ``organization``'s tenant URL in the last ``hours`` hours
     (counted by the hour, so the oldest hour counts whole)."""
     since = (now or timezone.now()) - timedelta(hours=hours)
@@ -181,7 +209,9 @@ def failed_authentications(organization: Organization, *, hours: int,
 
 
 def prune_sync_history(
-    *, older_than_days: int | None = None, batch_size: int = 10_000,
+    *,
+    older_than_days: int | None = None,
+    batch_size: int = 10_000,
     now: datetime | None = None,
 ) -> tuple[int, int]:
     """Delete events and cycles older than the retention period, in small batches.
@@ -195,15 +225,20 @@ def prune_sync_history(
     while True:
         batch = list(
             SyncEvent.objects.filter(created_at__lt=cutoff)
-            .order_by("created_at").values_list("pk", flat=True)[:batch_size]
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch_size]
         )
         if not batch:
             break
         deleted, _ = SyncEvent.objects.filter(pk__in=batch).delete()
         events_deleted += deleted
     cycles_deleted, _ = SyncCycle.objects.filter(last_event_at__lt=cutoff).delete()
-    logger.info("sync history pruned events=%s cycles=%s cutoff=%s",
-                events_deleted, cycles_deleted, cutoff.isoformat())
+    logger.info(
+        "sync history pruned events=%s cycles=%s cutoff=%s",
+        events_deleted,
+        cycles_deleted,
+        cutoff.isoformat(),
+    )
     return events_deleted, cycles_deleted
 
 
@@ -215,7 +250,10 @@ def issue_history_api_key(
     key = tokens.generate_key()
     plaintext = apikeys.build_key(key)
     api_key = HistoryApiKey.objects.create(
-        organization=organization, key=key, digest=apikeys.hash_key(plaintext), label=label,
+        organization=organization,
+        key=key,
+        digest=apikeys.hash_key(plaintext),
+        label=label,
         created_by=actor if actor is not None and actor.pk else None,
     )
     logger.info("history api key issued org=%s key=%s", organization.pk, key)
@@ -227,8 +265,12 @@ def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryAp
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        logger.info("history api key revoked org=%s key=%s by=%s", api_key.organization_id,
-                    api_key.key, actor.pk if actor is not None else None)
+        logger.info(
+            "history api key revoked org=%s key=%s by=%s",
+            api_key.organization_id,
+            api_key.key,
+            actor.pk if actor is not None else None,
+        )
     return api_key
 
 
@@ -237,8 +279,14 @@ SET_PASSWORD_PREFIX = "k2s_"  # noqa: S105 (a prefix, not a secret)
 
 @transaction.atomic
 def create_tenant_admin(
-    *, username: str, email: str, organizations: Iterable[Organization], actor: Actor,
-    first_name: str = "", last_name: str = "", is_active: bool = True,
+    *,
+    username: str,
+    email: str,
+    organizations: Iterable[Organization],
+    actor: Actor,
+    first_name: str = "",
+    last_name: str = "",
+    is_active: bool = True,
 ) -> AbstractBaseUser:
     """Create a tenant admin with no usable password, linked to ``organizations``.
 
@@ -246,8 +294,12 @@ def create_tenant_admin(
     ``create_set_password_link``.
     """
     user = get_user_model().objects.create_user(
-        username=username, email=email, first_name=first_name, last_name=last_name,
-        is_active=is_active, is_staff=False,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_active=is_active,
+        is_staff=False,
     )
     set_memberships(user, organizations, actor=actor)
     return user
@@ -263,11 +315,16 @@ def set_memberships(
     existing = set(
         PortalMembership.objects.filter(user=user).values_list("organization_id", flat=True)
     )
-    PortalMembership.objects.bulk_create([
-        PortalMembership(user=user, organization_id=pk,
-                         created_by=actor if actor is not None and actor.pk else None)
-        for pk in wanted - existing
-    ])
+    PortalMembership.objects.bulk_create(
+        [
+            PortalMembership(
+                user=user,
+                organization_id=pk,
+                created_by=actor if actor is not None and actor.pk else None,
+            )
+            for pk in wanted - existing
+        ]
+    )
 
 
 class SetPasswordLinkRefused(Exception):
@@ -297,16 +354,23 @@ def create_set_password_link(
     key = tokens.generate_key()
     plaintext = tokens.build_token(key, SET_PASSWORD_PREFIX)
     link = SetPasswordLink.objects.create(
-        user=user, key=key, digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        user=user,
+        key=key,
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
         created_by=actor if actor is not None and actor.pk else None,
         expires_at=now + timedelta(hours=settings.PORTAL_SET_PASSWORD_LINK_HOURS),
     )
-    organizations = [m.organization for m in
-                     PortalMembership.objects.filter(user=user).select_related("organization")]
+    organizations = [
+        m.organization
+        for m in PortalMembership.objects.filter(user=user).select_related("organization")
+    ]
     for organization in organizations or [None]:
         organization_services.record_audit(
-            organization, AuditRecord.Action.SET_PASSWORD_LINK_CREATED, actor=actor,
-            tenant_admin=user.get_username(), expires_at=link.expires_at.isoformat(),
+            organization,
+            AuditRecord.Action.SET_PASSWORD_LINK_CREATED,
+            actor=actor,
+            tenant_admin=user.get_username(),
+            expires_at=link.expires_at.isoformat(),
         )
     logger.info("set-password link created user=%s key=%s", user.pk, key)
     path = reverse("portal:set_password", kwargs={"token": plaintext})

@@ -69,8 +69,9 @@ def with_organization(view: Callable[..., HttpResponse]) -> View:
     return wrapper
 
 
-def _render(request: HttpRequest, template: str, organization: Organization | None,
-            context: dict[str, Any]) -> HttpResponse:
+def _render(
+    request: HttpRequest, template: str, organization: Organization | None, context: dict[str, Any]
+) -> HttpResponse:
     base = {
         "organization": organization,
         "organizations": organizations_for_user(request.user),
@@ -110,8 +111,11 @@ def set_password_link(request: HttpRequest, token: str) -> HttpResponse:
 def set_password_form(request: HttpRequest) -> HttpResponse:
     """A tenant admin's first password, for the link opened in this session."""
     link_id = request.session.get(_SET_PASSWORD_SESSION_KEY)
-    link = (SetPasswordLink.objects.usable().select_related("user").filter(pk=link_id).first()
-            if link_id else None)
+    link = (
+        SetPasswordLink.objects.usable().select_related("user").filter(pk=link_id).first()
+        if link_id
+        else None
+    )
     if link is None:
         return render(request, "portal/set_password.html", {"validlink": False}, status=404)
     form = SetPasswordForm(link.user, request.POST or None)
@@ -147,9 +151,14 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
     results = organizations_health(organizations)
-    return _render(request, "portal/organization_list.html", None, {
-        "overview": [(org, results[org.pk]) for org in organizations],
-    })
+    return _render(
+        request,
+        "portal/organization_list.html",
+        None,
+        {
+            "overview": [(org, results[org.pk]) for org in organizations],
+        },
+    )
 
 
 @with_organization
@@ -164,30 +173,39 @@ def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
     cycle_chart = charts.stacked_bars(
         "Requests per sync cycle",
         [f"{cycle.started_at:%m-%d %H:%M}" for cycle in cycles],
-        [("succeeded", "ok", [cycle.succeeded for cycle in cycles]),
-         ("failed", "failed", [cycle.failures for cycle in cycles])],
+        [
+            ("succeeded", "ok", [cycle.succeeded for cycle in cycles]),
+            ("failed", "failed", [cycle.failures for cycle in cycles]),
+        ],
     )
     day_chart = charts.stacked_bars(
         "Requests per day (30 days)",
         [f"{day['day']:%m-%d}" for day in days],
-        [("succeeded", "ok", [day["events"] - day["failures"] for day in days]),
-         ("failed", "failed", [day["failures"] for day in days])],
-    )
-    return _render(request, "portal/organization_dashboard.html", organization, {
-        "health": organization_health(organization, now),
-        "counts": history.provisioned_counts(organization),
-        "current_cycle": current,
-        "cycle_in_progress": in_progress,
-        "recent_cycles": [
-            (cycle, _cycle_events_query(cycle)) for cycle in list(reversed(cycles))[:10]
+        [
+            ("succeeded", "ok", [day["events"] - day["failures"] for day in days]),
+            ("failed", "failed", [day["failures"] for day in days]),
         ],
-        "cycle_chart": cycle_chart,
-        "day_chart": day_chart,
-        "recent_failures": list(
-            history.events_for(organization, history.EventFilters(outcome="failure"))[:5]
-        ),
-        "active_tokens": list(organization.tokens.active(now)),
-    })
+    )
+    return _render(
+        request,
+        "portal/organization_dashboard.html",
+        organization,
+        {
+            "health": organization_health(organization, now),
+            "counts": history.provisioned_counts(organization),
+            "current_cycle": current,
+            "cycle_in_progress": in_progress,
+            "recent_cycles": [
+                (cycle, _cycle_events_query(cycle)) for cycle in list(reversed(cycles))[:10]
+            ],
+            "cycle_chart": cycle_chart,
+            "day_chart": day_chart,
+            "recent_failures": list(
+                history.events_for(organization, history.EventFilters(outcome="failure"))[:5]
+            ),
+            "active_tokens": list(organization.tokens.active(now)),
+        },
+    )
 
 
 def _cycle_events_query(cycle: SyncCycle) -> str:
@@ -208,15 +226,23 @@ def event_list(request: HttpRequest, organization: Organization) -> HttpResponse
     form, filters = _filters_from(request)
     page = history.page_of(
         history.events_for(organization, filters),
-        size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
+        size=settings.PORTAL_PAGE_SIZE,
+        before=request.GET.get("before", ""),
         after=request.GET.get("after", ""),
     )
     query = request.GET.copy()
     for key in ("before", "after"):
         query.pop(key, None)
-    return _render(request, "portal/syncevent_list.html", organization, {
-        "form": form, "page": page, "query": query.urlencode(),
-    })
+    return _render(
+        request,
+        "portal/syncevent_list.html",
+        organization,
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )
 
 
 @with_organization
@@ -224,13 +250,27 @@ def event_detail(request: HttpRequest, organization: Organization, pk: int) -> H
     event = SyncEvent.objects.for_organization(organization).filter(pk=pk).first()
     if event is None:
         raise Http404("No such event.")
-    fix = "" if event.succeeded else explain_failure(
-        operation=event.operation, status_code=event.status_code, error_type=event.error_type,
-        error_detail=event.error_detail, subject=event.subject,
+    fix = (
+        ""
+        if event.succeeded
+        else explain_failure(
+            operation=event.operation,
+            status_code=event.status_code,
+            error_type=event.error_type,
+            error_detail=event.error_detail,
+            subject=event.subject,
+        )
     )
-    return _render(request, "portal/syncevent_detail.html", organization, {
-        "event": event, "fix": fix, "members": _named_members(organization, event),
-    })
+    return _render(
+        request,
+        "portal/syncevent_detail.html",
+        organization,
+        {
+            "event": event,
+            "fix": fix,
+            "members": _named_members(organization, event),
+        },
+    )
 
 
 MEMBERS_SHOWN = 100
@@ -241,10 +281,16 @@ def _named_members(organization: Organization, event: SyncEvent) -> dict[str, li
     rows = list(SyncEventMember.objects.filter(event=event).order_by("id")[:MEMBERS_SHOWN])
     ids = {row.member_id for row in rows}
     valid = [value for value in ids if people.is_uuid(value)]
-    names = {
-        str(scim_id): user_name for scim_id, user_name in ScimUser.objects.filter(
-            organization=organization, scim_id__in=valid).values_list("scim_id", "user_name")
-    } if valid else {}
+    names = (
+        {
+            str(scim_id): user_name
+            for scim_id, user_name in ScimUser.objects.filter(
+                organization=organization, scim_id__in=valid
+            ).values_list("scim_id", "user_name")
+        }
+        if valid
+        else {}
+    )
     named: dict[str, list] = {}
     for row in rows:
         named.setdefault(row.change, []).append((row.member_id, names.get(row.member_id, "")))
@@ -272,8 +318,9 @@ def event_csv(request: HttpRequest, organization: Organization) -> StreamingHttp
     return response
 
 
-def _directory(request: HttpRequest, organization: Organization, model: type[Model],
-               order: str, template: str) -> HttpResponse:
+def _directory(
+    request: HttpRequest, organization: Organization, model: type[Model], order: str, template: str
+) -> HttpResponse:
     """A page of the organization's provisioned users or groups, searchable by name."""
     search = request.GET.get("q", "").strip()
     if "\x00" in search:
@@ -322,14 +369,20 @@ def _group_page(request: HttpRequest, organization: Organization, key: str) -> H
         resource_id, name = str(resource.scim_id), resource.display_name
     else:
         resource_id, name = key, key
-        named = SyncEvent.objects.for_organization(organization).filter(
-            resource_type="Group", resource_id=key
-        ).exclude(subject="").order_by("-created_at").first()
+        named = (
+            SyncEvent.objects.for_organization(organization)
+            .filter(resource_type="Group", resource_id=key)
+            .exclude(subject="")
+            .order_by("-created_at")
+            .first()
+        )
         if named is not None:
             name = named.subject
     events = history.resource_timeline(organization, "Group", resource_id, name)
     page = history.page_of(
-        events, size=settings.PORTAL_PAGE_SIZE, before=request.GET.get("before", ""),
+        events,
+        size=settings.PORTAL_PAGE_SIZE,
+        before=request.GET.get("before", ""),
         after=request.GET.get("after", ""),
     )
     if resource is None and not page.events:
@@ -337,29 +390,47 @@ def _group_page(request: HttpRequest, organization: Organization, key: str) -> H
     members = None
     if resource is not None:
         members = Paginator(
-            GroupMembership.objects.filter(group=resource).select_related("user")
+            GroupMembership.objects.filter(group=resource)
+            .select_related("user")
             .only("user__user_name", "user__scim_id", "user__active", "user__display_name")
             .order_by("user__user_name", "user_id"),
             settings.PORTAL_PAGE_SIZE,
         ).get_page(request.GET.get("members_page"))
-    return _render(request, "portal/resource_timeline.html", organization, {
-        "resource": resource, "resource_type": "Group", "resource_id": resource_id,
-        "name": name, "page": page, "members": members, "query": "",
-    })
+    return _render(
+        request,
+        "portal/resource_timeline.html",
+        organization,
+        {
+            "resource": resource,
+            "resource_type": "Group",
+            "resource_id": resource_id,
+            "name": name,
+            "page": page,
+            "members": members,
+            "query": "",
+        },
+    )
 
 
-def _never_sent(request: HttpRequest, organization: Organization, name: str,
-                status: int = 200) -> HttpResponse:
-    response = _render(request, "portal/person_never_sent.html", organization, {
-        "name": name, "find_query": name,
-    })
+def _never_sent(
+    request: HttpRequest, organization: Organization, name: str, status: int = 200
+) -> HttpResponse:
+    response = _render(
+        request,
+        "portal/person_never_sent.html",
+        organization,
+        {
+            "name": name,
+            "find_query": name,
+        },
+    )
     response.status_code = status
     return response
 
 
 @with_organization
 def find_user(request: HttpRequest, organization: Organization) -> HttpResponse:
-    """"Find a user": a userName, email or externalId in any case opens that person's page."""
+    """ "Find a user": a userName, email or externalId in any case opens that person's page."""
     text = request.GET.get("q", "").strip()
     if "\x00" in text:
         return HttpResponseBadRequest("A name cannot contain a NUL character.")
@@ -370,10 +441,17 @@ def find_user(request: HttpRequest, organization: Organization) -> HttpResponse:
     if len(found) == 1:
         return redirect("portal:user_timeline", slug=organization.slug, key=str(found[0].scim_id))
     if found:
-        return _render(request, "portal/person_choose.html", organization, {
-            "name": text, "find_query": text, "matches": found[: people.MATCHES_SHOWN],
-            "more": len(found) > people.MATCHES_SHOWN,
-        })
+        return _render(
+            request,
+            "portal/person_choose.html",
+            organization,
+            {
+                "name": text,
+                "find_query": text,
+                "matches": found[: people.MATCHES_SHOWN],
+                "more": len(found) > people.MATCHES_SHOWN,
+            },
+        )
     person = people.person_for(organization, user=None, name=text)
     if person.state == people.NEVER_SENT:
         return _never_sent(request, organization, text)
@@ -398,15 +476,26 @@ def user_timeline(request: HttpRequest, organization: Organization, key: str) ->
     user = _user_for_key(organization, key)
     person = people.person_for(organization, user=user, name=key)
     page = history.page_of(
-        people.person_events(organization, person), size=settings.PORTAL_PAGE_SIZE,
-        before=request.GET.get("before", ""), after=request.GET.get("after", ""),
+        people.person_events(organization, person),
+        size=settings.PORTAL_PAGE_SIZE,
+        before=request.GET.get("before", ""),
+        after=request.GET.get("after", ""),
     )
     if user is None and person.state == people.NEVER_SENT and not page.events:
         return _never_sent(request, organization, key, status=404)
-    return _render(request, "portal/person_detail.html", organization, {
-        "person": person, "resource": user, "name": person.name, "page": page, "query": "",
-        "deactivation": person.state_event if person.state == people.DEACTIVATED else None,
-    })
+    return _render(
+        request,
+        "portal/person_detail.html",
+        organization,
+        {
+            "person": person,
+            "resource": user,
+            "name": person.name,
+            "page": page,
+            "query": "",
+            "deactivation": person.state_event if person.state == people.DEACTIVATED else None,
+        },
+    )
 
 
 @with_organization

@@ -55,8 +55,9 @@ class ScimUserAdapter(SCIMUser):
     resource_type = "User"
     ATTR_MAP = USER_ATTRS
 
-    def __init__(self, obj: ScimUser, request: HttpRequest | None = None,
-                 groups: list[dict] | None = None) -> None:
+    def __init__(
+        self, obj: ScimUser, request: HttpRequest | None = None, groups: list[dict] | None = None
+    ) -> None:
         super().__init__(obj, request)
         self.groups_value = groups
 
@@ -70,8 +71,11 @@ class ScimUserAdapter(SCIMUser):
 
     def to_dict(self) -> dict:
         document = documents.user_document(self.obj)
-        extensions = [key for key, value in document.items()
-                      if key.lower().startswith("urn:") and isinstance(value, dict)]
+        extensions = [
+            key
+            for key, value in document.items()
+            if key.lower().startswith("urn:") and isinstance(value, dict)
+        ]
         result: dict[str, Any] = {
             "schemas": [documents.CORE_USER, *extensions],
             "id": self.id,
@@ -121,8 +125,9 @@ class ScimGroupAdapter(SCIMGroup):
     resource_type = "Group"
     ATTR_MAP = GROUP_ATTRS
 
-    def __init__(self, obj: ScimGroup, request: HttpRequest | None = None,
-                 members: list[dict] | None = None) -> None:
+    def __init__(
+        self, obj: ScimGroup, request: HttpRequest | None = None, members: list[dict] | None = None
+    ) -> None:
         super().__init__(obj, request)
         self.members_value = members
 
@@ -188,11 +193,13 @@ def members_by_group(groups: Iterable[ScimGroup], base: str) -> dict[int, list[d
     # RFC 7643 §8.7.1 gives members value, $ref and type; a computed "display" would read back
     # different from what the client wrote.
     for group_id, scim_id in rows:
-        by_group[group_id].append({
-            "value": str(scim_id),
-            "$ref": f"{base}/Users/{scim_id}",
-            "type": "User",
-        })
+        by_group[group_id].append(
+            {
+                "value": str(scim_id),
+                "$ref": f"{base}/Users/{scim_id}",
+                "type": "User",
+            }
+        )
     return by_group
 
 
@@ -207,12 +214,14 @@ def groups_by_user(users: Iterable[ScimUser], base: str) -> dict[int, list[dict]
         .values_list("user_id", "group__scim_id", "group__display_name")
     )
     for user_id, scim_id, display_name in rows:
-        by_user[user_id].append({
-            "value": str(scim_id),
-            "$ref": f"{base}/Groups/{scim_id}",
-            "display": display_name,
-            "type": "direct",
-        })
+        by_user[user_id].append(
+            {
+                "value": str(scim_id),
+                "$ref": f"{base}/Groups/{scim_id}",
+                "display": display_name,
+                "type": "direct",
+            }
+        )
     return by_user
 
 
@@ -315,9 +324,11 @@ def _copy(source: dict, target: dict, urn: str | None, parts: list[str]) -> None
         if sub in value:
             target.setdefault(key, {})[sub] = value[sub]
     elif isinstance(value, list):
-        sub_values = [{documents.key_in(item, parts[1]): item[documents.key_in(item, parts[1])]}
-                      for item in value
-                      if isinstance(item, dict) and documents.key_in(item, parts[1]) in item]
+        sub_values = [
+            {documents.key_in(item, parts[1]): item[documents.key_in(item, parts[1])]}
+            for item in value
+            if isinstance(item, dict) and documents.key_in(item, parts[1]) in item
+        ]
         if sub_values:
             target[key] = sub_values
 

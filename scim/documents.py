@@ -31,11 +31,22 @@ MAX_STRING_LENGTH = 255
 # writeOnly and this service keeps no passwords, so it is dropped, never stored or echoed.
 IGNORED_ON_WRITE = {"id", "meta", "schemas", "groups", "password"}
 ENTERPRISE_ATTRIBUTES = {
-    "employeenumber", "costcenter", "organization", "division", "department", "manager",
+    "employeenumber",
+    "costcenter",
+    "organization",
+    "division",
+    "department",
+    "manager",
 }
 # Multi-valued attributes whose elements are meaningless without a ``value``.
 VALUE_REQUIRED = {
-    "emails", "phonenumbers", "ims", "photos", "entitlements", "roles", "x509certificates",
+    "emails",
+    "phonenumbers",
+    "ims",
+    "photos",
+    "entitlements",
+    "roles",
+    "x509certificates",
 }
 BOOLEAN_ATTRIBUTES = {"active", "primary"}
 
@@ -71,11 +82,17 @@ def resource_schema(schema_id: str) -> dict:
     for attribute in schema["attributes"]:
         subs = attribute.get("subAttributes", [])
         if attribute["name"] == "addresses" and not any(s["name"] == "primary" for s in subs):
-            subs.append({
-                "name": "primary", "type": "boolean", "multiValued": False,
-                "description": "Whether this is the primary mailing address.",
-                "required": False, "mutability": "readWrite", "returned": "default",
-            })
+            subs.append(
+                {
+                    "name": "primary",
+                    "type": "boolean",
+                    "multiValued": False,
+                    "description": "Whether this is the primary mailing address.",
+                    "required": False,
+                    "mutability": "readWrite",
+                    "returned": "default",
+                }
+            )
     return schema
 
 
@@ -89,11 +106,20 @@ DEFINITIONS = {
     ENTERPRISE_USER: _definitions(ENTERPRISE_USER),
 }
 _TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "reference": (str,), "binary": (str,), "datetime": (str,),
-    "boolean": (bool,), "integer": (int,), "decimal": (int, float), "complex": (dict,),
+    "string": (str,),
+    "reference": (str,),
+    "binary": (str,),
+    "datetime": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "decimal": (int, float),
+    "complex": (dict,),
 }
-KNOWN_SCHEMAS = {CORE_USER.lower(): CORE_USER, CORE_GROUP.lower(): CORE_GROUP,
-                 ENTERPRISE_USER.lower(): ENTERPRISE_USER}
+KNOWN_SCHEMAS = {
+    CORE_USER.lower(): CORE_USER,
+    CORE_GROUP.lower(): CORE_GROUP,
+    ENTERPRISE_USER.lower(): ENTERPRISE_USER,
+}
 # Top-level attributes of the closed core schemas (RFC 7643 §3.1 common attributes included).
 CORE_ATTRIBUTES = {
     CORE_USER: {*DEFINITIONS[None], "externalid", *IGNORED_ON_WRITE},
@@ -136,7 +162,6 @@ def check_storable(value: object, depth: int = 0) -> None:
             check_storable(item, depth + 1)
 
 
-
 def is_schema_urn(key: str) -> bool:
     """Whether ``key`` names a whole schema (an extension container), not one attribute.
 
@@ -158,8 +183,10 @@ def is_custom_extension(urn: str) -> bool:
     ``urn:…:extension:…`` URN (RFC 7643 §3.3), such as Azure's custom attribute mappings use."""
     lowered = urn.lower()
     return (
-        lowered.startswith("urn:") and ":extension:" in lowered
-        and lowered != ENTERPRISE_USER.lower() and len(urn) <= MAX_EXTENSION_URN_LENGTH
+        lowered.startswith("urn:")
+        and ":extension:" in lowered
+        and lowered != ENTERPRISE_USER.lower()
+        and len(urn) <= MAX_EXTENSION_URN_LENGTH
     )
 
 
@@ -227,7 +254,6 @@ def is_blank(value: object) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-
 def set_manager(container: dict, value: object) -> None:
     """Store ``manager`` as ``{"value": id, ...}`` from any shape Azure sends
     (docs/azure-scim-client.md §3.1)."""
@@ -261,6 +287,7 @@ def is_hollow(attr: str, item: object) -> bool:
 
 # --- whole documents -------------------------------------------------------------------------
 
+
 def _drop_nulls(value: object) -> object:
     """RFC 7643 §2.5: null means unassigned. Azure's walkthrough POST sends ``"title": null``."""
     if isinstance(value, dict):
@@ -274,8 +301,11 @@ def _writable(raw: object, what: str) -> dict:
     """The attributes of a body a client may write: nulls dropped, read-only ones ignored."""
     if not isinstance(raw, dict):
         raise InvalidSyntax(f"{what} must be a JSON object")
-    return {key: _drop_nulls(value) for key, value in raw.items()
-            if value is not None and key.lower() not in IGNORED_ON_WRITE}
+    return {
+        key: _drop_nulls(value)
+        for key, value in raw.items()
+        if value is not None and key.lower() not in IGNORED_ON_WRITE
+    }
 
 
 def _string(document: dict, attr: str, *, required: bool = False) -> str | None:
@@ -351,9 +381,12 @@ def clean_user(raw: object, *, default_active: bool | None = True) -> dict:
                 document.pop(key)
     _move_enterprise_attributes(document)
     if ENTERPRISE_USER in document:
-        document[ENTERPRISE_USER] = _typed(DEFINITIONS[ENTERPRISE_USER],
-                                           document[ENTERPRISE_USER], f"{ENTERPRISE_USER}:",
-                                           CORE_USER)
+        document[ENTERPRISE_USER] = _typed(
+            DEFINITIONS[ENTERPRISE_USER],
+            document[ENTERPRISE_USER],
+            f"{ENTERPRISE_USER}:",
+            CORE_USER,
+        )
     result = _typed(DEFINITIONS[None], document, "", CORE_USER)
     _check_size(result, "User")
     return result
@@ -376,15 +409,19 @@ def _gather_extensions(document: dict, core_schema: str) -> None:
         if core_schema == CORE_USER and lowered in ENTERPRISE_ATTRIBUTES:
             continue  # Azure's walkthrough sends them bare; _move_enterprise_attributes
         if lowered.startswith(core_schema.lower() + ":"):
-            name = key[len(core_schema) + 1:]
+            name = key[len(core_schema) + 1 :]
             if name.lower() not in core:
                 raise undeclared(name, core_schema)
             document[name] = document.pop(key)
             continue
-        if lowered.startswith("urn:") and (
-            is_custom_extension(key) or (core_schema == CORE_USER
-                                         and lowered == ENTERPRISE_USER.lower())
-        ) and is_schema_urn(key):
+        if (
+            lowered.startswith("urn:")
+            and (
+                is_custom_extension(key)
+                or (core_schema == CORE_USER and lowered == ENTERPRISE_USER.lower())
+            )
+            and is_schema_urn(key)
+        ):
             if not isinstance(document[key], dict):
                 raise InvalidValue(f"{key} must be an object of extension attributes")
             canonical = canonical_urn(key)
@@ -393,8 +430,9 @@ def _gather_extensions(document: dict, core_schema: str) -> None:
             continue
         if lowered.startswith("urn:") and ":" in key:
             urn, name = key.rsplit(":", 1)
-            if is_custom_extension(urn) or (core_schema == CORE_USER
-                                            and urn.lower() == ENTERPRISE_USER.lower()):
+            if is_custom_extension(urn) or (
+                core_schema == CORE_USER and urn.lower() == ENTERPRISE_USER.lower()
+            ):
                 container_key = key_in(document, canonical_urn(urn))
                 container = document.setdefault(container_key, {})
                 if not isinstance(container, dict):
@@ -443,8 +481,8 @@ def extension_attributes(document: dict) -> list[tuple[str, str, object]]:
     """``(schema URN, attribute name, value)`` of each custom extension attribute."""
     return [
         (key, name, value)
-        for key, extension in document.items() if is_custom_extension(key)
-        and isinstance(extension, dict)
+        for key, extension in document.items()
+        if is_custom_extension(key) and isinstance(extension, dict)
         for name, value in extension.items()
     ]
 
@@ -457,14 +495,15 @@ def declared_only(document: dict, core_schema: str) -> dict:
     """
     core = CORE_ATTRIBUTES[core_schema]
     return {
-        key: value for key, value in document.items()
-        if key.lower() in core or is_custom_extension(key)
+        key: value
+        for key, value in document.items()
+        if key.lower() in core
+        or is_custom_extension(key)
         or (core_schema == CORE_USER and key == ENTERPRISE_USER)
     }
 
 
-def _typed(definitions: dict[str, dict], container: dict, prefix: str,
-           core_schema: str) -> dict:
+def _typed(definitions: dict[str, dict], container: dict, prefix: str, core_schema: str) -> dict:
     """``container`` with every schema-defined attribute type-checked and spelled as its
     schema spells it (RFC 7643 §2.1: names are case-insensitive; clients read them back in
     canonical case). Only extension objects, already checked, pass without a definition."""
@@ -554,7 +593,7 @@ def member_ids(members: object) -> list[str]:
     if isinstance(members, dict):
         members = [members]
     if not isinstance(members, list):
-        raise InvalidValue("members must be an array of {\"value\": id} objects")
+        raise InvalidValue('members must be an array of {"value": id} objects')
     ids = []
     for member in members:
         member_id = member.get(key_in(member, "value")) if isinstance(member, dict) else None
@@ -590,6 +629,7 @@ def name_part(document: dict, part: str) -> str | None:
 
 # --- rows <-> documents ----------------------------------------------------------------------
 # The adapters add ``id``, ``schemas`` and ``meta``; these carry only client-writable data.
+
 
 def user_document(user: Any) -> dict:
     """The writable attributes of a ``ScimUser`` as a SCIM document."""

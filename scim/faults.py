@@ -37,8 +37,7 @@ class ServiceUnavailable(ScimError):
 
 def unavailable_response() -> HttpResponse:
     error = ServiceUnavailable("The directory is unavailable for a moment; retry later")
-    response = HttpResponse(json.dumps(error.to_dict()), status=503,
-                            content_type=SCIM_CONTENT_TYPE)
+    response = HttpResponse(json.dumps(error.to_dict()), status=503, content_type=SCIM_CONTENT_TYPE)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

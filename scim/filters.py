@@ -63,8 +63,9 @@ for _uri in (None, ENTERPRISE_URN):
 WORK_EMAIL_COLUMN = "work_email"
 # Azure's walkthrough sends an unquoted value: externalId eq jyoung (docs/azure-scim-client.md
 # §2.5).
-_BARE_VALUE = re.compile(r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*)(?=\s|\)|$)",
-                         re.IGNORECASE)
+_BARE_VALUE = re.compile(
+    r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*)(?=\s|\)|$)", re.IGNORECASE
+)
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
@@ -192,15 +193,17 @@ class StrictTranspiler(Transpiler):
         wants_active = value if operator == "eq" else not value
         return ~inactive if wants_active else inactive
 
-
     def identity_expr(self, column: str, node: Any) -> Q:
         """A comparison on a name's identity key: the value is keyed the same way, and the
         lookup is the case-sensitive twin of the one the library picked (``iexact`` → ``exact``)."""
         op, value = self.visit_AttrExprValue(node)
         if isinstance(value, str):
             value = identity_key(value)
-            op = op.removeprefix("i") if op in {"iexact", "icontains", "istartswith",
-                                                "iendswith"} else op
+            op = (
+                op.removeprefix("i")
+                if op in {"iexact", "icontains", "istartswith", "iendswith"}
+                else op
+            )
         query = Q(**{f"{column}__{op}": value})
         return ~query if node.value.lower() == "ne" else query
 
@@ -269,8 +272,15 @@ def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q
     check_bounds(text)
     if _unstorable(text):
         raise InvalidFilter("filter contains characters that cannot be stored or compared")
-    errors = (SCIMParserError, ValueError, TypeError, AttributeError, NotImplementedError,
-              IndexError, KeyError)
+    errors = (
+        SCIMParserError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+        IndexError,
+        KeyError,
+    )
     try:
         try:
             query = _transpile(text, attr_map, work_email)

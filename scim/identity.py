@@ -25,9 +25,7 @@ def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser
     The one place another layer (SAML sign-in) matches a name to a provisioned user, so the
     rule that decides "same userName" for SCIM also decides it for sign-in.
     """
-    return ScimUser.objects.filter(
-        organization=organization, user_name_key=identity_key(user_name)
-    )
+    return ScimUser.objects.filter(organization=organization, user_name_key=identity_key(user_name))
 
 
 def group_named(organization: Organization, display_name: str) -> ScimGroup | None:

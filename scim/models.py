@@ -65,7 +65,8 @@ class ScimUser(models.Model):
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     user_name = models.CharField(max_length=255)
     user_name_key = models.CharField(
-        max_length=IDENTITY_KEY_MAX_BYTES, editable=False,
+        max_length=IDENTITY_KEY_MAX_BYTES,
+        editable=False,
         help_text="identity_key(user_name): what uniqueness and userName filters compare.",
     )
     # NULL only after a PATCH "remove" of active (RFC 7644 §3.5.2.2): unassigned, which this
@@ -77,11 +78,14 @@ class ScimUser(models.Model):
     given_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     family_name = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     work_email = models.CharField(  # noqa: DJ001
-        max_length=320, null=True, blank=True,
+        max_length=320,
+        null=True,
+        blank=True,
         help_text='The value of emails[type eq "work"], else of the primary email.',
     )
     attributes = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="Every other SCIM attribute exactly as sent, extensions under their URN.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -94,7 +98,8 @@ class ScimUser(models.Model):
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "user_name_key"], name="scim_user_name_key_unique",
+                fields=["organization", "user_name_key"],
+                name="scim_user_name_key_unique",
                 violation_error_message="userName is already taken in this organization.",
             ),
         ]
@@ -147,7 +152,8 @@ class ScimGroup(models.Model):
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     display_name = models.CharField(max_length=255)
     display_name_key = models.CharField(
-        max_length=IDENTITY_KEY_MAX_BYTES, editable=False,
+        max_length=IDENTITY_KEY_MAX_BYTES,
+        editable=False,
         help_text="identity_key(display_name): what uniqueness and displayName filters compare.",
     )
     attributes = models.JSONField(

@@ -45,7 +45,7 @@ _PATH = re.compile(
     r"(?P<attr>[A-Za-z$][\w$-]*)(?:\[(?P<filter>.*)\])?(?:\.(?P<sub>[A-Za-z$][\w$-]*))?"
 )
 _CONDITION = re.compile(
-    r'\s*(?P<attr>[A-Za-z$][\w$-]*)\s+eq\s+'
+    r"\s*(?P<attr>[A-Za-z$][\w$-]*)\s+eq\s+"
     r'(?P<value>"(?:[^"\\]|\\.)*"|true|false|null|-?\d+(?:\.\d+)?)\s*',
     re.IGNORECASE,
 )
@@ -76,7 +76,7 @@ def parse_path(raw: object, core_schema: str = CORE_USER) -> Path:
         bracket = text.find("[")
         head = text if bracket < 0 else text[:bracket]
         colon = head.rfind(":")
-        urn, text = canonical_urn(text[:colon]), text[colon + 1:]
+        urn, text = canonical_urn(text[:colon]), text[colon + 1 :]
         if urn.lower() == core_schema.lower():
             urn = None
     match = _PATH.fullmatch(text)
@@ -99,7 +99,7 @@ def parse_conditions(text: str) -> tuple[tuple[str, Any], ...]:
         match = _CONDITION.fullmatch(part)
         if match is None:
             raise InvalidFilter(
-                f"value filter {text!r} is not supported: use attribute eq \"value\" joined by and"
+                f'value filter {text!r} is not supported: use attribute eq "value" joined by and'
             )
         literal = match["value"]
         value = json.loads(literal.lower() if literal[0] != '"' else literal)
@@ -140,8 +140,11 @@ def operations_of(body: object) -> list[dict]:
             raise InvalidPath("path must be a string")
         value_key = key_in(operation, "value")
         value = operation.get(value_key)
-        if op.lower() == "add" and value is None or (
-                op.lower() == "replace" and value_key not in operation):
+        if (
+            op.lower() == "add"
+            and value is None
+            or (op.lower() == "replace" and value_key not in operation)
+        ):
             # §3.5.2.1/§3.5.2.3: add and replace "MUST contain a value"; replace with an
             # explicit null or "" clears the attribute (how Azure empties one,
             # docs/azure-scim-client.md §3.5).
@@ -175,14 +178,20 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
                 if is_schema_urn(key):
                     if canonical_urn(key) == core_schema and isinstance(item, dict):
                         for sub_key, sub_item in item.items():
-                            _apply(result, op, parse_path(sub_key, core_schema), sub_item,
-                                   core_schema)
+                            _apply(
+                                result, op, parse_path(sub_key, core_schema), sub_item, core_schema
+                            )
                         continue
                     if not isinstance(item, dict):
                         raise InvalidValue(f"{key} must be an object of extension attributes")
                     for sub_key, sub_item in item.items():
-                        _apply(result, op, parse_path(f"{key}:{sub_key}", core_schema),
-                               sub_item, core_schema)
+                        _apply(
+                            result,
+                            op,
+                            parse_path(f"{key}:{sub_key}", core_schema),
+                            sub_item,
+                            core_schema,
+                        )
                     continue
                 _apply(result, op, parse_path(key, core_schema), item, core_schema)
         elif is_schema_urn(path) and canonical_urn(path) != core_schema:
@@ -193,8 +202,7 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
     return result
 
 
-def _apply_to_extension(document: dict, op: str, urn: str, value: object,
-                        core_schema: str) -> None:
+def _apply_to_extension(document: dict, op: str, urn: str, value: object, core_schema: str) -> None:
     """A path that is an extension's schema URN names the whole extension (RFC 7644 §3.10)."""
     if not is_custom_extension(urn) and not (core_schema == CORE_USER and urn == ENTERPRISE_USER):
         raise InvalidPath(f"{attribute_detail(urn)} is in no schema of this resource type")
@@ -206,8 +214,13 @@ def _apply_to_extension(document: dict, op: str, urn: str, value: object,
     if op == "replace":
         document.pop(key_in(document, urn), None)
     for key, item in value.items():
-        _apply(document, "add" if op == "replace" else op,
-               parse_path(f"{urn}:{key}", core_schema), item, core_schema)
+        _apply(
+            document,
+            "add" if op == "replace" else op,
+            parse_path(f"{urn}:{key}", core_schema),
+            item,
+            core_schema,
+        )
 
 
 def _refresh_formatted_name(before: dict, after: dict) -> None:

@@ -42,16 +42,19 @@ def extension_schemas(organization: Organization) -> list[dict]:
     )
     result = []
     for (resource_type, urn), attributes in sorted(by_schema.items()):
-        result.append({
-            "id": urn,
-            "name": urn.rsplit(":", 1)[-1] if urn.lower().endswith(resource_type.lower())
-            else urn,
-            "description": (
-                f"Extension attributes of {resource_type} resources this organization's Azure "
-                f"AD sends. Any urn:…:extension:… attribute is accepted, {limits}."
-            ),
-            "attributes": [_attribute(attribute) for attribute in attributes],
-        })
+        result.append(
+            {
+                "id": urn,
+                "name": urn.rsplit(":", 1)[-1]
+                if urn.lower().endswith(resource_type.lower())
+                else urn,
+                "description": (
+                    f"Extension attributes of {resource_type} resources this organization's Azure "
+                    f"AD sends. Any urn:…:extension:… attribute is accepted, {limits}."
+                ),
+                "attributes": [_attribute(attribute) for attribute in attributes],
+            }
+        )
     return result
 
 

@@ -90,8 +90,7 @@ def _scim_type(value: object) -> str:
     return "complex" if isinstance(value, dict) else "string"
 
 
-def note_extension_attributes(organization_id: int, resource_type: str,
-                              document: dict) -> None:
+def note_extension_attributes(organization_id: int, resource_type: str, document: dict) -> None:
     """Remember the extension attributes ``document`` carries that this organization's Azure
     never sent before (``ExtensionAttribute``), for ``/Schemas`` and the admin.
 
@@ -115,9 +114,12 @@ def note_extension_attributes(organization_id: int, resource_type: str,
             continue
         element = value[0] if isinstance(value, list) and value else value
         new[key] = ExtensionAttribute(
-            organization_id=organization_id, resource_type=resource_type, schema=schema,
+            organization_id=organization_id,
+            resource_type=resource_type,
+            schema=schema,
             name=name,
-            value_type=_scim_type(element), multi_valued=isinstance(value, list),
+            value_type=_scim_type(element),
+            multi_valued=isinstance(value, list),
         )
     if not new:
         return
@@ -128,23 +130,31 @@ def note_extension_attributes(organization_id: int, resource_type: str,
             f"{ExtensionAttribute.MAX_PER_ORGANIZATION} extension attributes per resource type"
         )
     ExtensionAttribute.objects.bulk_create(new.values(), ignore_conflicts=True)
-    logger.info("scim extension attributes first seen org=%s type=%s names=%s",
-                organization_id, resource_type, ",".join(str(a) for a in new.values()))
+    logger.info(
+        "scim extension attributes first seen org=%s type=%s names=%s",
+        organization_id,
+        resource_type,
+        ",".join(str(a) for a in new.values()),
+    )
 
 
 def _touches_extensions(changes: list[dict]) -> bool:
-    return any(documents.is_custom_extension(change["attribute"].rsplit(":", 1)[0])
-               for change in changes)
+    return any(
+        documents.is_custom_extension(change["attribute"].rsplit(":", 1)[0]) for change in changes
+    )
 
 
 # --- users -----------------------------------------------------------------------------------
+
 
 @transaction.atomic(savepoint=False)
 def create_user(organization: Organization, document: dict) -> ScimUser:
     """Create a user from a document cleaned by ``documents.clean_user`` (RFC 7644 §3.3)."""
     now = timezone.now()
     user = ScimUser(
-        organization=organization, created_at=now, updated_at=now,
+        organization=organization,
+        created_at=now,
+        updated_at=now,
         **documents.user_fields(document),
     )
     _save_unique(user, f"userName {user.user_name!r} is already taken")
@@ -170,13 +180,20 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
         setattr(user, name, value)
     user.updated_at = timezone.now()
     user.version += 1
-    _save_unique(user, f"userName {user.user_name!r} is already taken",
-                 update_fields=[*fields, "updated_at", "version"])
+    _save_unique(
+        user,
+        f"userName {user.user_name!r} is already taken",
+        update_fields=[*fields, "updated_at", "version"],
+    )
     if _touches_extensions(changes):
         note_extension_attributes(user.organization_id, "User", document)
     outbox.user_changed(user, documents.user_document(user), changes)
-    logger.info("scim user updated org=%s id=%s attributes=%s", user.organization_id,
-                user.scim_id, ",".join(change["attribute"] for change in changes))
+    logger.info(
+        "scim user updated org=%s id=%s attributes=%s",
+        user.organization_id,
+        user.scim_id,
+        ",".join(change["attribute"] for change in changes),
+    )
     return Outcome(changes=changes)
 
 
@@ -199,6 +216,7 @@ def delete_user(user: ScimUser) -> None:
 
 # --- groups ----------------------------------------------------------------------------------
 
+
 @dataclass
 class _MemberStep:
     action: str  # "add", "remove", "remove_all" or "replace"
@@ -217,8 +235,9 @@ def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, 
 
     An id of another organization's user resolves to nothing, exactly like an unknown id.
     """
-    wanted = {parsed for step in steps for raw in step.ids
-              if (parsed := _parse_uuid(raw)) is not None}
+    wanted = {
+        parsed for step in steps for raw in step.ids if (parsed := _parse_uuid(raw)) is not None
+    }
     if not wanted:
         return {}
     rows = ScimUser.objects.filter(organization=organization, scim_id__in=wanted).values_list(
@@ -227,8 +246,9 @@ def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, 
     return {str(scim_id): pk for scim_id, pk in rows}
 
 
-def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool,
-         requested: list[str]) -> list[int]:
+def _pks(
+    step: _MemberStep, resolved: dict[str, int], *, strict: bool, requested: list[str]
+) -> list[int]:
     pks, unknown = [], []
     for raw in step.ids:
         parsed = _parse_uuid(raw)
@@ -240,9 +260,11 @@ def _pks(step: _MemberStep, resolved: dict[str, int], *, strict: bool,
     if strict and unknown:
         shown = ", ".join(unknown[:UNKNOWN_IDS_SHOWN])
         more = f" and {len(unknown) - UNKNOWN_IDS_SHOWN} more" if len(unknown) > 5 else ""
-        raise UnknownMembers(f"no user with id {shown}{more} in this organization",
-                             unknown=unknown[:MEMBER_IDS_RECORDED],
-                             requested=requested[:MEMBER_IDS_RECORDED])
+        raise UnknownMembers(
+            f"no user with id {shown}{more} in this organization",
+            unknown=unknown[:MEMBER_IDS_RECORDED],
+            requested=requested[:MEMBER_IDS_RECORDED],
+        )
     return sorted(set(pks))
 
 
@@ -254,7 +276,8 @@ def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
         return []
     existing = set(
         GroupMembership.objects.filter(group=group, user_id__in=pks).values_list(
-            "user_id", flat=True)
+            "user_id", flat=True
+        )
     )
     new = [GroupMembership(group=group, user_id=pk) for pk in pks if pk not in existing]
     try:
@@ -270,8 +293,9 @@ def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
 
 def _remove_members(group: ScimGroup, memberships: Any) -> list[tuple[int, str]]:
     """Delete ``memberships`` of ``group``; returns the (user pk, SCIM id) of those removed."""
-    members = [(pk, str(scim_id))
-               for pk, scim_id in memberships.values_list("user_id", "user__scim_id")]
+    members = [
+        (pk, str(scim_id)) for pk, scim_id in memberships.values_list("user_id", "user__scim_id")
+    ]
     if members:
         GroupMembership.objects.filter(group=group, user_id__in=[pk for pk, _ in members]).delete()
     return members
@@ -286,9 +310,10 @@ def _apply_member_steps(
     scim_ids = {pk: scim_id for scim_id, pk in resolved.items()}
     requested = [raw for step in steps for raw in step.ids if isinstance(raw, str)]
     # Validate every step before writing anything.
-    planned = [(step, _pks(step, resolved, strict=step.action in {"add", "replace"},
-                           requested=requested))
-               for step in steps]
+    planned = [
+        (step, _pks(step, resolved, strict=step.action in {"add", "replace"}, requested=requested))
+        for step in steps
+    ]
     added: list[int] = []
     removed: list[tuple[int, str]] = []
     memberships = GroupMembership.objects.filter(group=group)
@@ -323,17 +348,26 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
     """Create a group from a document cleaned by ``documents.clean_group`` (RFC 7644 §3.3);
     Azure creates groups empty and adds members by PATCH, but initial members work too."""
     now = timezone.now()
-    group = ScimGroup(organization=organization, created_at=now, updated_at=now,
-                      **documents.group_fields(document))
+    group = ScimGroup(
+        organization=organization,
+        created_at=now,
+        updated_at=now,
+        **documents.group_fields(document),
+    )
     _save_unique(group, f"displayName {group.display_name!r} is already taken")
     note_extension_attributes(organization.pk, "Group", document)
     group.organization = organization
     outcome = Outcome()
     added, _ = _apply_member_steps(
-        group, [_MemberStep("add", document.get("members", []))], outcome)
+        group, [_MemberStep("add", document.get("members", []))], outcome
+    )
     outbox.group_changed(group, documents.group_document(group), created=True, added=added)
-    logger.info("scim group created org=%s id=%s members=%s", organization.pk, group.scim_id,
-                outcome.members_added)
+    logger.info(
+        "scim group created org=%s id=%s members=%s",
+        organization.pk,
+        group.scim_id,
+        outcome.members_added,
+    )
     return group, outcome
 
 
@@ -346,8 +380,11 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
             setattr(group, name, value)
         group.updated_at = timezone.now()
         group.version += 1
-        _save_unique(group, f"displayName {group.display_name!r} is already taken",
-                     update_fields=[*fields, "updated_at", "version"])
+        _save_unique(
+            group,
+            f"displayName {group.display_name!r} is already taken",
+            update_fields=[*fields, "updated_at", "version"],
+        )
         if _touches_extensions(changes):
             note_extension_attributes(group.organization_id, "Group", document)
     return changes
@@ -358,11 +395,17 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
     outcome = Outcome(changes=_save_group_document(group, document))
     added, removed = _apply_member_steps(
-        group, [_MemberStep("replace", document["members"])], outcome)
+        group, [_MemberStep("replace", document["members"])], outcome
+    )
     if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(group, documents.group_document(group), changes=outcome.changes,
-                         added=added, removed=removed)
+    outbox.group_changed(
+        group,
+        documents.group_document(group),
+        changes=outcome.changes,
+        added=added,
+        removed=removed,
+    )
     return outcome
 
 
@@ -425,10 +468,20 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     added, removed = _apply_member_steps(group, steps, outcome) if steps else ([], [])
     if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(group, documents.group_document(group), changes=outcome.changes,
-                         added=added, removed=removed)
-    logger.info("scim group patched org=%s id=%s added=%s removed=%s", group.organization_id,
-                group.scim_id, outcome.members_added, outcome.members_removed)
+    outbox.group_changed(
+        group,
+        documents.group_document(group),
+        changes=outcome.changes,
+        added=added,
+        removed=removed,
+    )
+    logger.info(
+        "scim group patched org=%s id=%s added=%s removed=%s",
+        group.organization_id,
+        group.scim_id,
+        outcome.members_added,
+        outcome.members_removed,
+    )
     return outcome
 
 
@@ -439,4 +492,3 @@ def delete_group(group: ScimGroup) -> None:
     ScimGroup.objects.filter(pk=group.pk).delete()
     outbox.group_deleted(group, documents.group_document(group))
     logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)
-

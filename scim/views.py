@@ -52,11 +52,14 @@ from .patch import operations_of
 
 logger = logging.getLogger(__name__)
 
-def scim_response(body: dict | None, status: int = 200, *,
-                  location: str | None = None, etag: str | None = None) -> HttpResponse:
+
+def scim_response(
+    body: dict | None, status: int = 200, *, location: str | None = None, etag: str | None = None
+) -> HttpResponse:
     response = HttpResponse(
         content=json.dumps(body) if body is not None else b"",
-        content_type=SCIM_CONTENT_TYPE, status=status,
+        content_type=SCIM_CONTENT_TYPE,
+        status=status,
     )
     if location:
         response["Location"] = location
@@ -112,7 +115,9 @@ class ScimViewMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         single = bool(kwargs.get("uuid"))
         call = begin(
-            request, tenant=kwargs.get("tenant"), resource_type=self.resource_type,
+            request,
+            tenant=kwargs.get("tenant"),
+            resource_type=self.resource_type,
             operation=self.operations.get(f"{request.method}:{'one' if single else 'many'}"),
         )
         if single:
@@ -134,8 +139,9 @@ class ScimViewMixin:
         elif response.status_code == 405:
             # RFC 9110 §15.5.6: a 405 MUST list the methods the target does support.
             scope = ":one" if kwargs.get("uuid") else ":many"
-            response["Allow"] = ", ".join(sorted(
-                {key.split(":")[0] for key in self.operations if key.endswith(scope)}))
+            response["Allow"] = ", ".join(
+                sorted({key.split(":")[0] for key in self.operations if key.endswith(scope)})
+            )
         elif response.status_code == 500:
             # django-scim2's catch-all answers "status": 500, a number; RFC 7644 §3.12 says
             # the status is a JSON string.
@@ -148,8 +154,9 @@ class ScimViewMixin:
             response["Content-Type"] = SCIM_CONTENT_TYPE
         return response
 
-    def http_method_not_allowed(self, request: HttpRequest, *args: Any,
-                                **kwargs: Any) -> HttpResponse:
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         raise MethodNotAllowed(f"{request.method} is not allowed here")
 
     def load_body(self, body: bytes | None = None) -> dict:
@@ -233,17 +240,20 @@ class ScimViewMixin:
             ) from exc
         return self._build_response(request, queryset, start, count, total=total)
 
-    def _build_response(self, request: HttpRequest, qs: Any, start: int, count: int,
-                        total: int | None = None) -> HttpResponse:
+    def _build_response(
+        self, request: HttpRequest, qs: Any, start: int, count: int, total: int | None = None
+    ) -> HttpResponse:
         if total is None:
             total = qs.count()
         self.call.results = total
         wanted = count and start <= total
-        objs = list(qs.order_by("pk")[start - 1:start - 1 + count]) if wanted else []
+        objs = list(qs.order_by("pk")[start - 1 : start - 1 + count]) if wanted else []
         if total == 1 and len(objs) == 1 and self.call.filter:
             self.call.resource_id = str(objs[0].scim_id)
-        resources = [adapters.project(adapter.to_dict(), *self.projection())
-                     for adapter in self.adapter_for(objs)]
+        resources = [
+            adapters.project(adapter.to_dict(), *self.projection())
+            for adapter in self.adapter_for(objs)
+        ]
         return scim_response(list_response(resources, total, start))
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -262,7 +272,8 @@ class ScimViewMixin:
         if query is not None:
             return self._search(request, query, start, count)
         return self._build_response(
-            request, scoping.scoped_queryset(self.model_cls, request), start, count)
+            request, scoping.scoped_queryset(self.model_cls, request), start, count
+        )
 
     def describe(self, obj: Any) -> None:
         self.call.resource_id = str(obj.scim_id)
@@ -282,25 +293,31 @@ class UsersView(ScimViewMixin, scim_views.UsersView, CallOutcomeMixin):
 
     resource_type = ResourceType.USER
     operations = {
-        "GET:one": Operation.GET_USER, "GET:many": Operation.LIST_USERS,
-        "HEAD:one": Operation.GET_USER, "HEAD:many": Operation.LIST_USERS,
-        "POST:many": Operation.CREATE_USER, "PUT:one": Operation.UPDATE_USER,
-        "PATCH:one": Operation.UPDATE_USER, "DELETE:one": Operation.DELETE_USER,
+        "GET:one": Operation.GET_USER,
+        "GET:many": Operation.LIST_USERS,
+        "HEAD:one": Operation.GET_USER,
+        "HEAD:many": Operation.LIST_USERS,
+        "POST:many": Operation.CREATE_USER,
+        "PUT:one": Operation.UPDATE_USER,
+        "PATCH:one": Operation.UPDATE_USER,
+        "DELETE:one": Operation.DELETE_USER,
     }
 
     def adapter_for(self, objs: list, *, created: bool = False) -> list:
         groups: dict[int, list[dict]] = {}
         if objs and not created and adapters.wants("groups", *self.projection()):
             groups = adapters.groups_by_user(objs, scoping.base_location(self.request))
-        return [adapters.ScimUserAdapter(obj, self.request, groups=groups.get(obj.pk))
-                for obj in objs]
+        return [
+            adapters.ScimUserAdapter(obj, self.request, groups=groups.get(obj.pk)) for obj in objs
+        ]
 
     def describe(self, obj: Any) -> None:
         super().describe(obj)
         self.call.display_name = obj.user_name
 
-    def _describe_update(self, before_active: bool, user: ScimUser,
-                         outcome: services.Outcome) -> None:
+    def _describe_update(
+        self, before_active: bool, user: ScimUser, outcome: services.Outcome
+    ) -> None:
         self.describe(user)
         self.call.changes = outcome.changes
         if before_active and not user.is_active:
@@ -359,10 +376,14 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
 
     resource_type = ResourceType.GROUP
     operations = {
-        "GET:one": Operation.GET_GROUP, "GET:many": Operation.LIST_GROUPS,
-        "HEAD:one": Operation.GET_GROUP, "HEAD:many": Operation.LIST_GROUPS,
-        "POST:many": Operation.CREATE_GROUP, "PUT:one": Operation.UPDATE_GROUP,
-        "PATCH:one": Operation.UPDATE_GROUP, "DELETE:one": Operation.DELETE_GROUP,
+        "GET:one": Operation.GET_GROUP,
+        "GET:many": Operation.LIST_GROUPS,
+        "HEAD:one": Operation.GET_GROUP,
+        "HEAD:many": Operation.LIST_GROUPS,
+        "POST:many": Operation.CREATE_GROUP,
+        "PUT:one": Operation.UPDATE_GROUP,
+        "PATCH:one": Operation.UPDATE_GROUP,
+        "DELETE:one": Operation.DELETE_GROUP,
     }
 
     def adapter_for(self, objs: list, *, created: bool = False) -> list:
@@ -370,9 +391,12 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
         with_members = adapters.wants("members", *self.projection())
         if objs and with_members:
             members = adapters.members_by_group(objs, scoping.base_location(self.request))
-        return [adapters.ScimGroupAdapter(obj, self.request,
-                                          members=members.get(obj.pk) if with_members else None)
-                for obj in objs]
+        return [
+            adapters.ScimGroupAdapter(
+                obj, self.request, members=members.get(obj.pk) if with_members else None
+            )
+            for obj in objs
+        ]
 
     def describe(self, obj: Any) -> None:
         super().describe(obj)
@@ -459,13 +483,20 @@ class ServiceProviderConfigView(
 class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, CallOutcomeMixin):
     """RFC 7644 §4: ``/ResourceTypes``, as a ListResponse with ``totalResults``."""
 
-    operations = {"GET:many": Operation.DISCOVERY, "GET:one": Operation.DISCOVERY,
-                  "HEAD:many": Operation.DISCOVERY, "HEAD:one": Operation.DISCOVERY}
+    operations = {
+        "GET:many": Operation.DISCOVERY,
+        "GET:one": Operation.DISCOVERY,
+        "HEAD:many": Operation.DISCOVERY,
+        "HEAD:one": Operation.DISCOVERY,
+    }
 
-    def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
-            **kwargs: Any) -> HttpResponse:
-        types = [adapters.ScimUserAdapter.resource_type_dict(request),
-                 adapters.ScimGroupAdapter.resource_type_dict(request)]
+    def get(
+        self, request: HttpRequest, *args: Any, uuid: str | None = None, **kwargs: Any
+    ) -> HttpResponse:
+        types = [
+            adapters.ScimUserAdapter.resource_type_dict(request),
+            adapters.ScimGroupAdapter.resource_type_dict(request),
+        ]
         if uuid:
             for resource_type in types:
                 if resource_type["id"] == uuid:
@@ -477,11 +508,16 @@ class ResourceTypesView(ScimViewMixin, scim_views.ResourceTypesView, CallOutcome
 class SchemasView(ScimViewMixin, scim_views.SchemasView, CallOutcomeMixin):
     """RFC 7644 §4: ``/Schemas`` with the User, Group and EnterpriseUser schemas."""
 
-    operations = {"GET:many": Operation.DISCOVERY, "GET:one": Operation.DISCOVERY,
-                  "HEAD:many": Operation.DISCOVERY, "HEAD:one": Operation.DISCOVERY}
+    operations = {
+        "GET:many": Operation.DISCOVERY,
+        "GET:one": Operation.DISCOVERY,
+        "HEAD:many": Operation.DISCOVERY,
+        "HEAD:one": Operation.DISCOVERY,
+    }
 
-    def get(self, request: HttpRequest, *args: Any, uuid: str | None = None,
-            **kwargs: Any) -> HttpResponse:
+    def get(
+        self, request: HttpRequest, *args: Any, uuid: str | None = None, **kwargs: Any
+    ) -> HttpResponse:
         from .schemas import resource_schemas
 
         schemas = resource_schemas(scoping.base_location(request), scoping.organization_of(request))
@@ -513,7 +549,6 @@ class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, CallOutcomeMixin):
         raise NotFound("no such SCIM endpoint")
 
     post = put = patch = delete = get
-
 
 
 @csrf_exempt

@@ -26,6 +26,7 @@ fi
 export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
 pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kno2prov}

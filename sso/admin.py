@@ -18,9 +18,12 @@ from .models import SignInAttempt, SsoConfiguration
 
 class SsoConfigurationForm(forms.ModelForm):
     metadata_url = forms.URLField(
-        label="IdP metadata URL", required=False, assume_scheme="https", max_length=1000,
+        label="IdP metadata URL",
+        required=False,
+        assume_scheme="https",
+        max_length=1000,
         help_text="Entra's App Federation Metadata URL, or Okta's metadata URL; fetched now "
-                  "and again by refresh_sso_metadata.",
+        "and again by refresh_sso_metadata.",
     )
     metadata_file = forms.FileField(
         required=False, help_text="Or upload the IdP's federation metadata XML."

@@ -139,10 +139,25 @@ def launch_gunicorn(workdir: Path, port: int | None = None, **env_overrides: str
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "kno2prov.wsgi",
-             "--config", "python:kno2prov.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--error-logfile", "-"],
-            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "kno2prov.wsgi",
+                "--config",
+                "python:kno2prov.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--error-logfile",
+                "-",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdout=log,
             stderr=subprocess.STDOUT,
         )
     server = RunningServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
@@ -175,6 +190,7 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Run
 def browser():
     """Debian's chromium driven by Playwright: no browser download, ever."""
     from playwright import sync_api
+
     executable = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     if not executable:
         pytest.fail("Debian's chromium is not installed: run scripts/test.sh, which installs it.")
@@ -184,9 +200,15 @@ def browser():
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield instance
         instance.close()
@@ -199,8 +221,12 @@ def page(browser):
     page = context.new_page()
     page.set_default_timeout(10_000)
     violations: list[str] = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
     assert violations == [], "the page broke its Content-Security-Policy"

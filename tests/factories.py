@@ -28,7 +28,10 @@ def make_staff(username: str | None = None, password: str = "staff-password-1") 
     """A staff superuser enrolled with an authenticator app (TOTP), as the admin requires."""
     n = next(_sequence)
     user = get_user_model().objects.create_user(
-        username=username or f"staff{n}", password=password, is_staff=True, is_superuser=True,
+        username=username or f"staff{n}",
+        password=password,
+        is_staff=True,
+        is_superuser=True,
         email=f"staff{n}@kno2.example",
     )
     staff_mfa.enrol_totp(user)
@@ -54,7 +57,10 @@ def totp_code(username: str, secret: str | None = None) -> str:
 
 
 def make_organization(
-    *, name: str | None = None, slug: str | None = None, tenant_id: str | None = TENANT_A,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    tenant_id: str | None = TENANT_A,
     provisioning_enabled: bool = True,
 ) -> Organization:
     n = next(_sequence)
@@ -67,15 +73,19 @@ def make_organization(
 
 
 def make_token(
-    organization: Organization, *, label: str = "Azure AD", expires_days: int | None = None,
+    organization: Organization,
+    *,
+    label: str = "Azure AD",
+    expires_days: int | None = None,
 ) -> tuple[ProvisioningToken, str]:
-    return services.issue_token(
-        organization, actor=None, label=label, expires_days=expires_days
-    )
+    return services.issue_token(organization, actor=None, label=label, expires_days=expires_days)
 
 
 def make_oauth_client(
-    organization: Organization, *, label: str = "Entra", expires_days: int | None = None,
+    organization: Organization,
+    *,
+    label: str = "Entra",
+    expires_days: int | None = None,
 ) -> tuple[OAuthClient, str]:
     """A client-credentials client of ``organization`` and its secret's plaintext."""
     client, _, plaintext = oauth.issue_oauth_client(
@@ -85,14 +95,22 @@ def make_oauth_client(
 
 
 def make_workload_identity(
-    organization: Organization, issuer, *, subject: str = "5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
-    audience: str = "api://kno2-scim", jwks_url: str = "",
+    organization: Organization,
+    issuer,
+    *,
+    subject: str = "5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
+    audience: str = "api://kno2-scim",
+    jwks_url: str = "",
 ) -> OAuthClient:
     """Workload identity federation of ``organization`` with ``issuer`` (an ``EntraLikeIssuer``),
     whose base URL must be ``settings.ENTRA_AUTHORITY_HOST``."""
     return oauth.configure_workload_identity(
-        organization, issuer=issuer.issuer(str(organization.sso_tenant_id)), subject=subject,
-        audience=audience, jwks_url=jwks_url, actor=None,
+        organization,
+        issuer=issuer.issuer(str(organization.sso_tenant_id)),
+        subject=subject,
+        audience=audience,
+        jwks_url=jwks_url,
+        actor=None,
     )
 
 
@@ -101,8 +119,9 @@ def forged_token_for(key: str) -> str:
     return tokens.build_token(key)
 
 
-def sign_in(client, login_path: str, username: str, password: str,
-            otp_token: str | None = None) -> bool:
+def sign_in(
+    client, login_path: str, username: str, password: str, otp_token: str | None = None
+) -> bool:
     """Sign in through the login form, as a person (and django-axes) would. On the admin's form
     the second factor is the user's current authenticator code unless ``otp_token`` is given."""
     data = {"username": username, "password": password}

@@ -23,8 +23,16 @@ from .schemas import ERROR, GROUP, LIST_RESPONSE, PATCH_OP, SCIM_JSON, USER
 TIMEOUT = 30
 # RFC 7644 §3.12, Table 9: the only scimType values a 400 may carry.
 SCIM_TYPES_400 = {
-    "invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax", "invalidPath",
-    "noTarget", "invalidValue", "invalidVers", "sensitive",
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
 }
 
 
@@ -49,13 +57,15 @@ class ScimClient:
             self.transport.headers["Authorization"] = f"Bearer {self.token}"
 
     @classmethod
-    def in_process(cls, organization: Organization, token: str | None,
-                   client: Client | None = None) -> ScimClient:
+    def in_process(
+        cls, organization: Organization, token: str | None, client: Client | None = None
+    ) -> ScimClient:
         return cls(f"/scim/v2/{organization.public_id}", token, client or Client(), organization)
 
     @classmethod
-    def over_http(cls, tenant_url: str, token: str | None,
-                  organization: Organization | None = None) -> ScimClient:
+    def over_http(
+        cls, tenant_url: str, token: str | None, organization: Organization | None = None
+    ) -> ScimClient:
         return cls(tenant_url, token, requests.Session(), organization)
 
     @property
@@ -74,9 +84,16 @@ class ScimClient:
         return self.base + path
 
     def request(
-        self, method: str, path: str, body: Any = None, *, params: dict | None = None,
-        headers: dict | None = None, raw: bytes | str | None = None,
-        content_type: str = SCIM_JSON, **meta: str,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        raw: bytes | str | None = None,
+        content_type: str = SCIM_JSON,
+        **meta: str,
     ) -> Any:
         """Send ``body`` as SCIM JSON, or ``raw`` as it is. A header set to ``None`` is not sent
         (``{"Authorization": None}`` drops the token); Django-style ``HTTP_*`` keywords are
@@ -92,14 +109,16 @@ class ScimClient:
                 data = ""
             if data is None:
                 return self.transport.generic(method, target, headers=sent)
-            return self.transport.generic(method, target, data, content_type=content_type,
-                                          headers=sent)
+            return self.transport.generic(
+                method, target, data, content_type=content_type, headers=sent
+            )
         if data is not None:
             sent.setdefault("Content-Type", content_type)
         if isinstance(data, str):
             data = data.encode()
-        return self.transport.request(method, self.url(path), params=params, data=data,
-                                      headers=sent, timeout=TIMEOUT)
+        return self.transport.request(
+            method, self.url(path), params=params, data=data, headers=sent, timeout=TIMEOUT
+        )
 
     def send(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         return self.request(method, path, body, **kwargs)
@@ -171,8 +190,10 @@ def describe(response: Any) -> str:
         sent = f"{request.method} {request.url} {body[:500]!s}"
     else:
         sent = "?"
-    return (f"{sent}\n-> {response.status_code} {response.headers.get('Content-Type')} "
-            f"{response.text[:1000]}")
+    return (
+        f"{sent}\n-> {response.status_code} {response.headers.get('Content-Type')} "
+        f"{response.text[:1000]}"
+    )
 
 
 def assert_scim_json(response: Any) -> None:
@@ -192,9 +213,7 @@ def assert_list_response(response: Any, status: int = 200) -> dict:
     return body
 
 
-def assert_error(
-    response: Any, status: int, scim_type: str | None = None
-) -> dict:
+def assert_error(response: Any, status: int, scim_type: str | None = None) -> dict:
     """An RFC 7644 §3.12 error: that status, the Error schema, ``status`` as a JSON string."""
     assert response.status_code == status, describe(response)
     assert_scim_json(response)

@@ -18,7 +18,8 @@ def describe(error: ValidationError) -> str:
     if hasattr(error, "error_dict"):
         return " ".join(
             f"{field}: {' '.join(message for e in errors for message in e.messages)}"
-            if field != "__all__" else " ".join(m for e in errors for m in e.messages)
+            if field != "__all__"
+            else " ".join(m for e in errors for m in e.messages)
             for field, errors in error.error_dict.items()
         )
     return " ".join(error.messages)

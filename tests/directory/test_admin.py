@@ -20,13 +20,17 @@ def staff_client(client, staff_user):
 
 
 def test_adding_an_endpoint_shows_its_secret_once(staff_client, organization):
-    added = staff_client.post(reverse("admin:directory_webhookendpoint_add"), {
-        "organization": str(organization.pk), "url": "https://hooks.kno2fy.example/in",
-        "description": "Kno2fy",
-    }, follow=True)
+    added = staff_client.post(
+        reverse("admin:directory_webhookendpoint_add"),
+        {
+            "organization": str(organization.pk),
+            "url": "https://hooks.kno2fy.example/in",
+            "description": "Kno2fy",
+        },
+        follow=True,
+    )
     endpoint = WebhookEndpoint.objects.get()
-    page = staff_client.get(reverse("admin:directory_webhookendpoint_change",
-                                    args=[endpoint.pk]))
+    page = staff_client.get(reverse("admin:directory_webhookendpoint_change", args=[endpoint.pk]))
 
     shown = [str(m) for m in added.context["messages"]][0]
     secret = shown.rsplit(" ", 1)[1]
@@ -36,33 +40,39 @@ def test_adding_an_endpoint_shows_its_secret_once(staff_client, organization):
 
 
 def test_the_delivery_log_lists_an_endpoints_deliveries_only(
-        staff_client, organization, other_organization):
+    staff_client, organization, other_organization
+):
     mine, _ = services.add_endpoint(organization, url="https://a.example/h", actor=None)
     services.add_endpoint(other_organization, url="https://b.example/h", actor=None)
     make_user(organization, "alice@riverside.example")
     make_user(other_organization, "zed@lakeside.example")
 
-    response = staff_client.get(reverse("admin:directory_webhookdelivery_changelist"),
-                                {"endpoint__id__exact": mine.pk})
+    response = staff_client.get(
+        reverse("admin:directory_webhookdelivery_changelist"), {"endpoint__id__exact": mine.pk}
+    )
 
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == list(
-        WebhookDelivery.objects.filter(endpoint=mine))
+        WebhookDelivery.objects.filter(endpoint=mine)
+    )
     assert "lakeside" not in response.text.split('id="result_list"')[1]
 
 
-def test_replay_from_a_position_in_the_admin_queues_those_events(
-        staff_client, organization):
+def test_replay_from_a_position_in_the_admin_queues_those_events(staff_client, organization):
     endpoint, _ = services.add_endpoint(organization, url="https://a.example/h", actor=None)
     for n in range(3):
         make_user(organization, f"u{n}@riverside.example")
     WebhookDelivery.objects.update(status=DeliveryStatus.DELIVERED)
 
-    staff_client.post(reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]),
-                      {"position": "2"})
+    staff_client.post(
+        reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]), {"position": "2"}
+    )
 
-    assert list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
-                .order_by("position").values_list("position", flat=True)) == [2, 3]
+    assert list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
+        .order_by("position")
+        .values_list("position", flat=True)
+    ) == [2, 3]
 
 
 def test_retry_now_in_the_admin_makes_pending_deliveries_due(staff_client, organization):
@@ -74,21 +84,23 @@ def test_retry_now_in_the_admin_makes_pending_deliveries_due(staff_client, organ
     make_user(organization, "alice@riverside.example")
     WebhookDelivery.objects.update(next_attempt_at=timezone.now() + timedelta(hours=1))
 
-    staff_client.post(reverse("admin:directory_webhookendpoint_changelist"), {
-        "action": "retry_now", "_selected_action": [str(endpoint.pk)]})
+    staff_client.post(
+        reverse("admin:directory_webhookendpoint_changelist"),
+        {"action": "retry_now", "_selected_action": [str(endpoint.pk)]},
+    )
 
     assert WebhookDelivery.objects.get().next_attempt_at <= timezone.now()
 
 
-def test_staff_are_told_on_the_endpoint_list_when_one_was_disabled(
-        staff_client, organization):
+def test_staff_are_told_on_the_endpoint_list_when_one_was_disabled(staff_client, organization):
     endpoint, _ = services.add_endpoint(organization, url="https://down.example/h", actor=None)
     delivery.disable_failing(endpoint, "failing since yesterday")
 
     response = staff_client.get(reverse("admin:directory_webhookendpoint_changelist"))
 
     assert "https://down.example/h (riverside) was disabled: failing since yesterday" in [
-        str(m) for m in response.context["messages"]]
+        str(m) for m in response.context["messages"]
+    ]
 
 
 def test_the_endpoint_pages_render_for_staff(staff_client, organization):
@@ -108,8 +120,9 @@ def test_the_endpoint_pages_render_for_staff(staff_client, organization):
 def test_people_without_staff_access_cannot_replay(client, organization):
     endpoint, _ = services.add_endpoint(organization, url="https://a.example/h", actor=None)
 
-    response = client.post(reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]),
-                           {"position": "1"})
+    response = client.post(
+        reverse("admin:directory_webhookendpoint_replay", args=[endpoint.pk]), {"position": "1"}
+    )
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]

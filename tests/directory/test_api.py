@@ -43,8 +43,9 @@ def test_pages_follow_each_other_without_gaps(organization, org_key):
     seen, after = [], 0
 
     while True:
-        body = _get(f"organizations/{organization.slug}/events", org_key, after=after,
-                    limit=2).json()
+        body = _get(
+            f"organizations/{organization.slug}/events", org_key, after=after, limit=2
+        ).json()
         seen += [event["position"] for event in body["events"]]
         after = body["next_after"]
         if not body["has_more"]:
@@ -54,7 +55,8 @@ def test_pages_follow_each_other_without_gaps(organization, org_key):
 
 
 def test_an_organizations_key_cannot_read_another_organization(
-        organization, other_organization, org_key):
+    organization, other_organization, org_key
+):
     make_user(other_organization, "x@lakeside.example")
 
     response = _get(f"organizations/{other_organization.slug}/events", org_key)
@@ -87,7 +89,8 @@ def test_the_key_is_stored_only_as_a_digest(organization):
 
 
 def test_the_cross_organization_cursor_resumes_every_organization(
-        organization, other_organization, platform_key):
+    organization, other_organization, platform_key
+):
     make_user(organization, "a@riverside.example")
     make_user(other_organization, "x@lakeside.example")
     first = _get("events", platform_key, limit=10).json()
@@ -97,9 +100,13 @@ def test_the_cross_organization_cursor_resumes_every_organization(
     second = _get("events", platform_key, cursor=first["next_cursor"]).json()
 
     assert [e["resource"]["userName"] for e in first["events"]] == [
-        "a@riverside.example", "x@lakeside.example"]
+        "a@riverside.example",
+        "x@lakeside.example",
+    ]
     assert [(e["organization"]["slug"], e["position"]) for e in second["events"]] == [
-        ("lakeside", 2), ("riverside", 2)]
+        ("lakeside", 2),
+        ("riverside", 2),
+    ]
 
 
 def test_a_cursor_the_api_did_not_return_is_a_400(platform_key):
@@ -110,8 +117,10 @@ def test_the_openapi_schema_documents_both_endpoints():
     response = Client().get("/api/directory/v1/schema", HTTP_ACCEPT="application/json")
 
     paths = response.json()["paths"]
-    assert set(paths) == {"/api/directory/v1/events",
-                          "/api/directory/v1/organizations/{slug}/events"}
+    assert set(paths) == {
+        "/api/directory/v1/events",
+        "/api/directory/v1/organizations/{slug}/events",
+    }
     assert "platformApiKey" in response.json()["components"]["securitySchemes"]
 
 

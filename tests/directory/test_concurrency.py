@@ -22,15 +22,19 @@ def _creates(prefix: str, client: object = None) -> list:
 
 
 def test_parallel_writes_of_two_organizations_get_each_their_own_gapless_positions(
-        scim, other_scim):
+    scim, other_scim
+):
     calls = [*_creates("p"), *_creates("q", other_scim)]
 
     statuses = run_in_parallel(scim, calls)
 
     assert statuses == [201] * len(calls)
     for organization in (scim.organization, other_scim.organization):
-        positions = list(DirectoryEvent.objects.filter(organization=organization)
-                         .order_by("position").values_list("position", flat=True))
+        positions = list(
+            DirectoryEvent.objects.filter(organization=organization)
+            .order_by("position")
+            .values_list("position", flat=True)
+        )
         assert positions == list(range(1, THREADS + 1))
 
 

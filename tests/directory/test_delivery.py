@@ -46,7 +46,8 @@ def test_a_delivered_event_is_marked_and_not_sent_again(organization, endpoint, 
 
 
 def test_a_receiver_answering_500_then_200_gets_everything_in_order(
-        organization, endpoint, receiver):
+    organization, endpoint, receiver
+):
     for n in range(3):
         make_user(organization, f"u{n}@riverside.example")
     receiver.script.extend([500, 500])
@@ -64,7 +65,8 @@ def test_a_receiver_answering_500_then_200_gets_everything_in_order(
 
 
 def test_a_failure_schedules_the_retry_from_the_schedule_with_jitter(
-        organization, endpoint, receiver, settings):
+    organization, endpoint, receiver, settings
+):
     settings.WEBHOOK_RETRY_SECONDS = [100, 1000]
     make_user(organization, "alice@riverside.example")
     receiver.script.extend([500, 500])
@@ -74,13 +76,17 @@ def test_a_failure_schedules_the_retry_from_the_schedule_with_jitter(
 
     row = WebhookDelivery.objects.get()
     assert (row.attempts, row.last_status_code, row.last_error) == (1, 500, "HTTP 500")
-    assert before + timedelta(seconds=50) <= row.next_attempt_at <= timezone.now() + timedelta(
-        seconds=100)
+    assert (
+        before + timedelta(seconds=50)
+        <= row.next_attempt_at
+        <= timezone.now() + timedelta(seconds=100)
+    )
     assert outcome.retry_at == row.next_attempt_at
 
 
 def test_a_receiver_hanging_past_the_timeout_is_a_failure_retried_later(
-        organization, endpoint, receiver):
+    organization, endpoint, receiver
+):
     make_user(organization, "alice@riverside.example")
     receiver.hang_seconds = 3
     receiver.script.append("hang")
@@ -94,7 +100,8 @@ def test_a_receiver_hanging_past_the_timeout_is_a_failure_retried_later(
 
 
 def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
-        organization, other_organization, endpoint, receiver):
+    organization, other_organization, endpoint, receiver
+):
     make_user(other_organization, "x@lakeside.example")
     make_user(organization, "alice@riverside.example")
 
@@ -105,7 +112,8 @@ def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
 
 
 def test_an_all_organizations_endpoint_gets_every_organizations_events(
-        organization, other_organization, receiver):
+    organization, other_organization, receiver
+):
     endpoint, secret = services.add_endpoint(None, url=receiver.url, actor=None)
     receiver.secret = secret
     make_user(organization, "alice@riverside.example")
@@ -114,12 +122,12 @@ def test_an_all_organizations_endpoint_gets_every_organizations_events(
     _deliver(endpoint, organization)
     _deliver(endpoint, other_organization)
 
-    assert sorted(p["organization"]["slug"] for p in receiver.received) == ["lakeside",
-                                                                           "riverside"]
+    assert sorted(p["organization"]["slug"] for p in receiver.received) == ["lakeside", "riverside"]
 
 
 def test_after_a_rotation_both_secrets_verify_until_the_overlap_ends(
-        organization, endpoint, receiver):
+    organization, endpoint, receiver
+):
     old_secret = receiver.secret
     new_secret = services.rotate_secret(endpoint, actor=None, overlap_hours=1)
     make_user(organization, "alice@riverside.example")
@@ -151,7 +159,8 @@ def test_secrets_are_stored_encrypted(endpoint, receiver):
 
 
 def test_an_endpoint_failing_past_the_limit_is_disabled_and_staff_are_emailed(
-        organization, endpoint, receiver, settings, mailoutbox):
+    organization, endpoint, receiver, settings, mailoutbox
+):
     settings.WEBHOOK_DISABLE_AFTER_HOURS = 2
     settings.WEBHOOK_ALERT_EMAILS = ["integrations@kno2.example"]
     make_user(organization, "alice@riverside.example")
@@ -169,7 +178,8 @@ def test_an_endpoint_failing_past_the_limit_is_disabled_and_staff_are_emailed(
 
 
 def test_a_disabled_endpoint_keeps_its_pending_events_until_enabled(
-        organization, endpoint, receiver):
+    organization, endpoint, receiver
+):
     make_user(organization, "alice@riverside.example")
     services.disable_endpoint(endpoint, actor=None)
 
@@ -184,7 +194,8 @@ def test_a_stream_leased_by_another_worker_is_left_to_it(organization, endpoint,
     make_user(organization, "alice@riverside.example")
     assert delivery._claim(
         delivery.DeliveryStream.objects.create(endpoint=endpoint, organization=organization),
-        "other-worker")
+        "other-worker",
+    )
 
     outcome = _deliver(endpoint, organization)
 
@@ -193,7 +204,8 @@ def test_a_stream_leased_by_another_worker_is_left_to_it(organization, endpoint,
 
 
 def test_a_dead_workers_lease_runs_out_and_the_next_worker_resumes(
-        organization, endpoint, receiver):
+    organization, endpoint, receiver
+):
     make_user(organization, "alice@riverside.example")
     stream = delivery.DeliveryStream.objects.create(endpoint=endpoint, organization=organization)
     delivery._claim(stream, "killed-worker")
@@ -204,8 +216,7 @@ def test_a_dead_workers_lease_runs_out_and_the_next_worker_resumes(
     assert outcome.delivered == 1
 
 
-def test_replay_from_a_position_sends_those_events_again_in_order(
-        organization, endpoint, receiver):
+def test_replay_from_a_position_sends_those_events_again_in_order(organization, endpoint, receiver):
     for n in range(4):
         make_user(organization, f"u{n}@riverside.example")
     _deliver(endpoint, organization)
@@ -259,7 +270,8 @@ def test_finished_delivery_tasks_are_pruned_after_a_day(organization, endpoint):
     make_user(organization, "bob@riverside.example")
     old, recent = DBTaskResult.objects.order_by("enqueued_at")
     DBTaskResult.objects.filter(pk=old.pk).update(
-        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=2))
+        status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=2)
+    )
 
     deleted = services.prune_task_results()
 

@@ -26,19 +26,35 @@ from .receiver import WEBHOOK_SECRET_KEY, Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
-WORKER_ENV = {"WEBHOOK_RETRY_SECONDS": "1", "WEBHOOK_TIMEOUT_SECONDS": "2",
-              "WEBHOOK_LEASE_SECONDS": "4", "LOG_FORMAT": "plain",
-              "WEBHOOK_SECRET_KEYS": WEBHOOK_SECRET_KEY}
+WORKER_ENV = {
+    "WEBHOOK_RETRY_SECONDS": "1",
+    "WEBHOOK_TIMEOUT_SECONDS": "2",
+    "WEBHOOK_LEASE_SECONDS": "4",
+    "LOG_FORMAT": "plain",
+    "WEBHOOK_SECRET_KEYS": WEBHOOK_SECRET_KEY,
+}
 
 
 def _env(**overrides: str) -> dict:
-    return {**os.environ, **TEST_ENV, **WORKER_ENV,
-            "DATABASE_URL": _database_url(connection.settings_dict), **overrides}
+    return {
+        **os.environ,
+        **TEST_ENV,
+        **WORKER_ENV,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        **overrides,
+    }
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_env(**env),
-                          capture_output=True, text=True, timeout=120, check=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 class Worker:
@@ -47,7 +63,10 @@ class Worker:
         with log_path.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "webhook_worker", "--interval", "0.1"],
-                cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def kill(self) -> None:
@@ -103,21 +122,25 @@ def _create_users(scim: ScimClient, count: int, prefix: str = "user") -> None:
         assert response.status_code == 201, response.text
 
 
-def test_a_scim_create_over_gunicorn_reaches_the_receiver_signed(
-        scim, endpoint, receiver, workers):
+def test_a_scim_create_over_gunicorn_reaches_the_receiver_signed(scim, endpoint, receiver, workers):
     workers()
 
     response = scim.post("/Users", {"userName": "alice@riverside.example", "externalId": "a1"})
 
     payload = receiver.wait_for(1)[0]
     assert payload["type"] == "user.created"
-    assert payload["resource"] == {"type": "User", "id": response.json()["id"],
-                                   "externalId": "a1", "userName": "alice@riverside.example"}
+    assert payload["resource"] == {
+        "type": "User",
+        "id": response.json()["id"],
+        "externalId": "a1",
+        "userName": "alice@riverside.example",
+    }
     assert receiver.rejected == []
 
 
 def test_a_receiver_answering_500_then_200_gets_every_event_in_order(
-        scim, endpoint, receiver, workers):
+    scim, endpoint, receiver, workers
+):
     receiver.script.extend([500, 500])
     workers()
 
@@ -142,12 +165,12 @@ def test_a_receiver_down_then_back_gets_everything_in_order(scim, endpoint, rece
 
 
 def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
-        scim, gunicorn_server, other_organization, endpoint, receiver, workers):
+    scim, gunicorn_server, other_organization, endpoint, receiver, workers
+):
     from tests import factories
 
     _, other_token = factories.make_token(other_organization)
-    other = ScimClient(f"{gunicorn_server.url}/scim/v2/{other_organization.public_id}",
-                       other_token)
+    other = ScimClient(f"{gunicorn_server.url}/scim/v2/{other_organization.public_id}", other_token)
     workers()
 
     other.post("/Users", {"userName": "x@lakeside.example"})
@@ -159,8 +182,7 @@ def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
     other.session.close()
 
 
-def test_a_killed_worker_loses_nothing_and_the_next_one_resumes(
-        scim, endpoint, receiver, workers):
+def test_a_killed_worker_loses_nothing_and_the_next_one_resumes(scim, endpoint, receiver, workers):
     receiver.hang_seconds = 1
     receiver.script.append("hang")
     first = workers()
@@ -199,8 +221,7 @@ def test_two_workers_never_send_one_stream_at_once(scim, endpoint, receiver, wor
     assert receiver.max_in_flight == 1
 
 
-def test_deliver_webhooks_until_idle_waits_out_a_retry_and_exits(
-        organization, endpoint, receiver):
+def test_deliver_webhooks_until_idle_waits_out_a_retry_and_exits(organization, endpoint, receiver):
     from tests.scim.conftest import make_user
 
     make_user(organization, "alice@riverside.example")
@@ -220,13 +241,13 @@ def test_add_webhook_endpoint_prints_its_id_and_secret_once_as_json(organization
     row = services.WebhookEndpoint.objects.get()
     assert output["id"] == str(row.public_id)
     assert output["secret"].startswith("whsec_")
-    assert output["secret"] not in json.dumps(list(services.WebhookSecret.objects.values()),
-                                              default=str)
+    assert output["secret"] not in json.dumps(
+        list(services.WebhookSecret.objects.values()), default=str
+    )
 
 
 def test_add_webhook_endpoint_for_all_organizations_has_no_organization(receiver):
-    result = _manage("add_webhook_endpoint", "--all-organizations", "--url", receiver.url,
-                     "--json")
+    result = _manage("add_webhook_endpoint", "--all-organizations", "--url", receiver.url, "--json")
 
     assert json.loads(result.stdout)["organization"] is None
     assert services.WebhookEndpoint.objects.get().organization is None

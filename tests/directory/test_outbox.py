@@ -12,17 +12,26 @@ from tests.scim.conftest import bulk_users, make_group, make_user
 
 
 def _types(organization) -> list[str]:
-    return list(DirectoryEvent.objects.filter(organization=organization)
-                .order_by("position").values_list("type", flat=True))
+    return list(
+        DirectoryEvent.objects.filter(organization=organization)
+        .order_by("position")
+        .values_list("type", flat=True)
+    )
 
 
 def test_creating_a_user_writes_user_created_with_its_state(scim):
-    response = scim.post("/Users", {"userName": "alice@riverside.example",
-                                    "externalId": "a-1", "displayName": "Alice"})
+    response = scim.post(
+        "/Users",
+        {"userName": "alice@riverside.example", "externalId": "a-1", "displayName": "Alice"},
+    )
 
     event = DirectoryEvent.objects.get()
     assert (event.type, event.position, event.name, event.external_id) == (
-        "user.created", 1, "alice@riverside.example", "a-1")
+        "user.created",
+        1,
+        "alice@riverside.example",
+        "a-1",
+    )
     assert str(event.resource_id) == response.json()["id"]
     assert event.data["displayName"] == "Alice"
 
@@ -30,8 +39,9 @@ def test_creating_a_user_writes_user_created_with_its_state(scim):
 def test_updating_a_user_lists_the_changed_attributes(scim):
     user = make_user(scim.organization, "alice@riverside.example")
 
-    scim.patch_ops(f"/Users/{user.scim_id}",
-                   {"op": "replace", "path": "displayName", "value": "Alice A."})
+    scim.patch_ops(
+        f"/Users/{user.scim_id}", {"op": "replace", "path": "displayName", "value": "Alice A."}
+    )
 
     event = DirectoryEvent.objects.get(type="user.updated")
     assert event.changes == [{"attribute": "displayName", "old": None, "new": "Alice A."}]
@@ -50,20 +60,24 @@ def test_deactivating_and_reactivating_a_user_say_so(scim):
 def test_deactivating_while_renaming_writes_both_events_in_order(scim):
     user = make_user(scim.organization, "alice@riverside.example")
 
-    scim.patch_ops(f"/Users/{user.scim_id}",
-                   {"op": "replace", "path": "active", "value": False},
-                   {"op": "replace", "path": "displayName", "value": "Alice"})
+    scim.patch_ops(
+        f"/Users/{user.scim_id}",
+        {"op": "replace", "path": "active", "value": False},
+        {"op": "replace", "path": "displayName", "value": "Alice"},
+    )
 
     assert _types(scim.organization) == ["user.created", "user.deactivated", "user.updated"]
     assert DirectoryEvent.objects.get(type="user.updated").changes[0]["attribute"] == (
-        "displayName")
+        "displayName"
+    )
 
 
 def test_a_patch_that_changes_nothing_writes_no_event(scim):
     user = make_user(scim.organization, "alice@riverside.example", displayName="Alice")
 
-    response = scim.patch_ops(f"/Users/{user.scim_id}",
-                              {"op": "replace", "path": "displayName", "value": "Alice"})
+    response = scim.patch_ops(
+        f"/Users/{user.scim_id}", {"op": "replace", "path": "displayName", "value": "Alice"}
+    )
 
     assert response.status_code == 200
     assert _types(scim.organization) == ["user.created"]
@@ -74,8 +88,10 @@ def test_re_adding_an_existing_member_writes_no_event(scim):
     group = make_group(scim.organization, "Nurses", members=[alice])
     before = DirectoryEvent.objects.count()
 
-    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
-        "op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]})
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "add", "path": "members", "value": [{"value": str(alice.scim_id)}]},
+    )
 
     assert response.status_code == 204
     assert DirectoryEvent.objects.count() == before
@@ -95,20 +111,26 @@ def test_group_lifecycle_writes_one_event_per_member(scim):
     bob = make_user(scim.organization, "bob@riverside.example")
     group = make_group(scim.organization, "Nurses", members=[alice])
 
-    scim.patch_ops(f"/Groups/{group.scim_id}",
-                   {"op": "add", "path": "members", "value": [{"value": str(bob.scim_id)}]},
-                   {"op": "replace", "path": "displayName", "value": "RNs"})
-    scim.patch_ops(f"/Groups/{group.scim_id}",
-                   {"op": "remove", "path": f'members[value eq "{alice.scim_id}"]'})
+    scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "add", "path": "members", "value": [{"value": str(bob.scim_id)}]},
+        {"op": "replace", "path": "displayName", "value": "RNs"},
+    )
+    scim.patch_ops(
+        f"/Groups/{group.scim_id}", {"op": "remove", "path": f'members[value eq "{alice.scim_id}"]'}
+    )
     scim.delete(f"/Groups/{group.scim_id}")
 
     assert _types(scim.organization)[2:] == [
-        "group.created", "group.member_added", "group.updated", "group.member_added",
-        "group.member_removed", "group.deleted",
+        "group.created",
+        "group.member_added",
+        "group.updated",
+        "group.member_added",
+        "group.member_removed",
+        "group.deleted",
     ]
     added = DirectoryEvent.objects.filter(type="group.member_added").order_by("position")
-    assert [event.data["member"]["userName"] for event in added] == [alice.user_name,
-                                                                     bob.user_name]
+    assert [event.data["member"]["userName"] for event in added] == [alice.user_name, bob.user_name]
     assert added.last().data["group"]["displayName"] == "RNs"
 
 
@@ -116,9 +138,14 @@ def test_a_failing_request_writes_no_event(scim):
     group = make_group(scim.organization, "Nurses")
     before = DirectoryEvent.objects.count()
 
-    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
-        "op": "add", "path": "members",
-        "value": [{"value": "3f1c6c4e-0000-4000-8000-000000000000"}]})
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": "3f1c6c4e-0000-4000-8000-000000000000"}],
+        },
+    )
 
     assert response.status_code == 400
     assert DirectoryEvent.objects.count() == before
@@ -139,8 +166,11 @@ def test_positions_are_gapless_and_per_organization(scim, other_scim):
         other_scim.post("/Users", {"userName": f"u{n}@lakeside.example"})
 
     for org in (scim.organization, other_scim.organization):
-        assert list(DirectoryEvent.objects.filter(organization=org).order_by("position")
-                    .values_list("position", flat=True)) == [1, 2, 3]
+        assert list(
+            DirectoryEvent.objects.filter(organization=org)
+            .order_by("position")
+            .values_list("position", flat=True)
+        ) == [1, 2, 3]
 
 
 def test_positions_continue_after_a_rolled_back_write(organization):
@@ -154,7 +184,8 @@ def test_positions_continue_after_a_rolled_back_write(organization):
 
 
 def test_a_1000_member_patch_writes_1000_events_in_bounded_queries(
-        scim, endpoint, django_assert_max_num_queries, settings):
+    scim, endpoint, django_assert_max_num_queries, settings
+):
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("portal.")]
     users = bulk_users(scim.organization, 1_000)
     group = make_group(scim.organization, "Everyone")
@@ -163,8 +194,10 @@ def test_a_1000_member_patch_writes_1000_events_in_bounded_queries(
     # The SCIM add budget (tests/scim/test_query_counts.py) plus the outbox's: member lookup,
     # position upsert, event insert (batched on SQLite), endpoints, deliveries, one task.
     with django_assert_max_num_queries(11 + 6 + 24):
-        response = scim.patch_ops(f"/Groups/{group.scim_id}", {
-            "op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]})
+        response = scim.patch_ops(
+            f"/Groups/{group.scim_id}",
+            {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
+        )
 
     assert response.status_code == 204
     assert DirectoryEvent.objects.filter(type="group.member_added").count() == 1_000
@@ -172,9 +205,11 @@ def test_a_1000_member_patch_writes_1000_events_in_bounded_queries(
 
 
 def test_a_write_queues_deliveries_only_for_its_own_organizations_endpoints(
-        scim, other_scim, endpoint):
+    scim, other_scim, endpoint
+):
     other_scim.post("/Users", {"userName": "x@lakeside.example"})
     scim.post("/Users", {"userName": "a@riverside.example"})
 
     assert list(WebhookDelivery.objects.values_list("event__name", flat=True)) == [
-        "a@riverside.example"]
+        "a@riverside.example"
+    ]

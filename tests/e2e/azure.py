@@ -16,11 +16,13 @@ CREATE_USER = {
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
     "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
     "active": True,
-    "emails": [{
-        "primary": True,
-        "type": "work",
-        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
-    }],
+    "emails": [
+        {
+            "primary": True,
+            "type": "work",
+            "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+        }
+    ],
     "meta": {"resourceType": "User"},
     "name": {
         "formatted": "givenName familyName",
@@ -40,8 +42,7 @@ CREATE_GROUP = {
 
 
 def patch_body(*operations: dict) -> dict:
-    return {"schemas": [PATCH_OP],
-            "Operations": list(operations)}
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
 
 
 def work_emails(user: dict) -> list[str]:

@@ -32,15 +32,21 @@ GROUP_PATCH_204 = (
     "§2.3.4-§2.3.6)."
 )
 ALLOWED_SCIM_SANITY_FINDINGS: dict[tuple[str, str, str], str] = {
-    ("PATCH /Groups/{id}", "fail",
-     "Expected HTTP 200, got 204 (RFC 7644 §3.3); Response body is empty"): GROUP_PATCH_204,
+    (
+        "PATCH /Groups/{id}",
+        "fail",
+        "Expected HTTP 200, got 204 (RFC 7644 §3.3); Response body is empty",
+    ): GROUP_PATCH_204,
     ("PATCH /Groups/{id} remove members", "fail", "Expected 200, got 204"): GROUP_PATCH_204,
-    ("PATCH /Groups/{id} add member", "fail", "Expected 200, got 400"):
-        "The probe adds a member whose value is 'fake-member-id', which is no resource of this "
-        "tenant. RFC 7643 §4.2 makes a member's value the id of a User or Group and §2.3.7 a "
-        "reference to an existing resource; RFC 7644 §3.12 answers a value incompatible with the "
-        "attribute with 400 invalidValue. Accepting it would store a dangling member, or (by "
-        "resolving ids across tenants) leak another organization's users.",
+    (
+        "PATCH /Groups/{id} add member",
+        "fail",
+        "Expected 200, got 400",
+    ): "The probe adds a member whose value is 'fake-member-id', which is no resource of this "
+    "tenant. RFC 7643 §4.2 makes a member's value the id of a User or Group and §2.3.7 a "
+    "reference to an existing resource; RFC 7644 §3.12 answers a value incompatible with the "
+    "attribute with 400 invalidValue. Accepting it would store a dangling member, or (by "
+    "resolving ids across tenants) leak another organization's users.",
 }
 
 
@@ -53,21 +59,37 @@ def scim_sanity_findings(report: dict) -> set[tuple[str, str, str]]:
     """Every result that is not a pass or a skip, as (name, status, message)."""
     return {
         (_normalise(r["name"]), r["status"], r.get("message", ""))
-        for r in report["results"] if r["status"] in ("fail", "error", "warn")
+        for r in report["results"]
+        if r["status"] in ("fail", "error", "warn")
     }
 
 
 def run_scim2_tester(base_url: str, token: str) -> list:
-    with Client(base_url=base_url, timeout=30,
-                headers={"Authorization": f"Bearer {token}"}) as http:
+    with Client(
+        base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         return check_server(SyncSCIMClient(http))
 
 
 def run_scim_sanity(base_url: str, token: str) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "scim_sanity", "probe", base_url, "--token", token,
-         "--json-output", "--i-accept-side-effects", "--timeout", "30"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "scim_sanity",
+            "probe",
+            base_url,
+            "--token",
+            token,
+            "--json-output",
+            "--i-accept-side-effects",
+            "--timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     return json.loads(completed.stdout)
 
@@ -77,8 +99,10 @@ def main(base_url: str, token: str) -> int:
     print("scim2-tester:", dict(Counter(r.status.name for r in results)))
     for result in results:
         if result.status in (*FAILED, Status.DEVIATION):
-            print(f"  {result.status.name} {result.resource_type or '-'} {result.title}: "
-                  f"{result.reason}")
+            print(
+                f"  {result.status.name} {result.resource_type or '-'} {result.title}: "
+                f"{result.reason}"
+            )
             print(f"    {result.data!r}"[:1500])
 
     report = run_scim_sanity(base_url, token)

@@ -20,8 +20,9 @@ def tenant_url(gunicorn_server, organization) -> str:
 def scim(gunicorn_server, organization, token) -> ScimClient:
     """A client of ``organization``'s tenant URL holding its token, as Azure AD would."""
     _, plaintext = token
-    client = ScimClient.over_http(tenant_url(gunicorn_server, organization), plaintext,
-                                  organization)
+    client = ScimClient.over_http(
+        tenant_url(gunicorn_server, organization), plaintext, organization
+    )
     yield client
     client.close()
 
@@ -30,7 +31,8 @@ def scim(gunicorn_server, organization, token) -> ScimClient:
 def other_scim(gunicorn_server, other_organization) -> ScimClient:
     """The same for ``other_organization``: the tenant that must never see ``scim``'s data."""
     _, plaintext = factories.make_token(other_organization)
-    client = ScimClient.over_http(tenant_url(gunicorn_server, other_organization), plaintext,
-                                  other_organization)
+    client = ScimClient.over_http(
+        tenant_url(gunicorn_server, other_organization), plaintext, other_organization
+    )
     yield client
     client.close()

@@ -25,20 +25,34 @@ def assert_refused(response) -> None:
     assert response.headers["WWW-Authenticate"].lower().startswith("bearer")
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "Bearer not-a-token",
-    "Bearer k2p_abcdefghijkl.wrongsecret", "Token {token}", "Bearer {token}x",
-    "Bearer {token} {token}",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer not-a-token",
+        "Bearer k2p_abcdefghijkl.wrongsecret",
+        "Token {token}",
+        "Bearer {token}x",
+        "Bearer {token} {token}",
+    ],
+)
 def test_missing_or_malformed_credentials_are_refused(scim, authorization):
     user = scim.create_user("alice@riverside.test")
-    headers = {"Authorization": None if authorization is None
-               else authorization.format(token=scim.token)}
+    headers = {
+        "Authorization": None if authorization is None else authorization.format(token=scim.token)
+    }
 
-    for method, path, body in (("GET", "/Users", None), ("GET", f"/Users/{user['id']}", None),
-                               ("POST", "/Users", {"schemas": [USER], "userName": "x@y.test"}),
-                               ("DELETE", f"/Users/{user['id']}", None),
-                               ("GET", "/ServiceProviderConfig", None)):
+    for method, path, body in (
+        ("GET", "/Users", None),
+        ("GET", f"/Users/{user['id']}", None),
+        ("POST", "/Users", {"schemas": [USER], "userName": "x@y.test"}),
+        ("DELETE", f"/Users/{user['id']}", None),
+        ("GET", "/ServiceProviderConfig", None),
+    ):
         assert_refused(scim.request(method, path, body, headers=headers))
 
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 1
@@ -104,13 +118,20 @@ def test_token_of_another_organization_never_reaches_data(scim, other_scim):
     foreign = {"Authorization": f"Bearer {other_scim.token}"}
 
     for method, path, body in (
-        ("GET", "/Users", None), ("GET", f"/Users/{mine['id']}", None),
+        ("GET", "/Users", None),
+        ("GET", f"/Users/{mine['id']}", None),
         ("GET", f"/Groups/{group['id']}", None),
-        ("PATCH", f"/Users/{mine['id']}", {
-            "schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": False}]}),
+        (
+            "PATCH",
+            f"/Users/{mine['id']}",
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            },
+        ),
         ("PUT", f"/Users/{mine['id']}", {"schemas": [USER], "userName": "hijacked@x.test"}),
-        ("DELETE", f"/Users/{mine['id']}", None), ("DELETE", f"/Groups/{group['id']}", None),
+        ("DELETE", f"/Users/{mine['id']}", None),
+        ("DELETE", f"/Groups/{group['id']}", None),
         ("POST", "/Users", {"schemas": [USER], "userName": "planted@x.test"}),
     ):
         assert_refused(scim.request(method, path, body, headers=foreign))

@@ -40,8 +40,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # §2.1 Test Connection ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("resource, attribute", [("Users", "userName"),
-                                                 ("Groups", "displayName")])
+@pytest.mark.parametrize("resource, attribute", [("Users", "userName"), ("Groups", "displayName")])
 def test_test_connection_query_for_random_guid_gets_empty_list(scim, resource, attribute):
     """Entra's probe: ``+`` for spaces, ``%22`` for quotes, no Accept or Content-Type header."""
     scim.create_user("someone@riverside.test")
@@ -58,8 +57,9 @@ def test_test_connection_query_for_random_guid_gets_empty_list(scim, resource, a
 
 
 def test_test_connection_group_probe_with_excluded_members(scim):
-    url = (f"{scim.base}/Groups?excludedAttributes=members"
-           f"&filter=displayName+eq+%22{uuid.uuid4()}%22")
+    url = (
+        f"{scim.base}/Groups?excludedAttributes=members&filter=displayName+eq+%22{uuid.uuid4()}%22"
+    )
 
     response = scim.session.get(url, headers={"Accept": None}, timeout=30)
 
@@ -128,11 +128,14 @@ def test_get_user_by_id(scim, organization):
     assert_meta(user, "User", organization.scim_base_url, "Users")
 
 
-@pytest.mark.parametrize("missing_id", [
-    "5171a35d82074e068ce2",  # Microsoft's example id: not one of ours
-    str(uuid.uuid4()),
-    "23B51B0E5D7AE9110A49411D@7cca31655d49f3640a494224",
-])
+@pytest.mark.parametrize(
+    "missing_id",
+    [
+        "5171a35d82074e068ce2",  # Microsoft's example id: not one of ours
+        str(uuid.uuid4()),
+        "23B51B0E5D7AE9110A49411D@7cca31655d49f3640a494224",
+    ],
+)
 def test_get_unknown_user_is_404(scim, missing_id):
     create_ms_user(scim)
 
@@ -169,11 +172,17 @@ def test_get_user_by_query_with_zero_results(scim):
 def test_update_user_multi_valued_properties(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "Replace", "path": 'emails[type eq "work"].value',
-         "value": "updatedEmail@microsoft.com"},
-        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "updatedEmail@microsoft.com",
+            },
+            {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -188,9 +197,12 @@ def test_update_user_single_valued_property(scim):
     user = create_ms_user(scim)
     new_name = "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "Replace", "path": "userName", "value": new_name},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "Replace", "path": "userName", "value": new_name},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     assert scim.read(f"/Users/{user['id']}")["userName"] == new_name
@@ -198,17 +210,23 @@ def test_update_user_single_valued_property(scim):
     assert scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"') == []
 
 
-@pytest.mark.parametrize("op, value", [
-    ("Replace", False),  # §2.2.7 as published: capitalised op with a JSON boolean
-    ("Replace", "False"),  # §2.6 without the flag: a capitalised string
-    ("replace", False),  # §2.6 with aadOptscim062020
-])
+@pytest.mark.parametrize(
+    "op, value",
+    [
+        ("Replace", False),  # §2.2.7 as published: capitalised op with a JSON boolean
+        ("Replace", "False"),  # §2.6 without the flag: a capitalised string
+        ("replace", False),  # §2.6 with aadOptscim062020
+    ],
+)
 def test_disable_user_keeps_it_readable_as_inactive(scim, op, value):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": op, "path": "active", "value": value},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": op, "path": "active", "value": value},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     if response.status_code == 200:
@@ -222,12 +240,16 @@ def test_disable_user_keeps_it_readable_as_inactive(scim, op, value):
 @pytest.mark.parametrize("op, value", [("Replace", "True"), ("replace", True)])
 def test_enable_user_again(scim, op, value):
     user = create_ms_user(scim)
-    scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "Replace", "path": "active", "value": "False"}))
+    scim.patch(
+        f"/Users/{user['id']}", patch_body({"op": "Replace", "path": "active", "value": "False"})
+    )
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": op, "path": "active", "value": value},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": op, "path": "active", "value": value},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     assert scim.read(f"/Users/{user['id']}")["active"] is True
@@ -262,10 +284,16 @@ def test_create_group_with_microsofts_extra_schema(scim, organization):
 
 def test_create_group_as_entra_sent_it_in_2021(scim):
     """An explicit empty ``members`` array; members follow by PATCH."""
-    response = scim.post("/Groups", {
-        "schemas": [GROUP], "externalId": "0899060-370e-46a-bc5f-3aas207ed41d",
-        "displayName": "Org Admin", "members": [], "meta": {"resourceType": "Group"},
-    })
+    response = scim.post(
+        "/Groups",
+        {
+            "schemas": [GROUP],
+            "externalId": "0899060-370e-46a-bc5f-3aas207ed41d",
+            "displayName": "Org Admin",
+            "members": [],
+            "meta": {"resourceType": "Group"},
+        },
+    )
 
     assert response.status_code == 201, describe(response)
     assert response.json()["displayName"] == "Org Admin"
@@ -275,8 +303,10 @@ def test_create_group_as_entra_sent_it_in_2021(scim):
 def test_get_group_excluding_members(scim):
     group = create_ms_group(scim)
     user = scim.create_user("member@testuser.com")
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "Add", "path": "members", "value": [{"value": user["id"]}]}),
+    )
 
     body = scim.read(f"/Groups/{group['id']}?excludedAttributes=members")
 
@@ -292,8 +322,10 @@ def test_get_group_by_display_name_excluding_members(scim):
     group = create_ms_group(scim)
     scim.create_group("another group")
     user = scim.create_user("member@testuser.com")
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "Add", "path": "members", "value": [{"value": user["id"]}]}),
+    )
     query = "excludedAttributes=members&filter=" + quote('displayName eq "displayName"')
 
     body = assert_list_response(scim.get(f"/Groups?{query}"))
@@ -309,23 +341,31 @@ def test_update_group_display_name_answers_204(scim):
     group = create_ms_group(scim)
     new_name = "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Replace", "path": "displayName", "value": new_name},
-    )))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body(
+                {"op": "Replace", "path": "displayName", "value": new_name},
+            ),
+        )
+    )
 
     assert scim.read(f"/Groups/{group['id']}")["displayName"] == new_name
-    assert [g["id"] for g in scim.search("Groups", f'displayName eq "{new_name}"')] == [
-        group["id"]
-    ]
+    assert [g["id"] for g in scim.search("Groups", f'displayName eq "{new_name}"')] == [group["id"]]
 
 
 def test_add_member_with_null_ref_answers_204(scim):
     group = create_ms_group(scim)
     user = scim.create_user("member@testuser.com")
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"$ref": None, "value": user["id"]}]},
-    )))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body(
+                {"op": "Add", "path": "members", "value": [{"$ref": None, "value": user["id"]}]},
+            ),
+        )
+    )
 
     assert scim.member_ids(group["id"]) == {user["id"]}
 
@@ -334,13 +374,29 @@ def test_remove_member_by_value_list_removes_only_that_member(scim):
     group = create_ms_group(scim)
     leaving = scim.create_user("leaving@testuser.com")
     staying = scim.create_user("staying@testuser.com")
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members",
-         "value": [{"value": leaving["id"]}, {"value": staying["id"]}]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body(
+            {
+                "op": "Add",
+                "path": "members",
+                "value": [{"value": leaving["id"]}, {"value": staying["id"]}],
+            }
+        ),
+    )
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": leaving["id"]}]},
-    )))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body(
+                {
+                    "op": "Remove",
+                    "path": "members",
+                    "value": [{"$ref": None, "value": leaving["id"]}],
+                },
+            ),
+        )
+    )
 
     assert scim.member_ids(group["id"]) == {staying["id"]}
     assert scim.read(f"/Users/{leaving['id']}")["userName"] == "leaving@testuser.com"
@@ -349,8 +405,10 @@ def test_remove_member_by_value_list_removes_only_that_member(scim):
 def test_delete_group_keeps_its_members(scim):
     group = create_ms_group(scim)
     user = scim.create_user("member@testuser.com")
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"value": user["id"]}]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "Add", "path": "members", "value": [{"value": user["id"]}]}),
+    )
 
     assert_no_content(scim.delete(f"/Groups/{group['id']}"))
 
@@ -458,20 +516,34 @@ def test_legacy_manager_patch_and_manager_check_query(scim):
     manager = scim.create_user("manager@testuser.com")
     report = scim.post("/Users", LEGACY_CREATE_USER).json()
 
-    response = scim.patch(f"/Users/{report['id']}", patch_body({
-        "op": "Add", "path": "manager",
-        "value": [{"$ref": f"{scim.base}/Users/{manager['id']}", "value": manager["id"]}],
-    }))
+    response = scim.patch(
+        f"/Users/{report['id']}",
+        patch_body(
+            {
+                "op": "Add",
+                "path": "manager",
+                "value": [{"$ref": f"{scim.base}/Users/{manager['id']}", "value": manager["id"]}],
+            }
+        ),
+    )
 
     assert_user_patched(response, report["id"])
     assert scim.read(f"/Users/{report['id']}")[ENTERPRISE]["manager"]["value"] == manager["id"]
-    check = assert_list_response(scim.get("/Users?attributes=id&filter=" + quote(
-        f'id eq "{report["id"]}" and manager eq "{manager["id"]}"')))
+    check = assert_list_response(
+        scim.get(
+            "/Users?attributes=id&filter="
+            + quote(f'id eq "{report["id"]}" and manager eq "{manager["id"]}"')
+        )
+    )
     assert [set(u) - {"schemas", "meta"} for u in check["Resources"]] == [{"id"}]
     assert check["Resources"][0]["id"] == report["id"]
     other = scim.create_user("other.manager@testuser.com")
-    stale = assert_list_response(scim.get("/Users?attributes=id&filter=" + quote(
-        f'id eq "{report["id"]}" and manager eq "{other["id"]}"')))
+    stale = assert_list_response(
+        scim.get(
+            "/Users?attributes=id&filter="
+            + quote(f'id eq "{report["id"]}" and manager eq "{other["id"]}"')
+        )
+    )
     assert stale["totalResults"] == 0
 
 
@@ -482,8 +554,9 @@ def test_legacy_manager_patch_and_manager_check_query(scim):
 def test_add_single_value_string_attribute(scim, op):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": op, "path": "nickName", "value": "Babs"}))
+    response = scim.patch(
+        f"/Users/{user['id']}", patch_body({"op": op, "path": "nickName", "value": "Babs"})
+    )
 
     assert_user_patched(response, user["id"])
     assert scim.read(f"/Users/{user['id']}")["nickName"] == "Babs"
@@ -492,15 +565,21 @@ def test_add_single_value_string_attribute(scim, op):
 def test_replace_multiple_attributes_without_flag(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "Replace", "path": "displayName", "value": "Pvlo"},
-        {"op": "Replace", "path": 'emails[type eq "work"].value',
-         "value": "TestBcwqnm@test.microsoft.com"},
-        {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
-        {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
-        {"op": "Replace", "path": "externalId", "value": "Eqpj"},
-        {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Eqpj"},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "Replace", "path": "displayName", "value": "Pvlo"},
+            {
+                "op": "Replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "TestBcwqnm@test.microsoft.com",
+            },
+            {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
+            {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
+            {"op": "Replace", "path": "externalId", "value": "Eqpj"},
+            {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Eqpj"},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -516,16 +595,25 @@ def test_replace_multiple_attributes_without_flag(scim):
 def test_replace_multiple_attributes_with_flag_dotted_and_urn_keys(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "replace", "path": 'emails[type eq "work"].value',
-         "value": "TestMhvaes@test.microsoft.com"},
-        {"op": "replace", "value": {
-            "displayName": "Bjfe",
-            "name.givenName": "Kkom",
-            "name.familyName": "Unua",
-            f"{ENTERPRISE}:employeeNumber": "Aklq",
-        }},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {
+                "op": "replace",
+                "path": 'emails[type eq "work"].value',
+                "value": "TestMhvaes@test.microsoft.com",
+            },
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": "Bjfe",
+                    "name.givenName": "Kkom",
+                    "name.familyName": "Unua",
+                    f"{ENTERPRISE}:employeeNumber": "Aklq",
+                },
+            },
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -541,11 +629,17 @@ def test_replace_multiple_attributes_with_flag_dotted_and_urn_keys(scim):
 def test_remove_member_without_flag_by_value_list(scim):
     group = create_ms_group(scim)
     users = [scim.create_user(f"u{n}@testuser.com") for n in range(3)]
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"value": u["id"]} for u in users]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "Add", "path": "members", "value": [{"value": u["id"]} for u in users]}),
+    )
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Remove", "path": "members", "value": [{"value": users[1]["id"]}]})))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body({"op": "Remove", "path": "members", "value": [{"value": users[1]["id"]}]}),
+        )
+    )
 
     assert scim.member_ids(group["id"]) == {users[0]["id"], users[2]["id"]}
 
@@ -553,11 +647,17 @@ def test_remove_member_without_flag_by_value_list(scim):
 def test_remove_member_with_flag_by_value_filter(scim):
     group = create_ms_group(scim)
     users = [scim.create_user(f"u{n}@testuser.com") for n in range(3)]
-    scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "Add", "path": "members", "value": [{"value": u["id"]} for u in users]}))
+    scim.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "Add", "path": "members", "value": [{"value": u["id"]} for u in users]}),
+    )
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "remove", "path": f'members[value eq "{users[1]["id"]}"]'})))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body({"op": "remove", "path": f'members[value eq "{users[1]["id"]}"]'}),
+        )
+    )
 
     assert scim.member_ids(group["id"]) == {users[0]["id"], users[2]["id"]}
 
@@ -568,12 +668,18 @@ def test_flag_query_string_on_the_tenant_url_is_tolerated(scim):
     assert created.status_code == 201, describe(created)
     user_id = created.json()["id"]
 
-    found = scim.get("/Users?aadOptscim062020&filter=" + quote(
-        f'userName eq "{CREATE_USER["userName"]}"'))
+    found = scim.get(
+        "/Users?aadOptscim062020&filter=" + quote(f'userName eq "{CREATE_USER["userName"]}"')
+    )
     assert [u["id"] for u in assert_list_response(found)["Resources"]] == [user_id]
     assert scim.read(f"/Users/{user_id}?aadOptscim062020")["id"] == user_id
-    assert_user_patched(scim.patch(f"/Users/{user_id}?aadOptscim062020", patch_body(
-        {"op": "replace", "path": "active", "value": False})), user_id)
+    assert_user_patched(
+        scim.patch(
+            f"/Users/{user_id}?aadOptscim062020",
+            patch_body({"op": "replace", "path": "active", "value": False}),
+        ),
+        user_id,
+    )
     assert assert_list_response(scim.get("/Groups?aadOptscim062020"))["totalResults"] == 0
     assert_no_content(scim.delete(f"/Users/{user_id}?aadOptscim062020"))
 
@@ -587,10 +693,21 @@ def test_role_patch_is_accepted_or_refused_cleanly(scim):
     user = create_ms_user(scim)
     before = scim.read(f"/Users/{user['id']}")
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body({
-        "op": "Add", "path": "roles", "value": [{
-            "value": '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee",'
-                     '"value":"25","displayName":"Role1234"}'}]}))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {
+                "op": "Add",
+                "path": "roles",
+                "value": [
+                    {
+                        "value": '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee",'
+                        '"value":"25","displayName":"Role1234"}'
+                    }
+                ],
+            }
+        ),
+    )
 
     if response.status_code == 400:
         assert_error(response, 400)

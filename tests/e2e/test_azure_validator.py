@@ -40,9 +40,14 @@ def test_validator_create_user_then_find_it_by_joining_property(scim):
     assert found["name"]["givenName"] == "givenName"
 
 
-@pytest.mark.parametrize("user_name", [
-    CREATE_USER["userName"], CREATE_USER["userName"].upper(), CREATE_USER["userName"].lower(),
-])
+@pytest.mark.parametrize(
+    "user_name",
+    [
+        CREATE_USER["userName"],
+        CREATE_USER["userName"].upper(),
+        CREATE_USER["userName"].lower(),
+    ],
+)
 def test_validator_duplicate_user_is_409_uniqueness(scim, user_name):
     create_ms_user(scim)
     duplicate = copy.deepcopy(CREATE_USER)
@@ -58,8 +63,9 @@ def test_validator_duplicate_user_is_409_uniqueness(scim, user_name):
 def test_validator_duplicate_group_is_409_uniqueness(scim, display_name):
     create_ms_group(scim)
 
-    response = scim.post("/Groups", {**CREATE_GROUP, "displayName": display_name,
-                                     "externalId": str(uuid.uuid4())})
+    response = scim.post(
+        "/Groups", {**CREATE_GROUP, "displayName": display_name, "externalId": str(uuid.uuid4())}
+    )
 
     assert_error(response, 409, "uniqueness")
     assert len(scim.search("Groups", 'displayName eq "displayName"')) == 1
@@ -70,21 +76,29 @@ def test_validator_filters_match_in_a_different_case(scim):
     group = scim.create_group("Clinic Staff")
 
     assert [u["id"] for u in scim.search("Users", 'userName eq "FORD_PURDY@TESTUSER.COM"')] == [
-        user["id"]]
-    assert [g["id"] for g in scim.search("Groups", 'displayName eq "clinic staff"',
-                                         excludedAttributes="members")] == [group["id"]]
+        user["id"]
+    ]
+    assert [
+        g["id"]
+        for g in scim.search(
+            "Groups", 'displayName eq "clinic staff"', excludedAttributes="members"
+        )
+    ] == [group["id"]]
 
 
 def test_validator_add_attributes(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "add", "path": "title", "value": "Nurse"},
-        {"op": "add", "path": "preferredLanguage", "value": "en-US"},
-        {"op": "add", "path": 'phoneNumbers[type eq "work"].value', "value": "55555555555"},
-        {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "Springfield"},
-        {"op": "add", "path": f"{ENTERPRISE}:department", "value": "Cardiology"},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "add", "path": "title", "value": "Nurse"},
+            {"op": "add", "path": "preferredLanguage", "value": "en-US"},
+            {"op": "add", "path": 'phoneNumbers[type eq "work"].value', "value": "55555555555"},
+            {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "Springfield"},
+            {"op": "add", "path": f"{ENTERPRISE}:department", "value": "Cardiology"},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     [after] = scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"')
@@ -99,11 +113,14 @@ def test_validator_add_attributes(scim):
 def test_validator_path_less_replace_of_joining_properties(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "replace", "value": {"userName": "renamed@testuser.com"}},
-        {"op": "replace", "value": {"displayName": "Renamed"}},
-        {"op": "replace", "value": {"externalId": "new-external-id"}},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "replace", "value": {"userName": "renamed@testuser.com"}},
+            {"op": "replace", "value": {"displayName": "Renamed"}},
+            {"op": "replace", "value": {"externalId": "new-external-id"}},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     [after] = scim.search("Users", 'userName eq "renamed@testuser.com"')
@@ -114,17 +131,36 @@ def test_validator_path_less_replace_of_joining_properties(scim):
 
 def test_validator_replace_work_address_parts(scim):
     user = create_ms_user(scim)
-    scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "add", "path": "addresses", "value": [
-            {"type": "work", "streetAddress": "1 Old Road", "locality": "Oldtown",
-             "primary": True}]}))
+    scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {
+                "op": "add",
+                "path": "addresses",
+                "value": [
+                    {
+                        "type": "work",
+                        "streetAddress": "1 Old Road",
+                        "locality": "Oldtown",
+                        "primary": True,
+                    }
+                ],
+            }
+        ),
+    )
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "replace", "path": 'addresses[type eq "work"].streetAddress',
-         "value": "2 New Road"},
-        {"op": "replace", "path": 'addresses[type eq "work"].locality', "value": "Newtown"},
-        {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0100"},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {
+                "op": "replace",
+                "path": 'addresses[type eq "work"].streetAddress',
+                "value": "2 New Road",
+            },
+            {"op": "replace", "path": 'addresses[type eq "work"].locality', "value": "Newtown"},
+            {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "+1 555 0100"},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -136,12 +172,15 @@ def test_validator_replace_work_address_parts(scim):
 def test_validator_multiple_ops_on_the_same_attribute_apply_in_order(scim):
     user = create_ms_user(scim)
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "replace", "path": "displayName", "value": "First"},
-        {"op": "replace", "path": "displayName", "value": "Second"},
-        {"op": "add", "path": "nickName", "value": "Nick"},
-        {"op": "remove", "path": "nickName"},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "replace", "path": "displayName", "value": "First"},
+            {"op": "replace", "path": "displayName", "value": "Second"},
+            {"op": "add", "path": "nickName", "value": "Nick"},
+            {"op": "remove", "path": "nickName"},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -152,13 +191,17 @@ def test_validator_multiple_ops_on_the_same_attribute_apply_in_order(scim):
 @pytest.mark.parametrize("empty", ["", None])
 def test_validator_null_update_clears_optional_attributes(scim, empty):
     """Microsoft's SCIM_Null_Update_Test; RFC 7644 §3.5.2.3 treats null as "no value"."""
-    user = scim.create_user("nulls@testuser.com", title="Nurse", nickName="Nick",
-                            displayName="Null Test")
+    user = scim.create_user(
+        "nulls@testuser.com", title="Nurse", nickName="Nick", displayName="Null Test"
+    )
 
-    response = scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "replace", "path": "title", "value": empty},
-        {"op": "replace", "path": "nickName", "value": empty},
-    ))
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        patch_body(
+            {"op": "replace", "path": "title", "value": empty},
+            {"op": "replace", "path": "nickName", "value": empty},
+        ),
+    )
 
     assert_user_patched(response, user["id"])
     after = scim.read(f"/Users/{user['id']}")
@@ -175,16 +218,28 @@ def test_validator_manager_set_change_and_remove(scim):
     def manager() -> str | None:
         return scim.read(path).get(ENTERPRISE, {}).get("manager", {}).get("value") or None
 
-    assert_user_patched(scim.patch(path, patch_body(
-        {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": first["id"]}})),
-        report["id"])
+    assert_user_patched(
+        scim.patch(
+            path,
+            patch_body(
+                {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": first["id"]}}
+            ),
+        ),
+        report["id"],
+    )
     assert manager() == first["id"]
-    assert_user_patched(scim.patch(path, patch_body(
-        {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": second["id"]})),
-        report["id"])
+    assert_user_patched(
+        scim.patch(
+            path,
+            patch_body({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": second["id"]}),
+        ),
+        report["id"],
+    )
     assert manager() == second["id"]
-    assert_user_patched(scim.patch(path, patch_body(
-        {"op": "remove", "path": f"{ENTERPRISE}:manager"})), report["id"])
+    assert_user_patched(
+        scim.patch(path, patch_body({"op": "remove", "path": f"{ENTERPRISE}:manager"})),
+        report["id"],
+    )
     assert manager() is None
 
 
@@ -192,10 +247,20 @@ def test_validator_group_replace_attributes_and_add_member(scim):
     group = create_ms_group(scim)
     user = create_ms_user(scim)
 
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "replace", "value": {"displayName": "Renamed Group", "externalId": "ext-2"}})))
-    assert_no_content(scim.patch(f"/Groups/{group['id']}", patch_body(
-        {"op": "add", "path": "members", "value": [{"value": user["id"]}]})))
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body(
+                {"op": "replace", "value": {"displayName": "Renamed Group", "externalId": "ext-2"}}
+            ),
+        )
+    )
+    assert_no_content(
+        scim.patch(
+            f"/Groups/{group['id']}",
+            patch_body({"op": "add", "path": "members", "value": [{"value": user["id"]}]}),
+        )
+    )
 
     [found] = scim.search("Groups", 'displayName eq "Renamed Group"')
     assert found["id"] == group["id"]
@@ -213,8 +278,9 @@ def test_validator_delete_twice_and_delete_unknown_are_404(scim):
 
 
 def test_validator_request_content_type_with_charset(scim):
-    response = scim.post("/Users", CREATE_USER,
-                         headers={"Content-Type": "application/scim+json; charset=utf-8"})
+    response = scim.post(
+        "/Users", CREATE_USER, headers={"Content-Type": "application/scim+json; charset=utf-8"}
+    )
 
     assert response.status_code == 201, describe(response)
     assert response.json()["userName"] == CREATE_USER["userName"]
@@ -240,13 +306,17 @@ def test_another_tenants_token_and_data_stay_apart(scim, other_scim):
     mine = create_ms_user(scim)
     theirs = other_scim.post("/Users", CREATE_USER)
     assert theirs.status_code == 201, describe(theirs)  # same userName, another tenant
-    intruder = scim.session.get(scim.url(f"/Users/{mine['id']}"), timeout=30,
-                                headers={"Authorization": f"Bearer {other_scim.token}"})
+    intruder = scim.session.get(
+        scim.url(f"/Users/{mine['id']}"),
+        timeout=30,
+        headers={"Authorization": f"Bearer {other_scim.token}"},
+    )
 
     assert_error(intruder, 401)
     assert_error(other_scim.get(f"/Users/{mine['id']}"), 404)
-    assert [u["id"] for u in scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"')] \
-        == [mine["id"]]
+    assert [u["id"] for u in scim.search("Users", f'userName eq "{CREATE_USER["userName"]}"')] == [
+        mine["id"]
+    ]
     assert assert_list_response(scim.get("/Users"))["totalResults"] == 1
 
 
@@ -255,18 +325,26 @@ def test_validator_null_update_of_sub_attributes_and_value_paths(scim, empty):
     """The gallery Logic App's null update also targets ``name.givenName``, the work email and
     phone, and enterprise attributes; each is cleared, nothing else is."""
     user = scim.create_user(
-        "nulls@testuser.com", schemas=[USER, ENTERPRISE],
+        "nulls@testuser.com",
+        schemas=[USER, ENTERPRISE],
         name={"givenName": "G", "familyName": "F"},
         emails=[{"type": "work", "value": "w@testuser.com", "primary": True}],
         phoneNumbers=[{"type": "work", "value": "555"}],
-        **{ENTERPRISE: {"department": "D", "employeeNumber": "1"}})
+        **{ENTERPRISE: {"department": "D", "employeeNumber": "1"}},
+    )
 
-    assert_user_patched(scim.patch(f"/Users/{user['id']}", patch_body(
-        {"op": "Replace", "path": "name.givenName", "value": empty},
-        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": empty},
-        {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": empty},
-        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": empty},
-    )), user["id"])
+    assert_user_patched(
+        scim.patch(
+            f"/Users/{user['id']}",
+            patch_body(
+                {"op": "Replace", "path": "name.givenName", "value": empty},
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": empty},
+                {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": empty},
+                {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": empty},
+            ),
+        ),
+        user["id"],
+    )
 
     after = scim.read(f"/Users/{user['id']}")
     assert after["name"] == {"familyName": "F"}

@@ -29,7 +29,9 @@ def group_count(scim) -> int:
 @pytest.fixture
 def alice(scim) -> dict:
     return scim.create_user(
-        "alice@riverside.test", displayName="Alice", name={"givenName": "Alice"},
+        "alice@riverside.test",
+        displayName="Alice",
+        name={"givenName": "Alice"},
         emails=[{"type": "work", "value": "alice@riverside.test", "primary": True}],
     )
 
@@ -37,8 +39,10 @@ def alice(scim) -> dict:
 @pytest.fixture
 def team(scim, alice) -> dict:
     group = scim.create_group("Team")
-    response = scim.patch_ops(f"/Groups/{group['id']}",
-                              {"op": "add", "path": "members", "value": [{"value": alice["id"]}]})
+    response = scim.patch_ops(
+        f"/Groups/{group['id']}",
+        {"op": "add", "path": "members", "value": [{"value": alice["id"]}]},
+    )
     assert response.status_code == 204, describe(response)
     return group
 
@@ -125,13 +129,20 @@ def test_post_user_with_wrong_types_is_400(scim, alice, attributes):
     assert scim.search("Users", 'userName eq "bob@riverside.test"') == []
 
 
-@pytest.mark.parametrize("attributes", [
-    {"displayName": 42}, {"displayName": ""}, {}, {"displayName": ["Team B"]},
-    {"displayName": "Team B", "members": "everyone"},
-    {"displayName": "Team B", "members": [{"value": 7}]},
-    {"displayName": "Team B", "members": [{"value": str(uuid.uuid4())}]},
-    {"displayName": "Team B", "members": [{"value": "not-a-user-id"}]},
-], ids=lambda a: json.dumps(a)[:40])
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"displayName": 42},
+        {"displayName": ""},
+        {},
+        {"displayName": ["Team B"]},
+        {"displayName": "Team B", "members": "everyone"},
+        {"displayName": "Team B", "members": [{"value": 7}]},
+        {"displayName": "Team B", "members": [{"value": str(uuid.uuid4())}]},
+        {"displayName": "Team B", "members": [{"value": "not-a-user-id"}]},
+    ],
+    ids=lambda a: json.dumps(a)[:40],
+)
 def test_post_group_with_wrong_types_is_400(scim, team, attributes):
     response = scim.post("/Groups", {"schemas": [GROUP], **attributes})
 
@@ -167,43 +178,54 @@ BAD_OPERATIONS = [
 def test_bad_patch_operation_is_refused_and_applies_nothing(scim, alice, operation):
     """The bad operation comes second: the good first one must not be applied either
     (RFC 7644 §3.5.2: a PATCH is atomic)."""
-    response = scim.patch_ops(f"/Users/{alice['id']}",
-                              {"op": "add", "path": "nickName", "value": "Ally"}, operation)
+    response = scim.patch_ops(
+        f"/Users/{alice['id']}", {"op": "add", "path": "nickName", "value": "Ally"}, operation
+    )
 
     assert_client_error(response)
     assert_alice_unchanged(scim, alice)
 
 
-@pytest.mark.parametrize("body", [
-    {"schemas": [PATCH_OP]},
-    {"schemas": [PATCH_OP], "Operations": "add"},
-    {"schemas": [PATCH_OP], "Operations": {"op": "add", "path": "nickName", "value": "x"}},
-    {"schemas": [PATCH_OP], "Operations": [None]},
-], ids=lambda body: json.dumps(body)[70:110])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": [PATCH_OP]},
+        {"schemas": [PATCH_OP], "Operations": "add"},
+        {"schemas": [PATCH_OP], "Operations": {"op": "add", "path": "nickName", "value": "x"}},
+        {"schemas": [PATCH_OP], "Operations": [None]},
+    ],
+    ids=lambda body: json.dumps(body)[70:110],
+)
 def test_patch_without_an_operations_list_is_400(scim, alice, body):
     assert_error(scim.patch(f"/Users/{alice['id']}", body), 400)
 
     assert_alice_unchanged(scim, alice)
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "add", "path": "members", "value": "not-a-list"},
-    {"op": "add", "path": "members", "value": [{"value": 12}]},
-    {"op": "add", "path": "members", "value": [{"display": "no value"}]},
-    {"op": "add", "path": "members", "value": [{"value": "not-a-user-id"}]},
-    {"op": "add", "path": "members", "value": [{"value": str(uuid.uuid4())}]},
-    {"op": "remove", "path": "members[value eq 12"},
-    {"op": "remove", "path": 'members[display eq "x"] or'},
-    {"op": "replace", "path": "displayName", "value": ""},
-    {"op": "replace", "path": "displayName", "value": ["x"]},
-    {"op": "frobnicate", "path": "members", "value": []},
-], ids=lambda op: json.dumps(op)[:50])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": "members", "value": "not-a-list"},
+        {"op": "add", "path": "members", "value": [{"value": 12}]},
+        {"op": "add", "path": "members", "value": [{"display": "no value"}]},
+        {"op": "add", "path": "members", "value": [{"value": "not-a-user-id"}]},
+        {"op": "add", "path": "members", "value": [{"value": str(uuid.uuid4())}]},
+        {"op": "remove", "path": "members[value eq 12"},
+        {"op": "remove", "path": 'members[display eq "x"] or'},
+        {"op": "replace", "path": "displayName", "value": ""},
+        {"op": "replace", "path": "displayName", "value": ["x"]},
+        {"op": "frobnicate", "path": "members", "value": []},
+    ],
+    ids=lambda op: json.dumps(op)[:50],
+)
 def test_bad_group_patch_is_refused_and_applies_nothing(scim, team, alice, operation):
     bob = scim.create_user("bob@riverside.test")
 
     response = scim.patch_ops(
         f"/Groups/{team['id']}",
-        {"op": "add", "path": "members", "value": [{"value": bob["id"]}]}, operation)
+        {"op": "add", "path": "members", "value": [{"value": bob["id"]}]},
+        operation,
+    )
 
     assert_client_error(response)
     assert scim.member_ids(team["id"]) == {alice["id"]}
@@ -214,8 +236,10 @@ def test_group_patch_with_another_tenants_user_adds_nothing(scim, other_scim, te
     """A member id from another organization is as unknown as a random one."""
     stranger = other_scim.create_user("stranger@lakeside.test")
 
-    response = scim.patch_ops(f"/Groups/{team['id']}", {
-        "op": "add", "path": "members", "value": [{"value": stranger["id"]}]})
+    response = scim.patch_ops(
+        f"/Groups/{team['id']}",
+        {"op": "add", "path": "members", "value": [{"value": stranger["id"]}]},
+    )
 
     assert_client_error(response)
     assert scim.member_ids(team["id"]) == {alice["id"]}
@@ -228,8 +252,9 @@ def test_group_patch_with_another_tenants_user_adds_nothing(scim, other_scim, te
 def test_an_attribute_the_core_schema_does_not_define_is_refused_by_name(scim, alice):
     """The core schemas are closed (unbounded custom keys once made 54 MB list pages): an
     undefined attribute is a 400 naming it, and nothing is created."""
-    response = scim.post("/Users", {"schemas": [USER], "userName": "bob@riverside.test",
-                                    "favouriteColour": "teal"})
+    response = scim.post(
+        "/Users", {"schemas": [USER], "userName": "bob@riverside.test", "favouriteColour": "teal"}
+    )
 
     assert response.status_code == 400, describe(response)
     assert response.json()["scimType"] == "invalidSyntax"
@@ -239,8 +264,9 @@ def test_an_attribute_the_core_schema_does_not_define_is_refused_by_name(scim, a
 
 def test_a_user_with_thousands_of_extension_keys_is_refused_and_not_stored(scim, alice):
     urn = "urn:ietf:params:scim:schemas:extension:kno2:2.0:User"
-    response = scim.post("/Users", {"userName": "bob@riverside.test",
-                                    urn: {f"k{n}": "v" for n in range(20_000)}})
+    response = scim.post(
+        "/Users", {"userName": "bob@riverside.test", urn: {f"k{n}": "v" for n in range(20_000)}}
+    )
 
     assert response.status_code == 400, describe(response)
     assert scim.search("Users", 'userName eq "bob@riverside.test"') == []
@@ -248,8 +274,10 @@ def test_a_user_with_thousands_of_extension_keys_is_refused_and_not_stored(scim,
 
 def test_an_extension_schema_value_is_kept_as_sent(scim, alice):
     urn = "urn:ietf:params:scim:schemas:extension:kno2:2.0:User"
-    response = scim.post("/Users", {"schemas": [USER, urn], "userName": "bob@riverside.test",
-                                    urn: {"npi": "1234567890"}})
+    response = scim.post(
+        "/Users",
+        {"schemas": [USER, urn], "userName": "bob@riverside.test", urn: {"npi": "1234567890"}},
+    )
 
     assert response.status_code == 201, describe(response)
     bob = scim.read(f"/Users/{response.json()['id']}")
@@ -260,10 +288,19 @@ def test_an_extension_schema_value_is_kept_as_sent(scim, alice):
 def test_client_supplied_id_and_meta_are_ignored(scim, alice):
     """RFC 7643 §3.1: ``id`` and ``meta`` are assigned by the service provider."""
     chosen = str(uuid.uuid4())
-    response = scim.post("/Users", {
-        "schemas": [USER], "id": chosen, "userName": "bob@riverside.test",
-        "meta": {"resourceType": "Group", "created": "2000-01-01T00:00:00Z",
-                 "location": "https://evil.test/Users/1"}})
+    response = scim.post(
+        "/Users",
+        {
+            "schemas": [USER],
+            "id": chosen,
+            "userName": "bob@riverside.test",
+            "meta": {
+                "resourceType": "Group",
+                "created": "2000-01-01T00:00:00Z",
+                "location": "https://evil.test/Users/1",
+            },
+        },
+    )
 
     assert response.status_code == 201, describe(response)
     bob = response.json()
@@ -297,14 +334,17 @@ def test_unparseable_filter_is_400_invalid_filter(scim, alice, team, resource, f
     assert_error(scim.get(f"/{resource}?filter={quote(filter_)}"), 400, "invalidFilter")
 
 
-@pytest.mark.parametrize("filter_", [
-    'userName eq "x\' OR \'1\'=\'1"',
-    "userName eq \"alice@riverside.test') OR 1=1 --\"",
-    'userName eq "%" or userName eq "_"',
-    'userName sw "%"',
-    'userName co "\\\\"',
-    'displayName eq "Alice\\" or \\"1\\" eq \\"1"',
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        "userName eq \"x' OR '1'='1\"",
+        'userName eq "alice@riverside.test\') OR 1=1 --"',
+        'userName eq "%" or userName eq "_"',
+        'userName sw "%"',
+        'userName co "\\\\"',
+        'displayName eq "Alice\\" or \\"1\\" eq \\"1"',
+    ],
+)
 def test_injection_shaped_filter_values_match_nothing(scim, alice, filter_):
     """Filter values are data: quotes, SQL and LIKE wildcards in them match literally."""
     response = scim.get(f"/Users?filter={quote(filter_)}")
@@ -316,12 +356,24 @@ def test_injection_shaped_filter_values_match_nothing(scim, alice, filter_):
     assert scim.read(f"/Users/{alice['id']}")["userName"] == "alice@riverside.test"
 
 
-@pytest.mark.parametrize("query", [
-    "startIndex=abc", "count=abc", "count=-5", "startIndex=-5", "startIndex=0",
-    "count=99999999999999999999", "startIndex=99999999999999999999", "count=1.5",
-    "attributes=", "excludedAttributes=", "attributes=nonexistent",
-    "sortBy=userName&sortOrder=sideways", "filter=",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "startIndex=abc",
+        "count=abc",
+        "count=-5",
+        "startIndex=-5",
+        "startIndex=0",
+        "count=99999999999999999999",
+        "startIndex=99999999999999999999",
+        "count=1.5",
+        "attributes=",
+        "excludedAttributes=",
+        "attributes=nonexistent",
+        "sortBy=userName&sortOrder=sideways",
+        "filter=",
+    ],
+)
 def test_odd_query_parameters_never_fail_the_server(scim, alice, query):
     """RFC 7644 §3.4.2.4 says how to read a negative ``count`` or ``startIndex < 1``; anything
     unparseable may be refused. Never a 5xx."""
@@ -339,10 +391,15 @@ def test_odd_query_parameters_never_fail_the_server(scim, alice, query):
 BOB = {"schemas": [USER], "userName": "bob@riverside.test"}
 
 
-@pytest.mark.parametrize("content_type", [
-    SCIM_JSON, "application/json", "application/scim+json; charset=utf-8",
-    "application/json; charset=UTF-8",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        SCIM_JSON,
+        "application/json",
+        "application/scim+json; charset=utf-8",
+        "application/json; charset=UTF-8",
+    ],
+)
 def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
     """RFC 7644 §3.1/§8.1 and Microsoft's real requests (docs/azure-scim-client.md §3.1)."""
     response = scim.post("/Users", BOB, headers={"Content-Type": content_type})
@@ -351,13 +408,18 @@ def test_scim_and_plain_json_content_types_are_accepted(scim, content_type):
     assert response.headers["Content-Type"].startswith(SCIM_JSON)
 
 
-@pytest.mark.parametrize("content_type, raw", [
-    ("application/xml", b"<User><userName>bob@riverside.test</userName></User>"),
-    ("application/x-www-form-urlencoded", b"userName=bob%40riverside.test"),
-    ("multipart/form-data; boundary=xyz",
-     b'--xyz\r\nContent-Disposition: form-data; name="userName"\r\n\r\nbob\r\n--xyz--\r\n'),
-    ("text/plain", b"userName=bob@riverside.test"),
-])
+@pytest.mark.parametrize(
+    "content_type, raw",
+    [
+        ("application/xml", b"<User><userName>bob@riverside.test</userName></User>"),
+        ("application/x-www-form-urlencoded", b"userName=bob%40riverside.test"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="userName"\r\n\r\nbob\r\n--xyz--\r\n',
+        ),
+        ("text/plain", b"userName=bob@riverside.test"),
+    ],
+)
 def test_non_json_bodies_are_refused(scim, alice, content_type, raw):
     assert_client_error(scim.post("/Users", raw=raw, headers={"Content-Type": content_type}))
 
@@ -370,8 +432,15 @@ def test_unknown_endpoint_under_the_tenant_is_a_scim_404(scim):
     assert_error(scim.get("/Users/a/b/c"), 404)
 
 
-@pytest.mark.parametrize("path", ["/scim/v2/not-a-uuid/Users", "/scim/v2/Users", "/scim/v2/",
-                                  "/scim/v2/11111111-2222-3333-4444-55555555555/Users"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/scim/v2/not-a-uuid/Users",
+        "/scim/v2/Users",
+        "/scim/v2/",
+        "/scim/v2/11111111-2222-3333-4444-55555555555/Users",
+    ],
+)
 def test_mistyped_tenant_urls_get_a_scim_error_not_html(scim, gunicorn_server, path):
     """A customer who pastes a truncated or base tenant URL gets a SCIM error body (RFC 7644
     §3.12) that Azure can show, not Django's HTML 404 page."""
@@ -382,19 +451,34 @@ def test_mistyped_tenant_urls_get_a_scim_error_not_html(scim, gunicorn_server, p
 
 def test_bulk_is_refused_with_a_scim_error(scim, alice):
     """``bulk.supported`` is false; RFC 7644 §3.12 lists 501 for an unsupported operation."""
-    response = scim.post("/Bulk", {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-        "Operations": [{"method": "POST", "path": "/Users", "bulkId": "1",
-                        "data": {"schemas": [USER], "userName": "bob@riverside.test"}}]})
+    response = scim.post(
+        "/Bulk",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "1",
+                    "data": {"schemas": [USER], "userName": "bob@riverside.test"},
+                }
+            ],
+        },
+    )
 
     assert_error(response, 501)
     assert user_count(scim) == 1
 
 
 def test_wrong_methods_get_a_scim_405(scim, alice):
-    for method, path in (("DELETE", "/Users"), ("PUT", "/Users"), ("PATCH", "/Groups"),
-                         ("POST", f"/Users/{alice['id']}"), ("DELETE", "/Schemas"),
-                         ("POST", "/ServiceProviderConfig")):
+    for method, path in (
+        ("DELETE", "/Users"),
+        ("PUT", "/Users"),
+        ("PATCH", "/Groups"),
+        ("POST", f"/Users/{alice['id']}"),
+        ("DELETE", "/Schemas"),
+        ("POST", "/ServiceProviderConfig"),
+    ):
         assert_error(scim.request(method, path, {"schemas": [USER]}), 405)
     assert user_count(scim) == 1
     assert scim.read(f"/Users/{alice['id']}")["userName"] == "alice@riverside.test"
@@ -415,8 +499,11 @@ def test_body_declared_too_large_is_refused_with_a_scim_413(scim, alice, setting
         connection.putheader("Content-Length", str(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1))
         connection.endheaders()
         response = connection.getresponse()
-        status, content_type, body = (response.status, response.getheader("Content-Type"),
-                                      json.loads(response.read()))
+        status, content_type, body = (
+            response.status,
+            response.getheader("Content-Type"),
+            json.loads(response.read()),
+        )
     finally:
         connection.close()
 
@@ -428,12 +515,21 @@ def test_body_declared_too_large_is_refused_with_a_scim_413(scim, alice, setting
 def test_huge_body_sent_whole_never_creates_anything(scim, alice, settings):
     """Sent whole, the refusal may race the upload (the server closes without reading the
     rest), so the client sees the SCIM 413 or a closed connection, never a success or a 5xx."""
-    raw = json.dumps({"schemas": [USER], "userName": "bob@riverside.test",
-                      "title": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024)}).encode()
+    raw = json.dumps(
+        {
+            "schemas": [USER],
+            "userName": "bob@riverside.test",
+            "title": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024),
+        }
+    ).encode()
 
     try:
-        response = requests.post(scim.url("/Users"), data=raw, timeout=30, headers={
-            "Authorization": f"Bearer {scim.token}", "Content-Type": SCIM_JSON})
+        response = requests.post(
+            scim.url("/Users"),
+            data=raw,
+            timeout=30,
+            headers={"Authorization": f"Bearer {scim.token}", "Content-Type": SCIM_JSON},
+        )
     except requests.ConnectionError:
         pass
     else:
@@ -465,23 +561,27 @@ def test_nul_character_in_a_string_is_refused(scim, alice):
 
 
 def test_nan_infinity_and_lone_surrogates_are_refused(scim, alice):
-    for raw in (b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
-                b'"userName": "bob@riverside.test", "title": Infinity}',
-                b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
-                b'"userName": "bob\\ud800@riverside.test"}'):
+    for raw in (
+        b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+        b'"userName": "bob@riverside.test", "title": Infinity}',
+        b'{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+        b'"userName": "bob\\ud800@riverside.test"}',
+    ):
         assert_error(scim.post("/Users", raw=raw), 400)
     assert user_count(scim) == 1
 
 
 def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, alice):
     many_emails = [{"type": f"t{n}", "value": f"bob{n}@riverside.test"} for n in range(500)]
-    response = scim.post("/Users", {"schemas": [USER], "userName": "bob@riverside.test",
-                                    "emails": many_emails})
+    response = scim.post(
+        "/Users", {"schemas": [USER], "userName": "bob@riverside.test", "emails": many_emails}
+    )
     assert response.status_code == 201, describe(response)
 
     unknown = [{"value": str(uuid.uuid4())} for _ in range(5000)]
-    response = scim.patch_ops(f"/Groups/{team['id']}",
-                              {"op": "add", "path": "members", "value": unknown})
+    response = scim.patch_ops(
+        f"/Groups/{team['id']}", {"op": "add", "path": "members", "value": unknown}
+    )
     assert_client_error(response)
     assert scim.member_ids(team["id"]) == {alice["id"]}
 
@@ -489,13 +589,17 @@ def test_many_emails_or_members_are_handled_without_a_server_error(scim, team, a
 # PUT ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [
-    {"schemas": [USER], "displayName": "No userName"},
-    {"schemas": [USER], "userName": "", "displayName": "Empty"},
-    {"schemas": [USER], "userName": "alice@riverside.test", "active": "sometimes"},
-    {"schemas": [USER], "userName": "alice@riverside.test", "emails": "alice@elsewhere.test"},
-    {"schemas": [USER], "userName": "alice@riverside.test", "emails": {"value": "x@y.test"}},
-], ids=["no-username", "empty-username", "bad-active", "emails-string", "emails-object"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"schemas": [USER], "displayName": "No userName"},
+        {"schemas": [USER], "userName": "", "displayName": "Empty"},
+        {"schemas": [USER], "userName": "alice@riverside.test", "active": "sometimes"},
+        {"schemas": [USER], "userName": "alice@riverside.test", "emails": "alice@elsewhere.test"},
+        {"schemas": [USER], "userName": "alice@riverside.test", "emails": {"value": "x@y.test"}},
+    ],
+    ids=["no-username", "empty-username", "bad-active", "emails-string", "emails-object"],
+)
 def test_bad_put_of_a_user_changes_nothing(scim, alice, body):
     assert_error(scim.put(f"/Users/{alice['id']}", body), 400)
 
@@ -505,11 +609,22 @@ def test_bad_put_of_a_user_changes_nothing(scim, alice, body):
 def test_put_of_a_group_with_unknown_member_or_taken_name_changes_nothing(scim, team, alice):
     other = scim.create_group("Other")
 
-    assert_error(scim.put(f"/Groups/{team['id']}", {
-        "schemas": [GROUP], "displayName": "Team",
-        "members": [{"value": alice["id"]}, {"value": str(uuid.uuid4())}]}), 400)
-    assert_error(scim.put(f"/Groups/{other['id']}", {
-        "schemas": [GROUP], "displayName": "TEAM"}), 409, "uniqueness")
+    assert_error(
+        scim.put(
+            f"/Groups/{team['id']}",
+            {
+                "schemas": [GROUP],
+                "displayName": "Team",
+                "members": [{"value": alice["id"]}, {"value": str(uuid.uuid4())}],
+            },
+        ),
+        400,
+    )
+    assert_error(
+        scim.put(f"/Groups/{other['id']}", {"schemas": [GROUP], "displayName": "TEAM"}),
+        409,
+        "uniqueness",
+    )
     assert_error(scim.put(f"/Groups/{team['id']}", {"schemas": [GROUP]}), 400)
 
     assert scim.member_ids(team["id"]) == {alice["id"]}
@@ -521,11 +636,18 @@ def test_put_or_patch_of_an_unknown_id_is_404_and_creates_nothing(scim, alice, t
     missing = str(uuid.uuid4())
 
     assert_error(scim.put(f"/Users/{missing}", {"schemas": [USER], "userName": "x@y.test"}), 404)
-    assert_error(scim.patch_ops(f"/Users/{missing}",
-                                {"op": "replace", "path": "active", "value": False}), 404)
+    assert_error(
+        scim.patch_ops(f"/Users/{missing}", {"op": "replace", "path": "active", "value": False}),
+        404,
+    )
     assert_error(scim.put(f"/Groups/{missing}", {"schemas": [GROUP], "displayName": "X"}), 404)
-    assert_error(scim.patch_ops(f"/Groups/{missing}", {
-        "op": "add", "path": "members", "value": [{"value": alice["id"]}]}), 404)
+    assert_error(
+        scim.patch_ops(
+            f"/Groups/{missing}",
+            {"op": "add", "path": "members", "value": [{"value": alice["id"]}]},
+        ),
+        404,
+    )
 
     assert user_count(scim) == 1
     assert group_count(scim) == 1

@@ -40,12 +40,20 @@ def race(scim: ScimClient, requests_: list[tuple[str, str, dict]]) -> list[reque
 
 
 def test_parallel_creates_of_one_username_in_different_cases(scim):
-    names = ["race@riverside.test", "RACE@riverside.test", "Race@Riverside.Test",
-             "race@RIVERSIDE.test", "rAcE@riverside.test", "RACE@RIVERSIDE.TEST",
-             "race@Riverside.test", "Race@riverside.test"]
+    names = [
+        "race@riverside.test",
+        "RACE@riverside.test",
+        "Race@Riverside.Test",
+        "race@RIVERSIDE.test",
+        "rAcE@riverside.test",
+        "RACE@RIVERSIDE.TEST",
+        "race@Riverside.test",
+        "Race@riverside.test",
+    ]
 
-    responses = race(scim, [("POST", "/Users", {"schemas": [USER], "userName": name})
-                            for name in names])
+    responses = race(
+        scim, [("POST", "/Users", {"schemas": [USER], "userName": name}) for name in names]
+    )
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * (PARALLEL - 1), [describe(r) for r in responses]
@@ -58,11 +66,20 @@ def test_parallel_creates_of_one_username_in_different_cases(scim):
 
 
 def test_parallel_creates_of_one_group_display_name(scim):
-    names = ["Night Shift", "NIGHT SHIFT", "night shift", "Night shift",
-             "NIGHT shift", "night SHIFT", "NiGhT ShIfT", "nIgHt sHiFt"]
+    names = [
+        "Night Shift",
+        "NIGHT SHIFT",
+        "night shift",
+        "Night shift",
+        "NIGHT shift",
+        "night SHIFT",
+        "NiGhT ShIfT",
+        "nIgHt sHiFt",
+    ]
 
-    responses = race(scim, [("POST", "/Groups", {"schemas": [GROUP], "displayName": name})
-                            for name in names])
+    responses = race(
+        scim, [("POST", "/Groups", {"schemas": [GROUP], "displayName": name}) for name in names]
+    )
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * (PARALLEL - 1), [describe(r) for r in responses]
@@ -74,10 +91,22 @@ def test_parallel_member_adds_to_one_group_lose_nothing(scim):
     users = [scim.create_user(f"user{n:02d}@riverside.test")["id"] for n in range(PARALLEL * 5)]
     batches = [users[n::PARALLEL] for n in range(PARALLEL)]
 
-    responses = race(scim, [
-        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "Add", "path": "members", "value": [{"value": uid} for uid in batch]}]})
-        for batch in batches])
+    responses = race(
+        scim,
+        [
+            (
+                "PATCH",
+                f"/Groups/{group['id']}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {"op": "Add", "path": "members", "value": [{"value": uid} for uid in batch]}
+                    ],
+                },
+            )
+            for batch in batches
+        ],
+    )
 
     assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
     assert scim.member_ids(group["id"]) == set(users)
@@ -86,17 +115,23 @@ def test_parallel_member_adds_to_one_group_lose_nothing(scim):
 def test_parallel_adds_and_removes_of_different_members_commute(scim):
     group = scim.create_group("Mixed")
     users = [scim.create_user(f"user{n:02d}@riverside.test")["id"] for n in range(PARALLEL)]
-    staying, leaving = users[: PARALLEL // 2], users[PARALLEL // 2:]
+    staying, leaving = users[: PARALLEL // 2], users[PARALLEL // 2 :]
     joining = [scim.create_user(f"new{n:02d}@riverside.test")["id"] for n in range(PARALLEL // 2)]
-    response = scim.patch_ops(f"/Groups/{group['id']}", {
-        "op": "add", "path": "members", "value": [{"value": uid} for uid in users]})
+    response = scim.patch_ops(
+        f"/Groups/{group['id']}",
+        {"op": "add", "path": "members", "value": [{"value": uid} for uid in users]},
+    )
     assert response.status_code == 204, describe(response)
     operations = [{"op": "remove", "path": f'members[value eq "{uid}"]'} for uid in leaving]
     operations += [{"op": "add", "path": "members", "value": [{"value": uid}]} for uid in joining]
 
-    responses = race(scim, [
-        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [operation]})
-        for operation in operations])
+    responses = race(
+        scim,
+        [
+            ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [operation]})
+            for operation in operations
+        ],
+    )
 
     assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
     assert scim.member_ids(group["id"]) == set(staying) | set(joining)
@@ -106,10 +141,22 @@ def test_the_same_member_added_in_parallel_is_listed_once(scim):
     group = scim.create_group("Once")
     user = scim.create_user("once@riverside.test")
 
-    responses = race(scim, [
-        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
-    ] * PARALLEL)
+    responses = race(
+        scim,
+        [
+            (
+                "PATCH",
+                f"/Groups/{group['id']}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+                    ],
+                },
+            )
+        ]
+        * PARALLEL,
+    )
 
     assert [r.status_code for r in responses] == [204] * PARALLEL, [describe(r) for r in responses]
     assert [m["value"] for m in scim.read(f"/Groups/{group['id']}")["members"]] == [user["id"]]
@@ -118,15 +165,31 @@ def test_the_same_member_added_in_parallel_is_listed_once(scim):
 def test_parallel_patches_of_different_attributes_of_one_user_lose_nothing(scim):
     """No lost update when Entra's workers patch the same user at once."""
     user = scim.create_user("busy@riverside.test")
-    values = {"title": "Nurse", "nickName": "Busy", "displayName": "Busy Bee",
-              "preferredLanguage": "en-US", "locale": "en-US", "timezone": "America/Chicago",
-              "userType": "Employee",
-              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "ER"}
+    values = {
+        "title": "Nurse",
+        "nickName": "Busy",
+        "displayName": "Busy Bee",
+        "preferredLanguage": "en-US",
+        "locale": "en-US",
+        "timezone": "America/Chicago",
+        "userType": "Employee",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "ER",
+    }
 
-    responses = race(scim, [
-        ("PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "Replace", "path": path, "value": value}]})
-        for path, value in values.items()])
+    responses = race(
+        scim,
+        [
+            (
+                "PATCH",
+                f"/Users/{user['id']}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "Replace", "path": path, "value": value}],
+                },
+            )
+            for path, value in values.items()
+        ],
+    )
 
     assert [r.status_code for r in responses] == [200] * PARALLEL, [describe(r) for r in responses]
     after = scim.read(f"/Users/{user['id']}")
@@ -139,10 +202,23 @@ def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(s
     user = scim.create_user("leaving@riverside.test")
     groups = [scim.create_group(f"Group {n}")["id"] for n in range(PARALLEL - 1)]
 
-    responses = race(scim, [("DELETE", f"/Users/{user['id']}", None)] + [
-        ("PATCH", f"/Groups/{group_id}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
-        for group_id in groups])
+    responses = race(
+        scim,
+        [("DELETE", f"/Users/{user['id']}", None)]
+        + [
+            (
+                "PATCH",
+                f"/Groups/{group_id}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {"op": "add", "path": "members", "value": [{"value": user["id"]}]}
+                    ],
+                },
+            )
+            for group_id in groups
+        ],
+    )
 
     assert responses[0].status_code == 204, describe(responses[0])
     for response in responses[1:]:
@@ -170,10 +246,21 @@ def test_deleting_a_group_while_members_are_added_is_clean(scim):
     group = scim.create_group("Closing")
     users = [scim.create_user(f"u{n}@riverside.test")["id"] for n in range(PARALLEL - 1)]
 
-    responses = race(scim, [("DELETE", f"/Groups/{group['id']}", None)] + [
-        ("PATCH", f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": uid}]}]})
-        for uid in users])
+    responses = race(
+        scim,
+        [("DELETE", f"/Groups/{group['id']}", None)]
+        + [
+            (
+                "PATCH",
+                f"/Groups/{group['id']}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}],
+                },
+            )
+            for uid in users
+        ],
+    )
 
     assert responses[0].status_code == 204, describe(responses[0])
     for response in responses[1:]:
@@ -186,15 +273,33 @@ def test_deleting_a_group_while_members_are_added_is_clean(scim):
 def test_parallel_renames_onto_one_username_let_exactly_one_win(scim):
     users = [scim.create_user(f"u{n}@riverside.test")["id"] for n in range(PARALLEL)]
 
-    responses = race(scim, [
-        ("PATCH", f"/Users/{uid}", {"schemas": [PATCH_OP], "Operations": [
-            {"op": "replace", "path": "userName", "value": f"Wanted{n}@Riverside.test".lower()
-             if n % 2 else "WANTED@riverside.test"}]})
-        for n, uid in enumerate(users)])
+    responses = race(
+        scim,
+        [
+            (
+                "PATCH",
+                f"/Users/{uid}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {
+                            "op": "replace",
+                            "path": "userName",
+                            "value": f"Wanted{n}@Riverside.test".lower()
+                            if n % 2
+                            else "WANTED@riverside.test",
+                        }
+                    ],
+                },
+            )
+            for n, uid in enumerate(users)
+        ],
+    )
 
     wanted = [r for n, r in enumerate(responses) if not n % 2]
     assert sorted(r.status_code for r in wanted) == [200] + [409] * (len(wanted) - 1), [
-        describe(r) for r in wanted]
+        describe(r) for r in wanted
+    ]
     assert len(scim.search("Users", 'userName eq "wanted@riverside.test"')) == 1
     assert all(r.status_code == 200 for n, r in enumerate(responses) if n % 2)
 
@@ -202,19 +307,29 @@ def test_parallel_renames_onto_one_username_let_exactly_one_win(scim):
 def test_an_azure_shaped_parallel_burst_creates_and_deactivates_every_user(scim):
     """Eight workers each match, create and deactivate users at once, as Azure's cycle does.
     Throughput (the gallery's 25 requests/s and more) is measured by bench/azure_load.py."""
+
     def cycle(worker: int) -> list[int]:
         client = ScimClient(scim.base, scim.token)
         statuses = []
         try:
             for n in range(10):
                 name = f"burst{worker}-{n}@riverside.test"
-                statuses.append(client.session.get(client.url(
-                    f"/Users?filter=userName+eq+%22{name}%22"), timeout=30).status_code)
+                statuses.append(
+                    client.session.get(
+                        client.url(f"/Users?filter=userName+eq+%22{name}%22"), timeout=30
+                    ).status_code
+                )
                 created = client.post("/Users", {"schemas": [USER], "userName": name})
                 statuses.append(created.status_code)
-                statuses.append(client.patch(f"/Users/{created.json()['id']}", {
-                    "schemas": [PATCH_OP], "Operations": [
-                        {"op": "Replace", "path": "active", "value": "False"}]}).status_code)
+                statuses.append(
+                    client.patch(
+                        f"/Users/{created.json()['id']}",
+                        {
+                            "schemas": [PATCH_OP],
+                            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+                        },
+                    ).status_code
+                )
         finally:
             client.session.close()
         return statuses

@@ -40,15 +40,22 @@ def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token, 
 
     failures = [
         f"{r.resource_type or '-'} {r.title}: {r.reason} {r.data!r}"[:2000]
-        for r in results if r.status in (Status.ERROR, Status.CRITICAL)
+        for r in results
+        if r.status in (Status.ERROR, Status.CRITICAL)
     ]
     assert failures == []
     # It really ran: discovery and the whole CRUD and PATCH suite for both resource types.
     succeeded = {(r.resource_type, r.title) for r in results if r.status is Status.SUCCESS}
     for resource_type in ("User", "Group"):
-        for title in ("object_creation", "object_query", "object_replacement",
-                      "object_deletion", "check_add_attribute", "check_replace_attribute",
-                      "check_remove_attribute"):
+        for title in (
+            "object_creation",
+            "object_query",
+            "object_replacement",
+            "object_deletion",
+            "check_add_attribute",
+            "check_replace_attribute",
+            "check_remove_attribute",
+        ):
             assert (resource_type, title) in succeeded, (resource_type, title)
     assert (None, "random_url") in succeeded
     # Only a search across all resource types at the server root is skipped: RFC 7644 §3.4.2
@@ -57,8 +64,9 @@ def test_scim2_tester_reports_no_failures(gunicorn_server, organization, token, 
     assert skipped == {("User", "search_with_attributes"), ("Group", "search_with_attributes")}
 
 
-def test_scim_sanity_fails_only_where_the_rfc_allows_it(gunicorn_server, organization, token,
-                                                       other_scim):
+def test_scim_sanity_fails_only_where_the_rfc_allows_it(
+    gunicorn_server, organization, token, other_scim
+):
     _, plaintext = token
     bystander = other_scim.create_group("Bystanders")
 
@@ -69,7 +77,10 @@ def test_scim_sanity_fails_only_where_the_rfc_allows_it(gunicorn_server, organiz
     assert scim_sanity_findings(report) == set(ALLOWED_SCIM_SANITY_FINDINGS), report["results"]
     skipped = {r["name"] for r in report["results"] if r["status"] == "skip"}
     # Only the draft agent extension, which we do not serve, is skipped.
-    assert skipped == {"Agent CRUD Lifecycle", "AgenticApplication CRUD Lifecycle",
-                       "Agent Rapid Lifecycle"}
+    assert skipped == {
+        "Agent CRUD Lifecycle",
+        "AgenticApplication CRUD Lifecycle",
+        "Agent Rapid Lifecycle",
+    }
     assert report["summary"]["passed"] >= 25, report["summary"]
     assert report["summary"]["errors"] == 0, report["summary"]

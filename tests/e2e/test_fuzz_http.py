@@ -18,33 +18,85 @@ from tests.scim_client import assert_error, assert_list_response, describe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 PATHS = [
-    "userName", "displayName", "nickName", "title", "active", "externalId", "name",
-    "name.givenName", "name.familyName", "name.formatted", "emails", 'emails[type eq "work"]',
-    'emails[type eq "work"].value', 'emails[type eq "home"].value', "emails.value",
-    'phoneNumbers[type eq "work"].value', 'addresses[type eq "work"].locality', "addresses",
-    "roles", "preferredLanguage", "locale", "timezone", "userType", "profileUrl",
-    f"{ENTERPRISE}:department", f"{ENTERPRISE}:employeeNumber", f"{ENTERPRISE}:manager",
-    f"{ENTERPRISE}:manager.value", ENTERPRISE, "manager", "id", "meta.created", "groups",
-    "unknownAttribute", "name..givenName", 'emails[type eq "work"', "emails[value pr]",
-    'emails[type eq "work" and primary eq true].value', "",
+    "userName",
+    "displayName",
+    "nickName",
+    "title",
+    "active",
+    "externalId",
+    "name",
+    "name.givenName",
+    "name.familyName",
+    "name.formatted",
+    "emails",
+    'emails[type eq "work"]',
+    'emails[type eq "work"].value',
+    'emails[type eq "home"].value',
+    "emails.value",
+    'phoneNumbers[type eq "work"].value',
+    'addresses[type eq "work"].locality',
+    "addresses",
+    "roles",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "userType",
+    "profileUrl",
+    f"{ENTERPRISE}:department",
+    f"{ENTERPRISE}:employeeNumber",
+    f"{ENTERPRISE}:manager",
+    f"{ENTERPRISE}:manager.value",
+    ENTERPRISE,
+    "manager",
+    "id",
+    "meta.created",
+    "groups",
+    "unknownAttribute",
+    "name..givenName",
+    'emails[type eq "work"',
+    "emails[value pr]",
+    'emails[type eq "work" and primary eq true].value',
+    "",
 ]
 SCALARS = st.one_of(
-    st.text(max_size=20), st.sampled_from(["True", "False", "true", "", "x@riverside.test"]),
-    st.booleans(), st.integers(-5, 5), st.none(),
+    st.text(max_size=20),
+    st.sampled_from(["True", "False", "true", "", "x@riverside.test"]),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.none(),
 )
 VALUES = st.recursive(
     SCALARS,
     lambda children: st.one_of(
         st.lists(children, max_size=3),
-        st.dictionaries(st.sampled_from(["value", "type", "primary", "givenName", "display",
-                                         "familyName", "locality", "$ref", "department",
-                                         "name.givenName", f"{ENTERPRISE}:department"]),
-                        children, max_size=3)),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "value",
+                    "type",
+                    "primary",
+                    "givenName",
+                    "display",
+                    "familyName",
+                    "locality",
+                    "$ref",
+                    "department",
+                    "name.givenName",
+                    f"{ENTERPRISE}:department",
+                ]
+            ),
+            children,
+            max_size=3,
+        ),
+    ),
     max_leaves=6,
 )
 OPERATIONS = st.fixed_dictionaries(
@@ -62,12 +114,13 @@ def comparable(resource: dict) -> dict:
 def test_any_user_patch_is_applied_whole_or_not_at_all(scim, operations):
     user = scim.create_user(
         f"fuzz-{abs(hash(str(operations))) % 10**12}@riverside.test",
-        displayName="Fuzz", name={"givenName": "Fu", "familyName": "Zz"},
-        emails=[{"type": "work", "value": "fuzz@riverside.test", "primary": True}])
+        displayName="Fuzz",
+        name={"givenName": "Fu", "familyName": "Zz"},
+        emails=[{"type": "work", "value": "fuzz@riverside.test", "primary": True}],
+    )
     before = scim.read(f"/Users/{user['id']}")
 
-    response = scim.patch(f"/Users/{user['id']}", {"schemas": [PATCH_OP],
-                                                   "Operations": operations})
+    response = scim.patch(f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": operations})
 
     assert response.status_code < 500, describe(response)
     after = scim.read(f"/Users/{user['id']}")
@@ -83,10 +136,29 @@ def test_any_user_patch_is_applied_whole_or_not_at_all(scim, operations):
 
 
 USER_ATTRIBUTES = st.dictionaries(
-    st.sampled_from(["userName", "displayName", "active", "name", "emails", "externalId",
-                     "title", "phoneNumbers", "addresses", "roles", ENTERPRISE, "nickName",
-                     "UserName", "meta", "id", "groups"]),
-    VALUES, max_size=5)
+    st.sampled_from(
+        [
+            "userName",
+            "displayName",
+            "active",
+            "name",
+            "emails",
+            "externalId",
+            "title",
+            "phoneNumbers",
+            "addresses",
+            "roles",
+            ENTERPRISE,
+            "nickName",
+            "UserName",
+            "meta",
+            "id",
+            "groups",
+        ]
+    ),
+    VALUES,
+    max_size=5,
+)
 
 
 @FUZZ
@@ -109,14 +181,26 @@ def test_any_user_post_creates_what_it_answers_or_nothing(scim, attributes, user
         assert listed["totalResults"] == 0, describe(response)
 
 
-MEMBER_PATHS = ["members", 'members[value eq "{a}"]', 'members[value eq "{b}"]',
-                'members[display eq "x"]', "members.value", "displayName", "externalId",
-                "members[value eq {a}]", "member", ""]
+MEMBER_PATHS = [
+    "members",
+    'members[value eq "{a}"]',
+    'members[value eq "{b}"]',
+    'members[display eq "x"]',
+    "members.value",
+    "displayName",
+    "externalId",
+    "members[value eq {a}]",
+    "member",
+    "",
+]
 MEMBER_VALUES = st.one_of(
-    st.lists(st.fixed_dictionaries({"value": st.sampled_from(["{a}", "{b}", "{c}", "nobody",
-                                                             "", 7])},
-                                   optional={"$ref": st.none(), "display": st.text(max_size=5)}),
-             max_size=3),
+    st.lists(
+        st.fixed_dictionaries(
+            {"value": st.sampled_from(["{a}", "{b}", "{c}", "nobody", "", 7])},
+            optional={"$ref": st.none(), "display": st.text(max_size=5)},
+        ),
+        max_size=3,
+    ),
     VALUES,
 )
 MEMBER_OPERATIONS = st.fixed_dictionaries(
@@ -131,9 +215,12 @@ def test_any_group_patch_is_applied_whole_or_not_at_all(scim, operations):
     users = {key: scim.create_user(f"{key}@riverside.test")["id"] for key in "abc"}
     group = scim.create_group("Fuzzed", members=[{"value": users["a"]}])
     before = scim.read(f"/Groups/{group['id']}")
-    body = json.loads(json.dumps({"schemas": [PATCH_OP], "Operations": operations})
-                      .replace("{a}", users["a"]).replace("{b}", users["b"])
-                      .replace("{c}", users["c"]))
+    body = json.loads(
+        json.dumps({"schemas": [PATCH_OP], "Operations": operations})
+        .replace("{a}", users["a"])
+        .replace("{b}", users["b"])
+        .replace("{c}", users["c"])
+    )
 
     response = scim.patch(f"/Groups/{group['id']}", body)
 
@@ -151,22 +238,47 @@ def test_any_group_patch_is_applied_whole_or_not_at_all(scim, operations):
         scim.delete(f"/Users/{user_id}")
 
 
-FILTER_ATTRIBUTES = ["userName", "displayName", "externalId", "emails.value", "title",
-                     'emails[type eq "work"].value', "name.givenName", "active", "id",
-                     "meta.created", f"{ENTERPRISE}:department", "nickName", "bogus"]
+FILTER_ATTRIBUTES = [
+    "userName",
+    "displayName",
+    "externalId",
+    "emails.value",
+    "title",
+    'emails[type eq "work"].value',
+    "name.givenName",
+    "active",
+    "id",
+    "meta.created",
+    f"{ENTERPRISE}:department",
+    "nickName",
+    "bogus",
+]
 FILTER_OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "xx"]
 FILTER_VALUES = st.one_of(
-    st.text(max_size=8).map(json.dumps), st.sampled_from(["true", "false", "null", "1", "x"]),
+    st.text(max_size=8).map(json.dumps),
+    st.sampled_from(["true", "false", "null", "1", "x"]),
 )
 FILTERS = st.recursive(
-    st.builds(lambda attribute, operator, value: f"{attribute} {operator} {value}".rstrip()
-              if operator.lower() != "pr" else f"{attribute} pr",
-              st.sampled_from(FILTER_ATTRIBUTES), st.sampled_from(FILTER_OPERATORS),
-              FILTER_VALUES),
+    st.builds(
+        lambda attribute, operator, value: (
+            f"{attribute} {operator} {value}".rstrip()
+            if operator.lower() != "pr"
+            else f"{attribute} pr"
+        ),
+        st.sampled_from(FILTER_ATTRIBUTES),
+        st.sampled_from(FILTER_OPERATORS),
+        FILTER_VALUES,
+    ),
     lambda children: st.one_of(
-        st.builds(lambda a, op, b: f"{a} {op} {b}", children,
-                  st.sampled_from(["and", "or", "AND"]), children),
-        children.map(lambda f: f"not ({f})"), children.map(lambda f: f"({f})")),
+        st.builds(
+            lambda a, op, b: f"{a} {op} {b}",
+            children,
+            st.sampled_from(["and", "or", "AND"]),
+            children,
+        ),
+        children.map(lambda f: f"not ({f})"),
+        children.map(lambda f: f"({f})"),
+    ),
     max_leaves=3,
 )
 
@@ -174,9 +286,14 @@ FILTERS = st.recursive(
 @pytest.fixture
 def stranger(other_scim) -> dict:
     """Another tenant's data, which no filter on ``scim``'s tenant URL may ever return."""
-    return other_scim.create_user("stranger@lakeside.test", displayName="Stranger",
-                                  title="x", externalId="x", active=True,
-                                  emails=[{"type": "work", "value": "x@lakeside.test"}])
+    return other_scim.create_user(
+        "stranger@lakeside.test",
+        displayName="Stranger",
+        title="x",
+        externalId="x",
+        active=True,
+        emails=[{"type": "work", "value": "x@lakeside.test"}],
+    )
 
 
 @FUZZ

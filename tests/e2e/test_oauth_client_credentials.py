@@ -151,8 +151,8 @@ def test_expired_secret_is_refused_and_history_says_when_it_expired(
     assert (event.operation, event.credential_id) == ("token_request", client.client_id)
     assert f"expired on {expired_at:%Y-%m-%d}" in event.error_detail
     assert f"expired on {expired_at:%Y-%m-%d}" in explain_failure(
-        operation=event.operation, status_code=event.status_code,
-        error_detail=event.error_detail)
+        operation=event.operation, status_code=event.status_code, error_detail=event.error_detail
+    )
 
 
 def test_revoked_client_gets_no_token_and_its_access_tokens_stop_at_once(

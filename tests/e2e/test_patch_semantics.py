@@ -17,8 +17,9 @@ HOME = {"type": "home", "value": "h@riverside.test"}
 
 @pytest.fixture
 def user(scim) -> dict:
-    return scim.create_user("a@riverside.test", name={"givenName": "G", "familyName": "F"},
-                            emails=[WORK, HOME])
+    return scim.create_user(
+        "a@riverside.test", name={"givenName": "G", "familyName": "F"}, emails=[WORK, HOME]
+    )
 
 
 def patched(scim, user: dict, *operations: dict) -> dict:
@@ -29,11 +30,14 @@ def patched(scim, user: dict, *operations: dict) -> dict:
     return after
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "replace", "path": "name", "value": {"givenName": "G2"}},
-    {"op": "Replace", "value": {"name": {"givenName": "G2"}}},
-    {"op": "add", "path": "name", "value": {"givenName": "G2"}},
-])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "name", "value": {"givenName": "G2"}},
+        {"op": "Replace", "value": {"name": {"givenName": "G2"}}},
+        {"op": "add", "path": "name", "value": {"givenName": "G2"}},
+    ],
+)
 def test_replacing_part_of_a_complex_attribute_keeps_the_rest(scim, user, operation):
     """§3.5.2.3: "Sub-attributes that are not specified in the value parameter are left
     unchanged"."""
@@ -54,23 +58,26 @@ def test_filters_target_only_matching_values(scim, user):
     after = patched(scim, user, {"op": "remove", "path": 'emails[type eq "home"]'})
     assert after["emails"] == [WORK]
 
-    after = patched(scim, user, {"op": "replace", "path": 'emails[type eq "work"].primary',
-                                 "value": False})
+    after = patched(
+        scim, user, {"op": "replace", "path": 'emails[type eq "work"].primary', "value": False}
+    )
     assert after["emails"] == [{**WORK, "primary": False}]
 
 
 def test_replacing_a_multi_valued_attribute_without_filter_replaces_all(scim, user):
     other = {"type": "other", "value": "o@riverside.test"}
 
-    assert patched(scim, user, {"op": "replace", "path": "emails", "value": [other]})[
-        "emails"] == [other]
+    assert patched(scim, user, {"op": "replace", "path": "emails", "value": [other]})["emails"] == [
+        other
+    ]
 
 
 def test_patch_of_another_tenants_user_is_404(scim, other_scim, user):
     stranger = other_scim.create_user("stranger@lakeside.test", title="Stranger")
 
-    response = scim.patch_ops(f"/Users/{stranger['id']}",
-                              {"op": "replace", "path": "title", "value": "Mine now"})
+    response = scim.patch_ops(
+        f"/Users/{stranger['id']}", {"op": "replace", "path": "title", "value": "Mine now"}
+    )
 
     assert response.status_code == 404, describe(response)
     assert other_scim.read(f"/Users/{stranger['id']}")["title"] == "Stranger"

@@ -92,8 +92,10 @@ def test_assertion_found_through_discovery_gets_a_token_for_a_provisioning_cycle
     assert response.status_code == 200, response.text
     assert other_scim.search("Users", 'userName eq "grace@riverside.test"') == []
     event = SyncEvent.objects.for_organization(organization).newest_first().first()
-    assert (event.credential_kind, event.credential_id) == \
-        ("workload_identity", federated.client_id)
+    assert (event.credential_kind, event.credential_id) == (
+        "workload_identity",
+        federated.client_id,
+    )
 
 
 def test_client_id_may_be_left_out_the_organization_has_one_federation(

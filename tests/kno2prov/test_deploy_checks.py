@@ -21,7 +21,11 @@ PRODUCTION_ENV = {
 def _check_deploy(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -36,11 +40,14 @@ def test_production_settings_pass_the_deploy_checks():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(("unset", "check_id"), [
-    ("SECRET_KEY", "kno2prov.E001"),
-    ("TOKEN_PEPPER", "kno2prov.E002"),
-    ("WEBHOOK_SECRET_KEYS", "kno2prov.E010"),
-])
+@pytest.mark.parametrize(
+    ("unset", "check_id"),
+    [
+        ("SECRET_KEY", "kno2prov.E001"),
+        ("TOKEN_PEPPER", "kno2prov.E002"),
+        ("WEBHOOK_SECRET_KEYS", "kno2prov.E010"),
+    ],
+)
 def test_deploy_checks_refuse_the_development_secrets(unset, check_id):
     result = _check_deploy(_environment(**{unset: None}))
     assert result.returncode != 0
@@ -60,7 +67,11 @@ def test_deploy_checks_warn_when_rate_limits_are_not_shared():
 def _load_wsgi(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "import kno2prov.wsgi"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

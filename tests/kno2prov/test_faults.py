@@ -30,7 +30,8 @@ def _terminate_server_connections() -> int:
         rows = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s) "
-            "AND backend_type = 'client backend'", [ours],
+            "AND backend_type = 'client backend'",
+            [ours],
         ).fetchall()
     return len(rows)
 
@@ -66,8 +67,11 @@ def test_unreachable_database_answers_503_scim_error_with_retry_after(tmp_path, 
     organization, plaintext = tenant
     server = launch_gunicorn(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:1/nowhere")
     try:
-        response = requests.get(f"{server.url}/scim/v2/{organization.public_id}/Users",
-                                headers=_headers(plaintext), timeout=30)
+        response = requests.get(
+            f"{server.url}/scim/v2/{organization.public_id}/Users",
+            headers=_headers(plaintext),
+            timeout=30,
+        )
         ready = requests.get(f"{server.url}/readyz", timeout=30)
     finally:
         server.stop()
@@ -84,11 +88,13 @@ def test_service_recovers_by_itself_after_its_connections_are_terminated(tmp_pat
     server = launch_gunicorn(tmp_path, DB_CONN_MAX_AGE="600")
     url = f"{server.url}/scim/v2/{organization.public_id}/Users"
     try:
-        before = [requests.get(url, headers=_headers(plaintext), timeout=30).status_code
-                  for _ in range(4)]
+        before = [
+            requests.get(url, headers=_headers(plaintext), timeout=30).status_code for _ in range(4)
+        ]
         assert _terminate_server_connections() >= 1
-        after = [requests.get(url, headers=_headers(plaintext), timeout=30).status_code
-                 for _ in range(4)]
+        after = [
+            requests.get(url, headers=_headers(plaintext), timeout=30).status_code for _ in range(4)
+        ]
     finally:
         server.stop()
     assert before == [200] * 4
@@ -100,10 +106,13 @@ def _big_member_patch(organization, members: int) -> tuple[ScimGroup, dict]:
         [ScimUser(organization=organization, user_name=f"m{n}@faults.test") for n in range(members)]
     )
     group = ScimGroup.objects.create(organization=organization, display_name="Night shift")
-    body = {"schemas": [PATCH_OP], "Operations": [
-        {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
-        {"op": "Replace", "path": "displayName", "value": "Night shift (all)"},
-    ]}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
+            {"op": "Replace", "path": "displayName", "value": "Night shift (all)"},
+        ],
+    }
     return group, body
 
 
@@ -115,7 +124,9 @@ def _interrupt_patch(server, organization, plaintext, group, body, interrupt) ->
         try:
             outcome["status"] = requests.patch(
                 f"{server.url}/scim/v2/{organization.public_id}/Groups/{group.scim_id}",
-                json=body, headers=_headers(plaintext), timeout=60,
+                json=body,
+                headers=_headers(plaintext),
+                timeout=60,
             ).status_code
         except requests.ConnectionError:
             outcome["status"] = None
@@ -140,10 +151,14 @@ def test_database_lost_mid_patch_leaves_no_half_applied_group_change(tmp_path, t
     group, body = _big_member_patch(organization, 6000)
     server = launch_gunicorn(tmp_path)
     try:
-        status = _interrupt_patch(server, organization, plaintext, group, body,
-                                  _terminate_server_connections)
-        recovered = requests.get(f"{server.url}/scim/v2/{organization.public_id}/Groups",
-                                 headers=_headers(plaintext), timeout=30).status_code
+        status = _interrupt_patch(
+            server, organization, plaintext, group, body, _terminate_server_connections
+        )
+        recovered = requests.get(
+            f"{server.url}/scim/v2/{organization.public_id}/Groups",
+            headers=_headers(plaintext),
+            timeout=30,
+        ).status_code
     finally:
         server.stop()
     assert status == 503
@@ -151,8 +166,7 @@ def test_database_lost_mid_patch_leaves_no_half_applied_group_change(tmp_path, t
     assert recovered == 200
 
 
-def test_worker_killed_mid_patch_loses_no_committed_data_and_applies_nothing_half(tmp_path,
-                                                                                 tenant):
+def test_worker_killed_mid_patch_loses_no_committed_data_and_applies_nothing_half(tmp_path, tenant):
     organization, plaintext = tenant
     committed = factories.make_organization(slug="committed-before")
     group, body = _big_member_patch(organization, 6000)
@@ -169,7 +183,9 @@ def test_worker_killed_mid_patch_loses_no_committed_data_and_applies_nothing_hal
             try:
                 recovered = requests.get(
                     f"{server.url}/scim/v2/{organization.public_id}/Groups",
-                    headers=_headers(plaintext), timeout=30).status_code
+                    headers=_headers(plaintext),
+                    timeout=30,
+                ).status_code
                 break
             except requests.ConnectionError:
                 time.sleep(0.2)

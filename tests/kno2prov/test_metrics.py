@@ -17,18 +17,19 @@ def _sample(text: str, organization: str, operation: str, status: str) -> float:
 
 
 @pytest.mark.django_db
-def test_scim_requests_are_counted_by_organization_operation_and_status(client, organization,
-                                                                        token):
+def test_scim_requests_are_counted_by_organization_operation_and_status(
+    client, organization, token
+):
     _, plaintext = token
-    before = _sample(client.get("/metrics").content.decode(), organization.slug, "list_users",
-                     "200")
+    before = _sample(
+        client.get("/metrics").content.decode(), organization.slug, "list_users", "200"
+    )
     response = client.get(
         f"/scim/v2/{organization.public_id}/Users",
         {"filter": 'userName eq "nobody@example.com"'},
         HTTP_AUTHORIZATION=f"Bearer {plaintext}",
     )
-    after = _sample(client.get("/metrics").content.decode(), organization.slug, "list_users",
-                    "200")
+    after = _sample(client.get("/metrics").content.decode(), organization.slug, "list_users", "200")
     assert response.status_code == 200
     assert after == before + 1
 
@@ -67,8 +68,10 @@ def test_counts_add_up_across_gunicorn_workers(gunicorn_server):
     for n in range(sent):
         # A new connection each time, so gunicorn spreads the requests over its workers.
         response = requests.get(
-            url, params={"filter": f'userName eq "nobody{n}@example.com"'},
-            headers={"Authorization": f"Bearer {plaintext}", "Connection": "close"}, timeout=10,
+            url,
+            params={"filter": f'userName eq "nobody{n}@example.com"'},
+            headers={"Authorization": f"Bearer {plaintext}", "Connection": "close"},
+            timeout=10,
         )
         assert response.status_code == 200
     scraped = requests.get(f"{gunicorn_server.url}/metrics", timeout=10).text

@@ -12,8 +12,9 @@ def _list_users(client, organization, token: str | None, **extra):
 
 
 @pytest.mark.django_db
-def test_an_organization_over_its_budget_gets_429_with_retry_after(client, settings, organization,
-                                                                   token):
+def test_an_organization_over_its_budget_gets_429_with_retry_after(
+    client, settings, organization, token
+):
     settings.SCIM_RATE_LIMIT = "3/60s"
     _, plaintext = token
     answers = [_list_users(client, organization, plaintext) for _ in range(4)]
@@ -26,8 +27,9 @@ def test_an_organization_over_its_budget_gets_429_with_retry_after(client, setti
 
 
 @pytest.mark.django_db
-def test_one_organizations_budget_does_not_limit_another(client, settings, organization, token,
-                                                         other_organization):
+def test_one_organizations_budget_does_not_limit_another(
+    client, settings, organization, token, other_organization
+):
     settings.SCIM_RATE_LIMIT = "2/60s"
     _, plaintext = token
     _, other_plaintext = factories.make_token(other_organization)
@@ -37,8 +39,9 @@ def test_one_organizations_budget_does_not_limit_another(client, settings, organ
 
 
 @pytest.mark.django_db
-def test_requests_with_bad_tokens_do_not_spend_the_organizations_budget(client, settings,
-                                                                        organization, token):
+def test_requests_with_bad_tokens_do_not_spend_the_organizations_budget(
+    client, settings, organization, token
+):
     settings.SCIM_RATE_LIMIT = "2/60s"
     settings.SCIM_AUTH_FAILURE_RATE = "1000/5m"
     for _ in range(5):
@@ -104,21 +107,23 @@ def test_a_forged_leftmost_forwarded_for_entry_does_not_dodge_the_guessing_limit
     settings.TRUSTED_PROXY_COUNT = 1
     # The client writes any address it likes; our one proxy appends the address it saw.
     statuses = [
-        _list_users(client, organization, "not-a-token",
-                    HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7").status_code
+        _list_users(
+            client, organization, "not-a-token", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 203.0.113.7"
+        ).status_code
         for n in range(5)
     ]
     assert statuses == [401, 401, 401, 429, 429]
 
 
 @pytest.mark.django_db
-def test_provisioning_goes_on_while_the_cache_is_unreachable(client, settings, organization,
-                                                             token):
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-    }}
+def test_provisioning_goes_on_while_the_cache_is_unreachable(client, settings, organization, token):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
     settings.SCIM_RATE_LIMIT = "1/60s"
     _, plaintext = token
     statuses = [_list_users(client, organization, plaintext).status_code for _ in range(3)]
@@ -132,8 +137,9 @@ def test_the_budget_is_shared_by_all_gunicorn_workers_through_redis(tmp_path):
     RedisCache("redis://127.0.0.1:6379/15", {}).clear()
     organization = factories.make_organization(slug="shared-budget")
     _, plaintext = factories.make_token(organization)
-    server = launch_gunicorn(tmp_path, REDIS_URL="redis://127.0.0.1:6379/15",
-                             SCIM_RATE_LIMIT="10/60s")
+    server = launch_gunicorn(
+        tmp_path, REDIS_URL="redis://127.0.0.1:6379/15", SCIM_RATE_LIMIT="10/60s"
+    )
     try:
         statuses = []
         for _ in range(16):

@@ -65,8 +65,11 @@ def console_log():
 
     from kno2prov.requestid import QueryRedactionFilter
 
-    handler = next(h for h in logging.getLogger().handlers
-                   if any(isinstance(f, QueryRedactionFilter) for f in h.filters))
+    handler = next(
+        h
+        for h in logging.getLogger().handlers
+        if any(isinstance(f, QueryRedactionFilter) for f in h.filters)
+    )
     stream = io.StringIO()
     previous = handler.setStream(stream)
     try:

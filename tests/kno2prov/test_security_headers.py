@@ -16,8 +16,9 @@ def test_pages_carry_a_content_security_policy_without_inline_scripts(client):
 def test_an_inline_script_runs_only_with_the_responses_nonce(admin_client, organization):
     from django.urls import reverse
 
-    page = admin_client.get(reverse("admin:organizations_organization_issue_token",
-                                    args=[organization.pk]))
+    page = admin_client.get(
+        reverse("admin:organizations_organization_issue_token", args=[organization.pk])
+    )
     nonce = re.search(r"'nonce-([^']+)'", page["Content-Security-Policy"]).group(1)
     scripts = re.findall(rb"<script([^>]*)>", page.content)
     inline = [attrs for attrs in scripts if b"src=" not in attrs]

@@ -17,7 +17,9 @@ def staff(db):
 @pytest.fixture
 def tenant_admin(organization):
     user = portal_services.create_tenant_admin(
-        username="ann.admin", email="ann@riverside.test", organizations=[organization],
+        username="ann.admin",
+        email="ann@riverside.test",
+        organizations=[organization],
         actor=None,
     )
     user.set_password(PASSWORD)
@@ -42,8 +44,7 @@ def test_locked_sign_in_answers_with_a_clear_page(client, settings, staff):
     assert b"Too many failed sign-ins" in response.content
 
 
-def test_portal_sign_in_is_locked_after_repeated_wrong_passwords(client, settings,
-                                                                  tenant_admin):
+def test_portal_sign_in_is_locked_after_repeated_wrong_passwords(client, settings, tenant_admin):
     login = reverse("portal:login")
     _guess(client, login, "ann.admin", settings.AXES_FAILURE_LIMIT)
     assert not sign_in(client, login, "ann.admin", PASSWORD)
@@ -54,8 +55,7 @@ def test_a_few_mistakes_do_not_lock_the_account(client, settings, staff):
     assert sign_in(client, "/admin/login/", "kim.staff", PASSWORD)
 
 
-def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(client, settings,
-                                                                          staff):
+def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(client, settings, staff):
     from django.test import Client
 
     attacker = Client(REMOTE_ADDR="203.0.113.66")

@@ -32,19 +32,27 @@ def _url(name: str, *args) -> str:
 
 def _change_data(organization: Organization, **overrides) -> dict:
     data = {
-        "name": organization.name, "slug": organization.slug,
+        "name": organization.name,
+        "slug": organization.slug,
         "sso_issuer": organization.sso_issuer,
-        "tokens-TOTAL_FORMS": "0", "tokens-INITIAL_FORMS": "0",
-        "tokens-MIN_NUM_FORMS": "0", "tokens-MAX_NUM_FORMS": "0",
-        "oauth_clients-TOTAL_FORMS": "0", "oauth_clients-INITIAL_FORMS": "0",
-        "oauth_clients-MIN_NUM_FORMS": "0", "oauth_clients-MAX_NUM_FORMS": "0",
+        "tokens-TOTAL_FORMS": "0",
+        "tokens-INITIAL_FORMS": "0",
+        "tokens-MIN_NUM_FORMS": "0",
+        "tokens-MAX_NUM_FORMS": "0",
+        "oauth_clients-TOTAL_FORMS": "0",
+        "oauth_clients-INITIAL_FORMS": "0",
+        "oauth_clients-MIN_NUM_FORMS": "0",
+        "oauth_clients-MAX_NUM_FORMS": "0",
     }
     return {**data, **overrides}
 
 
 def _issue(client, organization, *, follow=False, **data):
-    return client.post(_url("issue_token", organization.pk),
-                       {"label": "Azure AD", "expires_days": "365", **data}, follow=follow)
+    return client.post(
+        _url("issue_token", organization.pk),
+        {"label": "Azure AD", "expires_days": "365", **data},
+        follow=follow,
+    )
 
 
 def _shown_token(response) -> str | None:
@@ -78,14 +86,14 @@ def test_list_costs_the_same_queries_for_many_organizations(staff_client, organi
 
 @pytest.mark.parametrize("term", ["riverside", "Riverside Clinic", factories.TENANT_A[:8]])
 def test_search_finds_an_organization(staff_client, organization, other_organization, term):
-    response = staff_client.get(reverse("admin:organizations_organization_changelist"),
-                                {"q": term})
+    response = staff_client.get(reverse("admin:organizations_organization_changelist"), {"q": term})
     assert list(response.context["cl"].result_list) == [organization]
 
 
 def test_search_by_public_id_finds_an_organization(staff_client, organization, other_organization):
-    response = staff_client.get(reverse("admin:organizations_organization_changelist"),
-                                {"q": str(organization.public_id)})
+    response = staff_client.get(
+        reverse("admin:organizations_organization_changelist"), {"q": str(organization.public_id)}
+    )
     assert list(response.context["cl"].result_list) == [organization]
 
 
@@ -93,8 +101,10 @@ def test_search_by_public_id_finds_an_organization(staff_client, organization, o
 
 
 def test_adding_an_organization_goes_through_the_audited_service(staff_client, staff_user):
-    response = staff_client.post(reverse("admin:organizations_organization_add"),
-                                 {"name": "New Clinic", "slug": "new-clinic", "sso_issuer": ISSUER})
+    response = staff_client.post(
+        reverse("admin:organizations_organization_add"),
+        {"name": "New Clinic", "slug": "new-clinic", "sso_issuer": ISSUER},
+    )
     assert response.status_code == 302
     organization = Organization.objects.get(slug="new-clinic")
     assert organization.sso_issuer == ISSUER
@@ -106,8 +116,9 @@ def test_adding_an_organization_goes_through_the_audited_service(staff_client, s
 
 def test_change_form_sets_the_issuer_normalised_and_audited(staff_client, unconfigured):
     upper = f"https://sts.windows.net/{factories.TENANT_B.upper()}/"
-    response = staff_client.post(_url("change", unconfigured.pk),
-                                 _change_data(unconfigured, sso_issuer=upper))
+    response = staff_client.post(
+        _url("change", unconfigured.pk), _change_data(unconfigured, sso_issuer=upper)
+    )
     assert response.status_code == 302
     unconfigured.refresh_from_db()
     assert unconfigured.sso_issuer == ISSUER
@@ -123,15 +134,17 @@ def test_change_form_sets_the_issuer_normalised_and_audited(staff_client, unconf
     ],
 )
 def test_change_form_explains_a_bad_issuer(staff_client, unconfigured, value, message):
-    response = staff_client.post(_url("change", unconfigured.pk),
-                                 _change_data(unconfigured, sso_issuer=value))
+    response = staff_client.post(
+        _url("change", unconfigured.pk), _change_data(unconfigured, sso_issuer=value)
+    )
     assert response.status_code == 200
     assert message in " ".join(response.context["adminform"].form.errors["sso_issuer"])
 
 
 def test_change_form_refuses_to_clear_the_issuer_while_provisioning(staff_client, organization):
-    response = staff_client.post(_url("change", organization.pk),
-                                 _change_data(organization, sso_issuer=""))
+    response = staff_client.post(
+        _url("change", organization.pk), _change_data(organization, sso_issuer="")
+    )
     assert "Disable provisioning before clearing" in response.content.decode()
     organization.refresh_from_db()
     assert organization.sso_issuer
@@ -263,8 +276,9 @@ def test_rotating_shows_the_new_token_once_and_keeps_the_old_in_grace(
     staff_client, organization, token
 ):
     old, old_plaintext = token
-    response = staff_client.post(_url("rotate_token", organization.pk, old.pk),
-                                 {"expires_days": "365"}, follow=True)
+    response = staff_client.post(
+        _url("rotate_token", organization.pk, old.pk), {"expires_days": "365"}, follow=True
+    )
     new_plaintext = _shown_token(response)
     assert new_plaintext != old_plaintext
     assert services.authenticate_token(organization.public_id, new_plaintext) is not None
@@ -290,8 +304,10 @@ def test_token_of_another_organization_is_not_found_under_this_one(
 def test_revoke_selected_tokens_action(staff_client, organization, staff_user):
     first, _ = factories.make_token(organization)
     second, _ = factories.make_token(organization)
-    staff_client.post(reverse("admin:organizations_provisioningtoken_changelist"),
-                      {"action": "revoke_selected", "_selected_action": [first.pk, second.pk]})
+    staff_client.post(
+        reverse("admin:organizations_provisioningtoken_changelist"),
+        {"action": "revoke_selected", "_selected_action": [first.pk, second.pk]},
+    )
     assert organization.tokens.active().count() == 0
     assert organization.audit_records.filter(action=AuditRecord.Action.TOKEN_REVOKED).count() == 2
 
@@ -309,10 +325,11 @@ def test_token_admin_cannot_add_change_or_delete(staff_client, token):
     ("url", "shows"),
     [
         (lambda org, row: _url("change", org.pk), "k2p_{key}"),
-        (lambda org, row: reverse("admin:organizations_provisioningtoken_changelist"),
-         "k2p_{key}"),
-        (lambda org, row: reverse("admin:organizations_provisioningtoken_change", args=[row.pk]),
-         "k2p_{key}"),
+        (lambda org, row: reverse("admin:organizations_provisioningtoken_changelist"), "k2p_{key}"),
+        (
+            lambda org, row: reverse("admin:organizations_provisioningtoken_change", args=[row.pk]),
+            "k2p_{key}",
+        ),
         (lambda org, row: reverse("admin:organizations_auditrecord_changelist"), "Token issued"),
     ],
 )
@@ -328,8 +345,9 @@ def test_no_admin_page_shows_a_secret_or_digest(staff_client, organization, toke
 def test_token_search_by_listed_prefix_finds_the_token(staff_client, organization, token):
     row, _ = token
     factories.make_token(organization)
-    response = staff_client.get(reverse("admin:organizations_provisioningtoken_changelist"),
-                                {"q": row.display_prefix})
+    response = staff_client.get(
+        reverse("admin:organizations_provisioningtoken_changelist"), {"q": row.display_prefix}
+    )
     assert list(response.context["cl"].result_list) == [row]
 
 
@@ -341,21 +359,30 @@ def test_audit_log_is_readable_and_read_only(staff_client, organization):
     changelist = staff_client.get(reverse("admin:organizations_auditrecord_changelist"))
     assert changelist.status_code == 200
     assert staff_client.get(reverse("admin:organizations_auditrecord_add")).status_code == 403
-    change = staff_client.post(reverse("admin:organizations_auditrecord_change",
-                                       args=[record.pk]), {"actor_name": "someone else"})
+    change = staff_client.post(
+        reverse("admin:organizations_auditrecord_change", args=[record.pk]),
+        {"actor_name": "someone else"},
+    )
     assert change.status_code == 403
-    assert staff_client.get(reverse("admin:organizations_auditrecord_delete",
-                                    args=[record.pk])).status_code == 403
+    assert (
+        staff_client.get(
+            reverse("admin:organizations_auditrecord_delete", args=[record.pk])
+        ).status_code
+        == 403
+    )
 
 
 def test_audit_log_filters_by_organization(staff_client, organization, other_organization):
-    response = staff_client.get(reverse("admin:organizations_auditrecord_changelist"),
-                                {"organization__id__exact": organization.pk})
+    response = staff_client.get(
+        reverse("admin:organizations_auditrecord_changelist"),
+        {"organization__id__exact": organization.pk},
+    )
     assert {r.organization_id for r in response.context["cl"].result_list} == {organization.pk}
 
 
-def test_debug_error_page_never_shows_the_token(client, staff_user, organization, settings,
-                                                 monkeypatch):
+def test_debug_error_page_never_shows_the_token(
+    client, staff_user, organization, settings, monkeypatch
+):
     factories.staff_sign_in(client, staff_user)
     page = _issue(client, organization)["Location"]
     shown = []
@@ -374,7 +401,8 @@ def test_debug_error_page_never_shows_the_token(client, staff_user, organization
 
 
 def test_audit_log_shows_a_rename_as_old_and_new(staff_client, organization, staff_user):
-    services.update_organization(organization, name="Riverside Health", slug="riverside",
-                                 actor=staff_user)
+    services.update_organization(
+        organization, name="Riverside Health", slug="riverside", actor=staff_user
+    )
     response = staff_client.get(reverse("admin:organizations_auditrecord_changelist"))
     assert "name: Riverside Clinic → Riverside Health" in response.content.decode()

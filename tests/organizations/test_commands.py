@@ -24,8 +24,17 @@ def run(*args: str) -> str:
 
 @pytest.mark.parametrize(
     "command",
-    ["create_organization", "issue_token", "revoke_token", "rotate_token", "set_issuer",
-     "enable_provisioning", "disable_provisioning", "list_tokens", "bootstrap_demo"],
+    [
+        "create_organization",
+        "issue_token",
+        "revoke_token",
+        "rotate_token",
+        "set_issuer",
+        "enable_provisioning",
+        "disable_provisioning",
+        "list_tokens",
+        "bootstrap_demo",
+    ],
 )
 def test_every_command_explains_itself_in_help(command, capsys):
     with pytest.raises(SystemExit):
@@ -34,8 +43,16 @@ def test_every_command_explains_itself_in_help(command, capsys):
 
 
 def test_create_organization_prints_the_tenant_url(db):
-    out = run("create_organization", "--name", "Bay Clinic", "--slug", "bay",
-              "--issuer", ISSUER, "--enable-provisioning")
+    out = run(
+        "create_organization",
+        "--name",
+        "Bay Clinic",
+        "--slug",
+        "bay",
+        "--issuer",
+        ISSUER,
+        "--enable-provisioning",
+    )
     organization = Organization.objects.get(slug="bay")
     assert organization.provisioning_enabled
     assert organization.scim_base_url in out

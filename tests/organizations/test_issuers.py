@@ -36,12 +36,17 @@ def test_upper_case_tenant_is_normalised_to_lower_case():
         (f"https://login.microsoftonline.com/{TENANT}/", "ends in /v2.0"),
         ("https://sts.windows.net/contoso.onmicrosoft.com/", "not a directory (tenant) ID"),
         ("https://sts.windows.net/72f9aa11-86f1-41af-91ab-2d7cd011db4/", "not a directory"),
-        ("https://login.microsoftonline.com/contoso.onmicrosoft.com/FederationMetadata/"
-         "2007-06/FederationMetadata.xml", "not a directory"),
+        (
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/FederationMetadata/"
+            "2007-06/FederationMetadata.xml",
+            "not a directory",
+        ),
         ("https://accounts.google.com", "not a Microsoft Entra ID issuer"),
         ("https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/", "personal Microsoft"),
-        ("https://login.microsoftonline.com/9188040D-6C67-4C5B-B112-36A304B66DAD/v2.0",
-         "personal Microsoft"),
+        (
+            "https://login.microsoftonline.com/9188040D-6C67-4C5B-B112-36A304B66DAD/v2.0",
+            "personal Microsoft",
+        ),
     ],
 )
 def test_rejects_a_bad_issuer_saying_what_is_wrong(value, explanation):

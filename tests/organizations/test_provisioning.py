@@ -83,8 +83,9 @@ def test_enabling_again_restores_the_active_tokens(organization, token, staff_us
 
 def test_renaming_keeps_the_tenant_url(organization, staff_user):
     before = organization.scim_base_url
-    services.update_organization(organization, name="Riverside Health", slug="riverside-health",
-                                 actor=staff_user)
+    services.update_organization(
+        organization, name="Riverside Health", slug="riverside-health", actor=staff_user
+    )
     organization.refresh_from_db()
     assert organization.scim_base_url == before
 
@@ -92,22 +93,30 @@ def test_renaming_keeps_the_tenant_url(organization, staff_user):
 @pytest.mark.parametrize(
     ("change", "action"),
     [
-        (lambda org, user: services.set_sso_issuer(org, ISSUER, actor=user),
-         AuditRecord.Action.ISSUER_SET),
-        (lambda org, user: services.disable_provisioning_for(org, actor=user),
-         AuditRecord.Action.PROVISIONING_DISABLED),
-        (lambda org, user: services.update_organization(org, name="Renamed", slug=org.slug,
-                                                        actor=user),
-         AuditRecord.Action.ORGANIZATION_UPDATED),
-        (lambda org, user: services.issue_token(org, actor=user),
-         AuditRecord.Action.TOKEN_ISSUED),
+        (
+            lambda org, user: services.set_sso_issuer(org, ISSUER, actor=user),
+            AuditRecord.Action.ISSUER_SET,
+        ),
+        (
+            lambda org, user: services.disable_provisioning_for(org, actor=user),
+            AuditRecord.Action.PROVISIONING_DISABLED,
+        ),
+        (
+            lambda org, user: services.update_organization(
+                org, name="Renamed", slug=org.slug, actor=user
+            ),
+            AuditRecord.Action.ORGANIZATION_UPDATED,
+        ),
+        (lambda org, user: services.issue_token(org, actor=user), AuditRecord.Action.TOKEN_ISSUED),
     ],
 )
 def test_each_staff_change_leaves_an_audit_record(organization, staff_user, change, action):
     change(organization, staff_user)
     record = AuditRecord.objects.filter(organization=organization).first()
     assert (record.action, record.actor, record.actor_name) == (
-        action, staff_user, staff_user.username
+        action,
+        staff_user,
+        staff_user.username,
     )
 
 

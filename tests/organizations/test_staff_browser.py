@@ -13,8 +13,9 @@ ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
 
 def test_staff_set_issuer_enable_provisioning_and_see_a_new_token_once(live_server, page):
     factories.make_staff(username="kim", password="kim-password-1")
-    organization = factories.make_organization(name="Hilltop Practice", slug="hilltop",
-                                               tenant_id=None)
+    organization = factories.make_organization(
+        name="Hilltop Practice", slug="hilltop", tenant_id=None
+    )
 
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "kim")

@@ -164,8 +164,10 @@ def test_rotating_a_revoked_token_is_refused(token):
 
 def test_rotating_while_two_tokens_are_active_is_refused(organization, token):
     factories.make_token(organization)
-    with pytest.raises(services.ProvisioningError,
-                       match=r"revoke k2p_\w+… \(the token you are not rotating\) first"):
+    with pytest.raises(
+        services.ProvisioningError,
+        match=r"revoke k2p_\w+… \(the token you are not rotating\) first",
+    ):
         services.rotate_token(token[0], actor=None)
 
 
@@ -192,7 +194,7 @@ def _every_stored_value() -> str:
 
 def test_only_a_keyed_hash_of_the_token_is_stored(organization, staff_user):
     row, plaintext = services.issue_token(organization, actor=staff_user, label="Azure AD")
-    secret = plaintext[len("k2p_") + tokens.KEY_LENGTH + 1:]
+    secret = plaintext[len("k2p_") + tokens.KEY_LENGTH + 1 :]
     stored = _every_stored_value()
     assert row.key in stored
     assert secret not in stored

@@ -18,7 +18,9 @@ PASSWORD = "tenant-admin-password-1"
 
 def make_tenant_admin(organization: Organization, username: str = "alice.admin"):
     user = services.create_tenant_admin(
-        username=username, email=f"{username}@clinic.example", organizations=[organization],
+        username=username,
+        email=f"{username}@clinic.example",
+        organizations=[organization],
         actor=None,
     )
     user.set_password(PASSWORD)
@@ -39,23 +41,40 @@ def tenant_client(tenant_admin) -> Client:
 
 
 def record(
-    organization: Organization, *, at: datetime | None = None,
-    operation: str = Operation.CREATE_USER, status_code: int = 201, subject: str = "ann@x.test",
-    resource_type: str = "User", resource_id: str = "", error_type: str = "",
-    token: ProvisioningToken | None = None, **overrides,
+    organization: Organization,
+    *,
+    at: datetime | None = None,
+    operation: str = Operation.CREATE_USER,
+    status_code: int = 201,
+    subject: str = "ann@x.test",
+    resource_type: str = "User",
+    resource_id: str = "",
+    error_type: str = "",
+    token: ProvisioningToken | None = None,
+    **overrides,
 ) -> SyncEvent:
     """Record an authenticated call straight through the service, as the middleware would."""
     credential = AuthenticatedCredential(
-        organization=organization, kind=CredentialKind.SECRET_TOKEN,
+        organization=organization,
+        kind=CredentialKind.SECRET_TOKEN,
         public_id=token.display_prefix if token is not None else "k2p_testtesttest…",
-        expires_at=None, token=token,
+        expires_at=None,
+        token=token,
     )
     call = ScimCall(
-        request_id="test-request-id", method="POST",
-        path=f"/scim/v2/{organization.public_id}/Users", tenant=organization.public_id,
-        operation=Operation(operation), resource_type=ResourceType(resource_type),
-        started_at=at or timezone.now(), credential=credential, resource_id=resource_id,
-        display_name=subject, status_code=status_code, scim_type=error_type, duration_ms=1.5,
+        request_id="test-request-id",
+        method="POST",
+        path=f"/scim/v2/{organization.public_id}/Users",
+        tenant=organization.public_id,
+        operation=Operation(operation),
+        resource_type=ResourceType(resource_type),
+        started_at=at or timezone.now(),
+        credential=credential,
+        resource_id=resource_id,
+        display_name=subject,
+        status_code=status_code,
+        scim_type=error_type,
+        duration_ms=1.5,
     )
     for name, value in overrides.items():
         assert hasattr(call, name), name
@@ -71,14 +90,25 @@ class FakeScim:
         self.plaintext = plaintext
         self.client = Client(raise_request_exception=False)
 
-    def send(self, method: str, resource: str, spec: dict | None = None, *,
-             token: str | None = None, query: str = "", request_id: str = ""):
+    def send(
+        self,
+        method: str,
+        resource: str,
+        spec: dict | None = None,
+        *,
+        token: str | None = None,
+        query: str = "",
+        request_id: str = "",
+    ):
         url = f"/scim/v2/{self.organization.public_id}/{resource}{query}"
         headers = {"Authorization": f"Bearer {token or self.plaintext}"}
         if request_id:
             headers["X-Request-ID"] = request_id
         return self.client.generic(
-            method, url, json.dumps(spec or {}), content_type="application/scim+json",
+            method,
+            url,
+            json.dumps(spec or {}),
+            content_type="application/scim+json",
             headers=headers,
         )
 

@@ -32,9 +32,12 @@ def _error(status: int, scim_type: str, detail: str) -> JsonResponse:
 def fake_scim(request: HttpRequest, tenant, resource: str = "", rid: str = "") -> JsonResponse:
     spec = json.loads(request.body or b"{}")
     described = dict(spec.get("event", {}))
-    call = begin(request, tenant=tenant,
-                 operation=Operation(described.pop("operation", Operation.LIST_USERS)),
-                 resource_type=ResourceType(described.pop("resource_type", "")))
+    call = begin(
+        request,
+        tenant=tenant,
+        operation=Operation(described.pop("operation", Operation.LIST_USERS)),
+        resource_type=ResourceType(described.pop("resource_type", "")),
+    )
     call.filter = request.GET.get("filter", "")
     credential = authenticate_bearer(str(tenant), bearer_token(request) or "")
     if credential is None:

@@ -70,7 +70,8 @@ def test_silence_is_emailed_to_tenant_admins_and_staff_once(alerting, organizati
     assert sorted(email.to) == ["alice.admin@clinic.example", "provisioning-oncall@kno2.test"]
     assert "Azure AD has sent nothing for 1 h 21 min" in email.body
     assert email.subject == (
-        f"[Kno2 provisioning] {organization.name}: health is warning, Azure AD has gone silent")
+        f"[Kno2 provisioning] {organization.name}: health is warning, Azure AD has gone silent"
+    )
 
 
 def test_a_condition_that_clears_and_returns_is_sent_again(alerting, organization, clock):

@@ -19,8 +19,9 @@ def api_key(organization):
 
 
 def _get(plaintext: str, slug: str, **params):
-    return Client().get(reverse("portal:api_events", args=[slug]), params,
-                        HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return Client().get(
+        reverse("portal:api_events", args=[slug]), params, HTTP_AUTHORIZATION=f"Bearer {plaintext}"
+    )
 
 
 def test_the_api_lists_events_with_an_api_key(organization, api_key):
@@ -31,7 +32,9 @@ def test_the_api_lists_events_with_an_api_key(organization, api_key):
     assert response.status_code == 200
     result = response.json()["results"][0]
     assert (result["subject"], result["outcome"], result["error_type"]) == (
-        "ann@x.test", "failure", "uniqueness"
+        "ann@x.test",
+        "failure",
+        "uniqueness",
     )
 
 

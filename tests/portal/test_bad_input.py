@@ -124,6 +124,9 @@ def test_a_time_filter_out_of_the_databases_range_is_ignored_like_any_invalid_fi
     response = browser.get(reverse(page, args=[organization.slug]), {"since": moment})
 
     assert response.status_code == 200
-    body = response.text if page == "portal:event_list" else b"".join(
-        response.streaming_content).decode()
+    body = (
+        response.text
+        if page == "portal:event_list"
+        else b"".join(response.streaming_content).decode()
+    )
     assert "ann@x.test" in body

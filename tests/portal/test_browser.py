@@ -17,14 +17,26 @@ def test_a_tenant_admin_signs_in_reads_the_dashboard_filters_failures_and_export
     page, live_server, transactional_db, organization, token, tenant_admin
 ):
     now = timezone.now()
-    record(organization, at=now - timedelta(hours=3), subject="ann@riverside.test",
-           resource_id="u-ann")
-    record(organization, at=now - timedelta(minutes=10), subject="ann@riverside.test",
-           resource_id="u-ann", operation=Operation.DEACTIVATE_USER, status_code=200,
-           request_id="deactivate-ann-0001")
-    record(organization, at=now - timedelta(minutes=9), subject="bob@riverside.test",
-           status_code=409, error_type="uniqueness",
-           error_detail="userName is already taken in this organization.")
+    record(
+        organization, at=now - timedelta(hours=3), subject="ann@riverside.test", resource_id="u-ann"
+    )
+    record(
+        organization,
+        at=now - timedelta(minutes=10),
+        subject="ann@riverside.test",
+        resource_id="u-ann",
+        operation=Operation.DEACTIVATE_USER,
+        status_code=200,
+        request_id="deactivate-ann-0001",
+    )
+    record(
+        organization,
+        at=now - timedelta(minutes=9),
+        subject="bob@riverside.test",
+        status_code=409,
+        error_type="uniqueness",
+        error_detail="userName is already taken in this organization.",
+    )
 
     page.goto(f"{live_server.url}/portal/login/")
     page.fill("#id_username", tenant_admin.username)
@@ -47,9 +59,10 @@ def test_a_tenant_admin_signs_in_reads_the_dashboard_filters_failures_and_export
     page.click("text=Clear")
     page.locator("table.events a", has_text="ann@riverside.test").first.click()
     page.wait_for_url("**/users/ann@riverside.test/")
-    assert "Why is this user deactivated?" in page.locator(
-        "[data-testid=why-deactivated]"
-    ).inner_text()
+    assert (
+        "Why is this user deactivated?"
+        in page.locator("[data-testid=why-deactivated]").inner_text()
+    )
     assert "deactivate-ann-0001" in page.content()
 
     page.click("text=History")

@@ -50,14 +50,25 @@ def test_cycles_count_each_kind_of_change(organization):
     record(organization, at=at, operation=Operation.UPDATE_USER, status_code=200)
     record(organization, at=at, operation=Operation.DEACTIVATE_USER, status_code=200)
     record(organization, at=at, operation=Operation.DELETE_USER, status_code=204)
-    record(organization, at=at, operation=Operation.UPDATE_MEMBERS, status_code=204,
-           resource_type="Group", members_added=5, members_removed=2)
+    record(
+        organization,
+        at=at,
+        operation=Operation.UPDATE_MEMBERS,
+        status_code=204,
+        resource_type="Group",
+        members_added=5,
+        members_removed=2,
+    )
     record(organization, at=at, operation=Operation.CREATE_USER, status_code=409)
     record(organization, at=at, operation=Operation.LIST_USERS, status_code=400)
 
     cycle = SyncCycle.objects.get()
     assert (cycle.events, cycle.created, cycle.updated, cycle.deactivated, cycle.deleted) == (
-        8, 2, 1, 1, 1
+        8,
+        2,
+        1,
+        1,
+        1,
     )
     assert (cycle.membership_changes, cycle.failures) == (7, 2)
 

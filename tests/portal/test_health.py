@@ -23,27 +23,31 @@ from .conftest import record
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(("failures", "events", "expected"), [
-    (45_000, 45_000, health.CRITICAL),     # Azure's examples (docs/azure-scim-client.md §3.8)
-    (30_000, 35_000, health.CRITICAL),
-    (20_000, 120_000, health.WARNING),     # below Azure's rules, but worth a warning
-    (61_000, 1_000_000, health.CRITICAL),  # absolute limit
-    (4_000, 4_100, health.WARNING),        # under 5,000: Azure has not started evaluating
-    (10, 1_000, health.OK),
-    (5, 10, health.OK),                    # too few requests to judge a rate
-    (6, 25, health.WARNING),
-    (19, 100, health.OK),                  # just under HEALTH_WARN_FAILURE_PERCENT (20)
-    (20, 100, health.WARNING),             # at it
-    (50, 1_000, health.OK),                # 5 %: a percent read per mille would warn
-])
+@pytest.mark.parametrize(
+    ("failures", "events", "expected"),
+    [
+        (45_000, 45_000, health.CRITICAL),  # Azure's examples (docs/azure-scim-client.md §3.8)
+        (30_000, 35_000, health.CRITICAL),
+        (20_000, 120_000, health.WARNING),  # below Azure's rules, but worth a warning
+        (61_000, 1_000_000, health.CRITICAL),  # absolute limit
+        (4_000, 4_100, health.WARNING),  # under 5,000: Azure has not started evaluating
+        (10, 1_000, health.OK),
+        (5, 10, health.OK),  # too few requests to judge a rate
+        (6, 25, health.WARNING),
+        (19, 100, health.OK),  # just under HEALTH_WARN_FAILURE_PERCENT (20)
+        (20, 100, health.WARNING),  # at it
+        (50, 1_000, health.OK),  # 5 %: a percent read per mille would warn
+    ],
+)
 def test_quarantine_risk_follows_azure_rules_and_warns_before(failures, events, expected):
     assert health.quarantine_risk(failures, events) == expected
 
 
 def _cycle(organization, *, events: int, failures: int, hours_ago: float = 1):
     at = timezone.now() - timedelta(hours=hours_ago)
-    SyncCycle.objects.create(organization=organization, started_at=at, last_event_at=at,
-                             events=events, failures=failures)
+    SyncCycle.objects.create(
+        organization=organization, started_at=at, last_event_at=at, events=events, failures=failures
+    )
 
 
 def test_a_healthy_organization_has_no_findings(organization, token):
@@ -87,16 +91,21 @@ def test_refused_authentications_are_counted_beside_the_verdict_not_in_it(organi
 
 def test_refused_authentications_older_than_the_window_are_not_counted(organization, settings):
     settings.HEALTH_WINDOW_HOURS = 24
-    services.count_failed_authentication(organization.public_id,
-                                         at=timezone.now() - timedelta(hours=26))
+    services.count_failed_authentication(
+        organization.public_id, at=timezone.now() - timedelta(hours=26)
+    )
     services.count_failed_authentication(organization.public_id, at=timezone.now())
 
     assert health.organization_health(organization).failed_authentications == 1
 
 
 def test_reports_whether_the_last_test_connection_succeeded(organization, token):
-    record(organization, operation=Operation.TEST_CONNECTION, status_code=500,
-           at=timezone.now() - timedelta(minutes=5))
+    record(
+        organization,
+        operation=Operation.TEST_CONNECTION,
+        status_code=500,
+        at=timezone.now() - timedelta(minutes=5),
+    )
     record(organization, operation=Operation.TEST_CONNECTION, status_code=200)
 
     result = health.organization_health(organization)
@@ -114,9 +123,14 @@ def test_a_failed_last_test_connection_is_critical(organization, token):
     assert any("Test Connection failed" in message for _, message in result.findings)
 
 
-@pytest.mark.parametrize(("days", "expected"), [
-    (90, health.OK), (29, health.WARNING), (6, health.CRITICAL),
-])
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (90, health.OK),
+        (29, health.WARNING),
+        (6, health.CRITICAL),
+    ],
+)
 def test_warns_about_token_expiry_at_30_and_7_days(organization, days, expected):
     issue_token(organization, actor=None, expires_days=days)
 
@@ -144,7 +158,8 @@ def test_an_organization_on_oauth_client_credentials_alone_is_not_told_it_has_no
 def test_an_expiring_oauth_client_secret_is_warned_about(organization):
     client, _ = factories.make_oauth_client(organization)
     OAuthClientSecret.objects.filter(client=client).update(
-        expires_at=timezone.now() + timedelta(days=3, hours=1))
+        expires_at=timezone.now() + timedelta(days=3, hours=1)
+    )
     result = health.organization_health(organization)
     [(level, message)] = result.findings
     assert level == health.CRITICAL
@@ -154,8 +169,12 @@ def test_an_expiring_oauth_client_secret_is_warned_about(organization):
 def test_a_workload_identity_federation_never_expires(organization, settings):
     settings.ENTRA_AUTHORITY_HOST = "https://login.microsoftonline.com"
     oauth.configure_workload_identity(
-        organization, subject="s", audience="api://a", actor=None,
-        issuer=f"https://login.microsoftonline.com/{organization.sso_tenant_id}/v2.0")
+        organization,
+        subject="s",
+        audience="api://a",
+        actor=None,
+        issuer=f"https://login.microsoftonline.com/{organization.sso_tenant_id}/v2.0",
+    )
     _cycle(organization, events=500, failures=3)
     assert health.organization_health(organization).findings == []
 
@@ -164,9 +183,13 @@ def test_a_workload_identity_federation_never_expires(organization, settings):
 
 
 def _request_with(organization, token_row, *, minutes_ago: float = 1, status_code: int = 200):
-    record(organization, operation=Operation.LIST_USERS, status_code=status_code,
-           token=token_row,
-           at=timezone.now() - timedelta(minutes=minutes_ago))
+    record(
+        organization,
+        operation=Operation.LIST_USERS,
+        status_code=status_code,
+        token=token_row,
+        at=timezone.now() - timedelta(minutes=minutes_ago),
+    )
 
 
 def test_every_active_credential_is_listed_with_its_expiry(organization):
@@ -176,7 +199,9 @@ def test_every_active_credential_is_listed_with_its_expiry(organization):
     credentials = health.organization_health(organization).credentials
 
     assert [(c.prefix, c.expires_at) for c in credentials] == [
-        (first.display_prefix, first.expires_at), (second.display_prefix, second.expires_at)]
+        (first.display_prefix, first.expires_at),
+        (second.display_prefix, second.expires_at),
+    ]
 
 
 def test_the_credential_in_use_is_the_one_of_azures_latest_request(organization):
@@ -256,8 +281,9 @@ def test_the_health_of_any_number_of_organizations_costs_five_queries(
 ):
     from tests import factories
 
-    organizations = [factories.make_organization(name=f"Clinic {n}", slug=f"clinic-{n}")
-                     for n in range(count)]
+    organizations = [
+        factories.make_organization(name=f"Clinic {n}", slug=f"clinic-{n}") for n in range(count)
+    ]
     for organization in organizations:
         row, _ = issue_token(organization, actor=None)
         _request_with(organization, row)

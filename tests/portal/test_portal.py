@@ -30,16 +30,17 @@ def test_portal_pages_require_sign_in(client, organization):
 
 
 def test_a_tenant_admin_signs_in_and_lands_on_their_dashboard(client, tenant_admin, organization):
-    response = client.post(reverse("portal:login"),
-                           {"username": tenant_admin.username, "password": PASSWORD},
-                           follow=True)
+    response = client.post(
+        reverse("portal:login"),
+        {"username": tenant_admin.username, "password": PASSWORD},
+        follow=True,
+    )
 
     assert response.redirect_chain[-1][0] == reverse("portal:dashboard", args=[organization.slug])
     assert organization.name in response.text
 
 
-def test_the_dashboard_shows_health_counts_tenant_url_and_chart(tenant_client, organization,
-                                                                token):
+def test_the_dashboard_shows_health_counts_tenant_url_and_chart(tenant_client, organization, token):
     record(organization, operation=Operation.CREATE_USER, status_code=201)
     record(organization, operation=Operation.CREATE_USER, status_code=409, subject="dup@x.test")
 
@@ -47,7 +48,7 @@ def test_the_dashboard_shows_health_counts_tenant_url_and_chart(tenant_client, o
 
     assert response.status_code == 200
     assert organization.scim_base_url in response.text
-    assert "<svg class=\"chart\"" in response.text
+    assert '<svg class="chart"' in response.text
     assert "dup@x.test" in response.text
     assert token[1] not in response.text
 
@@ -61,12 +62,13 @@ def test_the_dashboard_counts_requests_with_an_invalid_token_apart(
 
     response = tenant_client.get(reverse("portal:dashboard", args=[organization.slug]))
 
-    assert ("312 requests with an invalid token in the last 24 h — if Azure's Test Connection "
-            "fails, check the token") in html.unescape(response.text)
+    assert (
+        "312 requests with an invalid token in the last 24 h — if Azure's Test Connection "
+        "fails, check the token"
+    ) in html.unescape(response.text)
 
 
-def test_a_tenant_admin_of_two_organizations_can_switch(client, organization,
-                                                        other_organization):
+def test_a_tenant_admin_of_two_organizations_can_switch(client, organization, other_organization):
     user = make_tenant_admin(organization)
     services.set_memberships(user, [organization, other_organization], actor=None)
     client.force_login(user)
@@ -84,10 +86,17 @@ def test_the_switcher_cannot_reach_another_organization(tenant_client, other_org
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("name", [
-    "portal:dashboard", "portal:event_list", "portal:event_csv", "portal:user_list",
-    "portal:group_list", "portal:api_events",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "portal:dashboard",
+        "portal:event_list",
+        "portal:event_csv",
+        "portal:user_list",
+        "portal:group_list",
+        "portal:api_events",
+    ],
+)
 def test_another_organizations_pages_answer_404(tenant_client, other_organization, name):
     record(other_organization)
 
@@ -106,8 +115,9 @@ def test_another_organizations_event_answers_404(tenant_client, organization, ot
     assert response.status_code == 404
 
 
-def test_another_organizations_user_timeline_answers_404(tenant_client, organization,
-                                                         other_organization):
+def test_another_organizations_user_timeline_answers_404(
+    tenant_client, organization, other_organization
+):
     record(other_organization, subject="secret.user@lakeside.test")
 
     response = tenant_client.get(
@@ -135,10 +145,14 @@ def test_the_event_list_filters_by_operation_user_and_time(tenant_client, organi
     record(organization, subject="ann@x.test", operation=Operation.DEACTIVATE_USER, at=now)
     record(organization, subject="bob@x.test", operation=Operation.DEACTIVATE_USER, at=now)
 
-    response = tenant_client.get(reverse("portal:event_list", args=[organization.slug]), {
-        "operation": "deactivate_user", "user": "ann@x.test",
-        "since": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
-    })
+    response = tenant_client.get(
+        reverse("portal:event_list", args=[organization.slug]),
+        {
+            "operation": "deactivate_user",
+            "user": "ann@x.test",
+            "since": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
 
     events = response.context["page"].events
     assert [(e.subject, e.operation) for e in events] == [("ann@x.test", "deactivate_user")]
@@ -161,12 +175,15 @@ def test_the_event_list_pages_through_older_events(tenant_client, organization, 
 
 
 def test_a_failure_explains_its_fix(tenant_client, organization):
-    event = record(organization, status_code=409, error_type="uniqueness",
-                   error_detail="userName is already taken", subject="dup@x.test")
-
-    response = tenant_client.get(
-        reverse("portal:event_detail", args=[organization.slug, event.pk])
+    event = record(
+        organization,
+        status_code=409,
+        error_type="uniqueness",
+        error_detail="userName is already taken",
+        subject="dup@x.test",
     )
+
+    response = tenant_client.get(reverse("portal:event_detail", args=[organization.slug, event.pk]))
 
     assert "A user with the userName “dup@x.test” already exists here" in response.text
     assert "retries every cycle" in response.text
@@ -175,8 +192,14 @@ def test_a_failure_explains_its_fix(tenant_client, organization):
 def test_a_users_timeline_says_why_they_are_deactivated(tenant_client, organization):
     now = timezone.now()
     record(organization, subject="ann@x.test", resource_id="u-1", at=now - timedelta(hours=2))
-    record(organization, subject="ann@x.test", resource_id="u-1", status_code=200,
-           operation=Operation.DEACTIVATE_USER, request_id="deactivation-req-1")
+    record(
+        organization,
+        subject="ann@x.test",
+        resource_id="u-1",
+        status_code=200,
+        operation=Operation.DEACTIVATE_USER,
+        request_id="deactivation-req-1",
+    )
 
     response = tenant_client.get(
         reverse("portal:user_timeline", args=[organization.slug, "ann@x.test"])
@@ -206,10 +229,17 @@ def test_the_csv_export_has_the_filtered_events(tenant_client, organization):
 def test_the_csv_export_has_a_column_for_every_field_of_the_api(tenant_client, organization):
     record(organization)
 
-    header = next(csv.reader(io.StringIO(
-        b"".join(tenant_client.get(
-            reverse("portal:event_csv", args=[organization.slug])).streaming_content).decode()
-    )))
+    header = next(
+        csv.reader(
+            io.StringIO(
+                b"".join(
+                    tenant_client.get(
+                        reverse("portal:event_csv", args=[organization.slug])
+                    ).streaming_content
+                ).decode()
+            )
+        )
+    )
     api = tenant_client.get(reverse("portal:api_events", args=[organization.slug])).json()
 
     renamed = {"created_at": "time", "status_code": "status", "cycle": "cycle_id"}
@@ -217,10 +247,17 @@ def test_the_csv_export_has_a_column_for_every_field_of_the_api(tenant_client, o
     assert {"credential_kind", "credential_id"} <= set(header)
 
 
-@pytest.mark.parametrize("formula", [
-    '=HYPERLINK("http://evil")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
-    "\t=1+1", "\r=1+1",
-])
+@pytest.mark.parametrize(
+    "formula",
+    [
+        '=HYPERLINK("http://evil")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
 def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization, formula):
     record(organization, subject=formula)
 
@@ -230,25 +267,28 @@ def test_the_csv_export_defuses_spreadsheet_formulas(tenant_client, organization
 
 
 def test_a_new_tenant_admin_cannot_sign_in_before_setting_a_password(client, organization):
-    user = services.create_tenant_admin(username="new.admin", email="n@x.test",
-                                        organizations=[organization], actor=None)
+    user = services.create_tenant_admin(
+        username="new.admin", email="n@x.test", organizations=[organization], actor=None
+    )
 
     assert not user.has_usable_password()
 
 
-@pytest.mark.parametrize(("operation", "status_code", "expected"), [
-    (Operation.CREATE_USER, 409, "A user with the userName"),
-    (Operation.CREATE_GROUP, 409, "A group named"),
-    (Operation.RENAME_GROUP, 409, "Another group here already has the name"),
-    (Operation.LIST_USERS, 401, "secret token was refused"),
-    (Operation.TEST_CONNECTION, 404, "Tenant URL does not point"),
-    (Operation.UPDATE_USER, 500, "failed on Kno2's side"),
-])
+@pytest.mark.parametrize(
+    ("operation", "status_code", "expected"),
+    [
+        (Operation.CREATE_USER, 409, "A user with the userName"),
+        (Operation.CREATE_GROUP, 409, "A group named"),
+        (Operation.RENAME_GROUP, 409, "Another group here already has the name"),
+        (Operation.LIST_USERS, 401, "secret token was refused"),
+        (Operation.TEST_CONNECTION, 404, "Tenant URL does not point"),
+        (Operation.UPDATE_USER, 500, "failed on Kno2's side"),
+    ],
+)
 def test_each_failure_gets_a_fix_that_fits_it(operation, status_code, expected):
     from portal.explanations import explain_failure
 
-    assert expected in explain_failure(operation=operation, status_code=status_code,
-                                       subject="x")
+    assert expected in explain_failure(operation=operation, status_code=status_code, subject="x")
 
 
 def test_the_directory_lists_only_this_organizations_users_and_groups(
@@ -272,9 +312,15 @@ def test_a_groups_timeline_lists_its_membership_changes(tenant_client, organizat
     from scim.models import ScimGroup
 
     group = ScimGroup.objects.create(organization=organization, display_name="Nurses")
-    record(organization, operation=Operation.UPDATE_MEMBERS, status_code=204,
-           resource_type="Group", resource_id=str(group.scim_id), subject="Nurses",
-           members_added=4)
+    record(
+        organization,
+        operation=Operation.UPDATE_MEMBERS,
+        status_code=204,
+        resource_type="Group",
+        resource_id=str(group.scim_id),
+        subject="Nurses",
+        members_added=4,
+    )
 
     response = tenant_client.get(
         reverse("portal:group_timeline", args=[organization.slug, str(group.scim_id)])
@@ -313,16 +359,19 @@ def test_an_invalid_filter_is_ignored_and_the_others_still_apply(tenant_client, 
     record(organization, subject="fine@x.test")
     record(organization, subject="broken@x.test", status_code=500)
 
-    response = tenant_client.get(reverse("portal:event_list", args=[organization.slug]),
-                                 {"outcome": "failure", "since": "not a date"})
+    response = tenant_client.get(
+        reverse("portal:event_list", args=[organization.slug]),
+        {"outcome": "failure", "since": "not a date"},
+    )
 
     assert response.status_code == 200
     assert [e.subject for e in response.context["page"].events] == ["broken@x.test"]
 
 
 def test_a_user_with_no_organization_is_told_to_ask_kno2(client, db):
-    user = services.create_tenant_admin(username="lonely", email="l@x.test", organizations=[],
-                                        actor=None)
+    user = services.create_tenant_admin(
+        username="lonely", email="l@x.test", organizations=[], actor=None
+    )
     client.force_login(user)
 
     response = client.get(reverse("portal:home"))

@@ -59,7 +59,10 @@ def test_bootstrap_demo_json_is_one_object_with_every_documented_key(db, demo_se
 def test_the_staff_login_of_bootstrap_demo_opens_the_admin(db, demo_settings, client):
     result = bootstrap_json()
     assert factories.sign_in(
-        client, "/admin/login/", result["staff_username"], result["staff_password"],
+        client,
+        "/admin/login/",
+        result["staff_username"],
+        result["staff_password"],
         otp_token=result["staff_totp_code"],
     )
 
@@ -145,8 +148,9 @@ def test_bootstrap_demo_prints_a_totp_secret_an_authenticator_app_can_use(
 ):
     result = bootstrap_json()
     code = pyotp.TOTP(result["staff_totp_secret"]).at(time.time() + 30)
-    assert factories.sign_in(client, "/admin/login/", "admin", result["staff_password"],
-                             otp_token=code)
+    assert factories.sign_in(
+        client, "/admin/login/", "admin", result["staff_password"], otp_token=code
+    )
 
 
 def test_bootstrap_demo_prints_a_recovery_code_that_works_once(db, demo_settings, client):
@@ -155,16 +159,16 @@ def test_bootstrap_demo_prints_a_recovery_code_that_works_once(db, demo_settings
     result = bootstrap_json()
     password, recovery = result["staff_password"], result["staff_recovery_code"]
     assert factories.sign_in(client, "/admin/login/", "admin", password, otp_token=recovery)
-    assert not factories.sign_in(Client(), "/admin/login/", "admin", password,
-                                 otp_token=recovery)
+    assert not factories.sign_in(Client(), "/admin/login/", "admin", password, otp_token=recovery)
 
 
 def test_rerunning_bootstrap_demo_replaces_the_first_totp_secret(db, demo_settings, client):
     first = bootstrap_json()
     second = bootstrap_json()
     code = pyotp.TOTP(first["staff_totp_secret"]).now()
-    assert not factories.sign_in(client, "/admin/login/", "admin", second["staff_password"],
-                                 otp_token=code)
+    assert not factories.sign_in(
+        client, "/admin/login/", "admin", second["staff_password"], otp_token=code
+    )
 
 
 def test_bootstrap_demo_refuses_without_debug(db):

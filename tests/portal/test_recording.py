@@ -12,8 +12,11 @@ from scim.calls import Operation
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.portal.fake_scim_urls")]
 
 CREATE_ANN = {
-    "operation": "create_user", "resource_type": "User", "resource_id": "u-1",
-    "external_id": "ext-1", "display_name": "ann@riverside.test",
+    "operation": "create_user",
+    "resource_type": "User",
+    "resource_id": "u-1",
+    "external_id": "ext-1",
+    "display_name": "ann@riverside.test",
 }
 
 
@@ -24,7 +27,9 @@ def test_records_a_successful_create_with_token_label_and_prefix(fake_scim, toke
     assert response.status_code == 201
     assert (event.operation, event.status_code, event.succeeded) == ("create_user", 201, True)
     assert (event.subject, event.resource_id, event.external_id) == (
-        "ann@riverside.test", "u-1", "ext-1"
+        "ann@riverside.test",
+        "u-1",
+        "ext-1",
     )
     assert event.token_id == token[0].pk
     assert event.token_label == "Azure AD"
@@ -54,10 +59,16 @@ def test_replaces_an_unsafe_incoming_request_id(fake_scim):
 
 
 def test_records_a_failure_with_scim_error_type_and_detail(fake_scim):
-    fake_scim.send("POST", "Users", {
-        "status": 400, "scim_type": "invalidValue", "detail": "emails is malformed",
-        "event": CREATE_ANN,
-    })
+    fake_scim.send(
+        "POST",
+        "Users",
+        {
+            "status": 400,
+            "scim_type": "invalidValue",
+            "detail": "emails is malformed",
+            "event": CREATE_ANN,
+        },
+    )
 
     event = SyncEvent.objects.get()
     assert (event.status_code, event.succeeded) == (400, False)
@@ -71,7 +82,9 @@ def test_records_a_write_that_failed_and_rolled_back(fake_scim):
     assert not Organization.objects.filter(slug="rolled-back").exists()
     event = SyncEvent.objects.get()
     assert (event.operation, event.status_code, event.error_type) == (
-        "create_user", 409, "uniqueness"
+        "create_user",
+        409,
+        "uniqueness",
     )
 
 
@@ -96,11 +109,18 @@ def test_does_not_record_portal_requests(client):
 
 
 def test_describes_an_update_with_old_and_new_values(fake_scim):
-    fake_scim.send("PATCH", "Users/u-1", {"event": {
-        "operation": "update_user", "resource_type": "User",
-        "display_name": "ann@riverside.test",
-        "changes": [{"attribute": "title", "old": "Nurse", "new": "Head nurse"}],
-    }})
+    fake_scim.send(
+        "PATCH",
+        "Users/u-1",
+        {
+            "event": {
+                "operation": "update_user",
+                "resource_type": "User",
+                "display_name": "ann@riverside.test",
+                "changes": [{"attribute": "title", "old": "Nurse", "new": "Head nurse"}],
+            }
+        },
+    )
 
     event = SyncEvent.objects.get()
     assert event.changes == [{"attribute": "title", "old": "Nurse", "new": "Head nurse"}]
@@ -108,10 +128,20 @@ def test_describes_an_update_with_old_and_new_values(fake_scim):
 
 
 def test_describes_membership_changes_in_words(fake_scim):
-    fake_scim.send("PATCH", "Groups/g-1", {"status": 204, "event": {
-        "operation": "update_members", "resource_type": "Group", "display_name": "Nurses",
-        "members_added": 3, "members_removed": 1,
-    }})
+    fake_scim.send(
+        "PATCH",
+        "Groups/g-1",
+        {
+            "status": 204,
+            "event": {
+                "operation": "update_members",
+                "resource_type": "Group",
+                "display_name": "Nurses",
+                "members_added": 3,
+                "members_removed": 1,
+            },
+        },
+    )
 
     assert SyncEvent.objects.get().summary == (
         "Add 3 members to and remove 1 member from group “Nurses”"
@@ -119,9 +149,10 @@ def test_describes_membership_changes_in_words(fake_scim):
 
 
 def test_recognises_azure_test_connection(fake_scim):
-    query = '?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22'
-    fake_scim.send("GET", "Users", {"event": {"operation": "list_users", "results": 0}},
-                   query=query)
+    query = "?filter=userName+eq+%227d420df3-9995-4831-a406-ecf8166f5f6a%22"
+    fake_scim.send(
+        "GET", "Users", {"event": {"operation": "list_users", "results": 0}}, query=query
+    )
 
     event = SyncEvent.objects.get()
     assert event.operation == Operation.TEST_CONNECTION
@@ -130,18 +161,26 @@ def test_recognises_azure_test_connection(fake_scim):
 
 
 def test_a_lookup_that_finds_a_user_is_not_a_test_connection(fake_scim):
-    query = '?filter=userName+eq+%22ann%40riverside.test%22'
-    fake_scim.send("GET", "Users", {"event": {"operation": "list_users", "results": 1}},
-                   query=query)
+    query = "?filter=userName+eq+%22ann%40riverside.test%22"
+    fake_scim.send(
+        "GET", "Users", {"event": {"operation": "list_users", "results": 1}}, query=query
+    )
 
     assert SyncEvent.objects.get().operation == Operation.LIST_USERS
 
 
 def test_a_password_value_never_reaches_the_history(fake_scim):
-    fake_scim.send("PATCH", "Users/u-1", {"event": {
-        "operation": "update_user", "resource_type": "User",
-        "changes": [{"attribute": "password", "old": None, "new": "Hunter2-secret"}],
-    }})
+    fake_scim.send(
+        "PATCH",
+        "Users/u-1",
+        {
+            "event": {
+                "operation": "update_user",
+                "resource_type": "User",
+                "changes": [{"attribute": "password", "old": None, "new": "Hunter2-secret"}],
+            }
+        },
+    )
 
     assert SyncEvent.objects.get().changes == [
         {"attribute": "password", "old": None, "new": "[redacted]"}

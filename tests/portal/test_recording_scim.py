@@ -20,9 +20,14 @@ from tests.scim_client import ScimClient
 # the history is written after it, outside its transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ANN = {"schemas": [USER_SCHEMA], "userName": "ann@riverside.test", "externalId": "ann",
-       "active": True, "displayName": "Ann Lee",
-       "emails": [{"type": "work", "value": "ann@riverside.test", "primary": True}]}
+ANN = {
+    "schemas": [USER_SCHEMA],
+    "userName": "ann@riverside.test",
+    "externalId": "ann",
+    "active": True,
+    "displayName": "Ann Lee",
+    "emails": [{"type": "work", "value": "ann@riverside.test", "primary": True}],
+}
 
 
 @pytest.fixture
@@ -31,8 +36,14 @@ def scim(organization, token):
     error comes back as a response, as gunicorn would send it."""
     client = ScimClient.in_process(organization, token[1], Client(raise_request_exception=False))
 
-    def call(method: str, path: str, body: dict | None = None, *, bearer: str | None = None,
-             query: dict | None = None):
+    def call(
+        method: str,
+        path: str,
+        body: dict | None = None,
+        *,
+        bearer: str | None = None,
+        query: dict | None = None,
+    ):
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
         if method != "GET" and body is None:
             body = {}
@@ -61,7 +72,9 @@ def test_a_duplicate_create_is_recorded_as_a_rolled_back_409(scim):
     assert response.status_code == 409
     assert ScimUser.objects.count() == 1
     assert (failed.operation, failed.status_code, failed.error_type) == (
-        Operation.CREATE_USER, 409, "uniqueness"
+        Operation.CREATE_USER,
+        409,
+        "uniqueness",
     )
     assert failed.subject == "ann@riverside.test"
     assert SyncCycle.objects.get().failures == 1
@@ -69,8 +82,14 @@ def test_a_duplicate_create_is_recorded_as_a_rolled_back_409(scim):
 
 def test_a_deactivation_is_recorded_with_its_change(scim):
     user_id = scim("POST", "/Users", ANN).json()["id"]
-    scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP], "Operations": [
-        {"op": "Replace", "path": "active", "value": "False"}]})
+    scim(
+        "PATCH",
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+        },
+    )
 
     event = SyncEvent.objects.order_by("-id").first()
     assert event.operation == Operation.DEACTIVATE_USER
@@ -78,18 +97,22 @@ def test_a_deactivation_is_recorded_with_its_change(scim):
 
 
 def test_azure_test_connection_is_recognised(scim):
-    scim("GET", "/Users",
-         query={"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'})
+    scim("GET", "/Users", query={"filter": 'userName eq "7d420df3-9995-4831-a406-ecf8166f5f6a"'})
 
     event = SyncEvent.objects.get()
     assert (event.operation, event.status_code, event.results) == (
-        Operation.TEST_CONNECTION, 200, 0
+        Operation.TEST_CONNECTION,
+        200,
+        0,
     )
 
 
 def _failed_authentications(organization) -> int:
-    return sum(FailedAuthenticationCount.objects.filter(organization=organization)
-               .values_list("count", flat=True))
+    return sum(
+        FailedAuthenticationCount.objects.filter(organization=organization).values_list(
+            "count", flat=True
+        )
+    )
 
 
 def test_a_refused_token_is_counted_for_the_organization_not_recorded(scim, organization):
@@ -100,8 +123,7 @@ def test_a_refused_token_is_counted_for_the_organization_not_recorded(scim, orga
     assert _failed_authentications(organization) == 1
 
 
-def test_a_thousand_unauthenticated_requests_leave_health_unchanged(scim, organization,
-                                                                    settings):
+def test_a_thousand_unauthenticated_requests_leave_health_unchanged(scim, organization, settings):
     from portal.health import organization_health
 
     settings.SCIM_AUTH_FAILURE_RATE = "100000/5m"
@@ -112,13 +134,19 @@ def test_a_thousand_unauthenticated_requests_leave_health_unchanged(scim, organi
     url = f"/scim/v2/{organization.public_id}/Users"
     forged = "k2p_" + "A" * 12 + "_" + "B" * 38
     for n in range(1000):
-        headers = ({} if n % 3 == 0 else
-                   {"HTTP_AUTHORIZATION": "Bearer " + ("not-a-token" if n % 3 == 1 else forged)})
+        headers = (
+            {}
+            if n % 3 == 0
+            else {"HTTP_AUTHORIZATION": "Bearer " + ("not-a-token" if n % 3 == 1 else forged)}
+        )
         assert client.get(url, **headers).status_code == 401
 
     after = organization_health(organization)
     assert (after.events, after.failures, after.level, after.findings) == (
-        before.events, before.failures, before.level, before.findings
+        before.events,
+        before.failures,
+        before.level,
+        before.findings,
     )
     assert after.failed_authentications == 1000
     assert FailedAuthenticationCount.objects.count() == 1
@@ -157,7 +185,8 @@ def test_attacker_chosen_filter_request_id_and_token_are_not_stored(organization
     response = Client().get(
         f"/scim/v2/{organization.public_id}/Users",
         {"filter": 'userName eq "attacker-was-here"'},
-        HTTP_AUTHORIZATION=f"Bearer {forged}", HTTP_X_REQUEST_ID="attacker-chosen-id",
+        HTTP_AUTHORIZATION=f"Bearer {forged}",
+        HTTP_X_REQUEST_ID="attacker-chosen-id",
     )
 
     assert response.status_code == 401
@@ -170,8 +199,7 @@ def test_attacker_chosen_filter_request_id_and_token_are_not_stored(organization
 
 
 @pytest.mark.parametrize("variant", [str.upper, lambda tenant: tenant.replace("-", "")])
-def test_a_variant_of_the_tenant_url_is_attributed_to_no_organization(organization, token,
-                                                                      variant):
+def test_a_variant_of_the_tenant_url_is_attributed_to_no_organization(organization, token, variant):
     tenant = variant(str(organization.public_id))
     for bearer in (token[1], "k2p_wrong"):
         response = Client().get(f"/scim/v2/{tenant}/Users", HTTP_AUTHORIZATION=f"Bearer {bearer}")
@@ -200,7 +228,8 @@ def test_the_credential_of_each_event_is_recorded(scim, token):
 
     event = SyncEvent.objects.get()
     assert (event.credential_kind, event.credential_id) == (
-        CredentialKind.SECRET_TOKEN, token[0].display_prefix
+        CredentialKind.SECRET_TOKEN,
+        token[0].display_prefix,
     )
 
 
@@ -208,8 +237,14 @@ def test_no_token_reaches_the_history_or_the_logs(scim, token, caplog):
     caplog.set_level(logging.DEBUG)
     user_id = scim("POST", "/Users", ANN).json()["id"]
     scim("POST", "/Users", ANN)
-    scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP], "Operations": [
-        {"op": "Replace", "path": "displayName", "value": "Ann Lee-Smith"}]})
+    scim(
+        "PATCH",
+        f"/Users/{user_id}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "Ann Lee-Smith"}],
+        },
+    )
     scim("GET", "/Users", bearer=token[1][:-1] + "0")
 
     rows = list(SyncEvent.objects.values())
@@ -233,7 +268,9 @@ def test_a_throttled_request_is_recorded_too(scim, settings):
     throttled = SyncEvent.objects.order_by("-id").first()
     assert response.status_code == 429
     assert (throttled.status_code, throttled.operation, throttled.succeeded) == (
-        429, Operation.LIST_USERS, False
+        429,
+        Operation.LIST_USERS,
+        False,
     )
     cache.clear()
 
@@ -252,10 +289,11 @@ def _every_stored_row() -> str:
 def test_a_refused_well_formed_token_is_stored_nowhere_nor_logged(scim, token, caplog):
     caplog.set_level(logging.DEBUG)
     refused = factories.same_key_wrong_secret(token[1])
-    secret = refused[len("k2p_") + 13:]
+    secret = refused[len("k2p_") + 13 :]
 
-    response = scim("GET", "/Users", bearer=refused,
-                    query={"filter": 'userName eq "ann@riverside.test"'})
+    response = scim(
+        "GET", "/Users", bearer=refused, query={"filter": 'userName eq "ann@riverside.test"'}
+    )
 
     assert response.status_code == 401
     stored = _every_stored_row()
@@ -281,13 +319,23 @@ def test_an_event_joins_the_open_cycle_in_one_round_trip(scim, django_assert_num
     assert scim("POST", "/Users", ANN).status_code == 201
     first = SyncEvent.objects.select_related("organization").get()
     credential = AuthenticatedCredential(
-        organization=first.organization, kind=CredentialKind.SECRET_TOKEN,
-        public_id="k2p_fastfastfast…", expires_at=None,
+        organization=first.organization,
+        kind=CredentialKind.SECRET_TOKEN,
+        public_id="k2p_fastfastfast…",
+        expires_at=None,
     )
-    call = ScimCall(request_id="r-fast-path", method="GET", path="/scim/v2/x/Users",
-                    tenant=first.organization.public_id, operation=Operation.LIST_USERS,
-                    started_at=first.created_at, credential=credential, results=0,
-                    status_code=200, duration_ms=1.0)
+    call = ScimCall(
+        request_id="r-fast-path",
+        method="GET",
+        path="/scim/v2/x/Users",
+        tenant=first.organization.public_id,
+        operation=Operation.LIST_USERS,
+        started_at=first.created_at,
+        credential=credential,
+        results=0,
+        status_code=200,
+        duration_ms=1.0,
+    )
     with django_assert_num_queries(1):
         services.record_sync_event(call)
     assert SyncEvent.objects.filter(cycle=first.cycle).count() == 2
@@ -298,11 +346,15 @@ def test_events_of_one_burst_share_a_cycle_with_exact_counters(scim):
     assert scim("POST", "/Users", ANN).status_code == 201
     assert scim("POST", "/Users", ANN).status_code == 409
     user = ScimUser.objects.get()
-    deactivate = {"schemas": [PATCH_OP],
-                  "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    deactivate = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+    }
     assert scim("PATCH", f"/Users/{user.scim_id}", deactivate).status_code == 200
-    assert scim("GET", "/Users", query={"filter": 'userName eq "ann@riverside.test"'}
-                ).status_code == 200
+    assert (
+        scim("GET", "/Users", query={"filter": 'userName eq "ann@riverside.test"'}).status_code
+        == 200
+    )
 
     cycle = SyncCycle.objects.get()
     assert SyncEvent.objects.filter(cycle=cycle).count() == 4

@@ -135,8 +135,10 @@ def test_no_link_is_created_for_an_account_that_has_a_password(new_admin):
 
 def test_no_link_is_created_for_an_account_made_by_single_sign_on(organization):
     sso_account = services.create_tenant_admin(
-        username="sso-6f1c2a9e-0000-4000-8000-000000000001", email="s@x.test",
-        organizations=[organization], actor=None,
+        username="sso-6f1c2a9e-0000-4000-8000-000000000001",
+        email="s@x.test",
+        organizations=[organization],
+        actor=None,
     )
 
     with pytest.raises(services.SetPasswordLinkRefused, match="identity provider"):

@@ -30,7 +30,6 @@ def _used(organization, token_row, minutes_ago: float = 1):
         operation=Operation.LIST_USERS,
         status_code=200,
         token=token_row,
-
         at=timezone.now() - timedelta(minutes=minutes_ago),
     )
 

@@ -34,23 +34,32 @@ def make_user(organization: Organization, user_name: str, **attributes: Any) -> 
     )
 
 
-def make_group(organization: Organization, display_name: str,
-               members: list[ScimUser] = (), **attributes: Any) -> ScimGroup:
-    document = documents.clean_group({
-        "displayName": display_name,
-        "members": [{"value": str(user.scim_id)} for user in members],
-        **attributes,
-    })
+def make_group(
+    organization: Organization, display_name: str, members: list[ScimUser] = (), **attributes: Any
+) -> ScimGroup:
+    document = documents.clean_group(
+        {
+            "displayName": display_name,
+            "members": [{"value": str(user.scim_id)} for user in members],
+            **attributes,
+        }
+    )
     group, _ = services.create_group(organization, document)
     return group
 
 
 def bulk_users(organization: Organization, count: int, prefix: str = "user") -> list[ScimUser]:
     """``count`` users in one insert: setup for query-count tests, not a behaviour under test."""
-    users = [ScimUser(organization=organization, user_name=f"{prefix}{n}@example.com",
-                      work_email=f"{prefix}{n}@example.com",
-                      attributes={"emails": [{"value": f"{prefix}{n}@example.com",
-                                              "type": "work", "primary": True}]})
-             for n in range(count)]
+    users = [
+        ScimUser(
+            organization=organization,
+            user_name=f"{prefix}{n}@example.com",
+            work_email=f"{prefix}{n}@example.com",
+            attributes={
+                "emails": [{"value": f"{prefix}{n}@example.com", "type": "work", "primary": True}]
+            },
+        )
+        for n in range(count)
+    ]
     ScimUser.objects.bulk_create(users, batch_size=500)
     return list(ScimUser.objects.filter(organization=organization, user_name__startswith=prefix))

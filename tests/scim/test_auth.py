@@ -41,9 +41,16 @@ def test_request_with_valid_token_is_accepted(scim, path):
     assert scim.get(path).status_code == 200
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "k2p_notatoken", "Bearer k2p_AAAAAAAAAAAA_garbage",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "k2p_notatoken",
+        "Bearer k2p_AAAAAAAAAAAA_garbage",
+    ],
+)
 def test_malformed_or_unknown_token_is_unauthorized(scim, header):
     response = scim.client.get(f"{scim.base}/Users", HTTP_AUTHORIZATION=header)
 
@@ -64,7 +71,8 @@ def test_revoked_token_is_unauthorized(scim, token):
 
 def test_expired_token_is_unauthorized(scim, token):
     ProvisioningToken.objects.filter(pk=token[0].pk).update(
-        expires_at=timezone.now() + timedelta(days=1))
+        expires_at=timezone.now() + timedelta(days=1)
+    )
 
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         assert_unauthorized(scim.get("/Users"))
@@ -77,8 +85,9 @@ def test_token_stops_working_when_provisioning_is_disabled(scim):
 
 
 def test_unauthorized_response_never_echoes_the_token(scim, other_scim):
-    response = scim.client.get(f"{scim.base}/Users",
-                               HTTP_AUTHORIZATION=f"Bearer {other_scim.token}")
+    response = scim.client.get(
+        f"{scim.base}/Users", HTTP_AUTHORIZATION=f"Bearer {other_scim.token}"
+    )
 
     assert other_scim.token.encode() not in response.content
     assert other_scim.token not in response["WWW-Authenticate"]
@@ -88,8 +97,10 @@ def test_unauthorized_response_never_echoes_the_token(scim, other_scim):
 def test_other_organizations_token_on_this_tenant_url_is_unauthorized(scim, other_scim, method):
     user = make_user(scim.organization, "alice@riverside.example")
     intruder = ScimClient.in_process(scim.organization, other_scim.token)
-    body = {"schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
 
     response = intruder.send(method, f"/Users/{user.scim_id}", body)
 

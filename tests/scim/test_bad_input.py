@@ -15,18 +15,18 @@ from .conftest import make_group, make_user
 
 # Each filter with its answer on /Users and on /Groups: 200 a ListResponse, 400 invalidFilter.
 WEIRD_FILTERS = [
-    ('id eq 5', 200, 200),
-    ('userName eq 5', 200, 400),
-    ('userName eq true', 200, 400),
-    ('userName gt 5', 200, 400),
-    ('externalId eq null', 200, 200),
-    ('active eq 1', 400, 400),
-    ('meta.created eq true', 400, 400),
-    ('displayName co 5', 200, 200),
+    ("id eq 5", 200, 200),
+    ("userName eq 5", 200, 400),
+    ("userName eq true", 200, 400),
+    ("userName gt 5", 200, 400),
+    ("externalId eq null", 200, 200),
+    ("active eq 1", 400, 400),
+    ("meta.created eq true", 400, 400),
+    ("displayName co 5", 200, 200),
     ('meta.created gt "2020-13-45"', 400, 400),
     ('userName eq "a\x00b"', 400, 400),
-    ('userName pr and', 400, 400),
-    ('or', 400, 400),
+    ("userName pr and", 400, 400),
+    ("or", 400, 400),
     ('"x"', 400, 400),
     ('emails[type eq "work"].value gt 5', 200, 400),
     ('emails[value eq "x"]', 400, 400),
@@ -40,11 +40,14 @@ WEIRD_FILTERS = [
 ]
 
 
-@pytest.mark.parametrize(("resource", "filter_", "expected"), [
-    (resource, filter_, status)
-    for filter_, *statuses in WEIRD_FILTERS
-    for resource, status in zip(["Users", "Groups"], statuses, strict=True)
-])
+@pytest.mark.parametrize(
+    ("resource", "filter_", "expected"),
+    [
+        (resource, filter_, status)
+        for filter_, *statuses in WEIRD_FILTERS
+        for resource, status in zip(["Users", "Groups"], statuses, strict=True)
+    ],
+)
 def test_weird_filters_get_a_list_or_invalid_filter(scim, resource, filter_, expected):
     response = scim.get(f"/{resource}", {"filter": filter_})
 
@@ -56,27 +59,33 @@ def test_weird_filters_get_a_list_or_invalid_filter(scim, resource, filter_, exp
 
 
 def test_filter_with_invalid_utf8_in_the_url_never_fails_the_server(scim):
-    response = scim.client.get(f"{scim.base}/Users?filter=userName%20eq%20%22%ED%A0%80%00%22",
-                               HTTP_AUTHORIZATION=f"Bearer {scim.token}")
+    response = scim.client.get(
+        f"{scim.base}/Users?filter=userName%20eq%20%22%ED%A0%80%00%22",
+        HTTP_AUTHORIZATION=f"Bearer {scim.token}",
+    )
 
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidFilter"
 
 
-@pytest.mark.parametrize(("params", "page_length"), [
-    ({"startIndex": "99999999999999999999999"}, 0), ({"count": "-99999999999999999999"}, 0),
-    ({"count": ""}, 1), ({"attributes": ",,,"}, 1), ({"excludedAttributes": "urn:"}, 1),
-    ({"attributes": USER}, 1),
-])
+@pytest.mark.parametrize(
+    ("params", "page_length"),
+    [
+        ({"startIndex": "99999999999999999999999"}, 0),
+        ({"count": "-99999999999999999999"}, 0),
+        ({"count": ""}, 1),
+        ({"attributes": ",,,"}, 1),
+        ({"excludedAttributes": "urn:"}, 1),
+        ({"attributes": USER}, 1),
+    ],
+)
 def test_odd_list_parameters_get_a_list_page(scim, params, page_length):
     make_user(scim.organization, "alice@riverside.example")
 
     response = scim.get("/Users", params)
 
     assert response.status_code == 200, response.content
-    assert (response.json()["totalResults"], len(response.json()["Resources"])) == (
-        1, page_length
-    )
+    assert (response.json()["totalResults"], len(response.json()["Resources"])) == (1, page_length)
 
 
 def test_a_start_index_that_is_not_a_whole_number_is_invalid_value(scim):
@@ -85,13 +94,19 @@ def test_a_start_index_that_is_not_a_whole_number_is_invalid_value(scim):
     assert (response.status_code, response.json()["scimType"]) == (400, "invalidValue")
 
 
-@pytest.mark.parametrize("raw", [
-    '{"userName": NaN}', '{"userName": "x", "title": Infinity}',
-    '{"userName": "a\\u0000b"}', '{"userName": "x", "title": "\\ud800"}',
-    '{"userName": "x", "nested": ' + "[" * 5000 + "]" * 5000 + "}",
-    '{"userName": "x", "deep": ' + '{"a":' * 200 + "1" + "}" * 200 + "}",
-    "\xff\xfe", '{"userName": "x"',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"userName": NaN}',
+        '{"userName": "x", "title": Infinity}',
+        '{"userName": "a\\u0000b"}',
+        '{"userName": "x", "title": "\\ud800"}',
+        '{"userName": "x", "nested": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"userName": "x", "deep": ' + '{"a":' * 200 + "1" + "}" * 200 + "}",
+        "\xff\xfe",
+        '{"userName": "x"',
+    ],
+)
 def test_hostile_bodies_answer_400(scim, raw):
     response = scim.post("/Users", raw=raw)
 
@@ -100,29 +115,63 @@ def test_hostile_bodies_answer_400(scim, raw):
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.text(max_size=20)
     | st.sampled_from(["True", "False", "", "work", USER]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["value", "type", "primary", "givenName", "$ref", "x"]),
-                      children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["value", "type", "primary", "givenName", "$ref", "x"]),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
-paths = st.none() | st.sampled_from([
-    "active", "userName", "displayName", "name.givenName", "emails",
-    'emails[type eq "work"].value', 'emails[type eq "work"]', "manager",
-    ENTERPRISE,
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "members",
-    'members[value eq "x"]', "externalId", "roles", "id", "meta", "groups", "", "x[", "a.b.c",
-    'addresses[type eq "work"].locality', "name", "title",
-]) | st.text(max_size=15)
-operations = st.fixed_dictionaries({
-    "op": st.sampled_from(["add", "Add", "replace", "Replace", "remove", "Remove", "move", 5]),
-    "path": paths,
-    "value": json_values,
-})
+paths = (
+    st.none()
+    | st.sampled_from(
+        [
+            "active",
+            "userName",
+            "displayName",
+            "name.givenName",
+            "emails",
+            'emails[type eq "work"].value',
+            'emails[type eq "work"]',
+            "manager",
+            ENTERPRISE,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            "members",
+            'members[value eq "x"]',
+            "externalId",
+            "roles",
+            "id",
+            "meta",
+            "groups",
+            "",
+            "x[",
+            "a.b.c",
+            'addresses[type eq "work"].locality',
+            "name",
+            "title",
+        ]
+    )
+    | st.text(max_size=15)
+)
+operations = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(["add", "Add", "replace", "Replace", "remove", "Remove", "move", 5]),
+        "path": paths,
+        "value": json_values,
+    }
+)
 _names = itertools.count()
-fuzz = settings(max_examples=120, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+fuzz = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @fuzz
@@ -146,11 +195,29 @@ def test_random_group_patches_never_fail_the_server(scim, ops):
 
 
 @fuzz
-@given(body=st.dictionaries(
-    st.sampled_from(["userName", "displayName", "active", "emails", "name", "externalId",
-                     ENTERPRISE, "roles",
-                     "members", "schemas", "id", "meta", "password"]),
-    json_values, max_size=6))
+@given(
+    body=st.dictionaries(
+        st.sampled_from(
+            [
+                "userName",
+                "displayName",
+                "active",
+                "emails",
+                "name",
+                "externalId",
+                ENTERPRISE,
+                "roles",
+                "members",
+                "schemas",
+                "id",
+                "meta",
+                "password",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
 @pytest.mark.parametrize("resource", ["Users", "Groups"])
 def test_random_creates_never_fail_the_server(scim, resource, body):
     response = scim.post(f"/{resource}", body)

@@ -45,10 +45,18 @@ def run_in_parallel(scim: ScimClient, calls: list) -> list[int]:
 
 
 def test_parallel_creates_of_one_username_in_different_cases_give_one_201(scim):
-    names = ["race@riverside.example", "RACE@riverside.example", "Race@Riverside.Example",
-             "rAcE@riverside.example", "race@RIVERSIDE.example", "RACE@RIVERSIDE.EXAMPLE"]
-    calls = [lambda client, name=name: client.post("/Users", {"userName": name})
-             for name in names[:THREADS]]
+    names = [
+        "race@riverside.example",
+        "RACE@riverside.example",
+        "Race@Riverside.Example",
+        "rAcE@riverside.example",
+        "race@RIVERSIDE.example",
+        "RACE@RIVERSIDE.EXAMPLE",
+    ]
+    calls = [
+        lambda client, name=name: client.post("/Users", {"userName": name})
+        for name in names[:THREADS]
+    ]
 
     statuses = run_in_parallel(scim, calls)
 
@@ -60,10 +68,13 @@ def test_parallel_member_adds_to_one_group_lose_nothing(scim):
     users = bulk_users(scim.organization, THREADS * 20)
     group = make_group(scim.organization, "Everyone")
     batches = [users[n::THREADS] for n in range(THREADS)]
-    calls = [lambda client, batch=batch: client.patch_ops(
-        f"/Groups/{group.scim_id}",
-        {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in batch]})
-        for batch in batches]
+    calls = [
+        lambda client, batch=batch: client.patch_ops(
+            f"/Groups/{group.scim_id}",
+            {"op": "Add", "path": "members", "value": [{"value": str(u.scim_id)} for u in batch]},
+        )
+        for batch in batches
+    ]
 
     statuses = run_in_parallel(scim, calls)
 
@@ -74,8 +85,11 @@ def test_parallel_member_adds_to_one_group_lose_nothing(scim):
 def test_parallel_overlapping_member_adds_succeed_without_duplicates(scim):
     users = bulk_users(scim.organization, 40)
     group = make_group(scim.organization, "Everyone")
-    operation = {"op": "Add", "path": "members",
-                 "value": [{"value": str(u.scim_id)} for u in reversed(users)]}
+    operation = {
+        "op": "Add",
+        "path": "members",
+        "value": [{"value": str(u.scim_id)} for u in reversed(users)],
+    }
     calls = [lambda client: client.patch_ops(f"/Groups/{group.scim_id}", operation)] * THREADS
 
     statuses = run_in_parallel(scim, calls)
@@ -105,7 +119,8 @@ def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(s
     operation = {"op": "add", "path": "members", "value": [{"value": str(user.scim_id)}]}
     calls = [lambda client: client.delete(f"/Users/{user.scim_id}")] + [
         lambda client, group=group: client.patch_ops(f"/Groups/{group.scim_id}", operation)
-        for group in groups]
+        for group in groups
+    ]
 
     statuses = run_in_parallel(scim, calls)
 

@@ -60,7 +60,8 @@ def test_resource_types_list_users_and_groups_with_total_results(scim):
     assert by_id["User"]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
     assert by_id["Group"]["endpoint"] == "/Groups"
     assert by_id["Group"]["meta"]["location"] == (
-        f"{scim.organization.scim_base_url}/ResourceTypes/Group")
+        f"{scim.organization.scim_base_url}/ResourceTypes/Group"
+    )
 
 
 def test_single_resource_type(scim):
@@ -115,10 +116,13 @@ def test_mistyped_tenant_url_gets_a_scim_404_from_the_fallback_routes(scim, sett
     assert scim.get("/Users").status_code == 200
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), [
-    ("DELETE", "/Users", "GET, HEAD, POST"),
-    ("POST", "/ServiceProviderConfig", "GET, HEAD"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/Users", "GET, HEAD, POST"),
+        ("POST", "/ServiceProviderConfig", "GET, HEAD"),
+    ],
+)
 def test_method_not_allowed_lists_the_allowed_methods(scim, method, path, allowed):
     response = scim.send(method, path)
     assert response.status_code == 405

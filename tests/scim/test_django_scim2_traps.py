@@ -26,7 +26,8 @@ def test_or_filter_cannot_escape_the_tenant_clause(scim, other_scim):
 
 
 def test_filtered_search_is_narrowed_by_the_database_not_in_python(
-        scim, other_scim, django_assert_max_num_queries, settings):
+    scim, other_scim, django_assert_max_num_queries, settings
+):
     # Trap: filters ran over every tenant and were narrowed in Python, row by row.
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("portal.")]
     bulk_users(other_scim.organization, 200, prefix="user")
@@ -44,9 +45,14 @@ def test_member_adds_resolve_ids_within_the_tenant_only(scim, other_scim):
     foreign = make_user(other_scim.organization, "bob@lakeside.example")
     group = make_group(scim.organization, "Nurses")
 
-    response = scim.patch_ops(f"/Groups/{group.scim_id}", {
-        "op": "add", "path": "members", "value": [{"value": str(foreign.pk)},
-                                                  {"value": str(foreign.scim_id)}]})
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": str(foreign.pk)}, {"value": str(foreign.scim_id)}],
+        },
+    )
 
     assert response.status_code == 400
     assert not GroupMembership.objects.exists()
@@ -80,8 +86,10 @@ def test_adding_100_members_is_not_106_queries(scim, django_assert_max_num_queri
     # The same as for 1,000 members: see test_query_counts.ADD_MEMBERS_BUDGET (plus its
     # directory events: member names, position upsert, event insert, endpoint lookup).
     with django_assert_max_num_queries(11 + 4 + 2):
-        scim.patch_ops(f"/Groups/{group.scim_id}", {
-            "op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]})
+        scim.patch_ops(
+            f"/Groups/{group.scim_id}",
+            {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
+        )
 
     assert GroupMembership.objects.filter(group=group).count() == 100
 
@@ -95,8 +103,9 @@ def test_user_without_email_is_not_given_an_empty_email(scim):
 def test_boolean_active_in_patch_is_applied_not_501(scim):
     user = make_user(scim.organization, "alice@riverside.example")
 
-    response = scim.patch_ops(f"/Users/{user.scim_id}",
-                              {"op": "replace", "path": "active", "value": False})
+    response = scim.patch_ops(
+        f"/Users/{user.scim_id}", {"op": "replace", "path": "active", "value": False}
+    )
 
     assert response.status_code == 200
     assert response.json()["active"] is False

@@ -43,9 +43,11 @@ def test_failed_create_still_describes_the_attempt(scim):
 def test_update_user_event_lists_changes_with_old_and_new_values(scim):
     user = make_user(scim.organization, "alice@riverside.example", name={"givenName": "Al"})
 
-    response = scim.patch_ops(f"/Users/{user.scim_id}",
-                              {"op": "replace", "path": "name.givenName", "value": "Alice"},
-                              {"op": "add", "path": "title", "value": "Nurse"})
+    response = scim.patch_ops(
+        f"/Users/{user.scim_id}",
+        {"op": "replace", "path": "name.givenName", "value": "Alice"},
+        {"op": "add", "path": "title", "value": "Nurse"},
+    )
 
     recorded = event(response)
     assert recorded.operation == "update_user"
@@ -55,15 +57,19 @@ def test_update_user_event_lists_changes_with_old_and_new_values(scim):
     ]
 
 
-@pytest.mark.parametrize("first, second, operation", [
-    (True, "False", "deactivate_user"),
-    (False, "True", "reactivate_user"),
-])
+@pytest.mark.parametrize(
+    "first, second, operation",
+    [
+        (True, "False", "deactivate_user"),
+        (False, "True", "reactivate_user"),
+    ],
+)
 def test_active_changes_are_named_deactivate_and_reactivate(scim, first, second, operation):
     user = make_user(scim.organization, "alice@riverside.example", active=first)
 
-    response = scim.patch_ops(f"/Users/{user.scim_id}",
-                              {"op": "Replace", "path": "active", "value": second})
+    response = scim.patch_ops(
+        f"/Users/{user.scim_id}", {"op": "Replace", "path": "active", "value": second}
+    )
 
     assert event(response).operation == operation
 
@@ -71,8 +77,9 @@ def test_active_changes_are_named_deactivate_and_reactivate(scim, first, second,
 def test_password_never_appears_in_changes(scim):
     user = make_user(scim.organization, "alice@riverside.example")
 
-    response = scim.put(f"/Users/{user.scim_id}",
-                        {"userName": "alice@riverside.example", "password": "Secret-123"})
+    response = scim.put(
+        f"/Users/{user.scim_id}", {"userName": "alice@riverside.example", "password": "Secret-123"}
+    )
 
     assert "Secret-123" not in str(event(response))
 
@@ -116,19 +123,27 @@ def test_member_changes_are_counted(scim):
 def test_rename_group_event(scim):
     group = make_group(scim.organization, "Nurses")
 
-    response = scim.patch_ops(f"/Groups/{group.scim_id}",
-                              {"op": "Replace", "path": "displayName", "value": "Night Nurses"})
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "Replace", "path": "displayName", "value": "Night Nurses"},
+    )
 
     recorded = event(response)
     assert recorded.operation == "rename_group"
     assert recorded.changes == [
-        {"attribute": "displayName", "old": "Nurses", "new": "Night Nurses"}]
+        {"attribute": "displayName", "old": "Nurses", "new": "Night Nurses"}
+    ]
 
 
-@pytest.mark.parametrize("path, operation", [
-    ("/Groups", "list_groups"), ("/Schemas", "discovery"), ("/ResourceTypes", "discovery"),
-    ("/ServiceProviderConfig", "discovery"),
-])
+@pytest.mark.parametrize(
+    "path, operation",
+    [
+        ("/Groups", "list_groups"),
+        ("/Schemas", "discovery"),
+        ("/ResourceTypes", "discovery"),
+        ("/ServiceProviderConfig", "discovery"),
+    ],
+)
 def test_read_operations_are_named(scim, path, operation):
     assert event(scim.get(path)).operation == operation
 
@@ -172,7 +187,9 @@ def test_the_call_names_the_credential_that_authenticated_it(scim, token):
     credential = event(scim.get("/Users")).credential
 
     assert (credential.kind, credential.public_id, credential.token) == (
-        CredentialKind.SECRET_TOKEN, token[0].display_prefix, token[0]
+        CredentialKind.SECRET_TOKEN,
+        token[0].display_prefix,
+        token[0],
     )
 
 

@@ -16,10 +16,15 @@ from .conftest import make_group, make_user
 @pytest.fixture
 def alice(scim):
     return make_user(
-        scim.organization, "Alice@Riverside.example", externalId="Ext-Alice",
-        displayName="Alice Liddell", name={"givenName": "Alice", "familyName": "Liddell"},
-        emails=[{"type": "work", "value": "alice.work@riverside.example", "primary": True},
-                {"type": "home", "value": "alice@home.example"}],
+        scim.organization,
+        "Alice@Riverside.example",
+        externalId="Ext-Alice",
+        displayName="Alice Liddell",
+        name={"givenName": "Alice", "familyName": "Liddell"},
+        emails=[
+            {"type": "work", "value": "alice.work@riverside.example", "primary": True},
+            {"type": "home", "value": "alice@home.example"},
+        ],
     )
 
 
@@ -39,15 +44,21 @@ def test_test_connection_random_guid_filter_answers_empty_list(scim, resource):
 
     assert response.status_code == 200
     assert response["Content-Type"] == SCIM_JSON
-    assert response.json() == {"schemas": [LIST], "totalResults": 0, "itemsPerPage": 0,
-                               "startIndex": 1, "Resources": []}
+    assert response.json() == {
+        "schemas": [LIST],
+        "totalResults": 0,
+        "itemsPerPage": 0,
+        "startIndex": 1,
+        "Resources": [],
+    }
 
 
 def test_test_connection_with_plus_encoded_spaces_and_no_accept_header(scim, alice):
     # Reference §2.1: the real request line, no Accept or Content-Type header.
     response = scim.client.get(
         f"{scim.base}/Users?filter=userName+eq+%22alice%40riverside.example%22",
-        HTTP_AUTHORIZATION=f"Bearer {scim.token}")
+        HTTP_AUTHORIZATION=f"Bearer {scim.token}",
+    )
 
     assert response.status_code == 200
     assert response.json()["totalResults"] == 1
@@ -60,8 +71,10 @@ def test_any_accept_header_is_tolerated(scim):
 
 
 def test_unknown_query_parameters_such_as_the_azure_flag_are_ignored(scim):
-    response = scim.client.get(f"{scim.base}/Users?aadOptscim062020&filter=userName+eq+%22x%22",
-                               HTTP_AUTHORIZATION=f"Bearer {scim.token}")
+    response = scim.client.get(
+        f"{scim.base}/Users?aadOptscim062020&filter=userName+eq+%22x%22",
+        HTTP_AUTHORIZATION=f"Bearer {scim.token}",
+    )
 
     assert response.status_code == 200
 
@@ -86,22 +99,25 @@ def test_get_user_by_query_zero_results_example(scim, alice):
     assert body["Resources"] == []
 
 
-@pytest.mark.parametrize("filter_", [
-    'userName eq "ALICE@riverside.EXAMPLE"',
-    'username EQ "alice@riverside.example"',
-    'externalId eq "ext-alice"',
-    'displayName eq "alice liddell"',
-    'emails[type eq "work"].value eq "ALICE.WORK@riverside.example"',
-    'emails[type eq "Work"].value eq "alice.work@riverside.example"',
-    'userName eq "alice@riverside.example" and externalId eq "Ext-Alice"',
-    'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice@riverside.example"',
-    'name.familyName eq "LIDDELL"',
-    'active eq true',
-    'userName sw "alice"',
-    'userName co "RIVERSIDE"',
-    'externalId pr',
-    'not (userName eq "bob@riverside.example")',
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        'userName eq "ALICE@riverside.EXAMPLE"',
+        'username EQ "alice@riverside.example"',
+        'externalId eq "ext-alice"',
+        'displayName eq "alice liddell"',
+        'emails[type eq "work"].value eq "ALICE.WORK@riverside.example"',
+        'emails[type eq "Work"].value eq "alice.work@riverside.example"',
+        'userName eq "alice@riverside.example" and externalId eq "Ext-Alice"',
+        'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice@riverside.example"',
+        'name.familyName eq "LIDDELL"',
+        "active eq true",
+        'userName sw "alice"',
+        'userName co "RIVERSIDE"',
+        "externalId pr",
+        'not (userName eq "bob@riverside.example")',
+    ],
+)
 def test_user_filters_match_case_insensitively(scim, alice, filter_):
     response = search(scim, "Users", filter_)
 
@@ -128,7 +144,7 @@ def test_home_email_does_not_match_the_work_email_filter(scim, alice):
 def test_filter_on_active_false_finds_deactivated_users(scim, alice):
     scim.patch_ops(f"/Users/{alice.scim_id}", {"op": "Replace", "path": "active", "value": "False"})
 
-    assert names(search(scim, "Users", 'active eq false')) == ["Alice@Riverside.example"]
+    assert names(search(scim, "Users", "active eq false")) == ["Alice@Riverside.example"]
 
 
 def test_group_filter_by_display_name_is_case_insensitive(scim):
@@ -138,22 +154,25 @@ def test_group_filter_by_display_name_is_case_insensitive(scim):
     assert names(search(scim, "Groups", 'externalId eq "G-1"')) == ["Night Nurses"]
 
 
-@pytest.mark.parametrize("resource, filter_", [
-    ("Users", 'bogus eq "x"'),
-    ("Users", 'name.bogus eq "x"'),
-    ("Users", 'manager.displayName eq "x"'),
-    ("Users", 'emails[type eq "home"].value eq "x"'),
-    ("Users", 'emails.value eq "x"'),
-    ("Users", 'userName eq'),
-    ("Users", 'userName eq "unterminated'),
-    ("Users", '((userName eq "x"'),
-    ("Users", 'active eq "sometimes"'),
-    ("Users", 'active gt true'),
-    ("Users", 'meta.lastModified gt "not a date"'),
-    ("Users", ""),
-    ("Groups", 'members eq "x"'),
-    ("Groups", 'userName eq "x"'),
-])
+@pytest.mark.parametrize(
+    "resource, filter_",
+    [
+        ("Users", 'bogus eq "x"'),
+        ("Users", 'name.bogus eq "x"'),
+        ("Users", 'manager.displayName eq "x"'),
+        ("Users", 'emails[type eq "home"].value eq "x"'),
+        ("Users", 'emails.value eq "x"'),
+        ("Users", "userName eq"),
+        ("Users", 'userName eq "unterminated'),
+        ("Users", '((userName eq "x"'),
+        ("Users", 'active eq "sometimes"'),
+        ("Users", "active gt true"),
+        ("Users", 'meta.lastModified gt "not a date"'),
+        ("Users", ""),
+        ("Groups", 'members eq "x"'),
+        ("Groups", 'userName eq "x"'),
+    ],
+)
 def test_unsupported_or_malformed_filter_answers_400_invalid_filter(scim, resource, filter_):
     response = search(scim, resource, filter_)
 
@@ -161,10 +180,14 @@ def test_unsupported_or_malformed_filter_answers_400_invalid_filter(scim, resour
     assert response.json()["scimType"] == "invalidFilter"
 
 
-@pytest.mark.parametrize("filter_", [
-    'userName eq "x" and bogus eq "y"', 'bogus eq "y" or userName eq "x"',
-    'not (bogus eq "y") and userName eq "x"',
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        'userName eq "x" and bogus eq "y"',
+        'bogus eq "y" or userName eq "x"',
+        'not (bogus eq "y") and userName eq "x"',
+    ],
+)
 def test_an_unknown_attribute_beside_a_known_one_is_refused_not_dropped(scim, alice, filter_):
     response = search(scim, "Users", filter_)
 
@@ -181,8 +204,12 @@ def test_meta_last_modified_filter_works(scim, alice):
 def test_or_filter_cannot_reach_another_organization(scim, other_scim, alice):
     make_user(other_scim.organization, "mallory@lakeside.example", externalId="m")
 
-    response = search(scim, "Users", 'userName eq "mallory@lakeside.example" or externalId eq "m"'
-                      ' or userName eq "alice@riverside.example"')
+    response = search(
+        scim,
+        "Users",
+        'userName eq "mallory@lakeside.example" or externalId eq "m"'
+        ' or userName eq "alice@riverside.example"',
+    )
 
     assert names(response) == ["Alice@Riverside.example"]
 
@@ -190,12 +217,14 @@ def test_or_filter_cannot_reach_another_organization(scim, other_scim, alice):
 def test_filter_never_returns_another_organizations_user(scim, other_scim):
     make_user(other_scim.organization, "alice@riverside.example")
 
-    assert search(scim, "Users", 'userName eq "alice@riverside.example"').json()[
-        "totalResults"] == 0
-    assert search(scim, "Users", 'userName pr').json()["totalResults"] == 0
+    assert (
+        search(scim, "Users", 'userName eq "alice@riverside.example"').json()["totalResults"] == 0
+    )
+    assert search(scim, "Users", "userName pr").json()["totalResults"] == 0
 
 
 # --- pagination ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def five_users(scim):
@@ -256,18 +285,24 @@ def test_filter_results_paginate_too(scim, five_users):
     body = scim.get("/Users", {"filter": 'userName sw "user"', "startIndex": 2, "count": 2}).json()
 
     assert body["totalResults"] == 5
-    assert [r["userName"] for r in body["Resources"]] == ["user1@riverside.example",
-                                                         "user2@riverside.example"]
+    assert [r["userName"] for r in body["Resources"]] == [
+        "user1@riverside.example",
+        "user2@riverside.example",
+    ]
 
 
 # --- attributes / excludedAttributes ---------------------------------------------------------
 
+
 def test_attributes_parameter_returns_only_those_plus_id_and_schemas(scim, alice):
     body = scim.get(f"/Users/{alice.scim_id}", {"attributes": "userName,name.givenName"}).json()
 
-    assert body == {"schemas": [USER],
-                    "id": str(alice.scim_id), "userName": "Alice@Riverside.example",
-                    "name": {"givenName": "Alice"}}
+    assert body == {
+        "schemas": [USER],
+        "id": str(alice.scim_id),
+        "userName": "Alice@Riverside.example",
+        "name": {"givenName": "Alice"},
+    }
 
 
 def test_excluded_attributes_removes_them_from_list_results(scim, alice):
@@ -293,18 +328,28 @@ def test_walkthrough_filter_with_unquoted_value_is_understood(scim, alice):
     assert names(response) == ["Alice@Riverside.example"]
 
 
-@pytest.mark.parametrize("filter_", [
-    'manager eq "boss-1"',
-    'manager.value eq "BOSS-1"',
-    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "boss-1"',
-    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "cardiology"',
-    'employeeNumber eq "E-7"',
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        'manager eq "boss-1"',
+        'manager.value eq "BOSS-1"',
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "boss-1"',
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "cardiology"',
+        'employeeNumber eq "E-7"',
+    ],
+)
 def test_enterprise_attributes_are_filterable(scim, filter_):
-    user = make_user(scim.organization, "ext@riverside.example", **{
-        ENTERPRISE: {
-            "manager": {"value": "boss-1"}, "department": "Cardiology", "employeeNumber": "E-7",
-        }})
+    user = make_user(
+        scim.organization,
+        "ext@riverside.example",
+        **{
+            ENTERPRISE: {
+                "manager": {"value": "boss-1"},
+                "department": "Cardiology",
+                "employeeNumber": "E-7",
+            }
+        },
+    )
     make_user(scim.organization, "other@riverside.example")
 
     response = search(scim, "Users", filter_)
@@ -315,9 +360,11 @@ def test_enterprise_attributes_are_filterable(scim, filter_):
 def test_walkthrough_manager_check_by_id_and_manager(scim):
     # Reference §2.5 example 4: id eq … and manager eq …
     boss = make_user(scim.organization, "boss@riverside.example")
-    user = make_user(scim.organization, "ext@riverside.example", **{
-        ENTERPRISE: {
-            "manager": {"value": str(boss.scim_id)}}})
+    user = make_user(
+        scim.organization,
+        "ext@riverside.example",
+        **{ENTERPRISE: {"manager": {"value": str(boss.scim_id)}}},
+    )
 
     hit = search(scim, "Users", f'id eq "{user.scim_id}" and manager eq "{boss.scim_id}"')
     miss = search(scim, "Users", f'id eq "{user.scim_id}" and manager eq "{user.scim_id}"')
@@ -341,14 +388,18 @@ def test_quoted_true_is_text_not_a_boolean(scim):
     user = make_user(scim.organization, "true")
 
     assert [r["id"] for r in search(scim, "Users", 'userName eq "true"').json()["Resources"]] == [
-        str(user.scim_id)]
+        str(user.scim_id)
+    ]
 
 
-@pytest.mark.parametrize("filter_", [
-    'name.givenName ge "a\\u0000b"',
-    'userName eq "nul\\u0000inside"',
-    'displayName co "\\u0000"',
-])
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        'name.givenName ge "a\\u0000b"',
+        'userName eq "nul\\u0000inside"',
+        'displayName co "\\u0000"',
+    ],
+)
 def test_filter_value_with_a_nul_character_answers_400_not_500(scim, filter_):
     """Found by bench/fuzz_scim.py: PostgreSQL refuses NUL in text, which was a 500."""
     response = search(scim, "Users", filter_)

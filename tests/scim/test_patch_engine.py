@@ -652,7 +652,8 @@ CLOSED_SCHEMA = [
 
 CLOSED_SCHEMA.append(
     pytest.param(
-        ADA, [op("add", ENTERPRISE, {"schemas": [ENTERPRISE], "department": "ICU"})],
+        ADA,
+        [op("add", ENTERPRISE, {"schemas": [ENTERPRISE], "department": "ICU"})],
         {**ADA, ENTERPRISE: {"department": "ICU"}},
         id="closed: schemas inside an extension object is derived, so ignored",
     )

@@ -36,11 +36,13 @@ def hundred_users(scim):
 
 def add_members(group, users):
     GroupMembership.objects.bulk_create(
-        [GroupMembership(group=group, user=user) for user in users], batch_size=500)
+        [GroupMembership(group=group, user=user) for user in users], batch_size=500
+    )
 
 
-def test_a_100_user_page_costs_a_fixed_number_of_queries(scim, hundred_users,
-                                                          django_assert_max_num_queries):
+def test_a_100_user_page_costs_a_fixed_number_of_queries(
+    scim, hundred_users, django_assert_max_num_queries
+):
     group = make_group(scim.organization, "Everyone")
     add_members(group, hundred_users)
 
@@ -51,8 +53,9 @@ def test_a_100_user_page_costs_a_fixed_number_of_queries(scim, hundred_users,
     assert all(r["groups"] for r in response.json()["Resources"])
 
 
-def test_a_filtered_user_search_costs_a_fixed_number_of_queries(scim, hundred_users,
-                                                                 django_assert_max_num_queries):
+def test_a_filtered_user_search_costs_a_fixed_number_of_queries(
+    scim, hundred_users, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(AUTH + 3):
         response = scim.get("/Users", {"filter": 'userName sw "user1"'})
 
@@ -60,7 +63,8 @@ def test_a_filtered_user_search_costs_a_fixed_number_of_queries(scim, hundred_us
 
 
 def test_reading_a_10000_member_group_without_members_does_not_touch_them(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     users = bulk_users(scim.organization, 10_000)
     group = make_group(scim.organization, "Everyone")
     add_members(group, users)
@@ -79,14 +83,16 @@ def test_listing_groups_without_members_does_not_touch_them(scim, django_assert_
         add_members(make_group(scim.organization, f"Group {n}"), users)
 
     with django_assert_max_num_queries(AUTH + 2):
-        response = scim.get("/Groups", {"excludedAttributes": "members",
-                                        "filter": 'displayName sw "group"'})
+        response = scim.get(
+            "/Groups", {"excludedAttributes": "members", "filter": 'displayName sw "group"'}
+        )
 
     assert response.json()["totalResults"] == 5
 
 
 def test_reading_a_group_with_members_is_one_query_for_all_members(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     users = bulk_users(scim.organization, 1_000)
     group = make_group(scim.organization, "Everyone")
     add_members(group, users)
@@ -108,11 +114,15 @@ REMOVE_MEMBERS_BUDGET = AUTH + 7 + MEMBER_EVENTS
 
 
 def test_adding_1000_members_in_one_patch_costs_a_fixed_number_of_queries(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     users = bulk_users(scim.organization, 1_000)
     group = make_group(scim.organization, "Everyone")
-    operation = {"op": "Add", "path": "members",
-                 "value": [{"value": str(user.scim_id)} for user in users]}
+    operation = {
+        "op": "Add",
+        "path": "members",
+        "value": [{"value": str(user.scim_id)} for user in users],
+    }
 
     with django_assert_max_num_queries(ADD_MEMBERS_BUDGET):
         response = scim.patch_ops(f"/Groups/{group.scim_id}", operation)
@@ -128,29 +138,39 @@ def test_adding_members_costs_the_same_for_10_and_1000(scim):
 
     def cost(group, members):
         with CaptureQueriesContext(connection) as captured:
-            scim.patch_ops(f"/Groups/{group.scim_id}", {
-                "op": "add", "path": "members", "value": [{"value": str(u.scim_id)}
-                                                          for u in members]})
+            scim.patch_ops(
+                f"/Groups/{group.scim_id}",
+                {
+                    "op": "add",
+                    "path": "members",
+                    "value": [{"value": str(u.scim_id)} for u in members],
+                },
+            )
         return len([q for q in captured.captured_queries if "INSERT" not in q["sql"]])
 
     assert cost(small, users[:10]) == cost(large, users[10:])
 
 
 def test_removing_1000_members_in_one_patch_costs_a_fixed_number_of_queries(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     users = bulk_users(scim.organization, 1_000)
     keep = make_user(scim.organization, "keep@riverside.example")
     group = make_group(scim.organization, "Everyone")
     add_members(group, [*users, keep])
-    operation = {"op": "Remove", "path": "members",
-                 "value": [{"value": str(user.scim_id)} for user in users]}
+    operation = {
+        "op": "Remove",
+        "path": "members",
+        "value": [{"value": str(user.scim_id)} for user in users],
+    }
 
     with django_assert_max_num_queries(REMOVE_MEMBERS_BUDGET):
         response = scim.patch_ops(f"/Groups/{group.scim_id}", operation)
 
     assert response.status_code == 204
     assert list(GroupMembership.objects.filter(group=group).values_list("user", flat=True)) == [
-        keep.pk]
+        keep.pk
+    ]
 
 
 def test_user_patch_costs_a_fixed_number_of_queries(scim, django_assert_max_num_queries):
@@ -158,9 +178,11 @@ def test_user_patch_costs_a_fixed_number_of_queries(scim, django_assert_max_num_
 
     # savepoint, lock, update, release, groups
     with django_assert_max_num_queries(AUTH + 5 + EVENTS):
-        response = scim.patch_ops(f"/Users/{user.scim_id}",
-                                  {"op": "replace", "path": "active", "value": "False"},
-                                  {"op": "replace", "path": "displayName", "value": "Alice"})
+        response = scim.patch_ops(
+            f"/Users/{user.scim_id}",
+            {"op": "replace", "path": "active", "value": "False"},
+            {"op": "replace", "path": "displayName", "value": "Alice"},
+        )
 
     assert response.status_code == 200
 
@@ -172,8 +194,9 @@ def test_user_create_costs_a_fixed_number_of_queries(scim, django_assert_max_num
     assert response.status_code == 201
 
 
-def test_query_counts_are_scoped_to_the_organization(scim, other_scim,
-                                                     django_assert_max_num_queries):
+def test_query_counts_are_scoped_to_the_organization(
+    scim, other_scim, django_assert_max_num_queries
+):
     bulk_users(other_scim.organization, 300, prefix="foreign")
     bulk_users(scim.organization, 3)
 
@@ -187,17 +210,20 @@ KNO2 = "urn:ietf:params:scim:schemas:extension:kno2:2.0:User"
 
 
 def test_a_create_with_new_extension_attributes_adds_two_queries_whatever_their_number(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     # The user's three, plus reading the organization's known attributes and one insert.
     with django_assert_max_num_queries(AUTH + 5 + EVENTS):
-        response = scim.post("/Users", {"userName": "new@riverside.example",
-                                        KNO2: {f"a{n}": "v" for n in range(50)}})
+        response = scim.post(
+            "/Users", {"userName": "new@riverside.example", KNO2: {f"a{n}": "v" for n in range(50)}}
+        )
 
     assert response.status_code == 201
 
 
 def test_a_create_with_known_extension_attributes_adds_one_query(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     make_user(scim.organization, "first@riverside.example", **{KNO2: {"npi": "1"}})
 
     with django_assert_max_num_queries(AUTH + 4 + EVENTS):
@@ -207,20 +233,24 @@ def test_a_create_with_known_extension_attributes_adds_one_query(
 
 
 def test_a_patch_of_an_extension_attribute_adds_at_most_two_queries(
-        scim, django_assert_max_num_queries):
+    scim, django_assert_max_num_queries
+):
     user = make_user(scim.organization, "alice@riverside.example")
 
     with django_assert_max_num_queries(AUTH + 7 + EVENTS):
-        response = scim.patch_ops(f"/Users/{user.scim_id}",
-                                  {"op": "add", "path": f"{KNO2}:npi", "value": "1"})
+        response = scim.patch_ops(
+            f"/Users/{user.scim_id}", {"op": "add", "path": f"{KNO2}:npi", "value": "1"}
+        )
 
     assert response.status_code == 200
 
 
 def test_schemas_cost_one_query_whatever_the_number_of_extension_attributes(
-        scim, django_assert_max_num_queries):
-    make_user(scim.organization, "first@riverside.example",
-              **{KNO2: {f"a{n}": "v" for n in range(100)}})
+    scim, django_assert_max_num_queries
+):
+    make_user(
+        scim.organization, "first@riverside.example", **{KNO2: {f"a{n}": "v" for n in range(100)}}
+    )
 
     with django_assert_max_num_queries(AUTH + 1):
         response = scim.get("/Schemas")

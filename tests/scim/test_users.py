@@ -17,14 +17,19 @@ CREATE_USER = {
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
     "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
     "active": True,
-    "emails": [{
-        "primary": True,
-        "type": "work",
-        "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
-    }],
+    "emails": [
+        {
+            "primary": True,
+            "type": "work",
+            "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+        }
+    ],
     "meta": {"resourceType": "User"},
-    "name": {"formatted": "givenName familyName", "familyName": "familyName",
-             "givenName": "givenName"},
+    "name": {
+        "formatted": "givenName familyName",
+        "familyName": "familyName",
+        "givenName": "givenName",
+    },
     "roles": [],
 }
 
@@ -58,7 +63,9 @@ def test_created_user_gets_an_opaque_random_id_and_location_under_the_tenant_url
     response = scim.get(f"/Users/{body['id']}")
 
     assert len(body["id"]) == 36 and body["id"].count("-") == 4
-    expected = f"https://provisioning.kno2.test/scim/v2/{scim.organization.public_id}/Users/{body['id']}"
+    expected = (
+        f"https://provisioning.kno2.test/scim/v2/{scim.organization.public_id}/Users/{body['id']}"
+    )
     assert body["meta"]["location"] == expected
     assert response["Location"] == expected
 
@@ -70,7 +77,9 @@ def test_create_user_with_taken_username_in_other_case_answers_409_uniqueness(sc
 
     assert response.status_code == 409
     assert response.json() == {
-        "schemas": [ERROR], "status": "409", "scimType": "uniqueness",
+        "schemas": [ERROR],
+        "status": "409",
+        "scimType": "uniqueness",
         "detail": response.json()["detail"],
     }
     assert ScimUser.objects.count() == 1
@@ -121,19 +130,31 @@ def test_enterprise_and_custom_extension_attributes_read_back_exactly_as_sent(sc
     sent = {
         "schemas": [CORE, ENTERPRISE, custom],
         "userName": "ext@riverside.example",
-        "nickName": "Babs", "title": "Nurse", "preferredLanguage": "en-US",
+        "nickName": "Babs",
+        "title": "Nurse",
+        "preferredLanguage": "en-US",
         "phoneNumbers": [{"type": "work", "value": "55555555555"}],
         "addresses": [{"type": "work", "country": "ML", "primary": True}],
-        ENTERPRISE: {"employeeNumber": "E-7", "department": "Cardiology",
-                     "manager": {"value": "mgr-1"}},
+        ENTERPRISE: {
+            "employeeNumber": "E-7",
+            "department": "Cardiology",
+            "manager": {"value": "mgr-1"},
+        },
         custom: {"badgeColour": "green"},
     }
 
     body = create(scim, sent)
     fetched = scim.get(f"/Users/{body['id']}").json()
 
-    for key in ("nickName", "title", "preferredLanguage", "phoneNumbers", "addresses",
-                ENTERPRISE, custom):
+    for key in (
+        "nickName",
+        "title",
+        "preferredLanguage",
+        "phoneNumbers",
+        "addresses",
+        ENTERPRISE,
+        custom,
+    ):
         assert fetched[key] == sent[key]
     assert fetched["schemas"] == [CORE, ENTERPRISE, custom]
 
@@ -142,13 +163,19 @@ def test_walkthrough_create_with_nulls_and_misspelt_enterprise_urn_succeeds(scim
     # Reference §2.5 example 2: explicit nulls and "…enterprise:2.0User" (sic).
     body = {
         "schemas": [CORE, "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
-        "externalId": "jyoung", "userName": "jyoung@testuser.com", "active": True,
-        "addresses": None, "displayName": "Joy Young",
+        "externalId": "jyoung",
+        "userName": "jyoung@testuser.com",
+        "active": True,
+        "addresses": None,
+        "displayName": "Joy Young",
         "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}],
         "meta": {"resourceType": "User"},
         "name": {"familyName": "Young", "givenName": "Joy"},
-        "phoneNumbers": None, "preferredLanguage": None, "title": None,
-        "department": None, "manager": None,
+        "phoneNumbers": None,
+        "preferredLanguage": None,
+        "title": None,
+        "department": None,
+        "manager": None,
     }
 
     created = create(scim, body)
@@ -158,8 +185,9 @@ def test_walkthrough_create_with_nulls_and_misspelt_enterprise_urn_succeeds(scim
 
 
 def test_enterprise_attributes_sent_without_their_urn_go_into_the_extension(scim):
-    created = create(scim, {"userName": "top@riverside.example", "department": "Oncology",
-                            "manager": "boss-1"})
+    created = create(
+        scim, {"userName": "top@riverside.example", "department": "Oncology", "manager": "boss-1"}
+    )
 
     assert created[ENTERPRISE] == {"department": "Oncology", "manager": {"value": "boss-1"}}
     assert "department" not in created
@@ -175,10 +203,15 @@ def test_password_is_accepted_but_never_stored_or_returned(scim):
 def test_put_replaces_the_user(scim):
     created = create(scim)
 
-    response = scim.put(f"/Users/{created['id']}", {
-        "schemas": [CORE], "userName": "renamed@riverside.example", "active": False,
-        "displayName": "Renamed",
-    })
+    response = scim.put(
+        f"/Users/{created['id']}",
+        {
+            "schemas": [CORE],
+            "userName": "renamed@riverside.example",
+            "active": False,
+            "displayName": "Renamed",
+        },
+    )
 
     assert response.status_code == 200
     body = response.json()
@@ -234,24 +267,27 @@ def test_malformed_or_non_object_body_answers_400_invalid_syntax(scim, raw):
     assert response.json()["scimType"] == "invalidSyntax"
 
 
-@pytest.mark.parametrize("body", [
-    {"userName": ""},
-    {"userName": 42},
-    {"displayName": "No userName"},
-    {"userName": "x@y.z", "active": "maybe"},
-    {"userName": "x@y.z", "name": "Joy Young"},
-    {"userName": "x@y.z", "emails": "x@y.z"},
-    {"userName": "x@y.z", "emails": ["x@y.z"]},
-    {"userName": "x@y.z", "emails": {"value": "x@y.z"}},
-    {"userName": "x@y.z", ENTERPRISE: "Cardiology"},
-    {"userName": "x" * 300},
-    {"userName": "x@y.z", "emails": [{"value": 7, "type": "work"}]},
-    {"userName": "x@y.z", "name": {"givenName": ["Bob"]}},
-    {"userName": "x@y.z", "nickName": 5},
-    {"userName": "x@y.z", "roles": ["admin"]},
-    {"userName": "x@y.z", ENTERPRISE: {"manager": 5}},
-    {"userName": "x@y.z", ENTERPRISE: {"employeeNumber": 5}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userName": ""},
+        {"userName": 42},
+        {"displayName": "No userName"},
+        {"userName": "x@y.z", "active": "maybe"},
+        {"userName": "x@y.z", "name": "Joy Young"},
+        {"userName": "x@y.z", "emails": "x@y.z"},
+        {"userName": "x@y.z", "emails": ["x@y.z"]},
+        {"userName": "x@y.z", "emails": {"value": "x@y.z"}},
+        {"userName": "x@y.z", ENTERPRISE: "Cardiology"},
+        {"userName": "x" * 300},
+        {"userName": "x@y.z", "emails": [{"value": 7, "type": "work"}]},
+        {"userName": "x@y.z", "name": {"givenName": ["Bob"]}},
+        {"userName": "x@y.z", "nickName": 5},
+        {"userName": "x@y.z", "roles": ["admin"]},
+        {"userName": "x@y.z", ENTERPRISE: {"manager": 5}},
+        {"userName": "x@y.z", ENTERPRISE: {"employeeNumber": 5}},
+    ],
+)
 def test_invalid_values_answer_400_invalid_value(scim, body):
     response = scim.post("/Users", body)
 
@@ -267,8 +303,11 @@ def test_active_sent_as_capitalised_string_is_stored_as_boolean(scim):
 
 
 def test_body_sent_as_plain_json_with_charset_is_accepted(scim):
-    response = scim.post("/Users", {"userName": "json@riverside.example"},
-                         content_type="application/json; charset=utf-8")
+    response = scim.post(
+        "/Users",
+        {"userName": "json@riverside.example"},
+        content_type="application/json; charset=utf-8",
+    )
 
     assert response.status_code == 201
 
@@ -297,8 +336,11 @@ def test_body_larger_than_the_upload_limit_answers_413(scim, settings):
 
 
 def test_scim_content_type_with_charset_is_accepted(scim):
-    response = scim.post("/Users", {"userName": "cs@riverside.example"},
-                         content_type="application/scim+json; charset=utf-8")
+    response = scim.post(
+        "/Users",
+        {"userName": "cs@riverside.example"},
+        content_type="application/scim+json; charset=utf-8",
+    )
 
     assert response.status_code == 201
 
@@ -310,18 +352,24 @@ def test_duplicate_create_with_identical_payload_answers_201_then_409(scim):
 
 
 def test_email_elements_without_a_value_are_dropped(scim):
-    body = create(scim, {"userName": "x@riverside.example",
-                         "emails": [{"value": None, "type": "work"}]})
+    body = create(
+        scim, {"userName": "x@riverside.example", "emails": [{"value": None, "type": "work"}]}
+    )
 
     assert "emails" not in body
 
 
 def test_attribute_names_in_any_case_come_back_in_canonical_case(scim):
     # RFC 7643 §2.1; Microsoft's Postman collection sends "Primary" in emails.
-    created = create(scim, {"USERNAME": "p@riverside.example", "Emails": [
-        {"Primary": True, "Type": "work", "Value": "p@riverside.example"}],
-        "name": {"GivenName": "Ann", "FAMILYNAME": "Lee"},
-        ENTERPRISE.lower(): {"DEPARTMENT": "ICU"}})
+    created = create(
+        scim,
+        {
+            "USERNAME": "p@riverside.example",
+            "Emails": [{"Primary": True, "Type": "work", "Value": "p@riverside.example"}],
+            "name": {"GivenName": "Ann", "FAMILYNAME": "Lee"},
+            ENTERPRISE.lower(): {"DEPARTMENT": "ICU"},
+        },
+    )
 
     assert created["userName"] == "p@riverside.example"
     assert created["emails"] == [{"primary": True, "type": "work", "value": "p@riverside.example"}]

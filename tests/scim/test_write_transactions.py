@@ -20,10 +20,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_parallel_member_adds_all_succeed(scim):
     users = bulk_users(scim.organization, 40)
     group = make_group(scim.organization, "Everyone")
-    calls = [lambda client, batch=users[n::4]: client.patch_ops(
-        f"/Groups/{group.scim_id}",
-        {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in batch]})
-        for n in range(4)]
+    calls = [
+        lambda client, batch=users[n::4]: client.patch_ops(
+            f"/Groups/{group.scim_id}",
+            {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in batch]},
+        )
+        for n in range(4)
+    ]
 
     assert run_in_parallel(scim, calls) == [204] * 4
     assert GroupMembership.objects.filter(group=group).count() == 40
@@ -40,4 +43,6 @@ def test_parallel_writes_of_two_organizations_all_succeed(scim, other_scim):
 
     assert run_in_parallel(scim, [mine, theirs]) == [201, 201]
     assert set(ScimUser.objects.values_list("organization", flat=True)) == {
-        scim.organization.pk, other_scim.organization.pk}
+        scim.organization.pk,
+        other_scim.organization.pk,
+    }

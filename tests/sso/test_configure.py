@@ -214,7 +214,14 @@ def test_the_saml_constants_kept_to_avoid_importing_pysaml2_at_boot_are_pysaml2s
 
     from sso import saml
 
-    assert (saml.BINDING_HTTP_POST, saml.BINDING_HTTP_REDIRECT,
-            saml.NAMEID_FORMAT_EMAILADDRESS, saml.NAMEID_FORMAT_UNSPECIFIED) == (
-        saml2.BINDING_HTTP_POST, saml2.BINDING_HTTP_REDIRECT,
-        saml_names.NAMEID_FORMAT_EMAILADDRESS, saml_names.NAMEID_FORMAT_UNSPECIFIED)
+    assert (
+        saml.BINDING_HTTP_POST,
+        saml.BINDING_HTTP_REDIRECT,
+        saml.NAMEID_FORMAT_EMAILADDRESS,
+        saml.NAMEID_FORMAT_UNSPECIFIED,
+    ) == (
+        saml2.BINDING_HTTP_POST,
+        saml2.BINDING_HTTP_REDIRECT,
+        saml_names.NAMEID_FORMAT_EMAILADDRESS,
+        saml_names.NAMEID_FORMAT_UNSPECIFIED,
+    )

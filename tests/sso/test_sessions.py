@@ -144,8 +144,7 @@ def test_another_organizations_sso_page_is_not_found(signed_in, other_organizati
     assert signed_in.get(f"/portal/o/{other_organization.slug}/sso/").status_code == 404
 
 
-def test_an_sso_portal_account_never_signs_in_with_a_password(client, signed_in, sso,
-                                                              organization):
+def test_an_sso_portal_account_never_signs_in_with_a_password(client, signed_in, sso, organization):
     """Even if it were given a password (say through a set-password link), and even where the
     organization also allows passwords: a password session would skip the SSO checks."""
     from django.test import Client
@@ -154,5 +153,4 @@ def test_an_sso_portal_account_never_signs_in_with_a_password(client, signed_in,
     account = PortalMembership.objects.get(user__username__startswith="sso-").user
     account.set_password("tenant-password-1")
     account.save()
-    assert not factories.sign_in(Client(), "/portal/login/", account.username,
-                                 "tenant-password-1")
+    assert not factories.sign_in(Client(), "/portal/login/", account.username, "tenant-password-1")

@@ -303,13 +303,17 @@ def test_sign_in_is_refused_while_sso_is_switched_off(client, sso, jordan, idp, 
 
 
 def test_a_sign_in_costs_the_same_few_queries_however_many_groups_the_user_is_in(
-        client, sso, jordan, idp, organization, django_assert_max_num_queries):
+    client, sso, jordan, idp, organization, django_assert_max_num_queries
+):
     from scim import services as scim_services
 
     for n in range(30):
-        scim_services.patch_group(provision_group(organization, f"Team {n}"), [
-            {"op": "add", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
-        ])
+        scim_services.patch_group(
+            provision_group(organization, f"Team {n}"),
+            [
+                {"op": "add", "path": "members", "value": [{"value": str(jordan.scim_id)}]},
+            ],
+        )
     request = flow.request_id(idp, organization, flow.start(client, organization))
     xml = idp.response(organization, request)
     with django_assert_max_num_queries(30):  # first sign-in: creates the portal account

@@ -20,13 +20,15 @@ PASSWORD = "staff-password-1"
 
 
 def test_the_admin_refuses_the_right_password_without_a_code(client, staff_user):
-    assert not factories.sign_in(client, "/admin/login/", staff_user.username, PASSWORD,
-                                 otp_token="")
+    assert not factories.sign_in(
+        client, "/admin/login/", staff_user.username, PASSWORD, otp_token=""
+    )
 
 
 def test_the_admin_refuses_a_wrong_code(client, staff_user):
-    assert not factories.sign_in(client, "/admin/login/", staff_user.username, PASSWORD,
-                                 otp_token="000000")
+    assert not factories.sign_in(
+        client, "/admin/login/", staff_user.username, PASSWORD, otp_token="000000"
+    )
 
 
 def test_the_admin_accepts_the_password_and_the_authenticator_code(client, staff_user):
@@ -38,8 +40,9 @@ def test_a_staff_account_without_a_second_factor_cannot_sign_in(client, db):
     user = factories.make_staff()
     staff_mfa.enrol_totp(user, replace=True)
     user.totpdevice_set.all().delete()
-    assert not factories.sign_in(client, "/admin/login/", user.username, PASSWORD,
-                                 otp_token="123456")
+    assert not factories.sign_in(
+        client, "/admin/login/", user.username, PASSWORD, otp_token="123456"
+    )
 
 
 def test_a_session_signed_in_by_password_alone_does_not_reach_the_admin(client, staff_user):
@@ -51,10 +54,12 @@ def test_a_session_signed_in_by_password_alone_does_not_reach_the_admin(client, 
 
 def test_a_recovery_code_signs_in_once(staff_user):
     code = staff_mfa.new_recovery_codes(staff_user)[0]
-    assert factories.sign_in(Client(), "/admin/login/", staff_user.username, PASSWORD,
-                             otp_token=code)
-    assert not factories.sign_in(Client(), "/admin/login/", staff_user.username, PASSWORD,
-                                 otp_token=code)
+    assert factories.sign_in(
+        Client(), "/admin/login/", staff_user.username, PASSWORD, otp_token=code
+    )
+    assert not factories.sign_in(
+        Client(), "/admin/login/", staff_user.username, PASSWORD, otp_token=code
+    )
 
 
 def test_enrol_staff_mfa_prints_a_secret_that_signs_in(client, db):

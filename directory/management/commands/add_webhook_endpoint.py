@@ -19,8 +19,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         scope = parser.add_mutually_exclusive_group(required=True)
         scope.add_argument("slug", nargs="?", help="The organization's slug.")
-        scope.add_argument("--all-organizations", action="store_true",
-                           help="Every organization's events (the Kno2fy platform).")
+        scope.add_argument(
+            "--all-organizations",
+            action="store_true",
+            help="Every organization's events (the Kno2fy platform).",
+        )
         parser.add_argument("--url", required=True)
         parser.add_argument("--description", default="")
         parser.add_argument("--json", action="store_true", help="Print id, url and secret as JSON.")
@@ -39,11 +42,18 @@ class Command(BaseCommand):
             organization, url=options["url"], description=options["description"], actor=None
         )
         if options["json"]:
-            self.stdout.write(json.dumps({
-                "id": str(endpoint.public_id), "url": endpoint.url,
-                "organization": organization.slug if organization else None,
-                "secret": str(secret),
-            }))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "id": str(endpoint.public_id),
+                        "url": endpoint.url,
+                        "organization": organization.slug if organization else None,
+                        "secret": str(secret),
+                    }
+                )
+            )
         else:
-            self.stdout.write(f"Endpoint {endpoint.public_id} for {endpoint.scope}\n"
-                              f"Secret (shown only now): {secret}")
+            self.stdout.write(
+                f"Endpoint {endpoint.public_id} for {endpoint.scope}\n"
+                f"Secret (shown only now): {secret}"
+            )

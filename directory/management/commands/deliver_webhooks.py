@@ -24,8 +24,12 @@ class Command(BaseCommand):
     help = "Deliver every due webhook (waiting for retries due within a minute), then exit."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--until-idle", action="store_true", required=True,
-                            help="Exit once nothing is due within the next minute.")
+        parser.add_argument(
+            "--until-idle",
+            action="store_true",
+            required=True,
+            help="Exit once nothing is due within the next minute.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         owner = delivery.worker_id()
@@ -33,8 +37,9 @@ class Command(BaseCommand):
         while True:
             wake = []
             for stream in delivery.pending_streams():
-                outcome = delivery.deliver_stream(stream.endpoint_id, stream.organization_id,
-                                                  owner=owner)
+                outcome = delivery.deliver_stream(
+                    stream.endpoint_id, stream.organization_id, owner=owner
+                )
                 delivered += outcome.delivered
                 failed += outcome.failed
                 if outcome.retry_at or outcome.busy_until:
@@ -50,5 +55,6 @@ class Command(BaseCommand):
         pending = WebhookDelivery.objects.filter(
             status=DeliveryStatus.PENDING, endpoint__is_enabled=True
         ).count()
-        self.stdout.write(json.dumps({"delivered": delivered, "failed_attempts": failed,
-                                      "pending": pending}))
+        self.stdout.write(
+            json.dumps({"delivered": delivered, "failed_attempts": failed, "pending": pending})
+        )

@@ -10,8 +10,10 @@ from directory import services
 
 
 class Command(BaseCommand):
-    help = ("Delete delivered directory events older than DIRECTORY_EVENT_RETENTION_DAYS, and "
-            "finished delivery tasks older than a day.")
+    help = (
+        "Delete delivered directory events older than DIRECTORY_EVENT_RETENTION_DAYS, and "
+        "finished delivery tasks older than a day."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=None)

@@ -19,13 +19,20 @@ class Command(BaseCommand):
     help = "Run the webhook delivery worker (django-tasks db_worker on the webhooks queue)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--interval", type=float, default=0.5,
-                            help="Seconds between looks at an empty queue.")
+        parser.add_argument(
+            "--interval", type=float, default=0.5, help="Seconds between looks at an empty queue."
+        )
         parser.add_argument("--batch", action="store_true", help="Exit once the queue is empty.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         queued = enqueue_pending()
         self.stdout.write(f"queued {queued} streams with pending deliveries")
-        call_command("db_worker", queue_name=QUEUE, interval=options["interval"],
-                     batch=options["batch"], reload=False, startup_delay=False,
-                     verbosity=options["verbosity"])
+        call_command(
+            "db_worker",
+            queue_name=QUEUE,
+            interval=options["interval"],
+            batch=options["batch"],
+            reload=False,
+            startup_delay=False,
+            verbosity=options["verbosity"],
+        )

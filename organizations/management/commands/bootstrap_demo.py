@@ -43,10 +43,14 @@ class Command(StaffCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--force", action="store_true",
-                            help="Run even though DEBUG is off (it resets the admin password).")
-        parser.add_argument("--json", action="store_true",
-                            help="Print one JSON object instead of text.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even though DEBUG is off (it resets the admin password).",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object instead of text."
+        )
 
     @sensitive_variables("password", "tenant_password", "plaintext", "enrolment", "recovery_code")
     def handle(self, *args: Any, **options: Any) -> None:
@@ -142,8 +146,10 @@ class Command(StaffCommand):
         user = get_user_model().objects.filter(username=TENANT_ADMIN_USERNAME).first()
         if user is None:
             user = portal_services.create_tenant_admin(
-                username=TENANT_ADMIN_USERNAME, email=f"{TENANT_ADMIN_USERNAME}@{demo.DEMO_DOMAIN}",
-                organizations=[organization], actor=None,
+                username=TENANT_ADMIN_USERNAME,
+                email=f"{TENANT_ADMIN_USERNAME}@{demo.DEMO_DOMAIN}",
+                organizations=[organization],
+                actor=None,
             )
         else:
             portal_services.set_memberships(user, [organization], actor=None)
@@ -155,7 +161,10 @@ class Command(StaffCommand):
         organization = Organization.objects.filter(slug=DEMO_SLUG).first()
         if organization is None:
             return services.create_organization(
-                name=DEMO_NAME, slug=DEMO_SLUG, issuer=DEMO_ISSUER, enable_provisioning=True,
+                name=DEMO_NAME,
+                slug=DEMO_SLUG,
+                issuer=DEMO_ISSUER,
+                enable_provisioning=True,
                 actor=self.actor,
             )
         if organization.sso_tenant_id is None:

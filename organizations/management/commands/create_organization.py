@@ -16,18 +16,30 @@ class Command(StaffCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True, help="Display name, e.g. 'Riverside Clinic'.")
-        parser.add_argument("--slug", required=True,
-                            help="Unique short name used by the other commands, e.g. riverside.")
-        parser.add_argument("--issuer", default="",
-                            help="Entra ID issuer: https://sts.windows.net/<tenant-id>/ or "
-                                 "https://login.microsoftonline.com/<tenant-id>/v2.0")
-        parser.add_argument("--enable-provisioning", action="store_true",
-                            help="Switch provisioning on at once (requires --issuer).")
+        parser.add_argument(
+            "--slug",
+            required=True,
+            help="Unique short name used by the other commands, e.g. riverside.",
+        )
+        parser.add_argument(
+            "--issuer",
+            default="",
+            help="Entra ID issuer: https://sts.windows.net/<tenant-id>/ or "
+            "https://login.microsoftonline.com/<tenant-id>/v2.0",
+        )
+        parser.add_argument(
+            "--enable-provisioning",
+            action="store_true",
+            help="Switch provisioning on at once (requires --issuer).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = services.create_organization(
-            name=options["name"], slug=options["slug"], issuer=options["issuer"],
-            enable_provisioning=options["enable_provisioning"], actor=self.actor,
+            name=options["name"],
+            slug=options["slug"],
+            issuer=options["issuer"],
+            enable_provisioning=options["enable_provisioning"],
+            actor=self.actor,
         )
         state = "enabled" if organization.provisioning_enabled else "disabled"
         self.stdout.write(f"Created organization {organization.name} ({organization.slug}).")

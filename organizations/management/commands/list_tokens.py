@@ -26,11 +26,17 @@ class Command(StaffCommand):
             self.stdout.write("No tokens.")
             return
         line = "{:<22} {:<8} {:<21} {:<21} {:<21} {}"
-        self.stdout.write(line.format("TOKEN", "STATUS", "CREATED", "EXPIRES", "LAST USED",
-                                      "LABEL"))
+        self.stdout.write(
+            line.format("TOKEN", "STATUS", "CREATED", "EXPIRES", "LAST USED", "LABEL")
+        )
         for token in rows:
-            self.stdout.write(line.format(
-                token.display_prefix, token.status, self.format_time(token.created_at),
-                self.format_time(token.expires_at), self.format_time(token.last_used_at),
-                token.label,
-            ))
+            self.stdout.write(
+                line.format(
+                    token.display_prefix,
+                    token.status,
+                    self.format_time(token.created_at),
+                    self.format_time(token.expires_at),
+                    self.format_time(token.last_used_at),
+                    token.label,
+                )
+            )

@@ -18,8 +18,12 @@ class Command(StaffCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("token", nargs="?", help="The token to revoke: k2p_<key> or its key.")
-        target.add_argument("--all", metavar="SLUG", dest="all_of",
-                            help="Revoke every token of the organization SLUG.")
+        target.add_argument(
+            "--all",
+            metavar="SLUG",
+            dest="all_of",
+            help="Revoke every token of the organization SLUG.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["all_of"]:

@@ -15,11 +15,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--days", type=int, default=None,
+            "--days",
+            type=int,
+            default=None,
             help=f"Keep this many days (default {settings.SYNC_HISTORY_RETENTION_DAYS}).",
         )
-        parser.add_argument("--batch-size", type=int, default=10_000,
-                            help="Rows deleted per transaction (default 10000).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=10_000,
+            help="Rows deleted per transaction (default 10000).",
+        )
 
     def handle(self, *args: Any, days: int | None, batch_size: int, **options: Any) -> None:
         if days is not None and days < 1:

@@ -19,8 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug", help="The organization's slug.")
         parser.add_argument("--limit", type=int, default=50, help="How many events (default 50).")
-        parser.add_argument("--json", action="store_true", dest="as_json",
-                            help="One JSON object per line, for scripts.")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="One JSON object per line, for scripts.",
+        )
 
     def handle(self, *args: Any, slug: str, limit: int, as_json: bool, **options: Any) -> None:
         organization = Organization.objects.filter(slug=slug).first()
