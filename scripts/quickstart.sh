@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The README's first command: set up, migrate, create a demo organization with a staff login and a
-# provisioning token, print them, and serve the portal on http://127.0.0.1:8000 (SQLite, DEBUG on).
+# provisioning token, print them, and serve the portal on http://localhost:8000 (SQLite, DEBUG on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh
 export DEBUG=${DEBUG:-true}
-export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-8000}}
+# localhost, not 127.0.0.1: a passkey (WebAuthn) needs a host name, and django-otp-webauthn
+# accepts plain http only for localhost.
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:${PORT:-8000}}
 .venv/bin/python manage.py migrate --no-input -v0
 .venv/bin/python manage.py bootstrap_demo
 exec .venv/bin/python manage.py runserver "127.0.0.1:${PORT:-8000}"
