@@ -93,3 +93,37 @@ def test_the_server_starts_with_production_secrets():
     result = _load_wsgi(_environment())
 
     assert result.returncode == 0, result.stderr
+
+
+def _quick_start_environment() -> dict:
+    """The environment ``scripts/quickstart.sh`` runs ``runserver`` (and its checks) in."""
+    script = (ROOT / "scripts" / "quickstart.sh").read_text()
+    exported = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in script.splitlines()
+        if line.startswith("export ")
+    )
+    env = {name: value for name, value in os.environ.items() if name not in PRODUCTION_ENV}
+    env["DEBUG"] = "true"
+    # ${PUBLIC_BASE_URL:-http://localhost:${PORT:-8000}} with PORT unset.
+    env["PUBLIC_BASE_URL"] = (
+        exported["PUBLIC_BASE_URL"].split(":-", 1)[1].replace("${PORT:-8000}}", "8000").rstrip("}")
+    )
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+def test_the_quick_start_environment_passes_the_system_checks_runserver_runs():
+    env = _quick_start_environment()
+    assert env["PUBLIC_BASE_URL"] == "http://localhost:8000"
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--fail-level", "ERROR"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
