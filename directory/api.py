@@ -28,6 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from organizations.credentials import bearer_token
 from organizations.models import Organization
 
 from . import delivery, services
@@ -38,10 +39,10 @@ class PlatformApiKeyAuthentication(authentication.BaseAuthentication):
     """``Authorization: Bearer k2e_…``; ``request.auth`` becomes the ``PlatformApiKey``."""
 
     def authenticate(self, request: Request) -> tuple[None, PlatformApiKey] | None:
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
+        presented = bearer_token(request)
+        if presented is None:
             return None
-        api_key = services.authenticate_platform_key(presented.strip())
+        api_key = services.authenticate_platform_key(presented)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid API key.")
         return None, api_key
