@@ -70,7 +70,7 @@ def test_an_organizations_key_cannot_read_across_organizations(organization, org
 
 def test_without_a_valid_key_the_api_answers_401(organization, org_key):
     assert _get("events", None).status_code == 401
-    assert _get("events", org_key[:-1] + "x").status_code == 401
+    assert _get("events", org_key[:-1] + ("y" if org_key.endswith("x") else "x")).status_code == 401
 
 
 def test_a_revoked_key_stops_working_at_once(organization):
