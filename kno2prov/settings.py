@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "directory",
     "sso",
+    "staffauth",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -505,7 +506,7 @@ SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
 SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
 LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}
 
-# --- A second factor for every staff account in the admin (sso/staff_mfa.py) ---
+# --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
-from sso.staff_mfa import StaffMfaAdminSite
+from staffauth.mfa import StaffMfaAdminSite
 
 from . import health, metrics
 
@@ -20,7 +20,7 @@ urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("admin/webauthn/", include("sso.staff_mfa_views")),
+    path("admin/webauthn/", include("staffauth.webauthn_urls")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("api/directory/v1/", include("directory.urls")),

@@ -18,7 +18,7 @@ from organizations.models import Organization
 from portal import demo
 from portal import services as portal_services
 from portal.models import SyncEvent
-from sso import staff_mfa
+from staffauth import mfa as staff_mfa
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Clinic"
