@@ -492,6 +492,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- SAML single sign-on to the portal (sso app) ---
+# The portal's login form, from the app above it: refuses the password of an SSO-only organization.
+PORTAL_AUTHENTICATION_FORM = "sso.forms.PortalAuthenticationForm"
 # pysaml2 checks XML signatures with Debian's xmlsec1 binary.
 SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
 # Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.

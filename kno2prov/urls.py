@@ -23,6 +23,7 @@ urlpatterns = [
     path("admin/webauthn/", include("staffauth.webauthn_urls")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
+    path("portal/o/<slug:slug>/sso/", include("sso.portal_urls")),
     path("api/directory/v1/", include("directory.urls")),
     path("oauth/<uuid:tenant>/token", token_endpoint, name="oauth-token"),
     path("sso/", include("sso.urls")),
