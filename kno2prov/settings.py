@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "demo",
 ]
 
 MIDDLEWARE = [
