@@ -99,10 +99,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "directory",
     "sso",
+    "staffauth",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -491,6 +493,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- SAML single sign-on to the portal (sso app) ---
+# The portal's login form, from the app above it: refuses the password of an SSO-only organization.
+PORTAL_AUTHENTICATION_FORM = "sso.forms.PortalAuthenticationForm"
 # pysaml2 checks XML signatures with Debian's xmlsec1 binary.
 SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
 # Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.
@@ -505,7 +509,7 @@ SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
 SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
 LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}
 
-# --- A second factor for every staff account in the admin (sso/staff_mfa.py) ---
+# --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")

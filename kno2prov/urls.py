@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
-from sso.staff_mfa import StaffMfaAdminSite
+from staffauth.mfa import StaffMfaAdminSite
 
 from . import health, metrics
 
@@ -20,9 +20,10 @@ urlpatterns = [
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path("admin/webauthn/", include("sso.staff_mfa_views")),
+    path("admin/webauthn/", include("staffauth.webauthn_urls")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
+    path("portal/o/<slug:slug>/sso/", include("sso.portal_urls")),
     path("api/directory/v1/", include("directory.urls")),
     path("oauth/<uuid:tenant>/token", token_endpoint, name="oauth-token"),
     path("sso/", include("sso.urls")),

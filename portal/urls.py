@@ -1,7 +1,5 @@
 from django.urls import path
 
-from sso import views as sso_views
-
 from . import api, views
 
 app_name = "portal"
@@ -13,7 +11,6 @@ urlpatterns = [
     path("set-password/done/", views.SetPasswordDoneView.as_view(), name="set_password_done"),
     path("set-password/<str:token>/", views.set_password_link, name="set_password"),
     path("o/<slug:slug>/", views.dashboard, name="dashboard"),
-    path("o/<slug:slug>/sso/", sso_views.portal_sso, name="sso"),
     path("o/<slug:slug>/events/", views.event_list, name="event_list"),
     path("o/<slug:slug>/events.csv", views.event_csv, name="event_csv"),
     path("o/<slug:slug>/events/<int:pk>/", views.event_detail, name="event_detail"),

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Model
@@ -31,6 +31,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
@@ -38,7 +39,6 @@ from django.views.decorators.http import require_GET
 from organizations.models import Organization
 from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
-from sso.forms import PortalAuthenticationForm
 
 from . import charts, history, people, services
 from .access import get_organization_for_user, organizations_for_user
@@ -80,10 +80,16 @@ def _render(
 
 
 class PortalLoginView(auth_views.LoginView):
+    """The portal's password sign-in. Its form is ``PORTAL_AUTHENTICATION_FORM``: the portal sits
+    below ``sso`` and never imports it, so SSO's rule (an SSO-only organization refuses the
+    password) comes in through that setting."""
+
     template_name = "portal/login.html"
-    authentication_form = PortalAuthenticationForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("portal:home")
+
+    def get_form_class(self) -> type[AuthenticationForm]:
+        return import_string(settings.PORTAL_AUTHENTICATION_FORM)
 
 
 class PortalLogoutView(auth_views.LogoutView):

@@ -19,16 +19,3 @@ def check_xmlsec_binary(app_configs, **kwargs) -> list[Error]:
             id="sso.E001",
         )
     ]
-
-
-@register(Tags.security, deploy=True)
-def check_staff_mfa_is_required(app_configs, **kwargs) -> list[Error]:
-    if settings.STAFF_MFA_REQUIRED:
-        return []
-    return [
-        Error(
-            "STAFF_MFA_REQUIRED is off: staff reach the admin with a password alone.",
-            hint="Unset STAFF_MFA_REQUIRED (it defaults to true) in production.",
-            id="sso.E002",
-        )
-    ]

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organizations import oauth, services, tokens
 from organizations.models import OAuthClient, Organization, ProvisioningToken
-from sso import staff_mfa
+from staffauth import mfa as staff_mfa
 
 _sequence = itertools.count(1)
 

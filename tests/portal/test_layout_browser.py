@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from demo.replay import replay_initial_cycle
 from organizations.services import issue_token
-from portal import demo
 from portal.models import SyncEvent
 from portal.services import set_memberships
 from scim.models import ScimGroup, ScimUser
@@ -31,7 +31,7 @@ OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 def demo_organization(transactional_db, settings, organization, other_organization):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "provisioning.kno2.test"]
     _, plaintext = issue_token(organization, actor=None)
-    demo.replay_initial_cycle(organization, plaintext)
+    replay_initial_cycle(organization, plaintext)
     admin = make_tenant_admin(organization)
     set_memberships(admin, [organization, other_organization], actor=None)
     return organization

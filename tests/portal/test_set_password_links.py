@@ -15,7 +15,7 @@ from django.utils import timezone
 from organizations.models import AuditRecord
 from portal import services
 from portal.models import SetPasswordLink
-from sso import staff_mfa
+from staffauth import mfa as staff_mfa
 from tests.factories import sign_in, staff_sign_in
 
 pytestmark = pytest.mark.django_db

@@ -140,6 +140,16 @@ def test_the_portal_shows_the_values_for_entra_and_the_refusals(
     assert "jordan@contoso.com signed in" in page
 
 
+def test_the_portal_navigation_links_to_the_organizations_sso_page(signed_in, organization):
+    page = signed_in.get(f"/portal/o/{organization.slug}/").content.decode()
+    assert f'<a href="/portal/o/{organization.slug}/sso/">Single sign-on</a>' in page
+
+
+def test_the_portal_login_page_offers_sign_in_with_sso(client):
+    page = client.get("/portal/login/").content.decode()
+    assert '<form method="get" action="/sso/start/">' in page
+
+
 def test_another_organizations_sso_page_is_not_found(signed_in, other_organization):
     assert signed_in.get(f"/portal/o/{other_organization.slug}/sso/").status_code == 404
 

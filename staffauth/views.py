@@ -10,16 +10,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
-from django.views.i18n import JavaScriptCatalog
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn import exceptions, views
 from django_otp_webauthn.models import WebAuthnCredential
 
-from . import staff_mfa
+from . import mfa
 
 PENDING_TOTP = "staff_mfa_pending_totp"
 
@@ -52,32 +50,6 @@ class CompleteAuthentication(views.CompleteCredentialAuthenticationView):
             raise StaffOnly()
 
 
-app_name = "otp_webauthn"
-urlpatterns = [
-    path("registration/begin/", BeginRegistration.as_view(), name="credential-registration-begin"),
-    path(
-        "registration/complete/",
-        CompleteRegistration.as_view(),
-        name="credential-registration-complete",
-    ),
-    path(
-        "authentication/begin/",
-        views.BeginCredentialAuthenticationView.as_view(),
-        name="credential-authentication-begin",
-    ),
-    path(
-        "authentication/complete/",
-        CompleteAuthentication.as_view(),
-        name="credential-authentication-complete",
-    ),
-    path(
-        "jsi18n/",
-        JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]),
-        name="js-i18n-catalog",
-    ),
-]
-
-
 @never_cache
 @sensitive_variables("codes", "enrolment")
 def security_page(request: HttpRequest) -> HttpResponse:
@@ -86,9 +58,9 @@ def security_page(request: HttpRequest) -> HttpResponse:
     context: dict = {}
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "recovery_codes":
-        context["recovery_codes"] = staff_mfa.new_recovery_codes(user)
+        context["recovery_codes"] = mfa.new_recovery_codes(user)
     elif action == "new_totp":
-        enrolment = staff_mfa.enrol_totp(user, name="Authenticator app", confirmed=False)
+        enrolment = mfa.enrol_totp(user, name="Authenticator app", confirmed=False)
         request.session[PENDING_TOTP] = enrolment.device.pk
         context["enrolment"] = enrolment
     elif action == "confirm_totp":

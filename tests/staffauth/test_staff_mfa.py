@@ -12,8 +12,8 @@ from django.core.management.base import SystemCheckError
 from django.test import Client
 
 from portal.models import PortalMembership
-from sso import staff_mfa
-from sso.checks import check_staff_mfa_is_required
+from staffauth import mfa as staff_mfa
+from staffauth.checks import check_staff_mfa_is_required
 from tests import factories
 
 PASSWORD = "staff-password-1"
@@ -74,7 +74,7 @@ def test_enrol_staff_mfa_prints_a_secret_that_signs_in(client, db):
 
 def test_check_deploy_fails_when_staff_mfa_is_switched_off(settings):
     settings.STAFF_MFA_REQUIRED = False
-    with pytest.raises(SystemCheckError, match="sso.E002"):
+    with pytest.raises(SystemCheckError, match="staffauth.E001"):
         call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
 
 

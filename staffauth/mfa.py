@@ -130,7 +130,7 @@ class StaffMfaAdminSite(OTPAdminSite):
     def get_urls(self):  # noqa: ANN201  (Django's signature)
         from django.urls import path
 
-        from .staff_mfa_views import security_page
+        from .views import security_page
 
         return [
             path("security/", self.admin_view(security_page), name="staff_security"),

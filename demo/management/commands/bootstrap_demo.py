@@ -12,13 +12,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
+from demo.replay import DEMO_DOMAIN, replay_initial_cycle
 from organizations import services
 from organizations.management.staffcommand import StaffCommand
 from organizations.models import Organization
-from portal import demo
 from portal import services as portal_services
 from portal.models import SyncEvent
-from sso import staff_mfa
+from staffauth import mfa as staff_mfa
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Clinic"
@@ -78,7 +78,7 @@ class Command(StaffCommand):
         # After the commit: the replayed requests authenticate with the new token.
         replay = None
         if not SyncEvent.objects.for_organization(organization).exists():
-            replay = demo.replay_initial_cycle(organization, plaintext)
+            replay = replay_initial_cycle(organization, plaintext)
 
         base = settings.PUBLIC_BASE_URL
         result = {
@@ -147,7 +147,7 @@ class Command(StaffCommand):
         if user is None:
             user = portal_services.create_tenant_admin(
                 username=TENANT_ADMIN_USERNAME,
-                email=f"{TENANT_ADMIN_USERNAME}@{demo.DEMO_DOMAIN}",
+                email=f"{TENANT_ADMIN_USERNAME}@{DEMO_DOMAIN}",
                 organizations=[organization],
                 actor=None,
             )

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from sso import staff_mfa
+from staffauth import mfa
 
 
 class Command(BaseCommand):
@@ -33,8 +33,8 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None or not user.is_staff:
             raise CommandError(f"No staff account is named {options['username']!r}.")
-        enrolment = staff_mfa.enrol_totp(user, replace=options["replace"])
-        codes = staff_mfa.new_recovery_codes(user)
+        enrolment = mfa.enrol_totp(user, replace=options["replace"])
+        codes = mfa.new_recovery_codes(user)
         if options["json"]:
             self.stdout.write(
                 json.dumps(
