@@ -119,8 +119,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
-    "kno2prov.metrics.ScimMetricsMiddleware",
-    "portal.recording.SyncHistoryMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"

@@ -4,9 +4,10 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
+from scim.metrics import metrics_view
 from sso.staff_mfa import StaffMfaAdminSite
 
-from . import health, metrics
+from . import health
 
 # The admin's app list is one click away (Home); without the sidebar a list page has the whole
 # width of a 1280 px screen for the columns that matter.
@@ -19,7 +20,7 @@ urlpatterns = [
     path("", root, name="root"),
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
-    path("metrics", metrics.metrics_view, name="metrics"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/webauthn/", include("sso.staff_mfa_views")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
