@@ -4,10 +4,9 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
+from scim import probes
 from scim.metrics import metrics_view
 from sso.staff_mfa import StaffMfaAdminSite
-
-from . import health
 
 # The admin's app list is one click away (Home); without the sidebar a list page has the whole
 # width of a 1280 px screen for the columns that matter.
@@ -18,8 +17,8 @@ if settings.STAFF_MFA_REQUIRED:
 
 urlpatterns = [
     path("", root, name="root"),
-    path("healthz", health.liveness, name="healthz"),
-    path("readyz", health.readiness, name="readyz"),
+    path("healthz", probes.liveness, name="healthz"),
+    path("readyz", probes.readiness, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/webauthn/", include("sso.staff_mfa_views")),
     path("admin/", admin.site.urls),
@@ -33,6 +32,6 @@ urlpatterns = [
 ]
 
 if settings.BENCH_MODE:
-    from .benchmarking import ceiling_view
+    from scim.benchmarking import ceiling_view
 
     urlpatterns.append(path("bench/ceiling/<uuid:tenant>", ceiling_view, name="bench-ceiling"))
