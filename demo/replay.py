@@ -4,7 +4,7 @@ The quick start's demo organization would otherwise show an empty dashboard. Ins
 history rows by hand, ``replay_initial_cycle`` sends the requests Azure sends on a first cycle
 (Test Connection, a lookup before every create, groups created empty then filled by PATCH, a
 "Replace"/"False" deactivation) through Django's test client to the organization's own tenant
-URL, so the SCIM layer answers them and the recording middleware records them exactly as it
+URL, so the SCIM layer answers them and the sync history records them exactly as it
 records Azure. A few of the failures customers meet most are included: a create refused because
 the same userName exists in another case, a create without a userName, a member PATCH naming a
 user Azure never provisioned, and a stale token (refused, and only counted).

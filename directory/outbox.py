@@ -1,18 +1,22 @@
 """Writing directory events in the transaction of the change (the transactional outbox).
 
-``scim.services`` calls these once per write, after the change is made and only when something
+The SCIM layer calls these once per write, after the change is made and only when something
 changed, inside its transaction: a write that fails or rolls back takes its events with it, and
 a PATCH that changes nothing writes none. The cost is bounded by the request, never the tenant:
 one upsert allocates every position of the write, one bulk insert writes the events, one query
 finds the endpoints and one bulk insert queues their deliveries, whatever the number of members.
+
+``directory`` sits below ``scim`` and knows none of its models: a caller names each user or
+group as a ``Resource`` (plain values) and passes its state as a dict.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Q
@@ -20,43 +24,40 @@ from django.utils import timezone
 
 from .models import DirectoryEvent, EventCounter, EventType, WebhookDelivery, WebhookEndpoint
 
-if TYPE_CHECKING:
-    from scim.models import ScimGroup, ScimUser
-
 logger = logging.getLogger(__name__)
+
+
+class ResourceType(enum.StrEnum):
+    """What an event is about; stored as ``DirectoryEvent.resource_type``."""
+
+    USER = "User"
+    GROUP = "Group"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A user or a group as its events name it.
+
+    ``id`` is its SCIM id; ``name`` its ``userName`` (users) or ``displayName`` (groups).
+    """
+
+    type: ResourceType
+    id: uuid.UUID
+    external_id: str | None
+    name: str
+
+    def reference(self) -> dict:
+        """How a member event's ``data`` names the group and the member."""
+        name_key = "userName" if self.type is ResourceType.USER else "displayName"
+        return {"id": str(self.id), "externalId": self.external_id, name_key: self.name}
 
 
 @dataclass
 class _Draft:
     type: EventType
-    resource_type: str
-    resource_id: Any
-    external_id: str | None
-    name: str
+    resource: Resource
     data: dict
     changes: list[dict] = field(default_factory=list)
-
-
-def _user_ref(user: Any) -> dict:
-    return {"id": str(user.scim_id), "externalId": user.external_id, "userName": user.user_name}
-
-
-def _group_ref(group: Any) -> dict:
-    return {
-        "id": str(group.scim_id),
-        "externalId": group.external_id,
-        "displayName": group.display_name,
-    }
-
-
-def _user_draft(kind: EventType, user: ScimUser, state: dict, changes: list[dict]) -> _Draft:
-    return _Draft(kind, "User", user.scim_id, user.external_id, user.user_name, state, changes)
-
-
-def _group_draft(kind: EventType, group: ScimGroup, state: dict, changes: list[dict]) -> _Draft:
-    return _Draft(
-        kind, "Group", group.scim_id, group.external_id, group.display_name, state, changes
-    )
 
 
 def allocate_positions(organization_id: int, count: int) -> int:
@@ -91,10 +92,10 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEven
                 organization_id=organization_id,
                 position=last - len(drafts) + 1 + index,
                 type=draft.type,
-                resource_type=draft.resource_type,
-                resource_id=draft.resource_id,
-                external_id=draft.external_id,
-                name=draft.name,
+                resource_type=draft.resource.type.value,
+                resource_id=draft.resource.id,
+                external_id=draft.resource.external_id,
+                name=draft.resource.name,
                 data=draft.data,
                 changes=draft.changes,
                 created_at=now,
@@ -138,14 +139,14 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
         deliver_stream_task.enqueue(endpoint_id, organization_id)
 
 
-# --- what scim.services calls ----------------------------------------------------------------
+# --- what the SCIM layer calls ---------------------------------------------------------------
 
 
-def user_created(user: ScimUser, state: dict) -> None:
-    _write(user.organization_id, [_user_draft(EventType.USER_CREATED, user, state, [])])
+def user_created(organization_id: int, user: Resource, state: dict) -> None:
+    _write(organization_id, [_Draft(EventType.USER_CREATED, user, state)])
 
 
-def user_changed(user: ScimUser, state: dict, changes: list[dict]) -> None:
+def user_changed(organization_id: int, user: Resource, state: dict, changes: list[dict]) -> None:
     """``user.deactivated``/``user.reactivated`` when ``active`` flipped, and ``user.updated``
     with the other changed attributes."""
     drafts = []
@@ -153,58 +154,48 @@ def user_changed(user: ScimUser, state: dict, changes: list[dict]) -> None:
     flip = next((change for change in changes if change["attribute"] == "active"), None)
     if flip is not None and (flip["old"] is False) != (flip["new"] is False):
         kind = EventType.USER_DEACTIVATED if flip["new"] is False else EventType.USER_REACTIVATED
-        drafts.append(_user_draft(kind, user, state, [flip]))
+        drafts.append(_Draft(kind, user, state, [flip]))
     elif flip is not None:
         others.append(flip)  # unassigned <-> true: still active, an ordinary update
     if others:
-        drafts.append(_user_draft(EventType.USER_UPDATED, user, state, others))
-    _write(user.organization_id, drafts)
+        drafts.append(_Draft(EventType.USER_UPDATED, user, state, others))
+    _write(organization_id, drafts)
 
 
-def user_deleted(user: ScimUser, state: dict) -> None:
-    _write(user.organization_id, [_user_draft(EventType.USER_DELETED, user, state, [])])
+def user_deleted(organization_id: int, user: Resource, state: dict) -> None:
+    _write(organization_id, [_Draft(EventType.USER_DELETED, user, state)])
 
 
-def _member_drafts(group: ScimGroup, kind: EventType, user_pks: Iterable[int]) -> list[_Draft]:
-    from scim.models import ScimUser
-
-    pks = sorted(set(user_pks))
-    if not pks:
-        return []
-    members = ScimUser.objects.filter(pk__in=pks).only("scim_id", "external_id", "user_name")
-    ref = _group_ref(group)
-    return [
-        _group_draft(kind, group, {"group": ref, "member": _user_ref(member)}, [])
-        for member in sorted(members, key=lambda member: member.pk)
-    ]
+def _member_drafts(group: Resource, kind: EventType, members: Sequence[Resource]) -> list[_Draft]:
+    ref = group.reference()
+    return [_Draft(kind, group, {"group": ref, "member": member.reference()}) for member in members]
 
 
 def group_changed(
-    group: ScimGroup,
+    organization_id: int,
+    group: Resource,
     state: dict,
     *,
     created: bool = False,
     changes: list[dict] | None = None,
-    added: Iterable[int] = (),
-    removed: Iterable[int] = (),
+    added: Sequence[Resource] = (),
+    removed: Sequence[Resource] = (),
 ) -> None:
     """``group.created`` or ``group.updated`` (when attributes changed), then one
-    ``group.member_removed``/``group.member_added`` per member."""
+    ``group.member_removed``/``group.member_added`` per member, in the order given.
+
+    ``added`` and ``removed`` are the request's net change: a user both removed and re-added
+    by one request ends up a member and is in neither (the caller leaves them out).
+    """
     drafts = []
     if created:
-        drafts.append(_group_draft(EventType.GROUP_CREATED, group, state, []))
+        drafts.append(_Draft(EventType.GROUP_CREATED, group, state))
     elif changes:
-        drafts.append(_group_draft(EventType.GROUP_UPDATED, group, state, changes))
-    added, removed = list(added), list(removed)
-    if added and removed:
-        # A user both removed and re-added by one request ends up a member: nothing to say.
-        both = set(added) & set(removed)
-        added = [pk for pk in added if pk not in both]
-        removed = [pk for pk in removed if pk not in both]
+        drafts.append(_Draft(EventType.GROUP_UPDATED, group, state, changes))
     drafts += _member_drafts(group, EventType.GROUP_MEMBER_REMOVED, removed)
     drafts += _member_drafts(group, EventType.GROUP_MEMBER_ADDED, added)
-    _write(group.organization_id, drafts)
+    _write(organization_id, drafts)
 
 
-def group_deleted(group: ScimGroup, state: dict) -> None:
-    _write(group.organization_id, [_group_draft(EventType.GROUP_DELETED, group, state, [])])
+def group_deleted(organization_id: int, group: Resource, state: dict) -> None:
+    _write(organization_id, [_Draft(EventType.GROUP_DELETED, group, state)])

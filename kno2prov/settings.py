@@ -121,8 +121,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
-    "kno2prov.metrics.ScimMetricsMiddleware",
-    "portal.recording.SyncHistoryMiddleware",
 ]
 
 ROOT_URLCONF = "kno2prov.urls"
@@ -274,7 +272,7 @@ AXES_CLIENT_IP_CALLABLE = "kno2prov.ratelimit.client_ip_or_none"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Error pages and reports hide secrets (tokens, the Authorization header) even with DEBUG on.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "kno2prov.reporting.AlwaysSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "organizations.reporting.AlwaysSafeExceptionReporterFilter"
 
 # Bearer token for /metrics; when empty only loopback clients may scrape it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
@@ -282,7 +280,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
 BENCH_MODE = env_bool("BENCH_MODE", False)
 if BENCH_MODE:
-    MIDDLEWARE.insert(1, "kno2prov.benchmarking.QueryCountMiddleware")
+    MIDDLEWARE.insert(1, "scim.benchmarking.QueryCountMiddleware")
 
 LOGIN_URL = "admin:login"
 

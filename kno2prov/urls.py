@@ -4,9 +4,9 @@ from django.urls import include, path
 
 from organizations.oauth_views import token_endpoint
 from portal.views import root
+from scim import probes
+from scim.metrics import metrics_view
 from staffauth.mfa import StaffMfaAdminSite
-
-from . import health, metrics
 
 # The admin's app list is one click away (Home); without the sidebar a list page has the whole
 # width of a 1280 px screen for the columns that matter.
@@ -17,9 +17,9 @@ if settings.STAFF_MFA_REQUIRED:
 
 urlpatterns = [
     path("", root, name="root"),
-    path("healthz", health.liveness, name="healthz"),
-    path("readyz", health.readiness, name="readyz"),
-    path("metrics", metrics.metrics_view, name="metrics"),
+    path("healthz", probes.liveness, name="healthz"),
+    path("readyz", probes.readiness, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/webauthn/", include("staffauth.webauthn_urls")),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
@@ -33,6 +33,6 @@ urlpatterns = [
 ]
 
 if settings.BENCH_MODE:
-    from .benchmarking import ceiling_view
+    from scim.benchmarking import ceiling_view
 
     urlpatterns.append(path("bench/ceiling/<uuid:tenant>", ceiling_view, name="bench-ceiling"))

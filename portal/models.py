@@ -1,9 +1,10 @@
 """Sync history (what Azure AD did to an organization) and the tenant admin portal's accounts.
 
 ``SyncEvent`` is domain data, not a log: one row per SCIM request that reached an organization,
-written by ``portal.recording.SyncHistoryMiddleware`` after the view has answered, so a write
-that failed and rolled back is recorded too. ``SyncCycle`` groups events into Azure's
-provisioning cycles with running counters, so dashboards and health never scan events.
+written by ``portal.recording.record_call`` (a receiver of ``scim.signals.call_completed``)
+after the view has answered, so a write that failed and rolled back is recorded too.
+``SyncCycle`` groups events into Azure's provisioning cycles with running counters, so
+dashboards and health never scan events.
 """
 
 from __future__ import annotations

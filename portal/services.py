@@ -1,6 +1,7 @@
 """Every operation of the portal app that writes: sync history, API keys, tenant admins, pruning.
 
-Views, the admin, management commands and the recording middleware call these.
+Views, the admin, management commands and the history's receiver (``portal.recording``)
+call these.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 The SCIM layer creates the record when it takes a request (``begin``), authentication fills in
 the credential, the view describes what it did, and dispatch completes it with the outcome.
-Everything else that needs to know about a SCIM request (sync history, failed-authentication
-counts, rate limits, metrics) reads this record through ``current_call`` and never parses the
-path, the headers or the response body again.
+Everything else that needs to know about a SCIM request reads this record and never parses the
+path, the headers or the response body again: rate limits through ``current_call`` while the
+call runs; sync history, failed-authentication counts and metrics from
+``scim.signals.call_completed``, sent once the response's status is final.
 
 Only a call whose ``credential`` is set belongs to an organization. ``tenant`` is the id of the
 exact tenant URL that was called, whoever called it; it is never used to attribute a request to

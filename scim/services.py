@@ -25,10 +25,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from directory import outbox
 from organizations.models import Organization
 
-from . import documents
+from . import documents, events
 from .errors import InvalidPath, InvalidValue, Uniqueness, attribute_detail
 from .models import ExtensionAttribute, GroupMembership, ScimGroup, ScimUser
 from .patch import Path, apply_patch, parse_path
@@ -159,7 +158,7 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
     )
     _save_unique(user, f"userName {user.user_name!r} is already taken")
     note_extension_attributes(organization.pk, "User", document)
-    outbox.user_created(user, documents.user_document(user))
+    events.user_created(user)
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
     return user
 
@@ -187,7 +186,7 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
     )
     if _touches_extensions(changes):
         note_extension_attributes(user.organization_id, "User", document)
-    outbox.user_changed(user, documents.user_document(user), changes)
+    events.user_changed(user, changes)
     logger.info(
         "scim user updated org=%s id=%s attributes=%s",
         user.organization_id,
@@ -210,7 +209,7 @@ def delete_user(user: ScimUser) -> None:
     """Hard delete (RFC 7644 §3.6); memberships go with the user."""
     GroupMembership.objects.filter(user=user).delete()
     ScimUser.objects.filter(pk=user.pk).delete()
-    outbox.user_deleted(user, documents.user_document(user))
+    events.user_deleted(user)
     logger.info("scim user deleted org=%s id=%s", user.organization_id, user.scim_id)
 
 
@@ -361,7 +360,7 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
     added, _ = _apply_member_steps(
         group, [_MemberStep("add", document.get("members", []))], outcome
     )
-    outbox.group_changed(group, documents.group_document(group), created=True, added=added)
+    events.group_changed(group, created=True, added=added)
     logger.info(
         "scim group created org=%s id=%s members=%s",
         organization.pk,
@@ -399,9 +398,8 @@ def replace_group(group: ScimGroup, document: dict) -> Outcome:
     )
     if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(
+    events.group_changed(
         group,
-        documents.group_document(group),
         changes=outcome.changes,
         added=added,
         removed=removed,
@@ -468,9 +466,8 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     added, removed = _apply_member_steps(group, steps, outcome) if steps else ([], [])
     if not outcome.changes and (added or removed):
         _touch_group(group)
-    outbox.group_changed(
+    events.group_changed(
         group,
-        documents.group_document(group),
         changes=outcome.changes,
         added=added,
         removed=removed,
@@ -490,5 +487,5 @@ def delete_group(group: ScimGroup) -> None:
     """Hard delete (RFC 7644 §3.6); the users stay."""
     GroupMembership.objects.filter(group=group).delete()
     ScimGroup.objects.filter(pk=group.pk).delete()
-    outbox.group_deleted(group, documents.group_document(group))
+    events.group_deleted(group)
     logger.info("scim group deleted org=%s id=%s", group.organization_id, group.scim_id)

@@ -13,7 +13,8 @@ hold up for a multi-tenant Azure AD service provider:
 * discovery ListResponses carry ``totalResults``.
 
 Each request is described in its ``scim.calls.ScimCall`` (what it did, how it ended), created
-before anything can fail, for the sync history, rate limits and metrics.
+before anything can fail, for the rate limits; once the view has answered, the completed record
+goes out in ``scim.signals.call_completed`` (the sync history and the metrics listen).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, u
 from .filters import looked_up_value
 from .models import ScimGroup, ScimUser
 from .patch import operations_of
+from .signals import sends_call_completed
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class ScimViewMixin:
     kwargs: dict
 
     @method_decorator(csrf_exempt)
+    @method_decorator(sends_call_completed)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         single = bool(kwargs.get("uuid"))
         call = begin(
@@ -122,9 +125,7 @@ class ScimViewMixin:
         )
         if single:
             call.resource_id = _text(kwargs["uuid"])[:100]
-        response = self._dispatch(request, *args, **kwargs)
-        call.complete(response.status_code)
-        return response
+        return self._dispatch(request, *args, **kwargs)
 
     def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -552,6 +553,7 @@ class UnknownEndpointView(ScimViewMixin, scim_views.SCIMView, CallOutcomeMixin):
 
 
 @csrf_exempt
+@sends_call_completed
 def unknown_tenant(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """``/scim/v2/…`` without a well-formed tenant id: a SCIM 404 that Azure can show the
     customer (RFC 7644 §3.12), not Django's HTML page. Mounted by ``scim.fallback_urls``."""
@@ -561,5 +563,4 @@ def unknown_tenant(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespo
         "it ends in /scim/v2/ followed by your organization's id."
     ).to_dict()
     call.fail(404, None, body["detail"])
-    call.complete(404)
     return scim_response(body, 404)

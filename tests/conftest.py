@@ -38,6 +38,18 @@ def _empty_cache():
 
 
 @pytest.fixture
+def without_sync_history():
+    """Measure the SCIM layer alone: the sync history (``portal.recording``, a receiver of
+    ``scim.signals.call_completed``) writes its own rows per call and keeps its own budget."""
+    from portal.recording import DISPATCH_UID, record_call
+    from scim.signals import call_completed
+
+    call_completed.disconnect(dispatch_uid=DISPATCH_UID)
+    yield
+    call_completed.connect(record_call, dispatch_uid=DISPATCH_UID)
+
+
+@pytest.fixture
 def staff_user(db):
     return factories.make_staff()
 

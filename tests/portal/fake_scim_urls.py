@@ -2,7 +2,9 @@
 
 It keeps a ``scim.calls.ScimCall`` as the SCIM layer does: authenticates it with
 ``authenticate_bearer``, describes it from the JSON it is sent (``event``, in the call's field
-names), notes its outcome, and can fail after a write that rolls back.
+names), notes its outcome, can fail after a write that rolls back, and is wrapped in
+``scim.signals.sends_call_completed`` like every SCIM view, which completes the call and sends
+it to the history.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from organizations.credentials import authenticate_bearer, bearer_token
 from organizations.models import Organization
 from scim.calls import Operation, ResourceType, begin
+from scim.signals import sends_call_completed
 from tests.schemas import ERROR as ERROR_SCHEMA
 from tests.schemas import SCIM_JSON
 
@@ -29,6 +32,7 @@ def _error(status: int, scim_type: str, detail: str) -> JsonResponse:
 
 
 @csrf_exempt
+@sends_call_completed
 def fake_scim(request: HttpRequest, tenant, resource: str = "", rid: str = "") -> JsonResponse:
     spec = json.loads(request.body or b"{}")
     described = dict(spec.get("event", {}))
@@ -42,7 +46,7 @@ def fake_scim(request: HttpRequest, tenant, resource: str = "", rid: str = "") -
     credential = authenticate_bearer(str(tenant), bearer_token(request) or "")
     if credential is None:
         call.authentication_refused = True
-        return _finish(call, _error(401, "", "Authentication failed."))
+        return _error(401, "", "Authentication failed.")
     call.credential = credential
     for name, value in described.items():
         setattr(call, name, value)
@@ -53,19 +57,14 @@ def fake_scim(request: HttpRequest, tenant, resource: str = "", rid: str = "") -
                 raise IntegrityError("duplicate key value violates unique constraint")
         except IntegrityError:
             call.fail(409, "uniqueness", "userName is already taken in this organization.")
-            return _finish(call, _error(409, "uniqueness", call.error_detail))
+            return _error(409, "uniqueness", call.error_detail)
     if spec.get("crash"):
         raise RuntimeError("boom")
     status = spec.get("status", 200)
     if status >= 400:
         call.fail(status, spec.get("scim_type", ""), spec.get("detail", ""))
-        return _finish(call, _error(status, call.scim_type, call.error_detail))
-    return _finish(call, JsonResponse({"schemas": ["ok"]}, status=status))
-
-
-def _finish(call, response: JsonResponse) -> JsonResponse:
-    call.complete(response.status_code)
-    return response
+        return _error(status, call.scim_type, call.error_detail)
+    return JsonResponse({"schemas": ["ok"]}, status=status)
 
 
 urlpatterns = [

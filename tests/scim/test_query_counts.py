@@ -14,10 +14,9 @@ from .conftest import bulk_users, make_group, make_user
 
 
 @pytest.fixture(autouse=True)
-def _scim_layer_only(settings):
-    """Measure the SCIM layer alone: the sync-history middleware (portal app) writes its own
-    rows per request and keeps its own query budget."""
-    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("portal.")]
+def _scim_layer_only(without_sync_history):
+    """Measure the SCIM layer alone: the sync history (portal app) writes its own rows per
+    request and keeps its own query budget."""
 
 
 # Auth: one token lookup, plus at most one last_used_at write (throttled, organizations app).

@@ -1,5 +1,8 @@
 """Prometheus metrics: SCIM requests by organization, operation and status, and latencies.
 
+``count_call`` receives ``scim.signals.call_completed`` (connected in ``ScimConfig.ready``) and
+labels each call from its record; ``metrics_view`` serves ``/metrics``.
+
 Under gunicorn each worker is its own process, so the counters live in prometheus_client's
 multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set up by ``kno2prov/gunicorn_conf.py``) and
 ``/metrics`` adds up every worker's files. Without that variable (runserver, tests) the
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,7 +28,8 @@ from prometheus_client import (
 )
 
 from organizations.credentials import bearer_token
-from scim.calls import current_call
+
+from .calls import ScimCall
 
 SCIM_REQUESTS = Counter(
     "kno2prov_scim_requests_total",
@@ -41,25 +44,19 @@ SCIM_LATENCY = Histogram(
 )
 
 
-class ScimMetricsMiddleware:
-    """Counts and times every SCIM call, labelled from its call record (``scim.calls``)."""
+# The dispatch_uid ``scim.apps`` connects ``count_call`` under.
+DISPATCH_UID = "scim.metrics.count_call"
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        call = current_call(request)
-        if call is None:
-            return response
-        organization = call.organization
-        SCIM_REQUESTS.labels(
-            organization=organization.slug if organization is not None else "-",
-            operation=call.operation.value,
-            status=str(response.status_code),
-        ).inc()
-        SCIM_LATENCY.labels(operation=call.operation.value).observe(call.duration_ms / 1000)
-        return response
+def count_call(sender: object, *, call: ScimCall, **kwargs: object) -> None:
+    """Count and time one completed SCIM call, labelled from its record."""
+    organization = call.organization
+    SCIM_REQUESTS.labels(
+        organization=organization.slug if organization is not None else "-",
+        operation=call.operation.value,
+        status=str(call.status_code),
+    ).inc()
+    SCIM_LATENCY.labels(operation=call.operation.value).observe(call.duration_ms / 1000)
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -74,6 +71,8 @@ def _allowed(request: HttpRequest) -> bool:
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    """``/metrics``: every worker's samples (multiprocess mode) or this process's; 404 to
+    anyone not allowed, so the endpoint is not advertised."""
     if not _allowed(request):
         raise Http404
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

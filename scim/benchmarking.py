@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from organizations.credentials import authenticate_bearer, bearer_token
 
+from .identity import users_named
+
 QUERY_COUNT_HEADER = "X-Query-Count"
 
 
@@ -38,8 +40,6 @@ class QueryCountMiddleware:
 
 
 def ceiling_view(request: HttpRequest, tenant: str) -> HttpResponse:
-    from scim.identity import users_named
-
     presented = bearer_token(request)
     credential = authenticate_bearer(str(tenant), presented) if presented else None
     if credential is None:
