@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from organizations import tokens
+from core import tokens
 from organizations.models import Organization
 
 from . import signing

@@ -25,7 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from organizations.credentials import bearer_token
+from core.credentials import bearer_token
 from scim.calls import current_call
 
 SCIM_REQUESTS = Counter(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from organizations import tokens
+from core import tokens
 
 PREFIX = "k2h_"
 

@@ -19,13 +19,13 @@ from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from core import tokens
 from organizations import services as organization_services
-from organizations import tokens
-from organizations.models import AuditRecord, Organization
+from organizations.models import Organization
 from scim.calls import Operation, ScimCall
 from scim.identity import identity_key
 
-from . import apikeys
+from . import apikeys, audit
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
 from .explanations import is_test_connection, summarize
 from .models import (
@@ -367,7 +367,7 @@ def create_set_password_link(
     for organization in organizations or [None]:
         organization_services.record_audit(
             organization,
-            AuditRecord.Action.SET_PASSWORD_LINK_CREATED,
+            audit.SET_PASSWORD_LINK_CREATED,
             actor=actor,
             tenant_admin=user.get_username(),
             expires_at=link.expires_at.isoformat(),

@@ -6,11 +6,11 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from organizations import oauth
-from organizations.management.staffcommand import StaffCommand
+from oauth import services as oauth
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Add a new secret to a client-credentials client and let its current secret lapse "
         "after the grace period (TOKEN_ROTATION_GRACE_DAYS). The new secret is shown once."

@@ -8,7 +8,8 @@ recorded in the right organization's history (only those of its own Entra job: a
 proved it holds the organization's credential; anyone else's failures are only counted). The
 customer pastes two URLs from the same page, the tenant URL and this one.
 
-Rate limits mirror SCIM authentication's (``kno2prov.ratelimit``): failed requests per client
+Rate limits mirror SCIM authentication's (``scim.ratelimit``), counted by the one fail-open
+limiter (``core.ratelimit``): failed requests per client
 address and endpoint (``OAUTH_TOKEN_FAILURE_RATE``), past which those requests answer 429 before
 any credential is checked; and successful token requests per client id
 (``OAUTH_TOKEN_RATE_LIMIT``). Only successes count against a client, so nobody can spend a
@@ -25,19 +26,18 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.conf import settings
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django_ratelimit.core import get_usage
 
-from kno2prov.ratelimit import client_address
-from kno2prov.requestid import request_id_for
-from portal import services as history
-from scim.calls import Operation, ScimCall
+from core import ratelimit
+from core.ratelimit import client_address
+from core.requestid import request_id_for
+from organizations.models import Organization
 
-from .credentials import AuthenticatedCredential, CredentialKind
-from .models import Organization
-from .oauth_server import TokenAttempt, TokenServer
+from .server import TokenAttempt, TokenServer
+from .signals import TokenRequestOutcome, token_granted, token_request_refused
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +51,6 @@ def _oauth_error(status: int, error: str, description: str) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
-
-
-def _usage(request: HttpRequest, group: str, value: str, rate: str, increment: bool) -> dict | None:
-    try:
-        return get_usage(
-            request, group=group, key=lambda g, r: value, rate=rate, increment=increment
-        )
-    except Exception:
-        # Like SCIM's limits: a cache outage must never stop provisioning.
-        logger.warning("rate limit skipped: cache unavailable group=%s", group, exc_info=True)
-        return None
-
-
-def _exhausted(usage: dict | None) -> bool:
-    """Whether one more request would go past the limit (``None``: the cache is unreachable)."""
-    return usage is not None and usage["count"] >= usage["limit"]
 
 
 def _too_many(usage: dict) -> HttpResponse:
@@ -98,31 +82,33 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
     # Failures count per client address and token endpoint, as SCIM's do per tenant URL:
     # Entra's addresses are shared by all its tenants.
     address = f"{client_address(request)}|{organization.public_id}"
-    failures = _usage(
+    failures = ratelimit.usage(
         request, "oauth-token-failures", address, settings.OAUTH_TOKEN_FAILURE_RATE, increment=False
     )
-    if _exhausted(failures):
+    if ratelimit.exhausted(failures):
         return _too_many(failures)
     client_key = f"{organization.public_id}:{_presented_client_id(request)}"
-    per_client = _usage(
+    per_client = ratelimit.usage(
         request, "oauth-token-client", client_key, settings.OAUTH_TOKEN_RATE_LIMIT, increment=False
     )
-    if _exhausted(per_client):
+    if ratelimit.exhausted(per_client):
         return _too_many(per_client)
 
     started_at, started = timezone.now(), time.perf_counter()
     attempt = TokenAttempt(organization=organization)
     response = TokenServer(attempt).create_token_response(request)
+    duration_ms = (time.perf_counter() - started) * 1000
     if response.status_code < 400:
-        _usage(
+        ratelimit.usage(
             request,
             "oauth-token-client",
             client_key,
             settings.OAUTH_TOKEN_RATE_LIMIT,
             increment=True,
         )
+        _report(token_granted, request, attempt, response, started_at, duration_ms)
     else:
-        _usage(
+        ratelimit.usage(
             request,
             "oauth-token-failures",
             address,
@@ -135,47 +121,37 @@ def token_endpoint(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
             attempt.client.client_id if attempt.client else "-",
             attempt.error,
         )
-        _record_failure(
-            request, attempt, response, started_at, (time.perf_counter() - started) * 1000
-        )
+        _report(token_request_refused, request, attempt, response, started_at, duration_ms)
     return response
 
 
-def _record_failure(
+def _report(
+    signal: Signal,
     request: HttpRequest,
     attempt: TokenAttempt,
     response: HttpResponse,
     started_at: datetime,
     duration_ms: float,
 ) -> None:
-    """A refused token request of the organization's own Entra job (``attempt.authentic``)
-    goes into its history with the fix in plain words; anyone else's is only counted, like a
-    refused SCIM credential, so nobody can write into an organization's history."""
-    client = attempt.client
-    try:
-        if not attempt.authentic or client is None:
-            history.count_failed_authentication(attempt.organization.public_id, at=started_at)
-            return
-        call = ScimCall(
-            request_id=getattr(request, "request_id", "") or request_id_for(request),
-            method="POST",
-            path=request.path,
-            tenant=attempt.organization.public_id,
-            operation=Operation.TOKEN_REQUEST,
-            started_at=started_at,
-            credential=AuthenticatedCredential(
-                organization=attempt.organization,
-                kind=CredentialKind(client.kind),
-                public_id=client.client_id,
-                expires_at=None,
-                client_label=client.label,
-            ),
-            status_code=response.status_code,
-            scim_type=attempt.error,
-            error_detail=attempt.failure,
-            duration_ms=duration_ms,
-        )
-        history.record_sync_event(call)
-    except Exception:
-        # History must never cost Entra its answer; the failure is visible in the logs.
-        logger.exception("could not record token failure org=%s", attempt.organization.pk)
+    """Tell subscribers (the sync history) how the request ended. A failing subscriber never
+    costs Entra its answer; the failure is visible in the logs."""
+    outcome = TokenRequestOutcome(
+        organization=attempt.organization,
+        request_id=getattr(request, "request_id", "") or request_id_for(request),
+        path=request.path,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        status_code=response.status_code,
+        client=attempt.client,
+        authentic=attempt.authentic,
+        error=attempt.error,
+        failure=attempt.failure,
+    )
+    for receiver, result in signal.send_robust(sender=token_endpoint, outcome=outcome):
+        if isinstance(result, Exception):
+            logger.error(
+                "token request subscriber %s failed org=%s",
+                getattr(receiver, "__qualname__", receiver),
+                attempt.organization.pk,
+                exc_info=result,
+            )

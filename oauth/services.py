@@ -19,19 +19,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import tokens
+from core import tokens
+from organizations.models import Organization
+from organizations.services import Actor, ProvisioningError, _user, record_audit
+
+from . import audit
+from .credentials import OAUTH_CLIENT, WORKLOAD_IDENTITY
 from .federation import check_issuer, forget_cached_keys
-from .models import AuditRecord, Organization
-from .oauth_models import (
+from .models import (
     ACCESS_TOKEN_PREFIX,
     CLIENT_ID_PREFIX,
     SECRET_PREFIX,
-    ClientKind,
     OAuthAccessToken,
     OAuthClient,
     OAuthClientSecret,
 )
-from .services import Actor, ProvisioningError, _user, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +104,11 @@ def issue_oauth_client(
     now and never again."""
     organization = _lock(organization)
     expires_at = _secret_expiry(expires_days)
-    client = _new_client(organization, ClientKind.OAUTH_CLIENT, actor=actor, label=label)
+    client = _new_client(organization, OAUTH_CLIENT.kind, actor=actor, label=label)
     secret, plaintext = _new_secret(client, actor=actor, expires_at=expires_at)
     record_audit(
         organization,
-        AuditRecord.Action.OAUTH_CLIENT_ISSUED,
+        audit.OAUTH_CLIENT_ISSUED,
         actor=actor,
         client_id=client.client_id,
         secret=secret.display_prefix,
@@ -133,7 +135,7 @@ def rotate_client_secret(
     """
     _lock(client.organization)
     client = OAuthClient.objects.select_for_update().get(pk=client.pk)
-    if not client.is_active or client.kind != ClientKind.OAUTH_CLIENT:
+    if not client.is_active or client.kind != OAUTH_CLIENT.kind:
         raise ProvisioningError(f"{client} is not an active client-credentials client.")
     now = timezone.now()
     active = list(client.secrets.active(now).order_by("created_at"))
@@ -154,7 +156,7 @@ def rotate_client_secret(
             old.save(update_fields=["expires_at"])
     record_audit(
         client.organization,
-        AuditRecord.Action.CLIENT_SECRET_ROTATED,
+        audit.CLIENT_SECRET_ROTATED,
         actor=actor,
         client_id=client.client_id,
         secret=secret.display_prefix,
@@ -176,7 +178,7 @@ def revoke_oauth_client(client: OAuthClient, *, actor: Actor) -> OAuthClient:
     client.save(update_fields=["revoked_at", "revoked_by"])
     record_audit(
         client.organization,
-        AuditRecord.Action.OAUTH_CLIENT_REVOKED,
+        audit.OAUTH_CLIENT_REVOKED,
         actor=actor,
         client_id=client.client_id,
         kind=client.kind,
@@ -219,12 +221,12 @@ def configure_workload_identity(
     client = (
         OAuthClient.objects.select_for_update()
         .active()
-        .filter(organization=organization, kind=ClientKind.WORKLOAD_IDENTITY)
+        .filter(organization=organization, kind=WORKLOAD_IDENTITY.kind)
         .first()
     )
     if client is None:
         client = _new_client(
-            organization, ClientKind.WORKLOAD_IDENTITY, actor=actor, label=label, **fields
+            organization, WORKLOAD_IDENTITY.kind, actor=actor, label=label, **fields
         )
     else:
         for name, value in fields.items():
@@ -236,7 +238,7 @@ def configure_workload_identity(
     forget_cached_keys()
     record_audit(
         organization,
-        AuditRecord.Action.WORKLOAD_IDENTITY_CONFIGURED,
+        audit.WORKLOAD_IDENTITY_CONFIGURED,
         actor=actor,
         client_id=client.client_id,
         **fields,

@@ -1,9 +1,10 @@
 """Staff admin for OAuth credentials: issue a client, show its secret once, rotate, revoke, and
 configure workload identity federation. Every change goes through ``oauth``.
 
-The pages sit beside the organization's other staff pages (``OAuthPagesMixin`` is mixed into
-``OrganizationAdmin``) and show exactly the fields of Entra's non-gallery "OAuth 2.0 client
-credentials grant" form, each with a copy button.
+The pages sit beside the organization's other staff pages: ``organizations`` does not know
+OAuth, so this module mixes ``OAuthPagesMixin`` into its ``OrganizationAdmin`` and registers
+the result, ``OrganizationWithOAuthAdmin``. They show exactly the fields of Entra's non-gallery
+"OAuth 2.0 client credentials grant" form, each with a copy button.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ from django.utils.cache import patch_cache_control
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
-from . import oauth, reveal
+from core import reveal
+from organizations.admin import OrganizationAdmin
+from organizations.models import Organization
+
+from . import services as oauth
+from .credentials import OAUTH_CLIENT, WORKLOAD_IDENTITY
 from .federation import expected_issuer
-from .models import Organization
-from .oauth_models import ClientKind, OAuthClient, OAuthClientSecret
+from .models import OAuthClient, OAuthClientSecret
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin
@@ -36,8 +41,7 @@ else:
 CREDENTIALS_SENT = "Header (client_secret_basic), Body (client_secret_post) or Both: all work."
 
 
-def _reveal_key(secret: OAuthClientSecret) -> str:
-    return f"oauth-secret-{secret.pk}"
+REVEAL_PURPOSE = "oauth-client-secret"
 
 
 class SecretExpiryForm(forms.Form):
@@ -135,9 +139,9 @@ class OAuthClientInline(admin.TabularInline):
     @admin.display(description="Secret expires")
     def secret_expiry(self, client: OAuthClient) -> str:
         # Imported here: ``admin`` imports this module to mount the inline.
-        from .admin import _expiry_html
+        from organizations.admin import _expiry_html
 
-        if client.kind != ClientKind.OAUTH_CLIENT:
+        if client.kind != OAUTH_CLIENT.kind:
             return "—"
         return (
             _expiry_html(client.latest_secret_expiry)
@@ -147,7 +151,7 @@ class OAuthClientInline(admin.TabularInline):
 
     @admin.display(description="Assertion (iss / sub / aud)")
     def assertion(self, client: OAuthClient) -> str:
-        if client.kind != ClientKind.WORKLOAD_IDENTITY:
+        if client.kind != WORKLOAD_IDENTITY.kind:
             return "—"
         return format_html(
             "<code>{}</code><br><code>{}</code><br><code>{}</code>",
@@ -162,7 +166,7 @@ class OAuthClientInline(admin.TabularInline):
             return ""
         args = [client.organization_id, client.pk]
         links = []
-        if client.kind == ClientKind.OAUTH_CLIENT:
+        if client.kind == OAUTH_CLIENT.kind:
             links.append(
                 (
                     reverse("admin:organizations_organization_rotate_client_secret", args=args),
@@ -227,7 +231,7 @@ class OAuthPagesMixin(_ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                reveal.stash(request.session, _reveal_key(secret), plaintext)
+                reveal.stash(request.session, REVEAL_PURPOSE, secret.pk, plaintext)
                 return HttpResponseRedirect(self._client_url(client, secret))
         return self._confirm(
             request,
@@ -255,11 +259,11 @@ class OAuthPagesMixin(_ModelAdmin):
         if secret_pk.isdigit():
             secret = OAuthClientSecret.objects.filter(client=client, pk=int(secret_pk)).first()
             if secret is not None:
-                plaintext = reveal.pop(request.session, _reveal_key(secret))
+                plaintext = reveal.pop(request.session, REVEAL_PURPOSE, secret.pk)
         try:
             response = self._page(
                 request,
-                "organizations/oauthclient_detail.html",
+                "oauth/oauthclient_detail.html",
                 organization,
                 f"{client.get_kind_display()} for {organization}",
                 client=client,
@@ -293,7 +297,7 @@ class OAuthPagesMixin(_ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                reveal.stash(request.session, _reveal_key(secret), plaintext)
+                reveal.stash(request.session, REVEAL_PURPOSE, secret.pk, plaintext)
                 return HttpResponseRedirect(self._client_url(client, secret))
         grace = settings.TOKEN_ROTATION_GRACE_DAYS
         return self._confirm(
@@ -338,7 +342,7 @@ class OAuthPagesMixin(_ModelAdmin):
         organization = self._organization(request, object_id)
         current = (
             OAuthClient.objects.active()
-            .filter(organization=organization, kind=ClientKind.WORKLOAD_IDENTITY)
+            .filter(organization=organization, kind=WORKLOAD_IDENTITY.kind)
             .first()
         )
         initial = (
@@ -425,7 +429,7 @@ class OAuthClientAdmin(admin.ModelAdmin):
         return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("organizations.change_oauthclient")
+        return request.user.has_perm("oauth.change_oauthclient")
 
     @admin.action(description="Revoke selected OAuth clients", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -434,3 +438,14 @@ class OAuthClientAdmin(admin.ModelAdmin):
             for client in queryset.filter(revoked_at__isnull=True)
         ]
         self.message_user(request, f"Revoked {len(revoked)} OAuth client(s).", messages.SUCCESS)
+
+
+class OrganizationWithOAuthAdmin(OAuthPagesMixin, OrganizationAdmin):
+    """The organization admin with its OAuth pages and clients: ``organizations`` does not
+    know OAuth, so this app extends its admin instead."""
+
+    inlines = [*OrganizationAdmin.inlines, OAuthClientInline]
+
+
+admin.site.unregister(Organization)
+admin.site.register(Organization, OrganizationWithOAuthAdmin)

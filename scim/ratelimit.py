@@ -1,9 +1,7 @@
 """Rate limits on the SCIM endpoint: a budget per organization, and a brake on token guessing.
 
-Counters live in Django's cache (``CACHES["default"]``): Redis in production (``REDIS_URL``), so
-every gunicorn worker and every app server shares them; local memory on the embedded default.
-Counting uses django-ratelimit's fixed windows (``django_ratelimit.core.get_usage``). Its app is
-not installed: its system checks only know third-party Redis clients, not Django's own backend.
+Counted by the project's one fail-open limiter (``core.ratelimit``): a cache outage never stops
+provisioning.
 
 * **Per organization** (``SCIM_RATE_LIMIT``, default 1000 requests per 10 s, far above the
   25 requests/s Azure requires of a gallery app): only requests that authenticated count, so
@@ -26,36 +24,15 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+
+from core.ratelimit import client_address, exhausted, usage
 
 if TYPE_CHECKING:
-    from scim.calls import ScimCall
+    from .calls import ScimCall
 
 logger = logging.getLogger(__name__)
 
 SCIM_CONTENT_TYPE = "application/scim+json"
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address: ``REMOTE_ADDR``, or the address ``TRUSTED_PROXY_COUNT`` proxies
-    in front of us wrote into ``X-Forwarded-For`` (the rightmost ones are ours)."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.headers.get("X-Forwarded-For", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def client_ip_or_none(request: HttpRequest) -> str | None:
-    """``client_address`` for django-axes (``AXES_CLIENT_IP_CALLABLE``), ``None`` when unknown,
-    e.g. for the request-less sign-ins Django's test client makes."""
-    address = client_address(request)
-    return None if address == "unknown" else address
 
 
 def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
@@ -69,34 +46,17 @@ def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
     return response
 
 
-def _usage(request: HttpRequest, group: str, value: str, rate: str, increment: bool) -> dict | None:
-    """The window's count for ``value``, or ``None`` while the cache cannot be reached: a cache
-    outage must never stop provisioning (``RATELIMIT_FAIL_OPEN`` covers only some failures)."""
-    try:
-        return get_usage(
-            request, group=group, key=lambda g, r: value, rate=rate, increment=increment
-        )
-    except Exception:
-        logger.warning("rate limit skipped: cache unavailable group=%s", group, exc_info=True)
-        return None
-
-
-def _exhausted(usage: dict | None) -> bool:
-    """Whether one more request would go past the limit (``None``: the cache is unreachable)."""
-    return usage is not None and usage["count"] >= usage["limit"]
-
-
 def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """429 before any credential is looked up, once this client has failed too often at this
     tenant URL (``SCIM_AUTH_FAILURE_RATE``); ``None`` otherwise."""
-    guessing = _usage(
+    guessing = usage(
         request,
         "scim-auth-failures",
         _guessing_key(request, call),
         settings.SCIM_AUTH_FAILURE_RATE,
         increment=False,
     )
-    if not _exhausted(guessing):
+    if not exhausted(guessing):
         return None
     return too_many_requests(
         "Too many failed authentications from this client; retry later", guessing["time_left"]
@@ -105,7 +65,7 @@ def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None
 
 def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """Count a refused credential against this client; 429 if that was one too many."""
-    guessing = _usage(
+    guessing = usage(
         request,
         "scim-auth-failures",
         _guessing_key(request, call),
@@ -127,7 +87,7 @@ def spend_budget(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     organization = call.organization
     if organization is None:
         return None
-    spent = _usage(
+    spent = usage(
         request,
         "scim-organization",
         str(organization.public_id),

@@ -1,4 +1,4 @@
-"""What every staff management command shares: a named actor, lookups, and clean errors."""
+"""What every staff management command shares: a named actor and clean errors."""
 
 from __future__ import annotations
 
@@ -8,9 +8,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-
-from organizations import tokens
-from organizations.models import Organization, ProvisioningToken
 
 
 def describe(error: ValidationError) -> str:
@@ -43,25 +40,6 @@ class StaffCommand(BaseCommand):
         except (OSError, KeyError):
             user = "unknown user"
         return f"manage.py {name} ({user})"
-
-    def get_organization(self, slug: str) -> Organization:
-        try:
-            return Organization.objects.get(slug=slug)
-        except Organization.DoesNotExist:
-            raise CommandError(f"No organization has the slug {slug!r}.") from None
-
-    def get_token(self, reference: str) -> ProvisioningToken:
-        """The token ``reference`` names: its key, ``k2p_<key>…`` as listed, or the whole token."""
-        key = tokens.key_from_reference(reference)
-        if key is None:
-            # Not echoed back: it may be a mistyped secret.
-            raise CommandError(
-                "That is not a token reference. Give the k2p_<key> prefix that list_tokens shows."
-            )
-        try:
-            return ProvisioningToken.objects.select_related("organization").get(key=key)
-        except ProvisioningToken.DoesNotExist:
-            raise CommandError(f"No token has the key {key}.") from None
 
     def format_time(self, value: datetime | None) -> str:
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "never"

@@ -6,11 +6,11 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from organizations import oauth
-from organizations.management.staffcommand import StaffCommand
+from oauth import services as oauth
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Create an OAuth 2.0 client-credentials client for the organization SLUG and print what "
         "Entra's 'OAuth 2.0 client credentials grant' form needs; the client secret is shown "

@@ -2,8 +2,8 @@
 
 import pytest
 
-from organizations import oauth
-from organizations.models import OAuthClient
+from oauth import services as oauth
+from oauth.models import OAuthClient
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

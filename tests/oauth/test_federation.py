@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from organizations import federation
-from organizations.federation import AssertionRejected, verify_assertion
+from oauth import federation
+from oauth.federation import AssertionRejected, verify_assertion
 from tests import factories
 from tests.entra_issuer import EntraLikeIssuer, SigningKey
 

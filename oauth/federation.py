@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .oauth_models import OAuthClient, UsedAssertion
+from .models import OAuthClient, UsedAssertion
 
 logger = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from organizations import oauth
-from organizations.management.staffcommand import StaffCommand
+from oauth import services as oauth
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Revoke an OAuth client (client credentials or workload identity) at once: its secrets "
         "and every access token it obtained are refused from the next request on."

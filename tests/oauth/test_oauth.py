@@ -18,9 +18,12 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
-from organizations import oauth, services, tokens
-from organizations.credentials import CredentialKind, authenticate_bearer
-from organizations.models import AuditRecord, OAuthAccessToken, OAuthClient, OAuthClientSecret
+from core import tokens
+from core.credentials import authenticate_bearer
+from oauth import services as oauth
+from oauth.models import OAuthAccessToken, OAuthClient, OAuthClientSecret
+from organizations import services
+from organizations.models import AuditRecord
 from organizations.services import ProvisioningError
 from tests import factories
 
@@ -137,7 +140,7 @@ def test_access_token_authenticates_as_its_client_and_organization(organization)
     client, _ = factories.make_oauth_client(organization, label="Entra prod")
     credential = authenticate_bearer(str(organization.public_id), access_token_for(client))
     assert credential.organization == organization
-    assert credential.kind == CredentialKind.OAUTH_CLIENT
+    assert credential.kind == "oauth_client"
     assert credential.public_id == client.client_id
     assert credential.token is None
 

@@ -30,10 +30,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import cached_property
 from django.views.decorators.debug import sensitive_variables
 
-from . import oauth
+from organizations.models import Organization
+
+from . import services as oauth
+from .credentials import OAUTH_CLIENT, WORKLOAD_IDENTITY
 from .federation import CLIENT_ASSERTION_TYPE, AssertionRejected, verify_assertion
-from .models import Organization
-from .oauth_models import ClientKind, OAuthClient, OAuthClientSecret
+from .models import OAuthClient, OAuthClientSecret
 
 WORKLOAD_IDENTITY_METHOD = "client_assertion_jwt_bearer"
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
@@ -135,7 +137,7 @@ class TokenClient(ClientMixin):
 
     @sensitive_variables("client_secret")
     def check_client_secret(self, client_secret: str) -> bool:
-        if self.row.kind != ClientKind.OAUTH_CLIENT:
+        if self.row.kind != OAUTH_CLIENT.kind:
             self.attempt.fail(
                 f"{self.row} uses workload identity federation, not a secret.", describe=True
             )
@@ -148,7 +150,7 @@ class TokenClient(ClientMixin):
         return True
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if self.row.kind == ClientKind.OAUTH_CLIENT:
+        if self.row.kind == OAUTH_CLIENT.kind:
             return method in SECRET_METHODS
         return method == WORKLOAD_IDENTITY_METHOD
 
@@ -295,7 +297,7 @@ class TokenServer(AuthorizationServer):
         else:
             row = (
                 OAuthClient.objects.active()
-                .filter(organization=self.attempt.organization, kind=ClientKind.WORKLOAD_IDENTITY)
+                .filter(organization=self.attempt.organization, kind=WORKLOAD_IDENTITY.kind)
                 .first()
             )
             if row is None:
@@ -308,7 +310,7 @@ class TokenServer(AuthorizationServer):
             client = TokenClient(row, self.attempt)
         if client is None:
             return None
-        if client.row.kind != ClientKind.WORKLOAD_IDENTITY:
+        if client.row.kind != WORKLOAD_IDENTITY.kind:
             self.attempt.fail(
                 f"{client.row} authenticates with a client secret, not an assertion.",
                 describe=True,

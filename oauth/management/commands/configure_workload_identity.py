@@ -5,11 +5,11 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from organizations import oauth
-from organizations.management.staffcommand import StaffCommand
+from oauth import services as oauth
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Let the organization SLUG's Entra job authenticate by workload identity federation "
         "(RFC 7523 client assertion): the assertion's issuer, subject and audience. "

@@ -23,18 +23,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import HashedSecret, Organization
+from core.models import HashedSecret
+from organizations.models import Organization
 
 CLIENT_ID_PREFIX = "k2c_"
 SECRET_PREFIX = "k2o_"  # noqa: S105 - a public prefix, like k2p_
 ACCESS_TOKEN_PREFIX = "k2a_"  # noqa: S105 - a public prefix
 
 
-class ClientKind(models.TextChoices):
-    """The two OAuth credential kinds; values match ``credentials.CredentialKind``."""
+def client_kinds() -> list[tuple[str, str]]:
+    """The two OAuth credential kinds, as registered (``oauth.credentials``)."""
+    from .credentials import KINDS
 
-    OAUTH_CLIENT = "oauth_client", "OAuth 2.0 client credentials"
-    WORKLOAD_IDENTITY = "workload_identity", "Workload identity federation"
+    return [(kind.kind, kind.label) for kind in KINDS]
 
 
 class OAuthClientQuerySet(models.QuerySet):
@@ -54,7 +55,7 @@ class OAuthClient(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="oauth_clients"
     )
-    kind = models.CharField(max_length=20, choices=ClientKind.choices)
+    kind = models.CharField(max_length=20, choices=client_kinds)
     client_id = models.CharField(max_length=40, unique=True, editable=False)
     label = models.CharField(max_length=100, blank=True)
     issuer = models.CharField(max_length=200, blank=True)
@@ -88,6 +89,7 @@ class OAuthClient(models.Model):
     objects = OAuthClientQuerySet.as_manager()
 
     class Meta:
+        db_table = "organizations_oauthclient"  # created there; moved without copying
         ordering = ["-created_at"]
         verbose_name = "OAuth client"
         constraints = [
@@ -120,21 +122,20 @@ class ClientSecretQuerySet(models.QuerySet):
 class OAuthClientSecret(HashedSecret):
     """A client secret ``k2o_<key>_<secret><checksum>``; only its peppered HMAC is stored."""
 
+    secret_prefix = SECRET_PREFIX
+
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="secrets")
     expires_at = models.DateTimeField()
 
     objects = ClientSecretQuerySet.as_manager()
 
     class Meta:
+        db_table = "organizations_oauthclientsecret"
         ordering = ["-created_at"]
         verbose_name = "OAuth client secret"
 
     def __str__(self) -> str:
         return self.display_prefix
-
-    @property
-    def display_prefix(self) -> str:
-        return f"{SECRET_PREFIX}{self.key}…"
 
     def is_active(self, now: datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or timezone.now())
@@ -147,6 +148,8 @@ class OAuthAccessToken(HashedSecret):
     stops when that secret is revoked or lapses after a rotation, not only at its own expiry.
     """
 
+    secret_prefix = ACCESS_TOKEN_PREFIX
+
     client = models.ForeignKey(OAuthClient, on_delete=models.CASCADE, related_name="access_tokens")
     client_secret = models.ForeignKey(
         OAuthClientSecret, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -154,11 +157,12 @@ class OAuthAccessToken(HashedSecret):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        db_table = "organizations_oauthaccesstoken"
         ordering = ["-created_at"]
         verbose_name = "OAuth access token"
 
     def __str__(self) -> str:
-        return f"{ACCESS_TOKEN_PREFIX}{self.key}…"
+        return self.display_prefix
 
 
 class UsedAssertion(models.Model):
@@ -173,6 +177,7 @@ class UsedAssertion(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        db_table = "organizations_usedassertion"
         constraints = [
             models.UniqueConstraint(fields=["client", "jti"], name="assertion_used_once"),
         ]

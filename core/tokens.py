@@ -1,8 +1,9 @@
-"""Pure helpers for provisioning tokens: generate, parse, hash and compare.
+"""Pure helpers for every secret the project issues: generate, parse, hash and compare.
 
-A token reads ``k2p_<key>_<secret><checksum>``:
+A secret reads ``<prefix><key>_<secret><checksum>``, e.g. a provisioning token ``k2p_…``:
 
-* ``k2p_`` marks it as a Kno2 provisioning token, so secret scanners can recognise a leak;
+* the prefix (four characters, ``k2?_``) names the kind, so secret scanners can recognise a
+  leak; each kind registers its own (``core.credentials``);
 * ``key`` (12 base62 characters) is stored in clear and finds the token row with one index lookup;
 * ``secret`` (32 base62 characters, about 190 bits) is never stored;
 * ``checksum`` (6 base62 characters) is a CRC32 of everything before it, so a scanner, or this
@@ -23,13 +24,13 @@ import string
 import zlib
 from dataclasses import dataclass
 
-PREFIX = "k2p_"
+PREFIX_LENGTH = 4  # "k2p_", "k2a_"...: every prefix is "k2", one letter and "_"
 KEY_LENGTH = 12
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
 ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
-# What follows the prefix, for every kind of secret built here (history API keys use "k2h_").
+# What follows the prefix, for every kind of secret built here.
 _AFTER_PREFIX = re.compile(
     r"(?P<key>[0-9A-Za-z]{12})_(?P<secret>[0-9A-Za-z]{32})(?P<crc>[0-9A-Za-z]{6})"
 )
@@ -46,7 +47,7 @@ class Plaintext(str):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"<token {self[: len(PREFIX) + KEY_LENGTH]}… (secret hidden)>"
+        return f"<token {self[: PREFIX_LENGTH + KEY_LENGTH]}… (secret hidden)>"
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,18 @@ def generate_key() -> str:
     return _random_base62(KEY_LENGTH)
 
 
-def build_token(key: str, prefix: str = PREFIX) -> str:
-    """A fresh token for ``key``: the plaintext shown to staff exactly once."""
+def build_token(key: str, prefix: str) -> str:
+    """A fresh secret of the kind ``prefix`` names for ``key``: the plaintext, shown once."""
     body = f"{prefix}{key}_{_random_base62(SECRET_LENGTH)}"
     return Plaintext(body + checksum(body))
 
 
-def parse_token(token: str, prefix: str = PREFIX) -> ParsedToken | None:
+def display_prefix(prefix: str, key: str) -> str:
+    """A secret as lists and history name it: ``k2p_<key>…``, never its secret part."""
+    return f"{prefix}{key}…"
+
+
+def parse_token(token: str, prefix: str) -> ParsedToken | None:
     """Split a presented token, or ``None`` when it is not well formed or its checksum is wrong."""
     if not token.startswith(prefix):
         return None
@@ -104,13 +110,14 @@ def digests_match(token: str, digest: str, pepper: str) -> bool:
     return hmac.compare_digest(hash_token(token, pepper), digest)
 
 
-_REFERENCE = re.compile(r"(?:k2p_)?(?P<key>[0-9A-Za-z]{12})(?:…|\.\.\.|_[0-9A-Za-z]*)?")
+_REFERENCE = r"(?:{prefix})?(?P<key>[0-9A-Za-z]{{12}})(?:…|\.\.\.|_[0-9A-Za-z]*)?"
 
 
-def key_from_reference(text: str) -> str | None:
-    """The key staff mean by ``text``: a bare key, ``k2p_<key>…`` as listed, or a whole token.
+def key_from_reference(text: str, prefix: str) -> str | None:
+    """The key staff mean by ``text``: a bare key, ``<prefix><key>…`` as listed, or a whole
+    secret of that kind (e.g. ``k2p_`` for provisioning tokens).
 
     Lets staff revoke a leaked token by pasting it, without the secret part ever being looked up.
     """
-    match = _REFERENCE.fullmatch(text.strip())
+    match = re.fullmatch(_REFERENCE.format(prefix=re.escape(prefix)), text.strip())
     return match["key"] if match else None

@@ -4,7 +4,7 @@ import logging
 import pytest
 from pythonjsonlogger.json import JsonFormatter
 
-from kno2prov.requestid import RequestIdFilter, current_request_id
+from core.requestid import RequestIdFilter, current_request_id
 
 
 def test_every_response_carries_a_request_id(client, django_db_blocker):
@@ -63,7 +63,7 @@ def console_log():
     """What the project's configured console handler writes, as text."""
     import io
 
-    from kno2prov.requestid import QueryRedactionFilter
+    from core.requestid import QueryRedactionFilter
 
     handler = next(
         h
