@@ -39,7 +39,7 @@ def request_id_for(request: HttpRequest) -> str:
 _SECRET_PARAMETER = re.compile(r"(?i)\b(access_token|filter)=[^&\s'\"]*")
 
 
-# A whole secret built by organizations.tokens (k2p_ tokens, k2h_ keys, k2s_ set-password
+# A whole secret built by core.tokens (k2p_ tokens, k2h_ keys, k2s_ set-password
 # links, the last of which travel in a URL path): its public key part is kept.
 _SECRET = re.compile(r"\b(k2[a-z]_[0-9A-Za-z]{12})_[0-9A-Za-z]{38}\b")
 

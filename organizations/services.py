@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from core import audit as core_audit
 from core import tokens
 
 from . import audit
@@ -58,7 +59,10 @@ def record_audit(
     organization: Organization | None, action: str, *, actor: Actor, **detail: object
 ) -> AuditRecord:
     """Write who did ``action`` to ``organization`` (``None``: to no organization, e.g. for an
-    account linked to none yet). ``detail`` must never hold a secret."""
+    account linked to none yet). ``detail`` must never hold a secret. ``action`` must be
+    registered in ``core.audit`` (``UnknownAction`` otherwise), so every action the log holds
+    has a label."""
+    core_audit.get(action)
     return AuditRecord.objects.create(
         organization=organization,
         organization_name=organization.name if organization is not None else "(none)",
