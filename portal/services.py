@@ -256,15 +256,29 @@ def issue_history_api_key(
         label=label,
         created_by=actor if actor is not None and actor.pk else None,
     )
+    organization_services.record_audit(
+        organization,
+        audit.HISTORY_API_KEY_ISSUED,
+        actor=actor,
+        key=api_key.display_prefix,
+        label=label,
+    )
     logger.info("history api key issued org=%s key=%s", organization.pk, key)
     return api_key, plaintext
 
 
+@transaction.atomic
 def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryApiKey:
     """Revoke ``api_key`` at once; revoking twice changes nothing."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        organization_services.record_audit(
+            api_key.organization,
+            audit.HISTORY_API_KEY_REVOKED,
+            actor=actor,
+            key=api_key.display_prefix,
+        )
         logger.info(
             "history api key revoked org=%s key=%s by=%s",
             api_key.organization_id,
