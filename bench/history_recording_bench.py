@@ -141,13 +141,13 @@ def main() -> int:
         # The recording step alone: the service the receiver calls, timed directly.
         from django.utils import timezone
 
-        from organizations.credentials import AuthenticatedCredential, CredentialKind
+        from core.credentials import AuthenticatedCredential
         from portal.services import record_sync_event
         from scim.calls import Operation, ResourceType, ScimCall
 
         credential = AuthenticatedCredential(
             organization=organization,
-            kind=CredentialKind.SECRET_TOKEN,
+            kind="secret_token",
             public_id="k2p_benchbenchbe…",
             expires_at=None,
         )

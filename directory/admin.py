@@ -1,6 +1,7 @@
 """Staff admin for webhook endpoints, their delivery log, events and platform API keys.
 
-Secrets are shown once, in the message after creating an endpoint or rotating its secret.
+Secrets are shown once, on a page of their own after creating an endpoint or key or rotating a
+secret (``core.admin.RevealOnceMixin``); never in a message, whose cookie anyone can read.
 Each endpoint's page links to its delivery log and has "retry now" and "replay from position".
 """
 
@@ -15,8 +16,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from core.admin import RevealOnceMixin
 from organizations.models import Organization
 
 from . import services
@@ -41,7 +43,10 @@ class ReplayForm(forms.Form):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(RevealOnceMixin, admin.ModelAdmin):
+    reveal_purpose = "webhook-signing-secret"
+    reveal_noun = "signing secret"
+
     form = EndpointForm
     list_display = [
         "url",
@@ -124,7 +129,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             actor=request.user,
         )
         obj.pk = endpoint.pk
-        self.message_user(request, f"Signing secret (shown only now): {secret}", messages.WARNING)
+        self.stash_secret(request, endpoint, secret)
+        obj._secret_stashed = True
+
+    def response_add(
+        self, request: HttpRequest, obj: WebhookEndpoint, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if getattr(obj, "_secret_stashed", False):
+            return HttpResponseRedirect(self.reveal_url(obj))
+        return super().response_add(request, obj, post_url_continue)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         for endpoint in WebhookEndpoint.objects.filter(is_enabled=False).exclude(
@@ -138,14 +151,28 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     @admin.action(description="Rotate signing secret (old one keeps signing for the overlap)")
-    def rotate_secrets(self, request: HttpRequest, queryset: Any) -> None:
+    def rotate_secrets(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """Each new secret waits sealed in the session for its endpoint's page; one endpoint
+        goes straight there, several are linked (the message names no secret)."""
+        rotated = []
         for endpoint in queryset:
-            secret = services.rotate_secret(endpoint, actor=request.user)
-            self.message_user(
-                request,
-                f"New secret for {endpoint.url} (shown only now): {secret}",
-                messages.WARNING,
+            self.stash_secret(
+                request, endpoint, services.rotate_secret(endpoint, actor=request.user)
             )
+            rotated.append(endpoint)
+        if len(rotated) == 1:
+            return HttpResponseRedirect(self.reveal_url(rotated[0]))
+        self.message_user(
+            request,
+            format_html(
+                "New signing secrets, each shown once on its page: {}",
+                format_html_join(
+                    ", ", '<a href="{}">{}</a>', ((self.reveal_url(e), e.url) for e in rotated)
+                ),
+            ),
+            messages.WARNING,
+        )
+        return None
 
     @admin.action(description="Enable (deliver what is pending)")
     def enable(self, request: HttpRequest, queryset: Any) -> None:
@@ -266,7 +293,10 @@ class PlatformApiKeyForm(forms.ModelForm):
 
 
 @admin.register(PlatformApiKey)
-class PlatformApiKeyAdmin(admin.ModelAdmin):
+class PlatformApiKeyAdmin(RevealOnceMixin, admin.ModelAdmin):
+    reveal_purpose = "platform-api-key"
+    reveal_noun = "API key"
+
     form = PlatformApiKeyForm
     list_display = [
         "display_prefix",
@@ -296,7 +326,15 @@ class PlatformApiKeyAdmin(admin.ModelAdmin):
             label=form.cleaned_data["label"],
         )
         obj.pk = api_key.pk
-        self.message_user(request, f"API key (shown only now): {plaintext}", messages.WARNING)
+        self.stash_secret(request, api_key, plaintext)
+        obj._secret_stashed = True
+
+    def response_add(
+        self, request: HttpRequest, obj: PlatformApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if getattr(obj, "_secret_stashed", False):
+            return HttpResponseRedirect(self.reveal_url(obj))
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Revoke selected keys")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:

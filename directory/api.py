@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from organizations.credentials import bearer_token
+from core.credentials import bearer_token
 from organizations.models import Organization
 
 from . import delivery, services

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from organizations.models import HashedSecret, Organization
+from core.models import HashedSecret
+from organizations.models import Organization
 
 
 class EventType(models.TextChoices):

@@ -14,10 +14,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from organizations import tokens
+from core import tokens
 from organizations.models import Organization
+from organizations.services import record_audit
 
-from . import signing
+from . import audit, signing
 from .models import (
     DeliveryStatus,
     DirectoryEvent,
@@ -48,6 +49,14 @@ def add_endpoint(
         organization=organization, url=url, description=description, created_by=_actor(actor)
     )
     secret = _new_secret(endpoint)
+    record_audit(
+        organization,
+        audit.WEBHOOK_ENDPOINT_ADDED,
+        actor=actor,
+        endpoint=endpoint.pk,
+        url=url,
+        secret=signing.hint(secret) + "…",
+    )
     logger.info(
         "webhook endpoint added endpoint=%s org=%s",
         endpoint.pk,
@@ -75,6 +84,15 @@ def rotate_secret(
     endpoint.secrets.filter(expires_at__isnull=True).update(expires_at=expires)
     endpoint.secrets.filter(expires_at__gt=expires).update(expires_at=expires)
     secret = _new_secret(endpoint)
+    record_audit(
+        endpoint.organization,
+        audit.WEBHOOK_SECRET_ROTATED,
+        actor=actor,
+        endpoint=endpoint.pk,
+        url=endpoint.url,
+        secret=signing.hint(secret) + "…",
+        overlap_hours=hours,
+    )
     logger.info("webhook secret rotated endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None))
     return secret
 
@@ -85,6 +103,13 @@ def enable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
         is_enabled=True, disabled_at=None, disabled_reason="", failing_since=None
     )
     endpoint.is_enabled = True
+    record_audit(
+        endpoint.organization,
+        audit.WEBHOOK_ENDPOINT_ENABLED,
+        actor=actor,
+        endpoint=endpoint.pk,
+        url=endpoint.url,
+    )
     retry_now(endpoint)
     logger.info(
         "webhook endpoint enabled endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None)
@@ -99,6 +124,13 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
         disabled_reason=f"disabled by {getattr(actor, 'username', 'staff')}",
     )
     endpoint.is_enabled = False
+    record_audit(
+        endpoint.organization,
+        audit.WEBHOOK_ENDPOINT_DISABLED,
+        actor=actor,
+        endpoint=endpoint.pk,
+        url=endpoint.url,
+    )
     logger.info(
         "webhook endpoint disabled endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None)
     )
@@ -194,16 +226,30 @@ def issue_platform_api_key(
         created_by=_actor(actor),
         digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
     )
+    record_audit(
+        organization,
+        audit.PLATFORM_API_KEY_ISSUED,
+        actor=actor,
+        key=api_key.display_prefix,
+        label=label,
+    )
     logger.info(
         "platform api key issued key=%s org=%s", key, organization.pk if organization else "all"
     )
     return api_key, plaintext
 
 
+@transaction.atomic
 def revoke_platform_api_key(api_key: PlatformApiKey, *, actor: Any) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        record_audit(
+            api_key.organization,
+            audit.PLATFORM_API_KEY_REVOKED,
+            actor=actor,
+            key=api_key.display_prefix,
+        )
         logger.info(
             "platform api key revoked key=%s by=%s", api_key.key, getattr(actor, "pk", None)
         )

@@ -22,7 +22,7 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 10
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
-# Access lines come from kno2prov.requestid as JSON with the request id; gunicorn's own would
+# Access lines come from core.requestid as JSON with the request id; gunicorn's own would
 # repeat them without it.
 accesslog = None
 errorlog = "-"

@@ -91,7 +91,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "axes",
     "django_scim",
+    "core",
     "organizations",
+    "oauth",
     "scim",
     "portal",
     "django_tasks",
@@ -108,7 +110,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "kno2prov.requestid.RequestIdMiddleware",
+    "core.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -233,7 +235,7 @@ else:
 # PATCH adding about 40,000 members.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 2_621_440)
 
-# SCIM rate limits (see kno2prov/ratelimit.py), as "requests/period" with s, m, h or d periods.
+# SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
 # A cache outage must not stop provisioning: limits are skipped while the cache is unreachable.
@@ -268,7 +270,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "kno2prov.ratelimit.client_ip_or_none"
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip_or_none"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Error pages and reports hide secrets (tokens, the Authorization header) even with DEBUG on.
@@ -291,7 +293,7 @@ TOKEN_ROTATION_GRACE_DAYS = env_int("TOKEN_ROTATION_GRACE_DAYS", 7)
 # last_used_at is written at most this often per token, so verification is not a write per request.
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 300)
 
-# OAuth 2.0 client credentials and workload identity federation (organizations.oauth).
+# OAuth 2.0 client credentials and workload identity federation (oauth).
 # Entra's gallery rules: access tokens live 1 to 6 hours, client secrets 1 to 3 years.
 OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = env_int("OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS", 3600)
 if not 3600 <= OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS <= 21600:
@@ -329,8 +331,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "kno2prov.requestid.RequestIdFilter"},
-        "redact_query": {"()": "kno2prov.requestid.QueryRedactionFilter"},
+        "request_id": {"()": "core.requestid.RequestIdFilter"},
+        "redact_query": {"()": "core.requestid.QueryRedactionFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},

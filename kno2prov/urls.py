@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from organizations.oauth_views import token_endpoint
+from oauth.views import token_endpoint
 from portal.views import root
 from scim import probes
 from scim.metrics import metrics_view

@@ -12,6 +12,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kno2prov.settings")
 
 application = get_wsgi_application()
 
-from organizations.checks import refuse_development_secrets  # noqa: E402 (needs Django set up)
+from core.checks import refuse_development_secrets  # noqa: E402 (needs Django set up)
 
 refuse_development_secrets()

@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import services, tokens
+from core import tokens
+from core.admin import ReadOnlyAdmin
+
+from . import services
 from .forms import OrganizationAdminForm
-from .models import AuditRecord, Organization, ProvisioningToken
-from .oauth_admin import OAuthClientInline, OAuthPagesMixin
+from .models import TOKEN_PREFIX, AuditRecord, Organization, ProvisioningToken
 from .views import OrganizationPagesMixin
 
 # Tokens expiring this soon are flagged, so staff rotate them before Azure quarantines the job.
@@ -57,19 +59,6 @@ def _expiry_html(expires_at: datetime | None, now: datetime | None = None) -> st
             (expires_at - now).days,
         )
     return text
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by services: staff may look, never add, edit or delete."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class IssuerSetFilter(admin.SimpleListFilter):
@@ -169,7 +158,7 @@ class ProvisioningTokenInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmin):
+class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
     list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "token_expiry")
     list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
@@ -185,7 +174,7 @@ class OrganizationAdmin(OAuthPagesMixin, OrganizationPagesMixin, admin.ModelAdmi
         "created_at",
         "updated_at",
     )
-    inlines = [ProvisioningTokenInline, OAuthClientInline]
+    inlines = [ProvisioningTokenInline]
     actions = ["enable_provisioning", "disable_provisioning"]
 
     fieldsets = [
@@ -397,7 +386,11 @@ class ProvisioningTokenAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
         """``k2p_<key>…`` as listed (or a whole leaked token) finds its row by key alone."""
-        key = tokens.key_from_reference(search_term) if search_term.startswith("k2p_") else None
+        key = (
+            tokens.key_from_reference(search_term, TOKEN_PREFIX)
+            if search_term.startswith(TOKEN_PREFIX)
+            else None
+        )
         if key is not None:
             return queryset.filter(key=key), False
         return super().get_search_results(request, queryset, search_term)

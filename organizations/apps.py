@@ -6,4 +6,8 @@ class OrganizationsConfig(AppConfig):
     verbose_name = "Organizations and provisioning"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the deploy checks)
+        from core import credentials
+
+        from .credentials import SECRET_TOKEN
+
+        credentials.register(SECRET_TOKEN)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Self
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from . import tokens
+from core import audit
+from core.models import HashedSecret
+
 from .issuers import IssuerFormat, issuer_url
 
 
@@ -100,79 +101,13 @@ class ProvisioningTokenQuerySet(models.QuerySet):
         return self.annotate(replaced=models.Exists(newer))
 
 
-# Compared against on a miss, so an unknown key costs the same HMAC as a known one.
-_NO_DIGEST = "0" * 64
-
-
-class HashedSecret(models.Model):
-    """A secret built by ``organizations.tokens``, of which only a keyed hash is stored.
-
-    ``key`` is the non-secret part of the plaintext that finds the row; ``digest`` is
-    ``hmac_sha256(TOKEN_PEPPER, plaintext)``. The plaintext is shown once, when it is issued.
-    Provisioning tokens and the portal's history API keys are both kinds of it; ``verify`` is
-    the one way any of them is checked.
-    """
-
-    key = models.CharField(max_length=12, unique=True, editable=False)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-
-    @classmethod
-    def verify(
-        cls,
-        candidates: models.QuerySet,
-        presented: str,
-        *,
-        prefix: str,
-        now: datetime | None = None,
-    ) -> Self | None:
-        """The row of ``candidates`` that ``presented`` is, or ``None``.
-
-        ``candidates`` narrows the rows a secret may be (active ones, of one organization...);
-        the presented key finds at most one of them with one indexed query. The digest
-        comparison is constant-time and runs on a miss too, against a dummy digest, so timing
-        does not say whether the key exists. A hit records its use (``touch``).
-        """
-        if not isinstance(presented, str):
-            return None
-        parsed = tokens.parse_token(presented, prefix)
-        if parsed is None:
-            return None
-        row = candidates.filter(key=parsed.key).first()
-        digest = row.digest if row is not None else _NO_DIGEST
-        if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or row is None:
-            return None
-        row.touch(now or timezone.now())
-        return row
-
-    def touch(self, now: datetime) -> None:
-        """Record use at most once per ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, not per request.
-
-        The condition is in the UPDATE itself, so concurrent requests write at most once too.
-        """
-        resolution = timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
-        if self.last_used_at is not None and now - self.last_used_at < resolution:
-            return
-        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - resolution)
-        if type(self)._default_manager.filter(stale, pk=self.pk).update(last_used_at=now):
-            self.last_used_at = now
+TOKEN_PREFIX = "k2p_"  # noqa: S105 - a public prefix, the Secret Token kind's (credentials.py)
 
 
 class ProvisioningToken(HashedSecret):
     """A bearer token Azure AD presents to an organization's tenant URL."""
+
+    secret_prefix = TOKEN_PREFIX
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="tokens")
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -190,11 +125,7 @@ class ProvisioningToken(HashedSecret):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"k2p_{self.key}…"
-
-    @property
-    def display_prefix(self) -> str:
-        return f"k2p_{self.key}…"
+        return self.display_prefix
 
     @property
     def is_revoked(self) -> bool:
@@ -241,25 +172,6 @@ class ProvisioningToken(HashedSecret):
 class AuditRecord(models.Model):
     """One staff action on an organization: who did what, when. Written by ``services``."""
 
-    class Action(models.TextChoices):
-        ORGANIZATION_CREATED = "organization_created", "Organization created"
-        ORGANIZATION_UPDATED = "organization_updated", "Organization updated"
-        ISSUER_SET = "issuer_set", "SSO issuer set"
-        ISSUER_CLEARED = "issuer_cleared", "SSO issuer cleared"
-        PROVISIONING_ENABLED = "provisioning_enabled", "Provisioning enabled"
-        PROVISIONING_DISABLED = "provisioning_disabled", "Provisioning disabled"
-        TOKEN_ISSUED = "token_issued", "Token issued"
-        TOKEN_ROTATED = "token_rotated", "Token rotated"
-        TOKEN_REVOKED = "token_revoked", "Token revoked"
-        SET_PASSWORD_LINK_CREATED = "set_password_link_created", "Set-password link created"
-        OAUTH_CLIENT_ISSUED = "oauth_client_issued", "OAuth client issued"
-        CLIENT_SECRET_ROTATED = "client_secret_rotated", "OAuth client secret rotated"
-        OAUTH_CLIENT_REVOKED = "oauth_client_revoked", "OAuth client revoked"
-        WORKLOAD_IDENTITY_CONFIGURED = (
-            "workload_identity_configured",
-            "Workload identity federation configured",
-        )
-
     organization = models.ForeignKey(
         Organization, null=True, on_delete=models.SET_NULL, related_name="audit_records"
     )
@@ -274,7 +186,8 @@ class AuditRecord(models.Model):
         related_name="+",
     )
     actor_name = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=40, choices=Action.choices)
+    # Every action is registered in ``core.audit`` by the app that owns it.
+    action = models.CharField(max_length=40, choices=audit.choices)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -284,13 +197,3 @@ class AuditRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} — {self.organization_name}"
-
-
-# OAuth clients, secrets and access tokens live in their own module; importing them here
-# registers them with the app.
-from .oauth_models import (  # noqa: E402, F401
-    OAuthAccessToken,
-    OAuthClient,
-    OAuthClientSecret,
-    UsedAssertion,
-)

@@ -17,9 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import tokens
+from core import audit as core_audit
+from core import tokens
+
+from . import audit
 from .issuers import parse_issuer
-from .models import AuditRecord, Organization, ProvisioningToken
+from .models import TOKEN_PREFIX, AuditRecord, Organization, ProvisioningToken
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +59,10 @@ def record_audit(
     organization: Organization | None, action: str, *, actor: Actor, **detail: object
 ) -> AuditRecord:
     """Write who did ``action`` to ``organization`` (``None``: to no organization, e.g. for an
-    account linked to none yet). ``detail`` must never hold a secret."""
+    account linked to none yet). ``detail`` must never hold a secret. ``action`` must be
+    registered in ``core.audit`` (``UnknownAction`` otherwise), so every action the log holds
+    has a label."""
+    core_audit.get(action)
     return AuditRecord.objects.create(
         organization=organization,
         organization_name=organization.name if organization is not None else "(none)",
@@ -80,9 +86,7 @@ def create_organization(
     organization = Organization(name=name, slug=slug)
     organization.full_clean(exclude=["public_id"])
     organization.save()
-    record_audit(
-        organization, AuditRecord.Action.ORGANIZATION_CREATED, actor=actor, name=name, slug=slug
-    )
+    record_audit(organization, audit.ORGANIZATION_CREATED, actor=actor, name=name, slug=slug)
     if issuer:
         set_sso_issuer(organization, issuer, actor=actor)
     if enable_provisioning:
@@ -107,7 +111,7 @@ def update_organization(
         return organization
     organization.full_clean(exclude=["public_id"])
     organization.save(update_fields=["name", "slug", "updated_at"])
-    record_audit(organization, AuditRecord.Action.ORGANIZATION_UPDATED, actor=actor, **changes)
+    record_audit(organization, audit.ORGANIZATION_UPDATED, actor=actor, **changes)
     return organization
 
 
@@ -126,7 +130,7 @@ def set_sso_issuer(organization: Organization, issuer: str, *, actor: Actor) -> 
             return organization
         organization.sso_tenant_id = None
         organization.save(update_fields=["sso_tenant_id", "updated_at"])
-        record_audit(organization, AuditRecord.Action.ISSUER_CLEARED, actor=actor)
+        record_audit(organization, audit.ISSUER_CLEARED, actor=actor)
         return organization
 
     parsed = parse_issuer(issuer)
@@ -141,7 +145,7 @@ def set_sso_issuer(organization: Organization, issuer: str, *, actor: Actor) -> 
     organization.save(update_fields=["sso_tenant_id", "sso_issuer_format", "updated_at"])
     record_audit(
         organization,
-        AuditRecord.Action.ISSUER_SET,
+        audit.ISSUER_SET,
         actor=actor,
         issuer=parsed.url,
         previous=previous,
@@ -170,7 +174,7 @@ def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Orga
             "updated_at",
         ]
     )
-    record_audit(organization, AuditRecord.Action.PROVISIONING_ENABLED, actor=actor)
+    record_audit(organization, audit.PROVISIONING_ENABLED, actor=actor)
     logger.info("provisioning enabled org=%s", organization.pk)
     return organization
 
@@ -182,7 +186,7 @@ def disable_provisioning_for(organization: Organization, *, actor: Actor) -> Org
         return organization
     organization.provisioning_enabled = False
     organization.save(update_fields=["provisioning_enabled", "updated_at"])
-    record_audit(organization, AuditRecord.Action.PROVISIONING_DISABLED, actor=actor)
+    record_audit(organization, audit.PROVISIONING_DISABLED, actor=actor)
     logger.info("provisioning disabled org=%s", organization.pk)
     return organization
 
@@ -197,7 +201,7 @@ def _new_token(
     organization: Organization, *, actor: Actor, label: str, expires_at: datetime
 ) -> tuple[ProvisioningToken, str]:
     key = tokens.generate_key()
-    plaintext = tokens.build_token(key)
+    plaintext = tokens.build_token(key, TOKEN_PREFIX)
     token = ProvisioningToken.objects.create(
         organization=organization,
         key=key,
@@ -247,7 +251,7 @@ def issue_token(
     token, plaintext = _new_token(organization, actor=actor, label=label, expires_at=expires_at)
     record_audit(
         organization,
-        AuditRecord.Action.TOKEN_ISSUED,
+        audit.TOKEN_ISSUED,
         actor=actor,
         token=token.display_prefix,
         label=label,
@@ -296,7 +300,7 @@ def rotate_token(
         token.save(update_fields=["expires_at"])
     record_audit(
         organization,
-        AuditRecord.Action.TOKEN_ROTATED,
+        audit.TOKEN_ROTATED,
         actor=actor,
         token=token.display_prefix,
         replacement=new_token.display_prefix,
@@ -317,7 +321,7 @@ def revoke_token(token: ProvisioningToken, *, actor: Actor) -> ProvisioningToken
     token.save(update_fields=["revoked_at", "revoked_by"])
     record_audit(
         token.organization,
-        AuditRecord.Action.TOKEN_REVOKED,
+        audit.TOKEN_REVOKED,
         actor=actor,
         token=token.display_prefix,
     )
@@ -349,4 +353,4 @@ def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | No
         .filter(organization__public_id=public_id, organization__provisioning_enabled=True)
         .select_related("organization")
     )
-    return ProvisioningToken.verify(candidates, presented, prefix=tokens.PREFIX, now=now)
+    return ProvisioningToken.verify(candidates, presented, prefix=TOKEN_PREFIX, now=now)

@@ -20,9 +20,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_variables
 
-from . import reveal, services
+from core import reveal
+
+from . import services
 from .forms import IssueTokenForm, RotateTokenForm
 from .models import Organization, ProvisioningToken
+
+REVEAL_PURPOSE = "provisioning-token"
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin
@@ -120,7 +124,7 @@ class OrganizationPagesMixin(_ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                reveal.stash(request.session, token.pk, plaintext)
+                reveal.stash(request.session, REVEAL_PURPOSE, token.pk, plaintext)
                 return HttpResponseRedirect(
                     reverse(
                         "admin:organizations_organization_issued_token",
@@ -148,7 +152,7 @@ class OrganizationPagesMixin(_ModelAdmin):
         """
         organization = self._organization(request, object_id)
         token = get_object_or_404(ProvisioningToken, pk=token_id, organization=organization)
-        plaintext = reveal.pop(request.session, token.pk)
+        plaintext = reveal.pop(request.session, REVEAL_PURPOSE, token.pk)
         try:
             response = self._page(
                 request,
@@ -183,7 +187,7 @@ class OrganizationPagesMixin(_ModelAdmin):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                reveal.stash(request.session, new_token.pk, plaintext)
+                reveal.stash(request.session, REVEAL_PURPOSE, new_token.pk, plaintext)
                 return HttpResponseRedirect(
                     reverse(
                         "admin:organizations_organization_issued_token",

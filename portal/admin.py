@@ -12,13 +12,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from organizations.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, RevealOnceMixin
 
 from . import services
 from .health import Health, organization_health, organizations_health
@@ -301,8 +301,13 @@ class TenantAdminAdmin(admin.ModelAdmin):
 
 
 @admin.register(HistoryApiKey)
-class HistoryApiKeyAdmin(admin.ModelAdmin):
-    """API keys for a customer's SIEM; issued through ``services``, revoked, never deleted."""
+class HistoryApiKeyAdmin(RevealOnceMixin, admin.ModelAdmin):
+    """API keys for a customer's SIEM; issued through ``services``, revoked, never deleted.
+    A new key is shown once, on its own page (``core.reveal``)."""
+
+    reveal_purpose = "history-api-key"
+    reveal_template = "portal/historyapikey_reveal.html"
+    reveal_noun = "API key"
 
     list_display = (
         "display_prefix",
@@ -353,30 +358,23 @@ class HistoryApiKeyAdmin(admin.ModelAdmin):
             obj.organization, actor=request.user, label=obj.label
         )
         obj.pk = issued.pk
-        obj._plaintext = plaintext  # rendered once by response_add, never stored
+        self.stash_secret(request, issued, plaintext)
+        obj._secret_stashed = True
 
     def response_add(
         self, request: HttpRequest, obj: HistoryApiKey, post_url_continue: str | None = None
     ) -> HttpResponse:
-        plaintext = getattr(obj, "_plaintext", None)
-        if plaintext is None:
-            return super().response_add(request, obj, post_url_continue)
-        issued = HistoryApiKey.objects.select_related("organization").get(pk=obj.pk)
-        response = render(
-            request,
-            "portal/historyapikey_reveal.html",
-            {
-                **self.admin_site.each_context(request),
-                "api_key": issued,
-                "plaintext": plaintext,
-                "opts": self.model._meta,
-                "title": "History API key issued",
-                "api_url_absolute": settings.PUBLIC_BASE_URL
-                + reverse("portal:api_events", kwargs={"slug": issued.organization.slug}),
-            },
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        if getattr(obj, "_secret_stashed", False):
+            return HttpResponseRedirect(self.reveal_url(obj))
+        return super().response_add(request, obj, post_url_continue)
+
+    def reveal_context(self, request: HttpRequest, obj: HistoryApiKey) -> dict[str, Any]:
+        return {
+            "api_key": obj,
+            "title": "History API key issued",
+            "api_url_absolute": settings.PUBLIC_BASE_URL
+            + reverse("portal:api_events", kwargs={"slug": obj.organization.slug}),
+        }
 
     @admin.action(description="Revoke selected API keys")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -27,7 +27,7 @@ from rest_framework import (
 )
 from rest_framework.request import Request
 
-from organizations.credentials import bearer_token
+from core.credentials import bearer_token
 from organizations.models import Organization
 from scim.calls import Operation
 

@@ -1,6 +1,6 @@
 """History API keys: ``k2h_<key>_<secret><checksum>``.
 
-The same construction as provisioning tokens (``organizations.tokens``), with a prefix of its
+The same construction as provisioning tokens (``core.tokens``), with a prefix of its
 own so a leaked key is recognisable and can never be mistaken for a provisioning token.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from organizations import tokens
+from core import tokens
 
 PREFIX = "k2h_"
 

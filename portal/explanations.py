@@ -125,7 +125,7 @@ def explain_failure(
     """What a failed request means and what the tenant admin can do about it."""
     who = f"“{subject}”" if subject else "this object"
     if operation == Operation.TOKEN_REQUEST:
-        # ``organizations.oauth_server`` wrote the fix, naming the values to change.
+        # ``oauth.server`` wrote the fix, naming the values to change.
         return (
             f"{error_detail} Then click Test Connection in the enterprise app's Provisioning "
             "page; Azure quarantines a job whose credentials keep failing."

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
-from organizations.credentials import ActiveCredential, active_credentials_by_organization
+from core.credentials import ActiveCredential, active_credentials_by_organization
 from organizations.models import Organization
 from scim.calls import Operation
 

@@ -17,8 +17,9 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.utils import timezone
 
-from organizations.credentials import CredentialKind
-from organizations.models import HashedSecret, Organization, ProvisioningToken
+from core import credentials
+from core.models import HashedSecret
+from organizations.models import Organization, ProvisioningToken
 from scim.calls import Operation
 
 
@@ -116,7 +117,7 @@ class SyncEvent(models.Model):
     # Which credential made the request: its kind and public id (a token's "k2p_<key>…"
     # prefix, an OAuth client id). Never a secret.
     credential_kind = models.CharField(
-        max_length=20, choices=CredentialKind.choices, blank=True, db_default=""
+        max_length=20, choices=credentials.kind_choices, blank=True, db_default=""
     )
     credential_id = models.CharField(max_length=100, blank=True, db_default="")
 

@@ -20,13 +20,13 @@ from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from core import tokens
 from organizations import services as organization_services
-from organizations import tokens
-from organizations.models import AuditRecord, Organization
+from organizations.models import Organization
 from scim.calls import Operation, ScimCall
 from scim.identity import identity_key
 
-from . import apikeys
+from . import apikeys, audit
 from .cycles import append_to_current_cycle, assign_cycle, counter_increments
 from .explanations import is_test_connection, summarize
 from .models import (
@@ -257,15 +257,29 @@ def issue_history_api_key(
         label=label,
         created_by=actor if actor is not None and actor.pk else None,
     )
+    organization_services.record_audit(
+        organization,
+        audit.HISTORY_API_KEY_ISSUED,
+        actor=actor,
+        key=api_key.display_prefix,
+        label=label,
+    )
     logger.info("history api key issued org=%s key=%s", organization.pk, key)
     return api_key, plaintext
 
 
+@transaction.atomic
 def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryApiKey:
     """Revoke ``api_key`` at once; revoking twice changes nothing."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        organization_services.record_audit(
+            api_key.organization,
+            audit.HISTORY_API_KEY_REVOKED,
+            actor=actor,
+            key=api_key.display_prefix,
+        )
         logger.info(
             "history api key revoked org=%s key=%s by=%s",
             api_key.organization_id,
@@ -368,7 +382,7 @@ def create_set_password_link(
     for organization in organizations or [None]:
         organization_services.record_audit(
             organization,
-            AuditRecord.Action.SET_PASSWORD_LINK_CREATED,
+            audit.SET_PASSWORD_LINK_CREATED,
             actor=actor,
             tenant_admin=user.get_username(),
             expires_at=link.expires_at.isoformat(),

@@ -7,7 +7,7 @@ on every SCIM view call whatever the path, and lets a request through only when 
 credential is valid for the organization named in the URL with provisioning enabled. Anything
 else is a 401 with a SCIM error body and ``WWW-Authenticate``. The credential is never logged.
 
-Around the check it applies the rate limits (``kno2prov.ratelimit``): a client that failed too
+Around the check it applies the rate limits (``scim.ratelimit``): a client that failed too
 often at this tenant URL gets 429 before any lookup; an authenticated call spends its
 organization's budget. Each outcome is written into the request's ``scim.calls.ScimCall``.
 """
@@ -23,9 +23,9 @@ from django_scim.constants import SCIM_CONTENT_TYPE
 from django_scim.middleware import SCIMAuthCheckMiddleware
 from django_scim.settings import scim_settings
 
-from kno2prov import ratelimit
-from organizations.credentials import authenticate_bearer, bearer_token
+from core.credentials import authenticate_bearer, bearer_token
 
+from . import ratelimit
 from .calls import ScimCall, begin
 from .errors import Unauthorized
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from organizations.credentials import authenticate_bearer, bearer_token
+from core.credentials import authenticate_bearer, bearer_token
 
 from .identity import users_named
 

@@ -24,7 +24,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
-from organizations.credentials import AuthenticatedCredential
+from core.credentials import AuthenticatedCredential
 from organizations.models import Organization
 
 _ATTRIBUTE = "_scim_call"

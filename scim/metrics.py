@@ -27,7 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from organizations.credentials import bearer_token
+from core.credentials import bearer_token
 
 from .calls import ScimCall
 

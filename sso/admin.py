@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from organizations.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from . import saml, services
 from .models import SignInAttempt, SsoConfiguration

@@ -31,7 +31,7 @@ from portal.models import SSO_USERNAME_PREFIX, PortalMembership
 from scim.identity import users_named
 from scim.models import GroupMembership, ScimUser
 
-from . import saml
+from . import audit, saml
 from .models import (
     Outcome,
     RefusalReason,
@@ -173,7 +173,7 @@ def configure_sso(
     )
     record_audit(
         organization,
-        "sso_configured",
+        audit.SSO_CONFIGURED,
         actor=actor,
         idp_entity_id=idp.entity_id,
         metadata_url=metadata_url,
@@ -188,7 +188,9 @@ def set_password_sign_in(
 ) -> SsoConfiguration:
     configuration.allow_password_sign_in = allowed
     configuration.save(update_fields=["allow_password_sign_in"])
-    record_audit(configuration.organization, "sso_password_sign_in", actor=actor, allowed=allowed)
+    record_audit(
+        configuration.organization, audit.SSO_PASSWORD_SIGN_IN, actor=actor, allowed=allowed
+    )
     return configuration
 
 
@@ -199,7 +201,9 @@ def set_enabled(
     configuration.enabled = enabled
     configuration.save(update_fields=["enabled"])
     record_audit(
-        configuration.organization, "sso_enabled" if enabled else "sso_disabled", actor=actor
+        configuration.organization,
+        audit.SSO_ENABLED if enabled else audit.SSO_DISABLED,
+        actor=actor,
     )
     return configuration
 

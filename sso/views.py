@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from kno2prov.ratelimit import client_ip_or_none
+from core.ratelimit import client_ip_or_none
 from organizations.models import Organization
 from portal.access import organizations_for_user
 from portal.views import with_organization

@@ -12,8 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from organizations import oauth, services, tokens
-from organizations.models import OAuthClient, Organization, ProvisioningToken
+from core import tokens
+from oauth import services as oauth
+from oauth.models import OAuthClient
+from organizations import services
+from organizations.models import TOKEN_PREFIX, Organization, ProvisioningToken
 from staffauth import mfa as staff_mfa
 
 _sequence = itertools.count(1)
@@ -116,7 +119,7 @@ def make_workload_identity(
 
 def forged_token_for(key: str) -> str:
     """A well-formed token with ``key`` and a valid checksum but a secret nobody issued."""
-    return tokens.build_token(key)
+    return tokens.build_token(key, TOKEN_PREFIX)
 
 
 def sign_in(

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from directory import delivery, services
-from directory.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from directory.models import DeliveryStatus, PlatformApiKey, WebhookDelivery, WebhookEndpoint
 from tests import factories
 from tests.scim.conftest import make_user
 
@@ -31,12 +31,63 @@ def test_adding_an_endpoint_shows_its_secret_once(staff_client, organization):
     )
     endpoint = WebhookEndpoint.objects.get()
     page = staff_client.get(reverse("admin:directory_webhookendpoint_change", args=[endpoint.pk]))
+    reload = staff_client.get(reverse("admin:directory_webhookendpoint_secret", args=[endpoint.pk]))
 
-    shown = [str(m) for m in added.context["messages"]][0]
-    secret = shown.rsplit(" ", 1)[1]
-    assert secret.startswith("whsec_")
+    secret = added.context["plaintext"]
+    assert secret.startswith("whsec_") and secret in added.text
+    assert "no-store" in added["Cache-Control"]
     assert secret not in page.text
     assert secret[:10] in page.text  # the hint identifies it
+    assert reload.context["plaintext"] is None and secret not in reload.text
+
+
+def _messages_cookie(client) -> str:
+    cookie = client.cookies.get("messages")
+    return cookie.value if cookie is not None else ""
+
+
+def test_a_new_endpoints_secret_never_travels_in_a_message(staff_client, organization):
+    added = staff_client.post(
+        reverse("admin:directory_webhookendpoint_add"),
+        {"organization": str(organization.pk), "url": "https://a.example/h", "description": ""},
+        follow=True,
+    )
+
+    secret = added.context["plaintext"]
+    assert secret not in _messages_cookie(staff_client)
+    assert all(secret not in str(m) for m in added.context["messages"])
+
+
+def test_a_rotated_secret_is_shown_once_on_its_endpoints_page(staff_client, organization):
+    endpoint, old = services.add_endpoint(organization, url="https://a.example/h", actor=None)
+
+    rotated = staff_client.post(
+        reverse("admin:directory_webhookendpoint_changelist"),
+        {"action": "rotate_secrets", "_selected_action": [str(endpoint.pk)]},
+        follow=True,
+    )
+    reload = staff_client.get(reverse("admin:directory_webhookendpoint_secret", args=[endpoint.pk]))
+
+    new = rotated.context["plaintext"]
+    assert new.startswith("whsec_") and new != old
+    assert new not in _messages_cookie(staff_client)
+    assert reload.context["plaintext"] is None
+
+
+def test_a_new_platform_api_key_is_shown_once_and_never_in_a_message(staff_client, organization):
+    added = staff_client.post(
+        reverse("admin:directory_platformapikey_add"),
+        {"organization": str(organization.pk), "label": "Kno2fy"},
+        follow=True,
+    )
+    api_key = PlatformApiKey.objects.get()
+    reload = staff_client.get(reverse("admin:directory_platformapikey_secret", args=[api_key.pk]))
+
+    plaintext = added.context["plaintext"]
+    assert plaintext.startswith(f"k2e_{api_key.key}_")
+    assert services.authenticate_platform_key(plaintext) == api_key
+    assert plaintext not in _messages_cookie(staff_client)
+    assert reload.context["plaintext"] is None
 
 
 def test_the_delivery_log_lists_an_endpoints_deliveries_only(

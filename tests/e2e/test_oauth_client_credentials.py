@@ -15,8 +15,9 @@ import pytest
 import requests
 from django.utils import timezone
 
-from organizations import oauth, services
-from organizations.models import OAuthClientSecret
+from oauth import services as oauth
+from oauth.models import OAuthClientSecret
+from organizations import services
 from portal import services as services_history
 from portal.explanations import explain_failure
 from portal.models import SyncEvent

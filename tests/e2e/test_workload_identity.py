@@ -13,7 +13,8 @@ import uuid
 
 import pytest
 
-from organizations import federation, oauth
+from oauth import federation
+from oauth import services as oauth
 from portal import services as history
 from portal.models import SyncEvent
 from tests import factories

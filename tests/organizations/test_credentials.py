@@ -1,11 +1,11 @@
-"""``organizations.credentials``: one answer for every kind of SCIM credential."""
+"""``core.credentials``: one answer for every kind of SCIM credential."""
 
 from __future__ import annotations
 
 import pytest
 from django.test import RequestFactory
 
-from organizations.credentials import CredentialKind, authenticate_bearer, bearer_token
+from core.credentials import authenticate_bearer, bearer_token
 from organizations.services import revoke_token
 from tests import factories
 
@@ -19,7 +19,7 @@ def test_a_secret_token_authenticates_as_its_organizations_credential(organizati
 
     assert credential.organization == organization
     assert (credential.kind, credential.public_id, credential.token) == (
-        CredentialKind.SECRET_TOKEN,
+        "secret_token",
         row.display_prefix,
         row,
     )

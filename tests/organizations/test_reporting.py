@@ -4,7 +4,7 @@ from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 from django.views.decorators.debug import sensitive_variables
 
-from organizations import tokens
+from core import tokens
 
 # Filled by the failing function, read only after the report is made: no frame on the traceback
 # holds the secret except the one that marks it sensitive.
@@ -13,7 +13,7 @@ _issued: dict[str, str] = {}
 
 @sensitive_variables("plaintext")
 def _issue_token_then_fail() -> None:
-    plaintext = tokens.build_token(tokens.generate_key())
+    plaintext = tokens.build_token(tokens.generate_key(), "k2p_")
     _issued["token"] = plaintext
     raise RuntimeError("rendering the token page failed")
 

@@ -81,6 +81,7 @@ def test_the_history_api_key_page_has_a_copy_button_expiry_and_warning(staff_cli
     response = staff_client.post(
         reverse("admin:portal_historyapikey_add"),
         {"organization": organization.pk, "label": "Splunk"},
+        follow=True,
     )
 
     text = response.content.decode()

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from organizations.credentials import AuthenticatedCredential, CredentialKind
+from core.credentials import AuthenticatedCredential
 from organizations.models import Organization, ProvisioningToken
 from portal import services
 from portal.models import SyncEvent
@@ -56,7 +56,7 @@ def record(
     """Record an authenticated call straight through the service, as the middleware would."""
     credential = AuthenticatedCredential(
         organization=organization,
-        kind=CredentialKind.SECRET_TOKEN,
+        kind="secret_token",
         public_id=token.display_prefix if token is not None else "k2p_testtesttest…",
         expires_at=None,
         token=token,

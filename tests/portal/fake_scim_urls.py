@@ -16,7 +16,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
-from organizations.credentials import authenticate_bearer, bearer_token
+from core.credentials import authenticate_bearer, bearer_token
 from organizations.models import Organization
 from scim.calls import Operation, ResourceType, begin
 from scim.signals import sends_call_completed

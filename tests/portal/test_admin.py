@@ -107,6 +107,7 @@ def test_issuing_an_api_key_shows_it_once_and_stores_a_hash(staff_client, organi
             "organization": str(organization.pk),
             "label": "Splunk",
         },
+        follow=True,
     )
 
     key = HistoryApiKey.objects.get()
@@ -117,3 +118,5 @@ def test_issuing_an_api_key_shows_it_once_and_stores_a_hash(staff_client, organi
     assert plaintext not in repr(HistoryApiKey.objects.values().get())
     listing = staff_client.get(reverse("admin:portal_historyapikey_changelist"))
     assert plaintext not in listing.text
+    reload = staff_client.get(reverse("admin:portal_historyapikey_secret", args=[key.pk]))
+    assert reload.context["plaintext"] is None and plaintext not in reload.text

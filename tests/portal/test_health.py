@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from organizations import oauth
-from organizations.models import OAuthClientSecret
+from oauth import services as oauth
+from oauth.models import OAuthClientSecret
 from organizations.services import (
     disable_provisioning_for,
     issue_token,

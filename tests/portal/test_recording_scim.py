@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
-from organizations.credentials import AuthenticatedCredential, CredentialKind
+from core.credentials import AuthenticatedCredential
 from portal.models import FailedAuthenticationCount, SyncCycle, SyncEvent
 from scim.calls import Operation, ScimCall
 from scim.models import ScimUser
@@ -228,7 +228,7 @@ def test_the_credential_of_each_event_is_recorded(scim, token):
 
     event = SyncEvent.objects.get()
     assert (event.credential_kind, event.credential_id) == (
-        CredentialKind.SECRET_TOKEN,
+        "secret_token",
         token[0].display_prefix,
     )
 
@@ -321,7 +321,7 @@ def test_an_event_joins_the_open_cycle_in_one_round_trip(scim, django_assert_num
     first = SyncEvent.objects.select_related("organization").get()
     credential = AuthenticatedCredential(
         organization=first.organization,
-        kind=CredentialKind.SECRET_TOKEN,
+        kind="secret_token",
         public_id="k2p_fastfastfast…",
         expires_at=None,
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from organizations.credentials import CredentialKind
 from scim.calls import ScimCall, current_call
 
 from .conftest import ScimClient, make_group, make_user
@@ -187,7 +186,7 @@ def test_the_call_names_the_credential_that_authenticated_it(scim, token):
     credential = event(scim.get("/Users")).credential
 
     assert (credential.kind, credential.public_id, credential.token) == (
-        CredentialKind.SECRET_TOKEN,
+        "secret_token",
         token[0].display_prefix,
         token[0],
     )

@@ -14,8 +14,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from demo.replay import DEMO_DOMAIN, replay_initial_cycle
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
 from organizations.models import Organization
+from organizations.staffcommand import OrganizationCommand
 from portal import services as portal_services
 from portal.models import SyncEvent
 from staffauth import mfa as staff_mfa
@@ -29,7 +29,7 @@ ADMIN_USERNAME = "admin"
 TENANT_ADMIN_USERNAME = "demo.admin"
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Set up the quick-start demo; safe to run again. Creates (or reuses) the demo "
         "organization with an SSO issuer and provisioning enabled, a staff superuser 'admin' "

@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Create a Kno2 organization for Azure AD provisioning, optionally with its SSO issuer "
         "and with provisioning enabled (which needs the issuer). Prints its tenant URL."

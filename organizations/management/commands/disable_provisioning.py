@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Disable provisioning for the organization SLUG. Every one of its tokens is refused at "
         "once; nothing is deleted, and enabling provisioning again restores the active tokens."

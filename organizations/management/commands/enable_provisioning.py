@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Enable provisioning for the organization SLUG, so Azure AD can provision with its "
         "active tokens. Refused until the organization's SSO issuer is set (see set_issuer)."

@@ -7,10 +7,10 @@ from django.core.management.base import CommandParser
 from django.views.decorators.debug import sensitive_variables
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Issue a provisioning token for the organization SLUG and print its tenant URL and the "
         "token, which is shown only this once. With --json, stdout is exactly one JSON object: "

@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Revoke a provisioning token at once: TOKEN is its k2p_<key> prefix as list_tokens "
         "shows (a whole leaked token works too), or --all SLUG revokes every token of an "

@@ -8,10 +8,10 @@ from django.core.management.base import CommandParser
 from django.views.decorators.debug import sensitive_variables
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Replace the token TOKEN (its k2p_<key> prefix, as list_tokens shows) with a new one. "
         "The old token keeps working for the grace period (TOKEN_ROTATION_GRACE_DAYS), so the "

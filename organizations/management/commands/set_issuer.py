@@ -5,10 +5,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from organizations import services
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Set the SSO issuer of the organization SLUG: the Microsoft Entra Identifier, "
         "https://sts.windows.net/<tenant-id>/ (or "

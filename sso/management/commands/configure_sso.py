@@ -6,11 +6,11 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from organizations.management.staffcommand import StaffCommand
+from organizations.staffcommand import OrganizationCommand
 from sso import services
 
 
-class Command(StaffCommand):
+class Command(OrganizationCommand):
     help = (
         "Configure SAML single sign-on to the portal for the organization SLUG, from the IdP's "
         "metadata URL (Entra's App Federation Metadata URL, or Okta's) or a metadata file, and "

@@ -1,0 +1,7 @@
+"""The audited actions of the portal (``core.audit``)."""
+
+from core import audit
+
+SET_PASSWORD_LINK_CREATED = audit.register("set_password_link_created", "Set-password link created")
+HISTORY_API_KEY_ISSUED = audit.register("history_api_key_issued", "History API key issued")
+HISTORY_API_KEY_REVOKED = audit.register("history_api_key_revoked", "History API key revoked")

@@ -1,0 +1,108 @@
+"""Rate limits on the SCIM endpoint: a budget per organization, and a brake on token guessing.
+
+Counted by the project's one fail-open limiter (``core.ratelimit``): a cache outage never stops
+provisioning.
+
+* **Per organization** (``SCIM_RATE_LIMIT``, default 1000 requests per 10 s, far above the
+  25 requests/s Azure requires of a gallery app): only requests that authenticated count, so
+  nobody can spend an organization's budget with bad tokens. Over budget: 429 with
+  ``Retry-After`` and a SCIM error body (RFC 7644 §3.12 defines no scimType for 429).
+* **Per client address and tenant URL** (``SCIM_AUTH_FAILURE_RATE``, default 20 failed
+  authentications per 5 minutes): past that, that client's requests to that tenant URL answer
+  429 with ``Retry-After`` before any credential is looked up. Another organization's Azure job
+  from the same address is not affected (Azure's addresses are shared by all its tenants).
+
+``scim.auth`` calls these around authentication and reads what it needs from the SCIM call
+record (``scim.calls.ScimCall``); nothing here parses a path or a header of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from core.ratelimit import client_address, exhausted, usage
+
+if TYPE_CHECKING:
+    from .calls import ScimCall
+
+logger = logging.getLogger(__name__)
+
+SCIM_CONTENT_TYPE = "application/scim+json"
+
+
+def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": "429",
+        "detail": detail,
+    }
+    response = HttpResponse(json.dumps(body), status=429, content_type=SCIM_CONTENT_TYPE)
+    response["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
+def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """429 before any credential is looked up, once this client has failed too often at this
+    tenant URL (``SCIM_AUTH_FAILURE_RATE``); ``None`` otherwise."""
+    guessing = usage(
+        request,
+        "scim-auth-failures",
+        _guessing_key(request, call),
+        settings.SCIM_AUTH_FAILURE_RATE,
+        increment=False,
+    )
+    if not exhausted(guessing):
+        return None
+    return too_many_requests(
+        "Too many failed authentications from this client; retry later", guessing["time_left"]
+    )
+
+
+def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """Count a refused credential against this client; 429 if that was one too many."""
+    guessing = usage(
+        request,
+        "scim-auth-failures",
+        _guessing_key(request, call),
+        settings.SCIM_AUTH_FAILURE_RATE,
+        increment=True,
+    )
+    if guessing is None or not guessing["should_limit"]:
+        return None
+    logger.warning("scim authentication failures over limit client=%s", client_address(request))
+    return too_many_requests(
+        "Too many failed authentications from this client; retry later", guessing["time_left"]
+    )
+
+
+def spend_budget(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """Count an authenticated call against its organization's budget (``SCIM_RATE_LIMIT``);
+    429 once the budget is spent. Only authenticated calls reach this, so nobody can spend an
+    organization's budget without its credentials."""
+    organization = call.organization
+    if organization is None:
+        return None
+    spent = usage(
+        request,
+        "scim-organization",
+        str(organization.public_id),
+        settings.SCIM_RATE_LIMIT,
+        increment=True,
+    )
+    if spent is None or not spent["should_limit"]:
+        return None
+    logger.warning("scim rate limit reached org=%s", organization.pk)
+    return too_many_requests(
+        "This organization's request rate limit is reached; retry later", spent["time_left"]
+    )
+
+
+def _guessing_key(request: HttpRequest, call: ScimCall) -> str:
+    """Failures count per client address and tenant URL: Azure's addresses are shared by all
+    its tenants, so one tenant's wrong token must not lock out another tenant's Azure job."""
+    return f"{client_address(request)}|{call.tenant or '-'}"
