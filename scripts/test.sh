@@ -27,6 +27,8 @@ export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+# The apps' layers (pyproject.toml [tool.importlinter]): a lower app never imports a higher one.
+.venv/bin/lint-imports --no-cache
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
 pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kno2prov}
