@@ -1,4 +1,7 @@
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class CoreConfig(AppConfig):
@@ -14,3 +17,15 @@ class CoreConfig(AppConfig):
 
         # Every app's audited actions (``<app>/audit.py``), so the audit log labels them all.
         autodiscover_modules("audit")
+        make_local_directories()
+
+
+def make_local_directories() -> None:
+    """Create the folders the settings point at (an SQLite database's, the static files'), once
+    Django starts rather than whenever the settings module is imported."""
+    database = settings.DATABASES["default"]
+    folders = [Path(settings.STATIC_ROOT)]
+    if database["ENGINE"] == "django.db.backends.sqlite3" and database["NAME"] != ":memory:":
+        folders.append(Path(database["NAME"]).parent)
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)

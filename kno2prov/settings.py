@@ -64,6 +64,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 DEV_SECRET_KEY = "django-insecure-dev-only-secret-key-change-me"  # noqa: S105
 DEV_TOKEN_PEPPER = "django-insecure-dev-only-token-pepper-change-me"  # noqa: S105
 
+# --- Django, the site and its security ---
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 # Keyed hash for provisioning tokens. Kept apart from SECRET_KEY so that rotating the session
 # signing key does not break every customer's Azure provisioning job.
@@ -152,7 +153,6 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the portal read while a SCIM write is in flight; the timeout rides out the
     # short write locks SQLite takes instead of failing with "database is locked".
     # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers queue
@@ -183,7 +183,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -235,14 +234,6 @@ else:
 # PATCH adding about 40,000 members.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BODY_BYTES", 2_621_440)
 
-# SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
-SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
-SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
-# A cache outage must not stop provisioning: limits are skipped while the cache is unreachable.
-RATELIMIT_FAIL_OPEN = True
-# How many proxies (load balancers) in front of the app append to X-Forwarded-For.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-
 # Content security policy (django-csp): scripts only from here or carrying this response's nonce.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -274,53 +265,15 @@ AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip_or_none"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Error pages and reports hide secrets (tokens, the Authorization header) even with DEBUG on.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "organizations.reporting.AlwaysSafeExceptionReporterFilter"
-
-# Bearer token for /metrics; when empty only loopback clients may scrape it.
-METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-
-# bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
-BENCH_MODE = env_bool("BENCH_MODE", False)
-if BENCH_MODE:
-    MIDDLEWARE.insert(1, "scim.benchmarking.QueryCountMiddleware")
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.reporting.AlwaysSafeExceptionReporterFilter"
 
 LOGIN_URL = "admin:login"
 
-# Provisioning tokens: how long a new token lives unless staff choose otherwise, and how long
-# the old token keeps working after a rotation so the customer has time to paste the new one.
-TOKEN_DEFAULT_EXPIRY_DAYS = env_int("TOKEN_DEFAULT_EXPIRY_DAYS", 365)
-TOKEN_ROTATION_GRACE_DAYS = env_int("TOKEN_ROTATION_GRACE_DAYS", 7)
-# last_used_at is written at most this often per token, so verification is not a write per request.
-TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 300)
-
-# OAuth 2.0 client credentials and workload identity federation (oauth).
-# Entra's gallery rules: access tokens live 1 to 6 hours, client secrets 1 to 3 years.
-OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = env_int("OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS", 3600)
-if not 3600 <= OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS <= 21600:
-    raise ImproperlyConfigured(
-        "OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS must be 3600 to 21600 (1 to 6 hours), not "
-        f"{OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS}"
-    )
-OAUTH_CLIENT_SECRET_EXPIRY_DAYS = env_int("OAUTH_CLIENT_SECRET_EXPIRY_DAYS", 730)
-if not 365 <= OAUTH_CLIENT_SECRET_EXPIRY_DAYS <= 1095:
-    raise ImproperlyConfigured(
-        "OAUTH_CLIENT_SECRET_EXPIRY_DAYS must be 365 to 1095 (1 to 3 years), not "
-        f"{OAUTH_CLIENT_SECRET_EXPIRY_DAYS}"
-    )
-# Token requests per client id, and failed token requests per client address.
-OAUTH_TOKEN_RATE_LIMIT = env_str("OAUTH_TOKEN_RATE_LIMIT", "60/10m")
-OAUTH_TOKEN_FAILURE_RATE = env_str("OAUTH_TOKEN_FAILURE_RATE", "20/5m")
-# Scheme and host of the Entra authority that workload identity issuers must name:
-# https://login.microsoftonline.com, or a sovereign cloud's (login.microsoftonline.us, ...).
-ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com")
-ENTRA_AUTHORITY_HOST = ENTRA_AUTHORITY_HOST.rstrip("/")
-# Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
-WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
-WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)
-# An unknown kid refetches the keys at most once per this many seconds.
-WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
-    "WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS", 30
-)
+# --- Shared by every app (core app): client addresses, rate limits, logs and mail ---
+# A cache outage must not stop provisioning: limits are skipped while the cache is unreachable.
+RATELIMIT_FAIL_OPEN = True
+# How many proxies (load balancers) in front of the app append to X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # json: one object per line with the request id, for log shippers; plain: for people at a terminal.
@@ -351,40 +304,32 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "kno2prov": {"level": LOG_LEVEL},
-        "organizations": {"level": LOG_LEVEL},
-        "scim": {"level": LOG_LEVEL},
+        **{
+            app: {"level": LOG_LEVEL}
+            for app in (
+                "kno2prov",
+                "core",
+                "organizations",
+                "staffauth",
+                "directory",
+                "oauth",
+                "scim",
+                "portal",
+                "sso",
+                "demo",
+            )
+        },
         # django-scim2 logs whole request bodies (PII) at DEBUG.
         "django_scim": {"level": "WARNING"},
         # Authlib logs each issued token dict (the access token itself) at DEBUG.
         "authlib": {"level": "WARNING"},
+        "django_otp_webauthn": {"level": "WARNING"},
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
 
-# --- Sync history and tenant admin portal (portal app) ---
-# Events older than this many days are deleted by `manage.py prune_sync_history`.
-SYNC_HISTORY_RETENTION_DAYS = env_int("SYNC_HISTORY_RETENTION_DAYS", 90)
-# A SCIM request arriving this long after the previous one starts a new sync cycle. Azure AD
-# runs a cycle about every 40 minutes, so the gap must stay well under that.
-SYNC_CYCLE_IDLE_MINUTES = env_int("SYNC_CYCLE_IDLE_MINUTES", 20)
-# Health is judged on the cycles of this many recent hours.
-HEALTH_WINDOW_HOURS = env_int("HEALTH_WINDOW_HOURS", 24)
-# Warn well before Azure's quarantine rules (over 40 % failing, or over 40,000 failures once
-# 5,000 have failed): at this failure percentage over at least HEALTH_MIN_EVENTS requests, or at
-# this many failures.
-HEALTH_WARN_FAILURE_PERCENT = env_int("HEALTH_WARN_FAILURE_PERCENT", 20)
-HEALTH_MIN_EVENTS = env_int("HEALTH_MIN_EVENTS", 20)
-HEALTH_WARN_FAILURES = env_int("HEALTH_WARN_FAILURES", 2500)
-# Provisioning enabled and no request from Azure for this long is a warning: Azure runs a cycle
-# about every 40 minutes, so two missed cycles usually mean the job was stopped or quarantined.
-HEALTH_SILENCE_MINUTES = env_int("HEALTH_SILENCE_MINUTES", 80)
-# Token expiry warnings on the dashboard and in the admin.
-TOKEN_EXPIRY_WARN_DAYS = env_int("TOKEN_EXPIRY_WARN_DAYS", 30)
-TOKEN_EXPIRY_CRITICAL_DAYS = env_int("TOKEN_EXPIRY_CRITICAL_DAYS", 7)
-# Alerts (manage.py send_alerts): Django's mail, to each organization's tenant admins and to
-# this staff address (empty: tenant admins only). The console backend prints mail in development.
-ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
+# Outgoing mail: portal alerts (manage.py send_alerts), disabled-webhook alerts, invitations.
+# The console backend prints mail in development.
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kno2 provisioning <provisioning@localhost>")
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
@@ -397,20 +342,57 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-# Rows per page of the portal's event list and of the history API.
-PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
-# A tenant admin's one-time set-password link (created by staff in the admin) works this long.
-PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-}
-LOGGING["loggers"]["portal"] = {"level": LOG_LEVEL}
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# SCIM 2.0 service provider (django-scim2), served under each organization's tenant URL.
+# --- Organizations and their provisioning tokens (organizations app) ---
+# How long a new token lives unless staff choose otherwise, and how long
+# the old token keeps working after a rotation so the customer has time to paste the new one.
+TOKEN_DEFAULT_EXPIRY_DAYS = env_int("TOKEN_DEFAULT_EXPIRY_DAYS", 365)
+TOKEN_ROTATION_GRACE_DAYS = env_int("TOKEN_ROTATION_GRACE_DAYS", 7)
+# last_used_at is written at most this often per token, so verification is not a write per request.
+TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 300)
+
+# --- OAuth 2.0 client credentials and workload identity federation (oauth app) ---
+# Entra's gallery rules: access tokens live 1 to 6 hours, client secrets 1 to 3 years.
+OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = env_int("OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS", 3600)
+if not 3600 <= OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS <= 21600:
+    raise ImproperlyConfigured(
+        "OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS must be 3600 to 21600 (1 to 6 hours), not "
+        f"{OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS}"
+    )
+OAUTH_CLIENT_SECRET_EXPIRY_DAYS = env_int("OAUTH_CLIENT_SECRET_EXPIRY_DAYS", 730)
+if not 365 <= OAUTH_CLIENT_SECRET_EXPIRY_DAYS <= 1095:
+    raise ImproperlyConfigured(
+        "OAUTH_CLIENT_SECRET_EXPIRY_DAYS must be 365 to 1095 (1 to 3 years), not "
+        f"{OAUTH_CLIENT_SECRET_EXPIRY_DAYS}"
+    )
+# Token requests per client id, and failed token requests per client address.
+OAUTH_TOKEN_RATE_LIMIT = env_str("OAUTH_TOKEN_RATE_LIMIT", "60/10m")
+OAUTH_TOKEN_FAILURE_RATE = env_str("OAUTH_TOKEN_FAILURE_RATE", "20/5m")
+# Scheme and host of the Entra authority that workload identity issuers must name:
+# https://login.microsoftonline.com, or a sovereign cloud's (login.microsoftonline.us, ...).
+ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip(
+    "/"
+)
+# Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
+WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
+WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)
+# An unknown kid refetches the keys at most once per this many seconds.
+WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
+    "WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS", 30
+)
+
+# --- SCIM 2.0 service provider (scim app) ---
+# SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
+SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
+SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
+# Bearer token for /metrics; when empty only loopback clients may scrape it.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
+BENCH_MODE = env_bool("BENCH_MODE", False)
+if BENCH_MODE:
+    MIDDLEWARE.insert(1, "scim.benchmarking.QueryCountMiddleware")
+# django-scim2, served under each organization's tenant URL.
 # Every hook points at the scim app; see scim/auth.py, scim/scoping.py and scim/adapters.py.
 SCIM_MAX_PAGE_SIZE = env_int("SCIM_MAX_PAGE_SIZE", 100)
 SCIM_SERVICE_PROVIDER = {
@@ -443,6 +425,41 @@ SCIM_SERVICE_PROVIDER = {
     "SCHEMAS_GETTER": "scim.schemas.all_schemas",
 }
 
+# --- Sync history and tenant admin portal (portal app) ---
+# Events older than this many days are deleted by `manage.py prune_sync_history`.
+SYNC_HISTORY_RETENTION_DAYS = env_int("SYNC_HISTORY_RETENTION_DAYS", 90)
+# A SCIM request arriving this long after the previous one starts a new sync cycle. Azure AD
+# runs a cycle about every 40 minutes, so the gap must stay well under that.
+SYNC_CYCLE_IDLE_MINUTES = env_int("SYNC_CYCLE_IDLE_MINUTES", 20)
+# Health is judged on the cycles of this many recent hours.
+HEALTH_WINDOW_HOURS = env_int("HEALTH_WINDOW_HOURS", 24)
+# Warn well before Azure's quarantine rules (over 40 % failing, or over 40,000 failures once
+# 5,000 have failed): at this failure percentage over at least HEALTH_MIN_EVENTS requests, or at
+# this many failures.
+HEALTH_WARN_FAILURE_PERCENT = env_int("HEALTH_WARN_FAILURE_PERCENT", 20)
+HEALTH_MIN_EVENTS = env_int("HEALTH_MIN_EVENTS", 20)
+HEALTH_WARN_FAILURES = env_int("HEALTH_WARN_FAILURES", 2500)
+# Provisioning enabled and no request from Azure for this long is a warning: Azure runs a cycle
+# about every 40 minutes, so two missed cycles usually mean the job was stopped or quarantined.
+HEALTH_SILENCE_MINUTES = env_int("HEALTH_SILENCE_MINUTES", 80)
+# Token expiry warnings on the dashboard and in the admin.
+TOKEN_EXPIRY_WARN_DAYS = env_int("TOKEN_EXPIRY_WARN_DAYS", 30)
+TOKEN_EXPIRY_CRITICAL_DAYS = env_int("TOKEN_EXPIRY_CRITICAL_DAYS", 7)
+# Alerts (manage.py send_alerts): Django's mail, to each organization's tenant admins and to
+# this staff address (empty: tenant admins only).
+ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
+# Rows per page of the portal's event list and of the history API.
+PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
+# A tenant admin's one-time set-password link (created by staff in the admin) works this long.
+PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
 # --- Directory events, webhooks and the events API (directory app) ---
 # Background tasks (webhook delivery) run by django-tasks' database backend: the queue is a
 # table in the same database, so a SCIM write and its delivery task commit together.
@@ -472,18 +489,12 @@ if WEBHOOK_LEASE_SECONDS <= WEBHOOK_TIMEOUT_SECONDS:
 WEBHOOK_DISABLE_AFTER_HOURS = env_int("WEBHOOK_DISABLE_AFTER_HOURS", 72)
 # Who is emailed when an endpoint is disabled; empty: Django's ADMINS.
 WEBHOOK_ALERT_EMAILS = env_list("WEBHOOK_ALERT_EMAILS", [])
-# Outgoing mail (SMTP) for those alerts.
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "provisioning@localhost")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # After a secret rotation, the old secret keeps signing (a second signature) this long.
 WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 # Delivered events older than this are deleted by `manage.py prune_directory_events`.
 DIRECTORY_EVENT_RETENTION_DAYS = env_int("DIRECTORY_EVENT_RETENTION_DAYS", 30)
 # Events per page of the events API (a client may ask for fewer or up to 10x more).
 DIRECTORY_API_PAGE_SIZE = env_int("DIRECTORY_API_PAGE_SIZE", 100)
-LOGGING["loggers"]["directory"] = {"level": LOG_LEVEL}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kno2 provisioning: directory events API",
     "DESCRIPTION": "Directory changes (users, groups, memberships) in order, per organization.",
@@ -507,7 +518,6 @@ SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
 SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
 # Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
 SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
-LOGGING["loggers"]["sso"] = {"level": LOG_LEVEL}
 
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
@@ -517,4 +527,3 @@ OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
 OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"
 OTP_WEBAUTHN_RP_NAME = "Kno2 provisioning"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
-LOGGING["loggers"]["django_otp_webauthn"] = {"level": "WARNING"}
