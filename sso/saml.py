@@ -79,9 +79,9 @@ def _config(sp: ServiceProvider, metadata_xml: str) -> SPConfig:
     config = SPConfig()
     config.load(
         {
+            **({"metadata": {"inline": [metadata_xml]}} if metadata_xml else {}),
             "entityid": sp.entity_id,
             "xmlsec_binary": settings.SSO_XMLSEC_BINARY,
-            "metadata": {"inline": [metadata_xml]},
             "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
             "signing_algorithm": SIGNATURE_ALGORITHMS[0],
             "digest_algorithm": DIGEST_ALGORITHMS[0],
@@ -315,8 +315,11 @@ def verify_response(
     )
 
 
-def sp_metadata(sp: ServiceProvider, metadata_xml: str) -> str:
+def sp_metadata(sp: ServiceProvider, metadata_xml: str = "") -> str:
     """Our SP metadata document for the customer's IdP (Entra can upload it).
+
+    It depends only on ``sp``: an IdP that is set up from our metadata first (SimpleSAMLphp,
+    Okta, ADFS) reads it before we have the IdP's own metadata.
 
     It asks for signed assertions (``WantAssertionsSigned="true"``) and advertises only the
     SHA-256-or-stronger algorithms we accept; pysaml2 would list whatever xmlsec1 supports,

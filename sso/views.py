@@ -161,10 +161,11 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 
 @require_GET
 def sp_metadata(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    configuration = _configuration(public_id)
-    sp = services.service_provider(configuration.organization)
+    """Our SP metadata, served before single sign-on is configured too: many IdPs are set up
+    from it first, and only then publish the metadata we configure from."""
+    organization = get_object_or_404(Organization, public_id=public_id)
     return HttpResponse(
-        saml.sp_metadata(sp, configuration.metadata_xml),
+        saml.sp_metadata(services.service_provider(organization)),
         content_type="application/samlmetadata+xml",
     )
 

@@ -180,3 +180,9 @@ def test_an_idp_initiated_response_says_which_entra_field_makes_the_tile_work(
     assert "Basic SAML Configuration" in page
     assert f"<code>{services.service_provider(organization).login_url}</code>" in page
     assert _last_attempt(organization).reason == RefusalReason.UNSOLICITED
+
+
+def test_our_metadata_is_served_before_single_sign_on_is_configured(client, organization):
+    """IdPs such as SimpleSAMLphp, Okta or ADFS are set up from our metadata first."""
+    document = _sp_metadata(client, organization)
+    assert document.get("entityID") == services.service_provider(organization).entity_id
