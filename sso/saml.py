@@ -176,7 +176,7 @@ class ResponseRefused(Exception):
     can name who was refused without repeating an attacker's text.
     """
 
-    def __init__(self, reason: str, detail: str = "", *, name_id: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", *, name_id: str | None = None) -> None:
         super().__init__(detail or reason)
         self.reason = reason
         self.detail = detail

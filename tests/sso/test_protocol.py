@@ -179,7 +179,6 @@ def test_an_idp_initiated_response_says_which_entra_field_makes_the_tile_work(
     assert answer.status_code == 403
     assert "Basic SAML Configuration" in page
     assert f"<code>{services.service_provider(organization).login_url}</code>" in page
-    assert _last_attempt(organization).reason == RefusalReason.UNSOLICITED
 
 
 def test_our_metadata_is_served_before_single_sign_on_is_configured(client, organization):
