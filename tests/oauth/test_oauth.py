@@ -413,15 +413,6 @@ def test_wrong_secrets_do_not_spend_a_clients_budget(settings, client, organizat
 # -- the secret part of a secret is checked, not only its key -------------------------------
 
 
-def _same_key_other_secret(plaintext: str, prefix: str) -> str:
-    """A well-formed secret (right prefix, key and checksum) whose secret part differs."""
-    key = tokens.parse_token(plaintext, prefix).key
-    forged = tokens.build_token(key, prefix=prefix)
-    while forged == plaintext:
-        forged = tokens.build_token(key, prefix=prefix)
-    return forged
-
-
 def test_a_client_secret_with_the_right_key_and_a_wrong_secret_part_gets_no_token(
     client, organization
 ):
@@ -429,7 +420,7 @@ def test_a_client_secret_with_the_right_key_and_a_wrong_secret_part_gets_no_toke
     form = {
         "grant_type": "client_credentials",
         "client_id": oauth_client.client_id,
-        "client_secret": _same_key_other_secret(secret, oauth.SECRET_PREFIX),
+        "client_secret": factories.same_key_wrong_secret(secret),
     }
 
     response = _token_request(client, organization, form)
@@ -443,7 +434,7 @@ def test_an_access_token_with_the_right_key_and_a_wrong_secret_part_is_refused_b
     client, organization
 ):
     oauth_client, _ = factories.make_oauth_client(organization)
-    forged = _same_key_other_secret(access_token_for(oauth_client), oauth.ACCESS_TOKEN_PREFIX)
+    forged = factories.same_key_wrong_secret(access_token_for(oauth_client))
 
     response = client.get(
         f"/scim/v2/{organization.public_id}/Users", HTTP_AUTHORIZATION=f"Bearer {forged}"
