@@ -16,6 +16,8 @@ from staffauth import mfa as staff_mfa
 from staffauth.checks import check_staff_mfa_is_required
 from tests import factories
 
+from .soft_passkey import SoftPasskey
+
 PASSWORD = "staff-password-1"
 
 
@@ -155,3 +157,54 @@ def test_a_new_authenticator_is_not_confirmed_without_its_current_code(client, s
     assert "That code is not right" in page.content.decode()
     pending.refresh_from_db()
     assert not pending.confirmed
+
+
+@pytest.fixture
+def passkey(settings):
+    settings.OTP_WEBAUTHN_RP_ID = "testserver"
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://testserver"]
+    return SoftPasskey(rp_id="testserver", origin="http://testserver")
+
+
+def _register(client, user, passkey: SoftPasskey) -> None:
+    factories.staff_sign_in(client, user)
+    options = client.post("/admin/webauthn/registration/begin/").json()
+    answer = client.post(
+        "/admin/webauthn/registration/complete/",
+        json.dumps(passkey.register(options)),
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+
+
+def _passkey_sign_in(browser: Client, passkey: SoftPasskey):
+    options = browser.post("/admin/webauthn/authentication/begin/").json()
+    return browser.post(
+        "/admin/webauthn/authentication/complete/",
+        json.dumps(passkey.sign_in(options)),
+        content_type="application/json",
+    )
+
+
+def test_a_staff_passkey_signs_in_to_the_admin(client, staff_user, passkey):
+    _register(client, staff_user, passkey)
+    browser = Client()
+
+    answer = _passkey_sign_in(browser, passkey)
+
+    assert answer.status_code == 200, answer.content
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_the_passkey_of_an_account_no_longer_staff_signs_nobody_in(client, staff_user, passkey):
+    _register(client, staff_user, passkey)
+    staff_user.is_staff = staff_user.is_superuser = False
+    staff_user.save()
+    PortalMembership.objects.create(user=staff_user, organization=factories.make_organization())
+    browser = Client()
+
+    answer = _passkey_sign_in(browser, passkey)
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "staff_only"
+    assert "_auth_user_id" not in browser.session
