@@ -24,7 +24,7 @@ PENDING_TOTP = "staff_mfa_pending_totp"
 
 class StaffOnly(exceptions.OTPWebAuthnApiError):
     status_code = 403
-    code = "staff_only"
+    default_code = "staff_only"
     default_detail = "Passkeys are for Kno2 staff accounts."
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
+import pytest
 import time_machine
+from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from directory import delivery, services
 from directory.models import DeliveryStatus, WebhookDelivery, WebhookSecret
@@ -188,6 +192,22 @@ def test_a_disabled_endpoint_keeps_its_pending_events_until_enabled(
     _deliver(endpoint, organization)
 
     assert receiver.types() == ["user.created"]
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_the_worker_does_not_deliver_the_stream_of_an_endpoint_disabled_after_queueing(
+    organization, endpoint, receiver
+):
+    """The SCIM write queued the stream's wake-up while the endpoint was enabled; staff disable
+    it before the worker gets there: the worker runs that task and sends nothing."""
+    make_user(organization, "alice@riverside.example")
+    services.disable_endpoint(endpoint, actor=None)
+
+    call_command("webhook_worker", "--batch", stdout=StringIO())
+
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").exists()
+    assert receiver.received == []
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
 
 
 def test_a_stream_leased_by_another_worker_is_left_to_it(organization, endpoint, receiver):

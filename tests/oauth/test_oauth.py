@@ -6,6 +6,7 @@ gunicorn in ``tests/e2e/test_oauth_client_credentials.py`` and ``test_workload_i
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import timedelta
@@ -407,3 +408,87 @@ def test_wrong_secrets_do_not_spend_a_clients_budget(settings, client, organizat
         assert _token_request(client, organization, bad).status_code == 401
     good = {**bad, "client_secret": secret}
     assert _token_request(client, organization, good).status_code == 200
+
+
+# -- the secret part of a secret is checked, not only its key -------------------------------
+
+
+def test_a_client_secret_with_the_right_key_and_a_wrong_secret_part_gets_no_token(
+    client, organization
+):
+    oauth_client, secret = factories.make_oauth_client(organization)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": factories.same_key_wrong_secret(secret),
+    }
+
+    response = _token_request(client, organization, form)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert not OAuthAccessToken.objects.exists()
+
+
+def test_an_access_token_with_the_right_key_and_a_wrong_secret_part_is_refused_by_scim(
+    client, organization
+):
+    oauth_client, _ = factories.make_oauth_client(organization)
+    forged = factories.same_key_wrong_secret(access_token_for(oauth_client))
+
+    response = client.get(
+        f"/scim/v2/{organization.public_id}/Users", HTTP_AUTHORIZATION=f"Bearer {forged}"
+    )
+
+    assert response.status_code == 401
+
+
+# -- the access token lives exactly OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS -----------------------
+
+
+def test_an_access_token_lives_exactly_the_configured_number_of_seconds(
+    settings, client, organization
+):
+    settings.OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = 5400
+    oauth_client, secret = factories.make_oauth_client(organization)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+    }
+
+    response = _token_request(client, organization, form)
+
+    assert response.status_code == 200
+    assert response.json()["expires_in"] == 5400
+    row = OAuthAccessToken.objects.get()
+    assert row.expires_at - row.created_at == timedelta(seconds=5400)
+
+
+# -- a refused token request's history names the client, never what was presented ------------
+
+
+def test_a_refused_token_request_records_the_clients_label_not_the_authorization_header(
+    client, organization
+):
+    from portal.models import SyncEvent
+
+    oauth_client, secret = factories.make_oauth_client(organization, label="Entra prod")
+    oauth.revoke_oauth_client(oauth_client, actor=None)
+    basic = base64.b64encode(f"{oauth_client.client_id}:{secret}".encode()).decode()
+    authorization = f"Basic {basic}"
+
+    response = client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=authorization,
+    )
+
+    assert response.status_code == 401
+    event = SyncEvent.objects.get(organization=organization)
+    assert event.token_label == "Entra prod"
+    stored = json.dumps(list(SyncEvent.objects.values()), default=str)
+    secret_part = tokens.parse_token(secret, oauth.SECRET_PREFIX).token[-38:]
+    assert basic not in stored
+    assert secret_part not in stored
