@@ -265,6 +265,7 @@ def event_detail(request: HttpRequest, organization: Organization, pk: int) -> H
             error_type=event.error_type,
             error_detail=event.error_detail,
             subject=event.subject,
+            idp_kind=organization.idp_kind,
         )
     )
     return _render(

@@ -291,6 +291,50 @@ def test_each_failure_gets_a_fix_that_fits_it(operation, status_code, expected):
     assert expected in explain_failure(operation=operation, status_code=status_code, subject="x")
 
 
+@pytest.mark.parametrize(
+    ("operation", "status_code"),
+    [
+        (Operation.CREATE_USER, 409),
+        (Operation.LIST_USERS, 401),
+        (Operation.TEST_CONNECTION, 404),
+        (Operation.UPDATE_MEMBERS, 400),
+        (Operation.UPDATE_USER, 500),
+    ],
+)
+@pytest.mark.parametrize("kind", ["okta", "saml"])
+def test_a_fix_for_an_okta_or_saml_organization_never_sends_it_to_azure(
+    operation, status_code, kind
+):
+    from portal.explanations import explain_failure
+
+    fix = explain_failure(operation=operation, status_code=status_code, subject="x", idp_kind=kind)
+    assert "Azure" not in fix
+    assert "Entra" not in fix
+
+
+def test_an_okta_organizations_refused_token_points_at_the_okta_admin_console():
+    from portal.explanations import explain_failure
+
+    fix = explain_failure(operation=Operation.LIST_USERS, status_code=401, idp_kind="okta")
+    assert "Okta Admin Console under Applications → Kno2fy → Provisioning → Integration" in fix
+    assert "Test API Credentials" in fix
+
+
+def test_the_event_page_explains_a_failure_in_the_organizations_own_idp_words(
+    tenant_client, organization
+):
+    from organizations.services import set_sso_issuer
+
+    set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+    event = record(organization, operation=Operation.CREATE_USER, status_code=409)
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/events/{event.pk}/")
+
+    assert "usually the Okta username" in page.content.decode()
+
+
 def test_the_directory_lists_only_this_organizations_users_and_groups(
     tenant_client, organization, other_organization
 ):
