@@ -63,6 +63,11 @@ class IdentityProviderRules:
     where_provisioning_log: str
     where_assignments: str
     provisioning_client: str
+    # The names the IdP's own screen gives our SP values, and where that screen is.
+    sp_entity_id_label: str = "SP entity ID"
+    sp_acs_label: str = "Assertion Consumer Service URL (HTTP-POST)"
+    sp_sign_on_label: str = "SP-initiated sign-in URL"
+    sp_values_note: str = ""
 
     def parse(self, value: str) -> ParsedIssuer:
         """The issuer to store, or ``ValidationError`` explaining what is wrong with ``value``."""
@@ -186,6 +191,10 @@ ENTRA = _EntraRules(
     where_provisioning_log="Enterprise applications → Kno2fy → Provisioning logs",
     where_assignments="Enterprise applications → Kno2fy → Users and groups",
     provisioning_client="Azure AD provisioning",
+    sp_entity_id_label="Identifier (Entity ID)",
+    sp_acs_label="Reply URL (Assertion Consumer Service URL)",
+    sp_sign_on_label="Sign on URL",
+    sp_values_note="No group claim is needed: Kno2 uses the groups Entra provisions.",
 )
 
 OKTA = _OktaRules(
@@ -206,6 +215,11 @@ OKTA = _OktaRules(
     where_provisioning_log="Okta Admin Console → Reports → System Log",
     where_assignments="Okta Admin Console → Applications → Kno2fy → Assignments and Push Groups",
     provisioning_client="Okta provisioning",
+    sp_entity_id_label="Audience URI (SP Entity ID)",
+    sp_acs_label="Single sign-on URL",
+    sp_sign_on_label="Sign-in URL (for a link to start sign-in at Kno2)",
+    sp_values_note="Name ID format: EmailAddress; Application username: Okta username (or "
+    "Email). No group attribute statement is needed: Kno2 uses the groups Okta pushes.",
 )
 
 SAML = _SamlRules(
@@ -225,6 +239,9 @@ SAML = _SamlRules(
     where_provisioning_log="the SCIM client's provisioning log",
     where_assignments="the SCIM client's user and group assignments",
     provisioning_client="the SCIM client",
+    sp_values_note="Or import the SP metadata URL, if the IdP can. The NameID must be the "
+    "user's provisioned userName (emailAddress or unspecified format); assertions must be "
+    "signed. No group attribute is needed: Kno2 uses the groups your SCIM client provisions.",
 )
 
 RULES: dict[str, IdentityProviderRules] = {rules.kind: rules for rules in (ENTRA, OKTA, SAML)}

@@ -421,3 +421,46 @@ def test_a_user_with_no_organization_is_told_to_ask_kno2(client, db):
     response = client.get(reverse("portal:home"))
 
     assert "not linked to any organization" in response.text
+
+
+def test_the_dashboard_tells_the_customer_that_a_new_identity_provider_ended_the_old_trust(
+    tenant_client, organization
+):
+    from oauth import services as oauth
+    from organizations.services import set_sso_issuer
+    from tests import factories
+
+    oauth.configure_workload_identity(
+        organization,
+        issuer=f"https://login.microsoftonline.com/{factories.TENANT_A}/v2.0",
+        subject="5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
+        audience="api://kno2-scim",
+        actor=None,
+    )
+    set_sso_issuer(organization, f"https://sts.windows.net/{factories.TENANT_B}/", actor=None)
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/").content.decode()
+
+    assert 'data-testid="identity-provider-changed"' in page
+    assert "What trusted the previous one stopped at once: workload identity federation" in page
+
+
+def test_a_first_identity_provider_shows_no_change_banner(tenant_client, organization):
+    page = tenant_client.get(f"/portal/o/{organization.slug}/").content.decode()
+
+    assert 'data-testid="identity-provider-changed"' not in page
+
+
+def test_an_okta_organizations_dashboard_says_where_the_tenant_url_goes_in_okta(
+    tenant_client, organization
+):
+    from organizations.services import set_sso_issuer
+
+    set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+
+    page = html.unescape(tenant_client.get(f"/portal/o/{organization.slug}/").content.decode())
+
+    assert "Paste this into Okta Admin Console → Applications → Kno2fy → Provisioning" in page
+    assert "Azure" not in page

@@ -11,10 +11,17 @@ from organizations.models import AuditRecord
 from sso import services
 from sso.models import RefusalReason, SignInAttempt
 from tests import factories
+from tests.portal.conftest import make_tenant_admin
 
 from . import flow
 
 NEW_TENANT_ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
+
+
+@pytest.fixture
+def tenant_client(client, organization):
+    client.force_login(make_tenant_admin(organization))
+    return client
 
 
 def _sign_in(client, idp, organization):
@@ -96,3 +103,22 @@ def test_moving_to_okta_ends_the_entra_idps_trust(sso, organization):
 
     sso.refresh_from_db()
     assert sso.enabled is False
+
+
+def test_the_customers_sso_page_says_why_single_sign_on_is_off(sso, organization, tenant_client):
+    org_services.set_sso_issuer(organization, NEW_TENANT_ISSUER, actor=None)
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/sso/").content.decode()
+
+    assert "The organization&#x27;s identity provider changed from https://sts.windows.net/" in page
+
+
+def test_an_okta_organizations_sso_page_names_oktas_fields(organization, tenant_client):
+    org_services.set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/sso/").content.decode()
+
+    assert "Audience URI (SP Entity ID)" in page
+    assert "Values for Okta" in page
