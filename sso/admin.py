@@ -68,7 +68,7 @@ class SsoConfigurationForm(forms.ModelForm):
         except saml.MetadataError as exc:
             raise ValidationError(str(exc)) from exc
         if organization is not None:
-            services.check_idp_matches_issuer(organization, idp.entity_id)
+            services.check_idp_matches_issuer(organization, idp)
         cleaned["metadata_xml"] = xml
         return cleaned
 

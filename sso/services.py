@@ -438,6 +438,27 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
     return user
 
 
+def _still_trusted(configuration: SsoConfiguration) -> bool:
+    """Whether the configured IdP is still the organization's identity provider, by the same
+    rules as ``check_idp_matches_issuer`` but without parsing the metadata again: a second line
+    behind ``identity_provider_changed`` switching SSO off, for rows changed any other way."""
+    organization = configuration.organization
+    entity_id = configuration.idp_entity_id
+    if not organization.sso_issuer:
+        return False
+    if organization.idp_kind == IdentityProviderKind.ENTRA:
+        try:
+            return parse_issuer(entity_id).tenant_id == organization.sso_tenant_id
+        except ValidationError:
+            return False
+    if entity_id == organization.sso_issuer:
+        return True
+    # An app of the recorded Okta org: its sign-on host was checked when it was configured.
+    return organization.idp_kind == IdentityProviderKind.OKTA and bool(
+        organization.sso_issuer.startswith("https://") and _OKTA_APP_ENTITY.fullmatch(entity_id)
+    )
+
+
 def complete_sign_in(
     configuration: SsoConfiguration,
     saml_response: str,
@@ -457,6 +478,8 @@ def complete_sign_in(
 
     if not configuration.enabled:
         return refuse(RefusalReason.SSO_DISABLED)
+    if not _still_trusted(configuration):
+        return refuse(RefusalReason.WRONG_ISSUER)
     try:
         assertion = saml.verify_response(
             service_provider(organization),

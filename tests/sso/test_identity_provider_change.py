@@ -122,3 +122,22 @@ def test_an_okta_organizations_sso_page_names_oktas_fields(organization, tenant_
 
     assert "Audience URI (SP Entity ID)" in page
     assert "Values for Okta" in page
+
+
+def test_an_idp_the_organization_no_longer_names_is_refused_even_while_sso_is_on(
+    client, sso, jordan, idp, organization
+):
+    from organizations.models import Organization
+
+    # Changed behind the services' back (a data fix, a restore): no signal was sent.
+    Organization.objects.filter(pk=organization.pk).update(
+        sso_tenant_id=factories.TENANT_B, sso_issuer=NEW_TENANT_ISSUER
+    )
+    organization.refresh_from_db()
+
+    _sign_in(client, idp, organization)
+
+    assert flow.signed_in_as(client) is None
+    assert SignInAttempt.objects.filter(organization=organization).first().reason == (
+        RefusalReason.WRONG_ISSUER
+    )
