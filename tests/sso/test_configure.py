@@ -104,18 +104,64 @@ def test_an_organization_without_an_sso_issuer_cannot_configure_sso(db, idp):
         _configure(organization, metadata_url=idp.metadata_url)
 
 
-def test_okta_metadata_is_accepted_and_marked_as_not_entra(organization, idp):
-    okta = metadata_xml("http://www.okta.com/exk1fcia6d6EMsf331d8", idp.sso_url, idp.keys)
+OKTA_APP = "http://www.okta.com/exk1fcia6d6EMsf331d8"
+
+
+def test_okta_metadata_of_the_organizations_app_is_accepted_and_marked_as_not_entra(
+    organization, idp
+):
+    org_services.set_sso_issuer(organization, OKTA_APP, kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, idp.sso_url, idp.keys)
     configuration = _configure(organization, metadata_xml=okta)
-    assert (configuration.idp_entity_id, configuration.idp_is_entra) == (
-        "http://www.okta.com/exk1fcia6d6EMsf331d8",
-        False,
+    assert (configuration.idp_entity_id, configuration.idp_is_entra) == (OKTA_APP, False)
+
+
+def test_okta_metadata_of_another_okta_app_is_refused(organization, idp):
+    org_services.set_sso_issuer(organization, OKTA_APP, kind="okta", actor=None)
+    other_app = metadata_xml("http://www.okta.com/exk9otherapp0000000", idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not .*Identity Provider Issuer"):
+        _configure(organization, metadata_xml=other_app)
+
+
+def test_okta_metadata_is_refused_for_an_entra_organization(organization, idp):
+    okta = metadata_xml(OKTA_APP, idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not a Microsoft Entra tenant"):
+        _configure(organization, metadata_xml=okta)
+
+
+def test_an_okta_org_issuer_accepts_an_app_signing_on_at_that_org(organization, idp):
+    org_services.set_sso_issuer(organization, "https://clinic.okta.com", kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, "https://clinic.okta.com/app/kno2fy/exk1/sso/saml", idp.keys)
+    assert _configure(organization, metadata_xml=okta).idp_entity_id == OKTA_APP
+
+
+def test_an_okta_org_issuer_refuses_an_app_of_another_okta_org(organization, idp):
+    org_services.set_sso_issuer(organization, "https://clinic.okta.com", kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, "https://attacker.okta.com/app/kno2fy/exk1/sso/saml", idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="not an Okta app of clinic.okta.com"):
+        _configure(organization, metadata_xml=okta)
+
+
+def test_any_saml_idp_is_accepted_when_its_entity_id_is_the_organizations(organization, idp):
+    org_services.set_sso_issuer(
+        organization, "https://idp.clinic.example/saml2/idp/metadata.php", kind="saml", actor=None
+    )
+    other = metadata_xml("https://idp.clinic.example/saml2/idp/metadata.php", idp.sso_url, idp.keys)
+    assert _configure(organization, metadata_xml=other).idp_entity_id == (
+        "https://idp.clinic.example/saml2/idp/metadata.php"
     )
 
 
-def test_metadata_of_an_unknown_kind_of_idp_is_refused(organization, idp):
+def test_a_saml_idp_with_another_entity_id_is_refused(organization, idp):
+    org_services.set_sso_issuer(organization, "urn:clinic:idp", kind="saml", actor=None)
     other = metadata_xml("https://idp.evil.example/", idp.sso_url, idp.keys)
-    with pytest.raises(services.SsoConfigurationError, match="neither an Entra tenant"):
+    with pytest.raises(services.SsoConfigurationError, match="is not .*'s IdP entity id"):
+        _configure(organization, metadata_xml=other)
+
+
+def test_metadata_of_an_unknown_kind_of_idp_is_refused_for_an_entra_organization(organization, idp):
+    other = metadata_xml("https://idp.evil.example/", idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not a Microsoft Entra tenant"):
         _configure(organization, metadata_xml=other)
 
 
