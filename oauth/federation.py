@@ -228,7 +228,7 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
     """
     try:
         header = jwt.get_unverified_header(assertion)
-    except jwt.DecodeError as exc:
+    except jwt.InvalidTokenError as exc:  # DecodeError, or a header PyJWT does not support
         raise AssertionRejected("The client assertion is not a signed JWT.") from exc
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
@@ -237,23 +237,36 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
             f"({', '.join(ALGORITHMS[:3])}, …) from the Entra tenant are accepted."
         )
     key = _signing_key(client, header.get("kid"))
+    if algorithm != key.algorithm_name:
+        # Refused before PyJWT reads anything else: nothing about this assertion is proven.
+        raise AssertionRejected(
+            f"The assertion is signed with {algorithm!r}, but key {key.key_id} is "
+            f"{key.algorithm_name}."
+        )
+    try:
+        # The signature alone first: whatever is refused here (the signature, a header PyJWT
+        # does not support) says nothing about who sent the assertion.
+        jwt.api_jws.PyJWS().decode_complete(assertion, key, algorithms=[key.algorithm_name])
+    except jwt.InvalidSignatureError as exc:
+        raise AssertionRejected(
+            f"The assertion's signature does not verify with {client.issuer}'s key {key.key_id}."
+        ) from exc
+    except jwt.InvalidTokenError as exc:
+        raise AssertionRejected(f"The assertion is not valid: {exc}.") from exc
     try:
         claims = jwt.decode(
             assertion,
             key,
-            algorithms=ALGORITHMS,
+            algorithms=[key.algorithm_name],
             audience=client.audience,
             issuer=client.issuer,
             subject=client.subject,
             leeway=settings.WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS,
             options={"require": REQUIRED_CLAIMS, "strict_aud": False},
         )
-    except jwt.InvalidSignatureError as exc:
-        raise AssertionRejected(
-            f"The assertion's signature does not verify with {client.issuer}'s key {key.key_id}."
-        ) from exc
     except jwt.InvalidTokenError as exc:
-        # PyJWT checks claims only once the signature verified, so reading them is safe here.
+        # The signature verified above, so the claims are the issuer's: a refusal of an
+        # assertion for the configured workload identity is the organization's own problem.
         raise AssertionRejected(
             _claims_refusal(client, assertion, exc), authentic=_for_workload(client, assertion)
         ) from exc

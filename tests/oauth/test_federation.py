@@ -6,6 +6,9 @@ so which documents it fetched can be counted exactly (gunicorn's workers each ke
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from oauth import federation
@@ -109,3 +112,48 @@ def test_verification_runs_a_bounded_number_of_queries(
     verify_assertion(federated, sign(issuer, organization))
     with django_assert_max_num_queries(4):
         verify_assertion(federated, sign(issuer, organization))
+
+
+def _forged(issuer, organization, header: dict) -> str:
+    """An assertion naming the configured issuer and workload identity, with ``header`` and a
+    signature made by nobody's key."""
+    claims = issuer.claims(str(organization.sso_tenant_id), subject=SUBJECT, audience=AUDIENCE)
+    parts = [json.dumps(header).encode(), json.dumps(claims).encode(), b"not a signature"]
+    return ".".join(base64.urlsafe_b64encode(part).rstrip(b"=").decode() for part in parts)
+
+
+def test_a_forged_assertion_whose_alg_is_not_the_keys_is_not_authentic(
+    issuer, organization, federated
+):
+    forged = _forged(issuer, organization, {"alg": "RS384", "kid": issuer.keys[0].kid})
+    with pytest.raises(AssertionRejected) as refused:
+        verify_assertion(federated, forged)
+    assert refused.value.authentic is False
+
+
+def test_an_assertion_whose_alg_is_not_the_keys_is_refused_naming_both(
+    issuer, organization, federated
+):
+    forged = _forged(issuer, organization, {"alg": "RS384", "kid": issuer.keys[0].kid})
+    with pytest.raises(AssertionRejected, match="signed with 'RS384', but key .* is RS256"):
+        verify_assertion(federated, forged)
+
+
+def test_an_assertion_with_an_unsupported_critical_header_is_refused(
+    issuer, organization, federated
+):
+    header = {"alg": "RS256", "kid": issuer.keys[0].kid, "crit": ["exp"], "exp": 1}
+    with pytest.raises(AssertionRejected, match="not a signed JWT") as refused:
+        verify_assertion(federated, _forged(issuer, organization, header))
+    assert refused.value.authentic is False
+
+
+def test_a_correctly_signed_assertion_with_a_wrong_audience_is_authentic(
+    issuer, organization, federated
+):
+    claims = issuer.claims(
+        str(organization.sso_tenant_id), subject=SUBJECT, audience="api://someone-else"
+    )
+    with pytest.raises(AssertionRejected, match="audience is api://someone-else") as refused:
+        verify_assertion(federated, issuer.sign(claims))
+    assert refused.value.authentic is True

@@ -6,6 +6,7 @@ gunicorn in ``tests/e2e/test_oauth_client_credentials.py`` and ``test_workload_i
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import timedelta
@@ -407,3 +408,45 @@ def test_wrong_secrets_do_not_spend_a_clients_budget(settings, client, organizat
         assert _token_request(client, organization, bad).status_code == 401
     good = {**bad, "client_secret": secret}
     assert _token_request(client, organization, good).status_code == 200
+
+
+def _basic_token_request(client, organization, credentials: bytes):
+    return client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(credentials).decode(),
+    )
+
+
+def test_basic_credentials_that_are_not_utf8_are_refused_like_a_wrong_secret(client, organization):
+    oauth_client, _ = factories.make_oauth_client(organization)
+    wrong = _basic_token_request(client, organization, f"{oauth_client.client_id}:wrong".encode())
+    garbled = _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28")
+    assert (garbled.status_code, garbled.json()) == (401, wrong.json())
+    assert wrong.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed.",
+    }
+
+
+def test_basic_credentials_that_are_not_base64_are_refused_like_an_unknown_client(
+    client, organization
+):
+    unknown = _basic_token_request(client, organization, b"k2c_unknown:whatever")
+    response = client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic !!!not-base64!!!",
+    )
+    assert (response.status_code, response.json()) == (401, unknown.json())
+
+
+def test_garbled_basic_credentials_count_as_failed_token_requests(settings, client, organization):
+    settings.OAUTH_TOKEN_FAILURE_RATE = "2/5m"
+    statuses = [
+        _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
