@@ -109,15 +109,33 @@ def test_workload_identity_issuer_must_be_the_organizations_own_tenant(organizat
         )
 
 
-def test_workload_identity_issuer_must_be_the_v2_issuer(organization, issuer_host):
+def test_workload_identity_issuer_must_be_an_entra_issuer(organization, issuer_host):
     with pytest.raises(ProvisioningError, match="must read"):
         oauth.configure_workload_identity(
             organization,
-            issuer=f"https://sts.windows.net/{factories.TENANT_A}/",
+            issuer=f"https://issuer.example/{factories.TENANT_A}/v2.0",
             subject="s",
             audience="api://a",
             actor=None,
         )
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        # Microsoft's setup guide: "https://login.microsoftonline.com/<tenantId>", no /v2.0.
+        f"https://login.microsoftonline.com/{factories.TENANT_A}",
+        f"https://sts.windows.net/{factories.TENANT_A}/",
+        V2_ISSUER,
+    ],
+)
+def test_workload_identity_issuer_is_stored_as_the_tenants_v2_issuer(
+    organization, issuer_host, pasted
+):
+    client = oauth.configure_workload_identity(
+        organization, issuer=pasted, subject="s", audience="a", actor=None
+    )
+    assert client.issuer == V2_ISSUER
 
 
 def test_reconfiguring_keeps_the_client_id_and_revokes_earlier_access_tokens(
@@ -450,3 +468,14 @@ def test_garbled_basic_credentials_count_as_failed_token_requests(settings, clie
         for _ in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+def test_configure_workload_identity_help_names_the_entra_fields_to_paste():
+    from oauth.management.commands.configure_workload_identity import Command
+
+    text = " ".join(
+        Command().create_parser("manage.py", "configure_workload_identity").format_help().split()
+    )
+    assert "Directory (tenant) ID" in text
+    assert "Managed application in local directory > Object ID" in text
+    assert "Application (client) ID, a bare GUID" in text
