@@ -374,6 +374,9 @@ OAUTH_TOKEN_FAILURE_RATE = env_str("OAUTH_TOKEN_FAILURE_RATE", "20/5m")
 ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip(
     "/"
 )
+# Scheme and host of the same tenants' v1 token issuer (https://sts.windows.net/<tenant>/):
+# a v1 access token names its tenant here; its keys are the v2 discovery document's.
+ENTRA_V1_ISSUER_HOST = env_str("ENTRA_V1_ISSUER_HOST", "https://sts.windows.net").rstrip("/")
 # Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
 WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
 WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)

@@ -76,7 +76,8 @@ class WorkloadIdentityForm(forms.Form):
     )
     audience = forms.CharField(
         max_length=200,
-        help_text="api://<app id>, as the customer configured it (the assertion's aud).",
+        help_text="The Application (client) ID (bare GUID, as v2 tokens carry it) or "
+        "api://<that id>: the token's aud.",
     )
     jwks_url = forms.URLField(
         required=False,

@@ -221,7 +221,7 @@ def configure_workload_identity(
     if not subject or not audience:
         raise ProvisioningError(
             "Enter the subject (the workload identity's object id) and the "
-            "audience (api://<app id>)."
+            "audience (the Application (client) ID)."
         )
     if jwks_url and not jwks_url.startswith(("https://", "http://")):
         raise ProvisioningError("The JWKS URL must be an http(s) URL.")

@@ -109,15 +109,33 @@ def test_workload_identity_issuer_must_be_the_organizations_own_tenant(organizat
         )
 
 
-def test_workload_identity_issuer_must_be_the_v2_issuer(organization, issuer_host):
+def test_workload_identity_issuer_must_be_an_entra_issuer(organization, issuer_host):
     with pytest.raises(ProvisioningError, match="must read"):
         oauth.configure_workload_identity(
             organization,
-            issuer=f"https://sts.windows.net/{factories.TENANT_A}/",
+            issuer=f"https://issuer.example/{factories.TENANT_A}/v2.0",
             subject="s",
             audience="api://a",
             actor=None,
         )
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        # Microsoft's setup guide: "https://login.microsoftonline.com/<tenantId>", no /v2.0.
+        f"https://login.microsoftonline.com/{factories.TENANT_A}",
+        f"https://sts.windows.net/{factories.TENANT_A}/",
+        V2_ISSUER,
+    ],
+)
+def test_workload_identity_issuer_is_stored_as_the_tenants_v2_issuer(
+    organization, issuer_host, pasted
+):
+    client = oauth.configure_workload_identity(
+        organization, issuer=pasted, subject="s", audience="a", actor=None
+    )
+    assert client.issuer == V2_ISSUER
 
 
 def test_reconfiguring_keeps_the_client_id_and_revokes_earlier_access_tokens(
@@ -492,3 +510,56 @@ def test_a_refused_token_request_records_the_clients_label_not_the_authorization
     secret_part = tokens.parse_token(secret, oauth.SECRET_PREFIX).token[-38:]
     assert basic not in stored
     assert secret_part not in stored
+
+
+def _basic_token_request(client, organization, credentials: bytes):
+    return client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(credentials).decode(),
+    )
+
+
+def test_basic_credentials_that_are_not_utf8_are_refused_like_a_wrong_secret(client, organization):
+    oauth_client, _ = factories.make_oauth_client(organization)
+    wrong = _basic_token_request(client, organization, f"{oauth_client.client_id}:wrong".encode())
+    garbled = _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28")
+    assert (garbled.status_code, garbled.json()) == (401, wrong.json())
+    assert wrong.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed.",
+    }
+
+
+def test_basic_credentials_that_are_not_base64_are_refused_like_an_unknown_client(
+    client, organization
+):
+    unknown = _basic_token_request(client, organization, b"k2c_unknown:whatever")
+    response = client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic !!!not-base64!!!",
+    )
+    assert (response.status_code, response.json()) == (401, unknown.json())
+
+
+def test_garbled_basic_credentials_count_as_failed_token_requests(settings, client, organization):
+    settings.OAUTH_TOKEN_FAILURE_RATE = "2/5m"
+    statuses = [
+        _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
+def test_configure_workload_identity_help_names_the_entra_fields_to_paste():
+    from oauth.management.commands.configure_workload_identity import Command
+
+    text = " ".join(
+        Command().create_parser("manage.py", "configure_workload_identity").format_help().split()
+    )
+    assert "Directory (tenant) ID" in text
+    assert "Managed application in local directory > Object ID" in text
+    assert "Application (client) ID, a bare GUID" in text
