@@ -32,6 +32,11 @@ class EndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["organization", "url", "description"]
 
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        services.check_endpoint_url(url)
+        return url
+
 
 class ReplayForm(forms.Form):
     position = forms.IntegerField(min_value=1, help_text="Send again every event from here on.")
