@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "core.staffsession.StaffSessionMiddleware",
     "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -532,6 +533,11 @@ SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+# A staff session ends this long after sign-in, however active it is (core.staffsession).
+STAFF_SESSION_MAX_AGE_SECONDS = env_int("STAFF_SESSION_MAX_AGE_SECONDS", 12 * 3600)
+# Issuing or revealing a credential in the admin asks for the second factor again once the last
+# verification is older than this.
+STAFF_REVERIFY_SECONDS = env_int("STAFF_REVERIFY_SECONDS", 15 * 60)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
 # Passkeys are bound to the host of PUBLIC_BASE_URL (an IP address cannot hold them).
 OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"
