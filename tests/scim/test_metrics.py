@@ -64,6 +64,7 @@ def test_metrics_are_refused_to_remote_clients_without_the_metrics_token(setting
 @pytest.mark.django_db
 def test_a_loopback_client_without_the_key_is_refused(settings):
     """Behind a reverse proxy on the same host, every client's address is loopback."""
+    settings.METRICS_TOKEN = ""
     response = Client(REMOTE_ADDR="127.0.0.1").get("/metrics")
     assert response.status_code == 404
 
