@@ -12,6 +12,8 @@ from django.urls import reverse
 from core import reveal
 from directory import services as directory_services
 from organizations.models import ProvisioningToken
+from portal import services as portal_services
+from portal.models import SetPasswordLink
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +121,33 @@ def test_a_waiting_webhook_secret_is_shown_only_after_verifying_again(
         shown = staff_client.get(page)
     assert secret not in asked.text
     assert shown.context["plaintext"] == secret
+
+
+def test_rotating_a_webhook_secret_asks_for_the_second_factor_again_once_it_is_stale(
+    staff_client, organization, settings
+):
+    endpoint, _ = directory_services.add_endpoint(
+        organization, url="https://hooks.kno2fy.example/in", actor=None
+    )
+    with _later(seconds=settings.STAFF_REVERIFY_SECONDS + 60):
+        answer = staff_client.post(
+            reverse("admin:directory_webhookendpoint_changelist"),
+            {"action": "rotate_secrets", "_selected_action": [str(endpoint.pk)]},
+        )
+    assert answer["Location"].startswith(reverse("admin:staff_reverify"))
+    assert endpoint.secrets.count() == 1
+
+
+def test_a_set_password_link_is_created_only_with_a_fresh_second_factor(
+    staff_client, organization, settings
+):
+    tenant_admin = portal_services.create_tenant_admin(
+        username="new.admin", email="n@x.test", organizations=[organization], actor=None
+    )
+    with _later(seconds=settings.STAFF_REVERIFY_SECONDS + 60):
+        answer = staff_client.post(
+            reverse("admin:portal_tenantadmin_changelist"),
+            {"action": "create_set_password_links", "_selected_action": [str(tenant_admin.pk)]},
+        )
+    assert answer["Location"].startswith(reverse("admin:staff_reverify"))
+    assert not SetPasswordLink.objects.exists()
