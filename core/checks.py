@@ -83,6 +83,6 @@ def check_outbound_loopback_is_off(app_configs, **kwargs) -> list[Error]:
         Error(
             "OUTBOUND_ALLOW_LOOPBACK is on: metadata, JWKS and webhook URLs may reach loopback.",
             hint="Tests and local development only; unset it in production.",
-            id="kno2prov.E030",
+            id="kno2prov.E040",
         )
     ]
