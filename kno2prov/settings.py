@@ -7,6 +7,7 @@ and in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from datetime import timedelta
@@ -119,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "core.staffsession.StaffSessionMiddleware",
     "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -274,6 +276,9 @@ LOGIN_URL = "admin:login"
 RATELIMIT_FAIL_OPEN = True
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Tests and local development only: let outbound fetches (IdP metadata, OpenID discovery and
+# JWKS, webhook deliveries; core/outbound.py) reach loopback, over plain http too.
+OUTBOUND_ALLOW_LOOPBACK = env_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # json: one object per line with the request id, for log shippers; plain: for people at a terminal.
@@ -389,8 +394,16 @@ WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
 # SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
-# Bearer token for /metrics; when empty only loopback clients may scrape it.
+# /metrics answers a request bearing METRICS_TOKEN, or one whose peer address (REMOTE_ADDR) is in
+# METRICS_ALLOWED_ADDRESSES (addresses or networks); nobody else, loopback included.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_ADDRESSES = [
+        str(ipaddress.ip_network(item, strict=False))
+        for item in env_list("METRICS_ALLOWED_ADDRESSES", [])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {exc}") from exc
 # bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
 BENCH_MODE = env_bool("BENCH_MODE", False)
 if BENCH_MODE:
@@ -519,12 +532,15 @@ SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
 SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
 SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
 SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
-# Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
-SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
 
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+# A staff session ends this long after sign-in, however active it is (core.staffsession).
+STAFF_SESSION_MAX_AGE_SECONDS = env_int("STAFF_SESSION_MAX_AGE_SECONDS", 12 * 3600)
+# Issuing or revealing a credential in the admin asks for the second factor again once the last
+# verification is older than this.
+STAFF_REVERIFY_SECONDS = env_int("STAFF_REVERIFY_SECONDS", 15 * 60)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
 # Passkeys are bound to the host of PUBLIC_BASE_URL (an IP address cannot hold them).
 OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"

@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
 from core import reveal
+from core.staffsession import second_factor_recently_verified
 from organizations.admin import OrganizationAdmin
 from organizations.models import Organization
 
@@ -217,6 +218,7 @@ class OAuthPagesMixin(_ModelAdmin):
         )
         return f"{url}?secret={secret.pk}" if secret is not None else url
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def issue_oauth_client_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         organization = self._organization(request, object_id)
@@ -283,6 +285,7 @@ class OAuthPagesMixin(_ModelAdmin):
         )
         return response
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def rotate_client_secret_view(
         self, request: HttpRequest, object_id: str, client_id: int

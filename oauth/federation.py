@@ -25,14 +25,16 @@ import logging
 import re
 import threading
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from core import outbound
 
 from .models import OAuthClient, UsedAssertion
 
@@ -123,12 +125,35 @@ def check_issuer(issuer: str, tenant_id: uuid.UUID | None) -> str:
 
 
 def _fetch_json(url: str) -> dict:
-    if not url.startswith(("https://", "http://")):
-        raise AssertionRejected(f"The key location {url} is not an http(s) URL.")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    # The URL is staff configuration (issuer or JWKS override), never request data.
-    with urllib.request.urlopen(request, timeout=_FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-        return json.loads(response.read(1_000_000))
+    """A JSON document from staff configuration (issuer or JWKS override), never request data,
+    through the guarded outbound client (``core.outbound``): https, a public address checked at
+    connect time, no redirects, one deadline, a size cap."""
+    answer = outbound.fetch(
+        "GET",
+        url,
+        headers={"Accept": "application/json"},
+        deadline_seconds=_FETCH_TIMEOUT_SECONDS,
+        max_bytes=1_000_000,
+    )
+    if not answer.ok:
+        raise outbound.OutboundError(f"{url} answered HTTP {answer.status}.")
+    return json.loads(answer.body)
+
+
+class _GuardedKeyClient(jwt.PyJWKClient):
+    """PyJWT's key set client, downloading through ``_fetch_json`` instead of urllib."""
+
+    def fetch_data(self) -> Any:
+        try:
+            jwk_set = _fetch_json(self.uri)
+        except (OSError, ValueError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"Fail to fetch data from the url: {exc}") from exc
+        if not isinstance(jwk_set, dict):
+            raise jwt.PyJWKClientError("The JWKS endpoint did not return a JSON object.")
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set)
+        self._last_successful_fetch = time.monotonic()
+        return jwk_set
 
 
 _lock = threading.Lock()
@@ -167,7 +192,7 @@ def _key_client(url: str) -> jwt.PyJWKClient:
     with _lock:
         found = _key_clients.get(url)
         if found is None:
-            found = jwt.PyJWKClient(
+            found = _GuardedKeyClient(
                 url,
                 cache_jwk_set=True,
                 lifespan=settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,

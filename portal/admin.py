@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdmin, RevealOnceMixin
+from core.staffsession import second_factor_recently_verified
 
 from . import services
 from .health import Health, organization_health, organizations_health
@@ -270,6 +271,7 @@ class TenantAdminAdmin(admin.ModelAdmin):
         return redirect("admin:portal_tenantadmin_change", obj.pk)
 
     @admin.action(description="Create set-password link", permissions=["change"])
+    @second_factor_recently_verified
     def create_set_password_links(
         self, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponse | None:

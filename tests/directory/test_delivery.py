@@ -297,3 +297,19 @@ def test_finished_delivery_tasks_are_pruned_after_a_day(organization, endpoint):
 
     assert deleted == 1
     assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_a_loopback_receiver_gets_nothing_once_loopback_is_not_allowed(
+    organization, endpoint, receiver, settings
+):
+    """Every delivery checks the address it connects to, not only the URL when it was saved."""
+    make_user(organization, "alice@riverside.example")
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+
+    outcome = _deliver(endpoint, organization)
+
+    row = WebhookDelivery.objects.get()
+    assert outcome.failed == 1
+    assert receiver.received == [] and receiver.headers == []
+    assert row.status == DeliveryStatus.PENDING
+    assert row.last_error.startswith("refused:")

@@ -31,6 +31,7 @@ def issuer():
 def _authority(settings, issuer):
     settings.ENTRA_AUTHORITY_HOST = issuer.base
     settings.WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = 0
+    settings.OUTBOUND_ALLOW_LOOPBACK = True  # the issuer runs on 127.0.0.1
     federation.forget_cached_keys()
     yield
     federation.forget_cached_keys()
@@ -226,3 +227,25 @@ def test_another_applications_id_is_refused_as_audience(issuer, organization, fe
     claims = issuer.claims(str(organization.sso_tenant_id), subject=SUBJECT, audience=other)
     with pytest.raises(AssertionRejected, match=f"audience is {other}"):
         verify_assertion(federated_to_app, issuer.sign(claims))
+
+
+def test_discovery_on_loopback_is_not_fetched_without_the_loopback_setting(
+    settings, issuer, organization, federated
+):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    issuer.requests.clear()
+    with pytest.raises(AssertionRejected, match="Could not read the issuer's OpenID discovery"):
+        verify_assertion(federated, sign(issuer, organization))
+    assert issuer.requests == []
+
+
+def test_a_jwks_url_on_loopback_is_not_fetched_without_the_loopback_setting(
+    settings, issuer, organization, federated
+):
+    federated.jwks_url = f"{issuer.base}{keys_path(organization)}"
+    federated.save(update_fields=["jwks_url"])
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    issuer.requests.clear()
+    with pytest.raises(AssertionRejected, match="Could not read the signing keys"):
+        verify_assertion(federated, sign(issuer, organization))
+    assert issuer.requests == []

@@ -4,6 +4,7 @@ from a URL or a file, the issuer rule, Okta, certificate rollover through schedu
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from organizations import services as org_services
 from sso import services
 from sso.models import SsoConfiguration
 from tests import factories
+from tests.outbound_servers import MisbehavingServer
 
 from . import flow
 from .idp import TestIdp, make_signing_key, metadata_xml
@@ -173,6 +175,38 @@ def test_metadata_without_a_signing_certificate_is_refused(organization, idp):
 def test_a_plain_http_metadata_url_off_loopback_is_refused(organization):
     with pytest.raises(services.SsoConfigurationError, match="must use https"):
         _configure(organization, metadata_url="http://login.microsoftonline.com/x/metadata")
+
+
+@pytest.fixture
+def misbehaving():
+    server = MisbehavingServer()
+    yield server
+    server.stop()
+
+
+def test_a_metadata_url_that_redirects_is_refused_not_followed(organization, idp, misbehaving):
+    """Valid metadata first, a redirect later: the redirect would be followed anywhere."""
+    misbehaving.redirect_to = idp.metadata_url
+    with pytest.raises(services.SsoConfigurationError, match="redirects are not followed"):
+        _configure(organization, metadata_url=f"{misbehaving.base}/redirect")
+    assert not SsoConfiguration.objects.exists()
+
+
+def test_a_metadata_server_dripping_bytes_is_cut_off_at_the_timeout(
+    organization, misbehaving, settings
+):
+    settings.SSO_METADATA_TIMEOUT_SECONDS = 1
+    started = time.monotonic()
+    with pytest.raises(services.SsoConfigurationError, match="could not be fetched"):
+        _configure(organization, metadata_url=f"{misbehaving.base}/drip")
+    assert time.monotonic() - started < 3
+
+
+def test_metadata_on_loopback_is_refused_without_the_loopback_setting(organization, idp, settings):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    with pytest.raises(services.SsoConfigurationError, match="not allowed"):
+        _configure(organization, metadata_url=idp.metadata_url)
+    assert not SsoConfiguration.objects.exists()
 
 
 def test_at_least_one_portal_group_is_required(organization, idp):
