@@ -184,6 +184,7 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
             "Provisioning",
             {
                 "fields": (
+                    "self_service_enabled",
                     "provisioning_status",
                     "tenant_url",
                     "public_id",
@@ -286,6 +287,10 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
             return
         services.update_organization(obj, name=obj.name, slug=obj.slug, actor=request.user)
         services.set_sso_issuer(obj, issuer, actor=request.user)
+        if "self_service_enabled" in form.cleaned_data:
+            services.set_self_service(
+                obj, form.cleaned_data["self_service_enabled"], actor=request.user
+            )
 
     # -- actions --------------------------------------------------------------------------
 
