@@ -270,8 +270,9 @@ def test_a_person_who_administers_several_organizations_sees_them_all(
     )
     page = client.get("/portal/").content.decode()
     assert organization.name in page and other_organization.name in page
-    for org in (organization, other_organization):
-        assert client.get(f"/portal/o/{org.slug}/provisioning/").status_code == 200
+    page = client.get(f"/portal/o/{organization.slug}/provisioning/").content.decode()
+    assert f'href="/portal/o/{other_organization.slug}/provisioning/"' in page
+    assert client.get(f"/portal/o/{other_organization.slug}/provisioning/").status_code == 200
 
 
 def test_an_admin_of_one_organization_is_only_a_viewer_of_another(organization, other_organization):
