@@ -468,6 +468,9 @@ ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
 # A tenant admin's one-time set-password link (created by staff in the admin) works this long.
 PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
+# An invitation to an organization's portal (manage.py invite_tenant_admin, the admin, the
+# portal's Members page) works once, this long.
+PORTAL_INVITATION_HOURS = env_int("PORTAL_INVITATION_HOURS", 72)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -522,6 +525,10 @@ SPECTACULAR_SETTINGS = {
 # --- SAML single sign-on to the portal (sso app) ---
 # The portal's login form, from the app above it: refuses the password of an SSO-only organization.
 PORTAL_AUTHENTICATION_FORM = "sso.forms.PortalAuthenticationForm"
+# Whether an organization signs in through SSO only (portal invitations then send the invited
+# person through single sign-on instead of asking for a password): a callable taking an
+# Organization, from the app above the portal.
+PORTAL_SSO_ONLY_CHECK = "sso.services.organization_is_sso_only"
 # pysaml2 checks XML signatures with Debian's xmlsec1 binary.
 SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
 # Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.

@@ -198,6 +198,7 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
             "Provisioning",
             {
                 "fields": (
+                    "self_service_enabled",
                     "provisioning_status",
                     "tenant_url",
                     "public_id",
@@ -313,6 +314,10 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
                 + ("; ".join(trust_ended).capitalize() + ". " if trust_ended else "")
                 + "Configure single sign-on again with the new identity provider's metadata.",
                 messages.WARNING,
+            )
+        if "self_service_enabled" in form.cleaned_data:
+            services.set_self_service(
+                obj, form.cleaned_data["self_service_enabled"], actor=request.user
             )
 
     # -- actions --------------------------------------------------------------------------

@@ -73,6 +73,13 @@ class Organization(models.Model):
         related_name="+",
     )
 
+    self_service_enabled = models.BooleanField(
+        "customer self-service",
+        default=True,
+        help_text="Off: the customer's portal administrators cannot issue, rotate or revoke "
+        "credentials themselves; only Kno2 staff can.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -225,6 +225,22 @@ def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Orga
 
 
 @transaction.atomic
+def set_self_service(organization: Organization, enabled: bool, *, actor: Actor) -> Organization:
+    """Let the customer's portal administrators manage credentials themselves, or not.
+
+    Off, the portal refuses every credential action server-side; staff still can.
+    """
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.self_service_enabled == enabled:
+        return organization
+    organization.self_service_enabled = enabled
+    organization.save(update_fields=["self_service_enabled", "updated_at"])
+    action = audit.SELF_SERVICE_ENABLED if enabled else audit.SELF_SERVICE_DISABLED
+    record_audit(organization, action, actor=actor)
+    return organization
+
+
+@transaction.atomic
 def disable_provisioning_for(organization: Organization, *, actor: Actor) -> Organization:
     """Switch provisioning off. Its tokens stop working at once; nothing is deleted."""
     if not organization.provisioning_enabled:

@@ -10,7 +10,6 @@ import csv
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,7 +41,7 @@ from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
 
 from . import charts, history, people, services
-from .access import get_organization_for_user, organizations_for_user
+from .access import VIEWER, get_organization_for_user, organizations_for_user, portal_view
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
@@ -57,17 +56,8 @@ def portal_login_required(view: View) -> View:
     return login_required(view, login_url=LOGIN_URL)
 
 
-def with_organization(view: Callable[..., HttpResponse]) -> View:
-    """Resolve ``slug`` to an organization the signed-in user may see (else 404)."""
-
-    @wraps(view)
-    @portal_login_required
-    @require_GET
-    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        organization = get_organization_for_user(request, slug)
-        return view(request, organization, *args, **kwargs)
-
-    return wrapper
+# Every page here is for any member (viewer or admin); ``portal.selfservice`` holds the admin's.
+with_organization = portal_view(VIEWER)
 
 
 def _render(

@@ -28,6 +28,7 @@ from organizations.identity import IdentityProviderConnection, IdentityProviderK
 from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit
+from portal import services as portal_services
 from portal.models import SSO_USERNAME_PREFIX, PortalMembership
 from scim.identity import users_named
 from scim.models import GroupMembership, ScimUser
@@ -434,6 +435,8 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
         user.last_name = (scim_user.family_name or "")[:150]
         user.save(update_fields=["email", "first_name", "last_name"])
     PortalMembership.objects.get_or_create(user=user, organization_id=scim_user.organization_id)
+    if email:
+        portal_services.grant_invited_role(user, scim_user.organization_id, email)
     return user
 
 
@@ -502,6 +505,14 @@ def complete_sign_in(
     user = portal_user_for(scim_user)
     attempt = record_attempt(organization, name_id=name_id, client_ip=client_ip)
     return SignInResult(attempt, portal_user=user, scim_user=scim_user)
+
+
+def organization_is_sso_only(organization: Organization) -> bool:
+    """Its portal administrators sign in through SSO only (SSO on, no "also allow password
+    sign-in"): the portal's ``PORTAL_SSO_ONLY_CHECK``."""
+    return SsoConfiguration.objects.filter(
+        organization=organization, enabled=True, allow_password_sign_in=False
+    ).exists()
 
 
 def password_sign_in_allowed(user: AbstractBaseUser) -> bool:

@@ -35,6 +35,7 @@ def _change_data(organization: Organization, **overrides) -> dict:
         "name": organization.name,
         "slug": organization.slug,
         "sso_issuer": organization.sso_issuer,
+        "self_service_enabled": "on" if organization.self_service_enabled else "",
         "tokens-TOTAL_FORMS": "0",
         "tokens-INITIAL_FORMS": "0",
         "tokens-MIN_NUM_FORMS": "0",
