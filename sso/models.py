@@ -94,12 +94,42 @@ class RefusalReason(models.TextChoices):
     WRONG_AUDIENCE = "wrong_audience", "the assertion is meant for another service provider"
     WRONG_RECIPIENT = "wrong_recipient", "the assertion is addressed to another URL"
     EXPIRED = "expired", "the assertion is outside its validity period"
-    UNSOLICITED = "unsolicited", "the response answers no sign-in this browser started"
+    UNSOLICITED = (
+        "unsolicited",
+        "the response answers no sign-in this browser started (a sign-in started at the IdP, "
+        "such as Entra's My Apps tile, needs Basic SAML Configuration → Sign on URL set to "
+        "our login URL)",
+    )
     REPLAYED = "replayed", "the assertion was already used"
     IDP_ERROR = "idp_error", "the identity provider refused the sign-in"
     NOT_PROVISIONED = "not_provisioned", "no provisioned user has this name"
     INACTIVE = "inactive", "the user is deactivated"
     NOT_IN_GROUP = "not_in_group", "not in"
+    # What the IdP sends: algorithms and NameID formats (the protocol's side; kept together).
+    WEAK_ALGORITHM = (
+        "weak_algorithm",
+        "the IdP signs with SHA-1; set it to sign with RSA-SHA256 (SHA-256 digests)",
+    )
+    NAMEID_PERSISTENT = (
+        "nameid_persistent",
+        "the IdP sent an opaque persistent NameID, not the user's name. In Entra: Attributes & "
+        "Claims → Unique User Identifier (Name ID) = user.userprincipalname (or user.mail), "
+        "format Email address. In another IdP: send the user's email as the NameID, "
+        "format emailAddress",
+    )
+    NAMEID_TRANSIENT = (
+        "nameid_transient",
+        "the IdP sent a one-time transient NameID, not the user's name. In Entra: Attributes & "
+        "Claims → Unique User Identifier (Name ID) = user.userprincipalname (or user.mail), "
+        "format Email address. In another IdP: send the user's email as the NameID, "
+        "format emailAddress",
+    )
+    NAMEID_FORMAT = (
+        "nameid_format",
+        "the IdP sent a NameID format we cannot match to a provisioned user; send the user's "
+        "email as the NameID, format emailAddress (in Entra: Unique User Identifier = "
+        "user.userprincipalname)",
+    )
 
 
 class SignInAttempt(models.Model):

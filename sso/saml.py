@@ -28,6 +28,26 @@ BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
 BINDING_HTTP_REDIRECT = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 NAMEID_FORMAT_EMAILADDRESS = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 NAMEID_FORMAT_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+NAMEID_FORMAT_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+NAMEID_FORMAT_TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+# The formats whose value is the user's name, matched against provisioned userNames.
+NAMEID_FORMATS_MATCHED = frozenset({NAMEID_FORMAT_EMAILADDRESS, NAMEID_FORMAT_UNSPECIFIED})
+
+XMLDSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+# SHA-256 or stronger only: advertised in our metadata and required of every signature.
+SIGNATURE_ALGORITHMS = (
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+)
+DIGEST_ALGORITHMS = (
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +79,12 @@ def _config(sp: ServiceProvider, metadata_xml: str) -> SPConfig:
     config = SPConfig()
     config.load(
         {
+            **({"metadata": {"inline": [metadata_xml]}} if metadata_xml else {}),
             "entityid": sp.entity_id,
             "xmlsec_binary": settings.SSO_XMLSEC_BINARY,
-            "metadata": {"inline": [metadata_xml]},
             "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
+            "signing_algorithm": SIGNATURE_ALGORITHMS[0],
+            "digest_algorithm": DIGEST_ALGORITHMS[0],
             "allow_unknown_attributes": True,
             "service": {
                 "sp": {
@@ -70,7 +92,11 @@ def _config(sp: ServiceProvider, metadata_xml: str) -> SPConfig:
                     "endpoints": {"assertion_consumer_service": [(sp.acs_url, BINDING_HTTP_POST)]},
                     "allow_unsolicited": False,
                     "authn_requests_signed": False,
-                    # Entra signs the assertion by default, Okta the response or both: require one.
+                    # Entra signs the assertion by default, Okta the response or both: require one
+                    # (a signed response covers the assertion inside it). Our metadata still says
+                    # WantAssertionsSigned="true" (``sp_metadata``): IdPs that import it, like
+                    # SimpleSAMLphp, otherwise sign only the response, or nothing at all when set
+                    # up like Entra to leave the response unsigned.
                     "want_assertions_or_response_signed": True,
                     "want_assertions_signed": False,
                     "want_response_signed": False,
@@ -144,12 +170,17 @@ class VerifiedAssertion:
 
 
 class ResponseRefused(Exception):
-    """The response failed a check; ``reason`` is a ``RefusalReason`` value."""
+    """The response failed a check; ``reason`` is a ``RefusalReason`` value.
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    ``name_id`` is set only when the signature verified before the refusal, so the sign-in log
+    can name who was refused without repeating an attacker's text.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, name_id: str | None = None) -> None:
         super().__init__(detail or reason)
         self.reason = reason
         self.detail = detail
+        self.name_id = name_id
 
 
 def _refusal(exc: Exception) -> ResponseRefused:
@@ -188,6 +219,35 @@ def _unusable(saml_response: str, sp: ServiceProvider) -> ResponseRefused:
     return ResponseRefused("invalid_response", "no usable assertion")
 
 
+# NameID formats whose value is not the user's name, each with its own refusal reason.
+NAMEID_REFUSALS = {
+    NAMEID_FORMAT_PERSISTENT: "nameid_persistent",
+    NAMEID_FORMAT_TRANSIENT: "nameid_transient",
+}
+
+
+def _check_algorithms(xml: str | bytes, name_id: str) -> None:
+    """Refuse a verified response any of whose signatures uses SHA-1 (or weaker) anywhere.
+
+    Checked after the signature verified, so the refusal names who was refused and the customer
+    learns that their IdP must sign with RSA-SHA256: xmlsec1 itself still accepts rsa-sha1.
+    """
+    from defusedxml.ElementTree import fromstring
+
+    document = fromstring(xml.encode() if isinstance(xml, str) else xml)
+    weak = [
+        element.get("Algorithm", "")
+        for tag, allowed in (
+            ("SignatureMethod", SIGNATURE_ALGORITHMS),
+            ("DigestMethod", DIGEST_ALGORITHMS),
+        )
+        for element in document.iter(f"{{{XMLDSIG_NS}}}{tag}")
+        if element.get("Algorithm", "") not in allowed
+    ]
+    if weak:
+        raise ResponseRefused("weak_algorithm", ", ".join(sorted(set(weak)))[:200], name_id=name_id)
+
+
 def verify_response(
     sp: ServiceProvider,
     metadata_xml: str,
@@ -218,6 +278,14 @@ def verify_response(
     issuer = response.issuer()
     if issuer != idp_entity_id or response.assertion.issuer.text.strip() != idp_entity_id:
         raise ResponseRefused("wrong_issuer", issuer or "")
+    name_id = (response.name_id.text or "").strip() if response.name_id is not None else ""
+    _check_algorithms(response.xmlstr, name_id)
+    if response.assertion.conditions is None:
+        raise ResponseRefused(
+            "invalid_response",
+            "the assertion has no Conditions (audience and validity period)",
+            name_id=name_id,
+        )
     audiences = [
         audience.text.strip()
         for restriction in response.assertion.conditions.audience_restriction
@@ -232,9 +300,13 @@ def verify_response(
     }
     if recipients != {sp.acs_url}:
         raise ResponseRefused("wrong_recipient", ", ".join(sorted(filter(None, recipients))))
-    name_id = (response.name_id.text or "").strip() if response.name_id is not None else ""
     if not name_id:
         raise ResponseRefused("invalid_response", "the assertion names no subject")
+    name_id_format = (response.name_id.format or NAMEID_FORMAT_UNSPECIFIED).strip()
+    if name_id_format not in NAMEID_FORMATS_MATCHED:
+        raise ResponseRefused(
+            NAMEID_REFUSALS.get(name_id_format, "nameid_format"), name_id_format, name_id=name_id
+        )
     return VerifiedAssertion(
         issuer=issuer,
         name_id=name_id,
@@ -243,10 +315,29 @@ def verify_response(
     )
 
 
-def sp_metadata(sp: ServiceProvider, metadata_xml: str) -> str:
-    """Our SP metadata document for the customer's IdP (Entra can upload it)."""
-    from saml2.metadata import create_metadata_string
+def sp_metadata(sp: ServiceProvider, metadata_xml: str = "") -> str:
+    """Our SP metadata document for the customer's IdP (Entra can upload it).
 
-    return create_metadata_string(
-        None, config=_config(sp, metadata_xml), valid=None, sign=False
-    ).decode()
+    It depends only on ``sp``: an IdP that is set up from our metadata first (SimpleSAMLphp,
+    Okta, ADFS) reads it before we have the IdP's own metadata.
+
+    It asks for signed assertions (``WantAssertionsSigned="true"``) and advertises only the
+    SHA-256-or-stronger algorithms we accept; pysaml2 would list whatever xmlsec1 supports,
+    md5 and sha1 included.
+    """
+    from saml2 import md
+    from saml2.extension.algsupport import DigestMethod, SigningMethod
+    from saml2.metadata import entity_descriptor, metadata_tostring_fix
+    from saml2.validate import valid_instance
+
+    config = _config(sp, metadata_xml)
+    config.setattr("sp", "want_assertions_signed", True)
+    descriptor = entity_descriptor(config)
+    descriptor.extensions = md.Extensions()
+    descriptor.extensions.add_extension_elements(
+        [DigestMethod(algorithm=algorithm) for algorithm in DIGEST_ALGORITHMS]
+        + [SigningMethod(algorithm=algorithm) for algorithm in SIGNATURE_ALGORITHMS]
+    )
+    valid_instance(descriptor)
+    nspair = {"xs": "http://www.w3.org/2001/XMLSchema"}
+    return metadata_tostring_fix(descriptor, nspair, None).decode()

@@ -491,7 +491,7 @@ def complete_sign_in(
             outstanding,
         )
     except saml.ResponseRefused as exc:
-        return refuse(exc.reason, detail=exc.detail)
+        return refuse(exc.reason, exc.name_id or "", detail=exc.detail)
     name_id = assertion.name_id
     if not _remember_assertion(organization, assertion):
         return refuse(RefusalReason.REPLAYED, name_id)

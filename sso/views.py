@@ -29,12 +29,22 @@ from portal.access import organizations_for_user
 from portal.views import with_organization
 
 from . import saml, services
-from .models import SignInAttempt, SsoConfiguration
+from .models import RefusalReason, SignInAttempt, SsoConfiguration
 
 REQUEST_COOKIE = "kno2_sso_request"
 REQUEST_SALT = "sso.authn-request"
 SESSION_KEY = "sso"
 PORTAL_HOME = "/portal/"
+# Refusals cured by a setting at the IdP (not an attack signal): the refusal page says which.
+EXPLAINED_REFUSALS = frozenset(
+    {
+        RefusalReason.UNSOLICITED,
+        RefusalReason.WEAK_ALGORITHM,
+        RefusalReason.NAMEID_PERSISTENT,
+        RefusalReason.NAMEID_TRANSIENT,
+        RefusalReason.NAMEID_FORMAT,
+    }
+)
 
 
 def safe_next(value: str | None) -> str:
@@ -121,12 +131,16 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         client_ip=client_ip_or_none(request),
     )
     if not result.accepted:
+        reason = result.attempt.reason
         response = render(
             request,
             "sso/refused.html",
             {
                 "message": "Single sign-on did not let you in. Your organization's Kno2 "
                 "administrators can see why in the portal's sign-in log.",
+                "reason": reason,
+                "explanation": RefusalReason(reason).label if reason in EXPLAINED_REFUSALS else "",
+                "login_url": services.service_provider(organization).login_url,
             },
             status=403,
         )
@@ -147,10 +161,11 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 
 @require_GET
 def sp_metadata(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    configuration = _configuration(public_id)
-    sp = services.service_provider(configuration.organization)
+    """Our SP metadata, served before single sign-on is configured too: many IdPs are set up
+    from it first, and only then publish the metadata we configure from."""
+    organization = get_object_or_404(Organization, public_id=public_id)
     return HttpResponse(
-        saml.sp_metadata(sp, configuration.metadata_xml),
+        saml.sp_metadata(services.service_provider(organization)),
         content_type="application/samlmetadata+xml",
     )
 
