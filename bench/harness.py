@@ -50,7 +50,7 @@ def bench_environment(database_url: str) -> dict[str, str]:
         "BENCH_MODE": "true",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
-        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "PUBLIC_BASE_URL": "http://localhost",
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
         "TOKEN_PEPPER": "bench-token-pepper-not-for-production-9876543210",
         # Measure the service, not the limiter: one tenant sends everything here.
