@@ -13,16 +13,25 @@ group as a ``Resource`` (plain values) and passes its state as a dict.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import DirectoryEvent, EventCounter, EventType, WebhookDelivery, WebhookEndpoint
+from .models import (
+    DeliveryStatus,
+    DirectoryEvent,
+    EventCounter,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +88,23 @@ def allocate_positions(organization_id: int, count: int) -> int:
         return cursor.fetchone()[0]
 
 
-def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEvent]:
+def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
     if not drafts:
-        return []
+        return
     if not connection.in_atomic_block:
         raise RuntimeError("directory events are written inside the change's transaction")
     last = allocate_positions(organization_id, len(drafts))
+    first = last - len(drafts) + 1
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        _insert_events_postgresql(organization_id, first, drafts, now)
+        _queue_deliveries_postgresql(organization_id, first, last, now)
+        return
     events = DirectoryEvent.objects.bulk_create(
         [
             DirectoryEvent(
                 organization_id=organization_id,
-                position=last - len(drafts) + 1 + index,
+                position=first + index,
                 type=draft.type,
                 resource_type=draft.resource.type.value,
                 resource_id=draft.resource.id,
@@ -104,7 +118,72 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEven
         ]
     )
     _queue_deliveries(organization_id, events)
-    return events
+
+
+def _insert_events_postgresql(
+    organization_id: int, first: int, drafts: Sequence[_Draft], now: datetime
+) -> None:
+    """Every event of the write in one ``INSERT … SELECT FROM unnest(…)``: one array per
+    column, so the statement has ten parameters whatever the number of events, and
+    PostgreSQL parses and plans it once (a 1,000-member PATCH: one statement of seven arrays
+    instead of 11,000 bound values, and no model instance built per event). ``public_id`` is
+    a random UUID as the model's default makes (``gen_random_uuid()``, PostgreSQL ≥ 13).
+    Positions follow the drafts' order."""
+    table = connection.ops.quote_name(DirectoryEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (public_id, organization_id, position, type, "  # noqa: S608
+            "resource_type, resource_id, external_id, name, data, changes, created_at) "
+            "SELECT gen_random_uuid(), %s, %s + e.n - 1, e.type, e.resource_type, "
+            "e.resource_id, e.external_id, e.name, e.data::jsonb, e.changes::jsonb, %s "
+            "FROM unnest(%s::varchar[], %s::varchar[], %s::uuid[], %s::varchar[], "
+            "%s::varchar[], %s::text[], %s::text[]) WITH ORDINALITY "
+            "AS e(type, resource_type, resource_id, external_id, name, data, changes, n)",
+            [
+                organization_id,
+                first,
+                now,
+                [str(draft.type) for draft in drafts],
+                [draft.resource.type.value for draft in drafts],
+                [draft.resource.id for draft in drafts],
+                [draft.resource.external_id for draft in drafts],
+                [draft.resource.name for draft in drafts],
+                [json.dumps(draft.data) for draft in drafts],
+                [json.dumps(draft.changes) for draft in drafts],
+            ],
+        )
+
+
+def _enabled_endpoint_ids(organization_id: int) -> list[int]:
+    return list(
+        WebhookEndpoint.objects.filter(
+            Q(organization_id=organization_id) | Q(organization__isnull=True), is_enabled=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def _queue_deliveries_postgresql(
+    organization_id: int, first: int, last: int, now: datetime
+) -> None:
+    """``_queue_deliveries`` without bringing the events back: the deliveries are selected
+    from the events just written (positions ``first``..``last``, which this transaction
+    holds), in one ``INSERT … SELECT``."""
+    endpoint_ids = _enabled_endpoint_ids(organization_id)
+    if not endpoint_ids:
+        return
+    deliveries = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    events = connection.ops.quote_name(DirectoryEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {deliveries} (endpoint_id, event_id, organization_id, position, "  # noqa: S608
+            "status, attempts, next_attempt_at, last_error) "
+            "SELECT endpoint.id, event.id, event.organization_id, event.position, %s, 0, %s, '' "
+            f"FROM unnest(%s::bigint[]) WITH ORDINALITY AS endpoint(id, n) CROSS JOIN {events} "
+            "AS event WHERE event.organization_id = %s AND event.position BETWEEN %s AND %s "
+            "ORDER BY endpoint.n, event.position",
+            [DeliveryStatus.PENDING, now, endpoint_ids, organization_id, first, last],
+        )
+    _wake_streams(organization_id, endpoint_ids)
 
 
 def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> None:
@@ -113,11 +192,7 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
     The wake-up is a task row written by django-tasks' database backend in this same
     transaction, so a worker sees it exactly when the events are committed.
     """
-    endpoint_ids = list(
-        WebhookEndpoint.objects.filter(
-            Q(organization_id=organization_id) | Q(organization__isnull=True), is_enabled=True
-        ).values_list("pk", flat=True)
-    )
+    endpoint_ids = _enabled_endpoint_ids(organization_id)
     if not endpoint_ids:
         return
     WebhookDelivery.objects.bulk_create(
@@ -133,6 +208,10 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
             for event in events
         ]
     )
+    _wake_streams(organization_id, endpoint_ids)
+
+
+def _wake_streams(organization_id: int, endpoint_ids: list[int]) -> None:
     from .tasks import deliver_stream_task
 
     for endpoint_id in endpoint_ids:
