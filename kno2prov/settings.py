@@ -397,7 +397,9 @@ SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
 # SCIM requests of one organization running at once across every server (core.concurrency, in
 # Redis: REDIS_URL); the rest wait up to SCIM_TENANT_QUEUE_SECONDS, then run anyway. 0: no limit.
-SCIM_TENANT_CONCURRENCY = env_int("SCIM_TENANT_CONCURRENCY", 4)
+# A waiting request holds its server thread, so this helps only with threaded workers
+# (GUNICORN_THREADS well above it); with one thread per worker it would hold whole workers.
+SCIM_TENANT_CONCURRENCY = env_int("SCIM_TENANT_CONCURRENCY", 0)
 SCIM_TENANT_QUEUE_SECONDS = env_int("SCIM_TENANT_QUEUE_SECONDS", 10)
 # Bearer token for /metrics; when empty only loopback clients may scrape it.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
