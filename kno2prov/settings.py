@@ -165,6 +165,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so end-to-end tests can serve the test database from another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif env_bool("DB_TRANSACTION_POOLING", False):
+    # Behind PgBouncer in transaction pooling, consecutive transactions of one Django connection
+    # may run on different server connections: nothing may outlive a transaction there. No
+    # server-side prepared statements (psycopg prepares a query after 5 runs by default) and no
+    # server-side cursors (``.iterator()`` would open a named cursor WITH HOLD). A persistent
+    # Django connection is then a connection to PgBouncer, which is cheap to keep
+    # (DB_CONN_MAX_AGE); the PostgreSQL connections are PgBouncer's pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -394,6 +403,12 @@ WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
 # SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
+# SCIM requests of one organization running at once across every server (core.concurrency, in
+# Redis: REDIS_URL); the rest wait up to SCIM_TENANT_QUEUE_SECONDS, then run anyway. 0: no limit.
+# A waiting request holds its server thread, so this helps only with threaded workers
+# (GUNICORN_THREADS well above it); with one thread per worker it would hold whole workers.
+SCIM_TENANT_CONCURRENCY = env_int("SCIM_TENANT_CONCURRENCY", 0)
+SCIM_TENANT_QUEUE_SECONDS = env_int("SCIM_TENANT_QUEUE_SECONDS", 10)
 # /metrics answers a request bearing METRICS_TOKEN, or one whose peer address (REMOTE_ADDR) is in
 # METRICS_ALLOWED_ADDRESSES (addresses or networks); nobody else, loopback included.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
