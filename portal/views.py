@@ -41,7 +41,12 @@ from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
 
 from . import charts, history, people, services
-from .access import get_organization_for_user, organizations_for_user
+from .access import (
+    PASSWORD,
+    get_organization_for_user,
+    organizations_for_user,
+    remember_sign_in,
+)
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
@@ -74,7 +79,7 @@ def _render(
 ) -> HttpResponse:
     base = {
         "organization": organization,
-        "organizations": organizations_for_user(request.user),
+        "organizations": organizations_for_user(request),
     }
     return render(request, template, {**base, **context})
 
@@ -90,6 +95,11 @@ class PortalLoginView(auth_views.LoginView):
 
     def get_form_class(self) -> type[AuthenticationForm]:
         return import_string(settings.PORTAL_AUTHENTICATION_FORM)
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        remember_sign_in(self.request, PASSWORD)
+        return response
 
 
 class PortalLogoutView(auth_views.LogoutView):
@@ -153,7 +163,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.GET.get("org"):
         organization = get_organization_for_user(request, request.GET["org"])
         return redirect("portal:dashboard", slug=organization.slug)
-    organizations = list(organizations_for_user(request.user))
+    organizations = list(organizations_for_user(request))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
     results = organizations_health(organizations)

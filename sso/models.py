@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from organizations.models import Organization
+from scim.identity import identity_key
+from scim.models import IDENTITY_KEY_MAX_BYTES
 
 
 class SsoConfiguration(models.Model):
@@ -58,25 +60,42 @@ class SsoConfiguration(models.Model):
 
 
 class SsoPortalGroup(models.Model):
-    """A provisioned group (by displayName, as Azure provisions it) whose members may sign in."""
+    """A provisioned group (by displayName, as Azure provisions it) whose members may sign in.
+
+    Matched to provisioned groups by ``display_name_key``, the SCIM identity key
+    (``scim.identity.identity_key``): a portal group is exactly the group a SCIM
+    ``displayName eq`` filter finds, on every database.
+    """
 
     configuration = models.ForeignKey(
         SsoConfiguration, on_delete=models.CASCADE, related_name="portal_groups"
     )
     display_name = models.CharField(max_length=255)
+    display_name_key = models.CharField(
+        max_length=IDENTITY_KEY_MAX_BYTES,
+        editable=False,
+        help_text="identity_key(display_name): what group matching and uniqueness compare.",
+    )
 
     class Meta:
         ordering = ["display_name"]
         constraints = [
             models.UniqueConstraint(
-                "configuration",
-                models.functions.Upper("display_name"),
-                name="sso_portal_group_unique_ci",
+                fields=["configuration", "display_name_key"],
+                name="sso_portal_group_unique_key",
             ),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Keep ``display_name_key`` in step with ``display_name`` whoever saves the row."""
+        self.display_name_key = identity_key(self.display_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "display_name_key"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class Outcome(models.TextChoices):
@@ -100,10 +119,12 @@ class RefusalReason(models.TextChoices):
     NOT_PROVISIONED = "not_provisioned", "no provisioned user has this name"
     INACTIVE = "inactive", "the user is deactivated"
     NOT_IN_GROUP = "not_in_group", "not in"
+    TOO_LARGE = "too_large", "the SAML response is larger than identity providers send"
 
 
 class SignInAttempt(models.Model):
-    """One SSO sign-in attempt, accepted or refused with its reason."""
+    """One SSO sign-in attempt the IdP's signature vouched for, accepted or refused with its
+    reason. Posts nothing vouched for are only counted (``UnverifiedSignInCount``)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="sso_sign_in_attempts"
@@ -142,6 +163,30 @@ class SignInAttempt(models.Model):
         return f"{text} ({self.detail})" if self.detail else text
 
 
+class UnverifiedSignInCount(models.Model):
+    """How many ACS posts of one organization were refused, for one reason, in one hour, before
+    any IdP signature vouched for them. Counted, never logged one by one: anyone can post to an
+    ACS, so such a post may neither grow the database nor put its text in the customer's log."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sso_unverified_sign_in_counts"
+    )
+    hour = models.DateTimeField(help_text="The start of the hour counted.")
+    reason = models.CharField(max_length=20, choices=RefusalReason.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "hour", "reason"], name="sso_unverified_count_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.hour:%Y-%m-%d %H}:00 {self.reason} {self.count}"
+
+
 class UsedAssertion(models.Model):
     """Assertion ids already accepted: the unique index refuses a replay on every worker."""
 
@@ -151,3 +196,20 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return self.assertion_id
+
+
+class PasswordSessionCutoff(models.Model):
+    """Password sessions of ``user`` signed in before ``not_before`` end at their next request.
+
+    Written when SCIM deactivates or deletes the person the account belongs to (the SSO
+    sessions of that person end through ``sso_session_is_valid``): a person the IdP has let go
+    keeps no portal session of any kind.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    not_before = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sessions of {self.user_id} before {self.not_before:%Y-%m-%d %H:%M:%S}"
