@@ -6,8 +6,9 @@ deactivated, deleted, or removed from every portal group through SCIM, or SSO is
 the session is flushed and the request continues signed out. One indexed query per request.
 
 On every request of a tenant admin's password session: once every organization of the account
-signs in through SSO only, or SCIM deactivated or deleted the person after the session began
-(``services.password_session_is_valid``), likewise. One query per request. Staff sessions are
+signs in through SSO only, or SCIM deactivated or deleted the person (by the account's email or
+username) after the session began (``services.password_session_is_valid``), likewise. One query
+per request. Staff sessions are
 the admin's business (staffauth); the portal still hides SSO-only organizations from them.
 """
 
@@ -37,7 +38,7 @@ class SsoSessionMiddleware:
                 if not self._still_valid(state):
                     logout(request)
             elif self._is_password_session(request) and not services.password_session_is_valid(
-                request.user.pk, parse_datetime(request.session.get(SIGNED_IN_AT_KEY) or "")
+                request.user, parse_datetime(request.session.get(SIGNED_IN_AT_KEY) or "")
             ):
                 logout(request)
         return self.get_response(request)

@@ -196,20 +196,3 @@ class UsedAssertion(models.Model):
 
     def __str__(self) -> str:
         return self.assertion_id
-
-
-class PasswordSessionCutoff(models.Model):
-    """Password sessions of ``user`` signed in before ``not_before`` end at their next request.
-
-    Written when SCIM deactivates or deletes the person the account belongs to (the SSO
-    sessions of that person end through ``sso_session_is_valid``): a person the IdP has let go
-    keeps no portal session of any kind.
-    """
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
-    not_before = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"sessions of {self.user_id} before {self.not_before:%Y-%m-%d %H:%M:%S}"

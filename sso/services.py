@@ -27,14 +27,14 @@ from django.utils.dateparse import parse_datetime
 from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit
-from portal.models import SSO_USERNAME_PREFIX, PortalMembership
+from portal.models import SSO_USERNAME_PREFIX, PortalMembership, SyncEvent
+from scim.calls import Operation
 from scim.identity import identity_key, users_named
 from scim.models import GroupMembership, ScimUser
 
 from . import audit, saml
 from .models import (
     Outcome,
-    PasswordSessionCutoff,
     RefusalReason,
     SignInAttempt,
     SsoConfiguration,
@@ -46,6 +46,8 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 OKTA_HOSTS = ("okta.com", "oktapreview.com", "okta-emea.com")
+# SCIM operations after which a person keeps no portal session.
+PERSON_LEAVES = (Operation.DEACTIVATE_USER, Operation.DELETE_USER)
 # Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
 
 
@@ -531,52 +533,33 @@ def organizations_closed_to_passwords() -> QuerySet[Organization]:
     )
 
 
-def password_session_is_valid(user_id: int, signed_in_at: datetime | None) -> bool:
-    """One query, on every request of a password session: may it go on?
+def password_session_is_valid(user: AbstractBaseUser, signed_in_at: datetime | None) -> bool:
+    """One query, on every request of a tenant admin's password session: may it go on?
 
-    It ends once every organization the account belongs to signs in through SSO only (an
-    account without organizations is left alone), or once SCIM let the person go after the
-    session began (``PasswordSessionCutoff``; a session that does not say when it began ends).
+    It ends once every organization of the account signs in through SSO only (an account
+    without organizations is left alone), and once SCIM deactivated or deleted the person in
+    one of those organizations after the session began: a successful deactivation or deletion
+    in the sync history whose subject is the account's email or username by the SCIM identity
+    rule. Nothing is done at SCIM time, so provisioning costs no query more; a session that does
+    not say when it began counts as begun before any such event.
     """
     memberships = PortalMembership.objects.filter(user_id=OuterRef("pk"))
     open_membership = memberships.exclude(
         organization__in=organizations_closed_to_passwords().values("pk")
     )
-    cutoff = PasswordSessionCutoff.objects.filter(user_id=OuterRef("pk"))
+    names = {identity_key(name) for name in (user.email, user.get_username()) if name}
+    departed = SyncEvent.objects.filter(
+        organization__portal_memberships__user_id=OuterRef("pk"),
+        operation__in=PERSON_LEAVES,
+        succeeded=True,
+        subject_key__in=names,
+    )
     if signed_in_at is not None:
-        cutoff = cutoff.filter(not_before__gt=signed_in_at)
+        departed = departed.filter(created_at__gt=signed_in_at)
     return (
         get_user_model()
-        .objects.filter(pk=user_id)
+        .objects.filter(pk=user.pk)
         .filter(Q(Exists(open_membership)) | ~Q(Exists(memberships)))
-        .exclude(Exists(cutoff))
+        .exclude(Exists(departed))
         .exists()
     )
-
-
-def end_sessions_of_person(organization: Organization, names: set[str]) -> int:
-    """End the portal sessions of the person SCIM just deactivated or deleted: every password
-    account linked to ``organization`` whose email or username is one of ``names`` (by
-    ``sign_in_key``, the rule sign-in uses). Their SSO sessions end by themselves. Returns how
-    many accounts were cut off."""
-    keys = {sign_in_key(name) for name in names if name}
-    if not keys:
-        return 0
-    accounts = (
-        PortalMembership.objects.filter(organization=organization)
-        .exclude(user__username__startswith=SSO_USERNAME_PREFIX)
-        .values_list("user_id", "user__email", "user__username")
-    )
-    user_ids = {
-        user_id
-        for user_id, email, username in accounts
-        if sign_in_key(email or "") in keys or sign_in_key(username) in keys
-    }
-    now = timezone.now()
-    for user_id in user_ids:
-        PasswordSessionCutoff.objects.update_or_create(
-            user_id=user_id, defaults={"not_before": now}
-        )
-    if user_ids:
-        logger.info("portal sessions ended org=%s accounts=%s", organization.pk, sorted(user_ids))
-    return len(user_ids)
