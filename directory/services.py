@@ -31,7 +31,7 @@ from .tasks import enqueue_pending
 
 logger = logging.getLogger(__name__)
 
-API_KEY_PREFIX = "k2e_"
+API_KEY_PREFIX = PlatformApiKey.secret_prefix
 PRUNE_BATCH = 5000
 
 

@@ -10,7 +10,9 @@ from django.conf import settings
 
 from core import tokens
 
-PREFIX = "k2h_"
+from .models import HistoryApiKey
+
+PREFIX = HistoryApiKey.secret_prefix
 
 
 def build_key(key: str) -> str:

@@ -278,6 +278,8 @@ class HistoryApiKey(HashedSecret):
     stored and the plaintext is shown once, when staff issue it.
     """
 
+    secret_prefix = "k2h_"  # noqa: S105 - a public prefix
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="history_api_keys"
     )
@@ -290,10 +292,6 @@ class HistoryApiKey(HashedSecret):
 
     def __str__(self) -> str:
         return self.display_prefix
-
-    @property
-    def display_prefix(self) -> str:
-        return f"k2h_{self.key}…"
 
     @property
     def is_active(self) -> bool:
@@ -345,6 +343,8 @@ class SetPasswordLink(HashedSecret):
     no usable password, and until ``expires_at``. A new link replaces the previous one
     (``revoked_at``), and using a link sets ``revoked_at`` too.
     """
+
+    secret_prefix = "k2s_"  # noqa: S105 - a public prefix
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="set_password_links"

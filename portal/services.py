@@ -289,7 +289,7 @@ def revoke_history_api_key(api_key: HistoryApiKey, *, actor: Actor) -> HistoryAp
     return api_key
 
 
-SET_PASSWORD_PREFIX = "k2s_"  # noqa: S105 (a prefix, not a secret)
+SET_PASSWORD_PREFIX = SetPasswordLink.secret_prefix
 
 
 @transaction.atomic

@@ -16,6 +16,6 @@ def check_xmlsec_binary(app_configs, **kwargs) -> list[Error]:
         Error(
             f"SSO_XMLSEC_BINARY ({settings.SSO_XMLSEC_BINARY}) is not an executable xmlsec1.",
             hint="apt-get install xmlsec1, or point SSO_XMLSEC_BINARY at it.",
-            id="sso.E001",
+            id="kno2prov.E030",
         )
     ]

@@ -14,6 +14,6 @@ def check_staff_mfa_is_required(app_configs, **kwargs) -> list[Error]:
         Error(
             "STAFF_MFA_REQUIRED is off: staff reach the admin with a password alone.",
             hint="Unset STAFF_MFA_REQUIRED (it defaults to true) in production.",
-            id="staffauth.E001",
+            id="kno2prov.E020",
         )
     ]

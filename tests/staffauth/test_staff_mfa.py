@@ -74,7 +74,7 @@ def test_enrol_staff_mfa_prints_a_secret_that_signs_in(client, db):
 
 def test_check_deploy_fails_when_staff_mfa_is_switched_off(settings):
     settings.STAFF_MFA_REQUIRED = False
-    with pytest.raises(SystemCheckError, match="staffauth.E001"):
+    with pytest.raises(SystemCheckError, match="kno2prov.E020"):
         call_command("check", "--deploy", stdout=StringIO(), stderr=StringIO())
 
 
