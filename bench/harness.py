@@ -56,6 +56,8 @@ def bench_environment(database_url: str) -> dict[str, str]:
         # Measure the service, not the limiter: one tenant sends everything here.
         "SCIM_RATE_LIMIT": "100000000/10s",
         "SCIM_AUTH_FAILURE_RATE": "100000000/5m",
+        # The benches' webhook receivers (and any IdP) run on 127.0.0.1.
+        "OUTBOUND_ALLOW_LOOPBACK": "true",
     }
 
 

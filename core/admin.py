@@ -14,6 +14,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_variables
 
 from . import reveal
+from .staffsession import second_factor_recently_verified
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin
@@ -36,6 +37,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class RevealOnceMixin(_ModelAdmin):
     """A page that shows a row's new secret once, through ``core.reveal``.
+
+    Adding a row (which makes its secret) and the reveal page ask for the second factor again
+    when it is stale (``core.staffsession``).
 
     The view that makes the secret calls ``stash_secret`` and redirects to ``reveal_url``; the
     page pops the secret from the session, so a reload shows it no more, and it never travels
@@ -70,6 +74,14 @@ class RevealOnceMixin(_ModelAdmin):
     def reveal_context(self, request: HttpRequest, obj: models.Model) -> dict[str, Any]:
         return {}
 
+    @second_factor_recently_verified
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Adding a row makes its secret: the second factor must be fresh, as for the reveal."""
+        return super().add_view(request, form_url, extra_context)
+
+    @second_factor_recently_verified
     @sensitive_variables("plaintext")
     def reveal_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         obj = get_object_or_404(self.model, pk=pk)

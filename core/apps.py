@@ -11,9 +11,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
         from django.utils.module_loading import autodiscover_modules
 
         from . import checks  # noqa: F401  (registers the deploy checks)
+        from .staffsession import stamp_staff_sign_in
+
+        user_logged_in.connect(stamp_staff_sign_in, dispatch_uid="core.staffsession")
 
         # Every app's audited actions (``<app>/audit.py``), so the audit log labels them all.
         autodiscover_modules("audit")

@@ -72,3 +72,17 @@ def check_cache_is_shared(app_configs, **kwargs) -> list[CheckWarning]:
             id="kno2prov.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def check_outbound_loopback_is_off(app_configs, **kwargs) -> list[Error]:
+    """``OUTBOUND_ALLOW_LOOPBACK`` lets a configured URL reach this host's own services."""
+    if not settings.OUTBOUND_ALLOW_LOOPBACK:
+        return []
+    return [
+        Error(
+            "OUTBOUND_ALLOW_LOOPBACK is on: metadata, JWKS and webhook URLs may reach loopback.",
+            hint="Tests and local development only; unset it in production.",
+            id="kno2prov.E040",
+        )
+    ]

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.admin import RevealOnceMixin
+from core.staffsession import second_factor_recently_verified
 from organizations.models import Organization
 
 from . import services
@@ -31,6 +32,11 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["organization", "url", "description"]
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        services.check_endpoint_url(url)
+        return url
 
 
 class ReplayForm(forms.Form):
@@ -151,6 +157,7 @@ class WebhookEndpointAdmin(RevealOnceMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     @admin.action(description="Rotate signing secret (old one keeps signing for the overlap)")
+    @second_factor_recently_verified
     def rotate_secrets(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         """Each new secret waits sealed in the session for its endpoint's page; one endpoint
         goes straight there, several are linked (the message names no secret)."""

@@ -20,12 +20,13 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.core.mail import mail_admins, send_mail
 from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+
+from core import outbound
 
 from . import signing
 from .models import (
@@ -40,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 USER_AGENT = "Kno2-Provisioning-Webhooks/1"
-_session = requests.Session()
+# A receiver's answer body is read and dropped; one larger than this counts as a failure.
+RESPONSE_MAX_BYTES = 1_048_576
 
 
 def worker_id() -> str:
@@ -200,20 +202,24 @@ def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelive
     }
     status_code, error = None, ""
     try:
-        response = _session.post(
+        # The guarded client: https, a public address checked at connect time, redirects
+        # answered but never followed, one deadline for the whole exchange.
+        response = outbound.fetch(
+            "POST",
             endpoint.url,
-            data=body.encode(),
+            body=body.encode(),
             headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
+            deadline_seconds=settings.WEBHOOK_TIMEOUT_SECONDS,
+            max_bytes=RESPONSE_MAX_BYTES,
         )
-        status_code = response.status_code
-        response.close()
-        if not 200 <= status_code < 300:
+        status_code = response.status
+        if not response.ok:
             error = f"HTTP {status_code}"
-    except requests.Timeout:
+    except outbound.OutboundTimeout:
         error = f"no answer within {settings.WEBHOOK_TIMEOUT_SECONDS} s"
-    except requests.RequestException as exc:
+    except outbound.OutboundRefused:
+        error = "refused: the URL or its address is not allowed (loopback, private, http)"
+    except outbound.OutboundError as exc:
         # The class only: messages can repeat the URL, which may carry a receiver's token.
         error = f"connection failed ({type(exc).__name__})"
     now = timezone.now()

@@ -10,11 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from core import tokens
+from core import outbound, tokens
 from organizations.models import Organization
 from organizations.services import record_audit
 
@@ -39,12 +40,24 @@ def _actor(actor: Any) -> Any:
     return actor if actor is not None and getattr(actor, "pk", None) else None
 
 
+def check_endpoint_url(url: str) -> None:
+    """Refuse (``ValidationError``) a receiver URL directory data must not go to: plain http
+    (unless ``DEBUG``, or a loopback receiver with ``OUTBOUND_ALLOW_LOOPBACK``) or a literal
+    loopback, private, link-local or otherwise non-public address (``http://169.254.169.254``).
+    Names are checked again at every delivery, on the address actually connected to."""
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundRefused as exc:
+        raise ValidationError(f"Not an allowed webhook URL: {exc}") from exc
+
+
 @transaction.atomic
 def add_endpoint(
     organization: Organization | None, *, url: str, actor: Any, description: str = ""
 ) -> tuple[WebhookEndpoint, signing.Secret]:
     """Create an endpoint for ``organization`` (``None``: every organization) with a fresh
     secret; returns the secret's plaintext, which is never shown again."""
+    check_endpoint_url(url)
     endpoint = WebhookEndpoint.objects.create(
         organization=organization, url=url, description=description, created_by=_actor(actor)
     )
@@ -179,6 +192,22 @@ def replay_from(
     transaction.on_commit(lambda: enqueue_pending(endpoint.pk))
     logger.info("webhook replay endpoint=%s from=%s deliveries=%s", endpoint.pk, position, count)
     return count
+
+
+def reencrypt_secrets() -> int:
+    """Encrypt every stored webhook secret with the first of ``WEBHOOK_SECRET_KEYS`` (after a new
+    key was put first), so the old keys can then be removed; returns how many rows changed.
+
+    Each row is updated only if it still holds what was read, so a secret rotated meanwhile is
+    left as its rotation wrote it (already under the first key)."""
+    changed = 0
+    for pk, encrypted in WebhookSecret.objects.order_by("pk").values_list("pk", "encrypted"):
+        rotated = signing.reencrypt(encrypted)
+        changed += WebhookSecret.objects.filter(pk=pk, encrypted=encrypted).update(
+            encrypted=rotated
+        )
+    logger.info("webhook secrets re-encrypted count=%s", changed)
+    return changed
 
 
 def prune_events(days: int | None = None) -> int:

@@ -7,6 +7,7 @@ and in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 from datetime import timedelta
@@ -119,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "core.staffsession.StaffSessionMiddleware",
     "sso.middleware.SsoSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -274,6 +276,9 @@ LOGIN_URL = "admin:login"
 RATELIMIT_FAIL_OPEN = True
 # How many proxies (load balancers) in front of the app append to X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Tests and local development only: let outbound fetches (IdP metadata, OpenID discovery and
+# JWKS, webhook deliveries; core/outbound.py) reach loopback, over plain http too.
+OUTBOUND_ALLOW_LOOPBACK = env_bool("OUTBOUND_ALLOW_LOOPBACK", False)
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 # json: one object per line with the request id, for log shippers; plain: for people at a terminal.
@@ -377,6 +382,9 @@ OAUTH_TOKEN_FAILURE_RATE = env_str("OAUTH_TOKEN_FAILURE_RATE", "20/5m")
 ENTRA_AUTHORITY_HOST = env_str("ENTRA_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip(
     "/"
 )
+# Scheme and host of the same tenants' v1 token issuer (https://sts.windows.net/<tenant>/):
+# a v1 access token names its tenant here; its keys are the v2 discovery document's.
+ENTRA_V1_ISSUER_HOST = env_str("ENTRA_V1_ISSUER_HOST", "https://sts.windows.net").rstrip("/")
 # Clock skew allowed on an assertion's exp/nbf/iat, and how long signing keys are cached.
 WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS = env_int("WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS", 60)
 WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS = env_int("WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS", 3600)
@@ -389,8 +397,16 @@ WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
 # SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
-# Bearer token for /metrics; when empty only loopback clients may scrape it.
+# /metrics answers a request bearing METRICS_TOKEN, or one whose peer address (REMOTE_ADDR) is in
+# METRICS_ALLOWED_ADDRESSES (addresses or networks); nobody else, loopback included.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+try:
+    METRICS_ALLOWED_ADDRESSES = [
+        str(ipaddress.ip_network(item, strict=False))
+        for item in env_list("METRICS_ALLOWED_ADDRESSES", [])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_ADDRESSES: {exc}") from exc
 # bench/ only: X-Query-Count on every response and the bare "ceiling" view. Never in production.
 BENCH_MODE = env_bool("BENCH_MODE", False)
 if BENCH_MODE:
@@ -455,6 +471,9 @@ ALERT_STAFF_EMAIL = env_str("ALERT_STAFF_EMAIL", "")
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50)
 # A tenant admin's one-time set-password link (created by staff in the admin) works this long.
 PORTAL_SET_PASSWORD_LINK_HOURS = env_int("PORTAL_SET_PASSWORD_LINK_HOURS", 72)
+# An invitation to an organization's portal (manage.py invite_tenant_admin, the admin, the
+# portal's Members page) works once, this long.
+PORTAL_INVITATION_HOURS = env_int("PORTAL_INVITATION_HOURS", 72)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -509,6 +528,10 @@ SPECTACULAR_SETTINGS = {
 # --- SAML single sign-on to the portal (sso app) ---
 # The portal's login form, from the app above it: refuses the password of an SSO-only organization.
 PORTAL_AUTHENTICATION_FORM = "sso.forms.PortalAuthenticationForm"
+# Whether an organization signs in through SSO only (portal invitations then send the invited
+# person through single sign-on instead of asking for a password): a callable taking an
+# Organization, from the app above the portal.
+PORTAL_SSO_ONLY_CHECK = "sso.services.organization_is_sso_only"
 # pysaml2 checks XML signatures with Debian's xmlsec1 binary.
 SSO_XMLSEC_BINARY = env_str("SSO_XMLSEC_BINARY", shutil.which("xmlsec1") or "/usr/bin/xmlsec1")
 # Slack allowed on NotBefore / NotOnOrAfter for clocks that disagree a little.
@@ -519,8 +542,6 @@ SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
 SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
 SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
 SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
-# Tests and local demos only: fetch IdP metadata over plain http from 127.0.0.1 / localhost.
-SSO_METADATA_ALLOW_HTTP_LOOPBACK = env_bool("SSO_METADATA_ALLOW_HTTP_LOOPBACK", False)
 # A SAMLResponse (its base64 form) longer than this is refused (413) before it is decoded:
 # Entra's are about 10 KB.
 SSO_MAX_RESPONSE_BYTES = env_int("SSO_MAX_RESPONSE_BYTES", 256 * 1024)
@@ -534,6 +555,11 @@ PORTAL_PASSWORD_CLOSED_ORGANIZATIONS = "sso.services.organizations_closed_to_pas
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+# A staff session ends this long after sign-in, however active it is (core.staffsession).
+STAFF_SESSION_MAX_AGE_SECONDS = env_int("STAFF_SESSION_MAX_AGE_SECONDS", 12 * 3600)
+# Issuing or revealing a credential in the admin asks for the second factor again once the last
+# verification is older than this.
+STAFF_REVERIFY_SECONDS = env_int("STAFF_REVERIFY_SECONDS", 15 * 60)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Kno2 provisioning")
 # Passkeys are bound to the host of PUBLIC_BASE_URL (an IP address cannot hold them).
 OTP_WEBAUTHN_RP_ID = _public.hostname or "localhost"

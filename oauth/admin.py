@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_variables
 
 from core import reveal
+from core.staffsession import second_factor_recently_verified
 from organizations.admin import OrganizationAdmin
 from organizations.models import Organization
 
@@ -76,7 +77,8 @@ class WorkloadIdentityForm(forms.Form):
     )
     audience = forms.CharField(
         max_length=200,
-        help_text="api://<app id>, as the customer configured it (the assertion's aud).",
+        help_text="The Application (client) ID (bare GUID, as v2 tokens carry it) or "
+        "api://<that id>: the token's aud.",
     )
     jwks_url = forms.URLField(
         required=False,
@@ -216,6 +218,7 @@ class OAuthPagesMixin(_ModelAdmin):
         )
         return f"{url}?secret={secret.pk}" if secret is not None else url
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def issue_oauth_client_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         organization = self._organization(request, object_id)
@@ -282,6 +285,7 @@ class OAuthPagesMixin(_ModelAdmin):
         )
         return response
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def rotate_client_secret_view(
         self, request: HttpRequest, object_id: str, client_id: int

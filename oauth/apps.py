@@ -10,8 +10,13 @@ class OAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from core import credentials
+        from organizations.signals import identity_provider_changed
 
         from .credentials import KINDS
+        from .receivers import identity_provider_changed_receiver
 
         for kind in KINDS:
             credentials.register(kind)
+        identity_provider_changed.connect(
+            identity_provider_changed_receiver, dispatch_uid="oauth.identity_provider_changed"
+        )

@@ -8,3 +8,7 @@ OAUTH_CLIENT_REVOKED = audit.register("oauth_client_revoked", "OAuth client revo
 WORKLOAD_IDENTITY_CONFIGURED = audit.register(
     "workload_identity_configured", "Workload identity federation configured"
 )
+WORKLOAD_IDENTITY_REVOKED_IDP_CHANGED = audit.register(
+    "workload_identity_revoked_idp_changed",
+    "Workload identity federation revoked: the identity provider changed",
+)

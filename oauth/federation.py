@@ -7,9 +7,13 @@ Entra's provisioning service proves who it is with a JWT issued by the customer'
   key of the issuer's JWKS, found through the issuer's OpenID discovery document (or the
   client's JWKS URL override), cached and fetched again once when the ``kid`` is unknown
   (at most once per ``WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS``);
-* ``iss``, ``sub`` and ``aud`` are the organization's configured values, and ``exp``, ``nbf``,
-  ``iat`` hold within ``WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS``; all of them and ``jti`` present;
-* its ``jti`` was never exchanged before (``UsedAssertion``, shared by every worker).
+* ``iss`` is the configured tenant's, in either of Entra's forms (v2
+  ``https://login.microsoftonline.com/<tenant>/v2.0``, v1 ``https://sts.windows.net/<tenant>/``);
+  ``sub`` is the configured workload identity; ``aud`` is the configured application, as the
+  bare Application (client) ID a v2 token carries or as ``api://<that id>``; ``exp``, ``nbf``,
+  ``iat`` hold within ``WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS``; all of them present;
+* its one-time id — ``jti``, or ``uti`` in Entra's access tokens, which carry no ``jti`` — was
+  never exchanged before (``UsedAssertion``, shared by every worker).
 
 Every refusal raises ``AssertionRejected`` with a sentence a customer's admin can act on.
 """
@@ -21,14 +25,16 @@ import logging
 import re
 import threading
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
+from core import outbound
 
 from .models import OAuthClient, UsedAssertion
 
@@ -36,7 +42,9 @@ logger = logging.getLogger(__name__)
 
 # What Entra signs with (RS256) and the other asymmetric JWS algorithms; never HS* or none.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
-REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"]
+# The one-time id is ``jti`` (RFC 7519) or, in Entra's access tokens, ``uti`` (checked after).
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat"]
+_GUID = r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _FETCH_TIMEOUT_SECONDS = 5
 
@@ -63,21 +71,50 @@ def expected_issuer(tenant_id: uuid.UUID) -> str:
     return f"{settings.ENTRA_AUTHORITY_HOST}/{tenant_id}/v2.0"
 
 
+def v1_issuer(tenant_id: uuid.UUID) -> str:
+    """The issuer of the tenant's v1 tokens (``requestedAccessTokenVersion`` null or 1)."""
+    return f"{settings.ENTRA_V1_ISSUER_HOST}/{tenant_id}/"
+
+
+def accepted_issuers(issuer: str) -> list[str]:
+    """The ``iss`` values of one configured (v2) tenant issuer: its v2 and v1 forms."""
+    # Any host: a stored issuer was checked against ENTRA_AUTHORITY_HOST when configured.
+    match = re.fullmatch(rf"https?://[^/]+/(?P<tenant>{_GUID})/v2\.0", issuer)
+    if match is None:
+        return [issuer]
+    return [issuer, v1_issuer(uuid.UUID(match["tenant"]))]
+
+
+def accepted_audiences(audience: str) -> list[str]:
+    """The ``aud`` values of one configured application: a v2 token carries the bare
+    Application (client) ID, a v1 token requested for ``api://<id>/.default`` carries
+    ``api://<id>``; either configured spelling accepts both."""
+    match = re.fullmatch(rf"(?:api://)?({_GUID})", audience.strip())
+    if match is None:
+        return [audience]
+    guid = match[1].lower()
+    return list(dict.fromkeys([audience, guid, f"api://{guid}"]))
+
+
 def check_issuer(issuer: str, tenant_id: uuid.UUID | None) -> str:
-    """``issuer`` normalised, or ``IssuerMismatch`` saying why it cannot be this tenant's."""
+    """``issuer`` normalised to the tenant's v2 issuer, or ``IssuerMismatch`` saying why it
+    cannot be this tenant's. Accepted as pasted: ``<host>/<tenant>`` (Microsoft's setup guide
+    shows it without ``/v2.0``), ``<host>/<tenant>/v2.0``, and the v1 ``sts.windows.net`` form."""
     if tenant_id is None:
         raise IssuerMismatch(
             "Set the organization's SSO issuer first: the workload identity must belong to the "
             "same Entra tenant."
         )
-    pattern = re.compile(
-        re.escape(settings.ENTRA_AUTHORITY_HOST)
-        + r"/(?P<tenant>[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12})/v2\.0"
+    hosts = "|".join(
+        re.escape(host) for host in (settings.ENTRA_AUTHORITY_HOST, settings.ENTRA_V1_ISSUER_HOST)
     )
+    pattern = re.compile(rf"(?:{hosts})/(?P<tenant>{_GUID})(?:/v2\.0)?/?")
     match = pattern.fullmatch(issuer.strip())
     if match is None:
         raise IssuerMismatch(
-            f"The issuer must read {expected_issuer(tenant_id)} (the Entra tenant's v2.0 issuer)."
+            f"The issuer must read {expected_issuer(tenant_id)} (the Entra tenant's v2.0 issuer; "
+            f"{settings.ENTRA_AUTHORITY_HOST}/{tenant_id} and {v1_issuer(tenant_id)} are "
+            "accepted too)."
         )
     if uuid.UUID(match["tenant"]) != tenant_id:
         raise IssuerMismatch(
@@ -88,12 +125,35 @@ def check_issuer(issuer: str, tenant_id: uuid.UUID | None) -> str:
 
 
 def _fetch_json(url: str) -> dict:
-    if not url.startswith(("https://", "http://")):
-        raise AssertionRejected(f"The key location {url} is not an http(s) URL.")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-    # The URL is staff configuration (issuer or JWKS override), never request data.
-    with urllib.request.urlopen(request, timeout=_FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-        return json.loads(response.read(1_000_000))
+    """A JSON document from staff configuration (issuer or JWKS override), never request data,
+    through the guarded outbound client (``core.outbound``): https, a public address checked at
+    connect time, no redirects, one deadline, a size cap."""
+    answer = outbound.fetch(
+        "GET",
+        url,
+        headers={"Accept": "application/json"},
+        deadline_seconds=_FETCH_TIMEOUT_SECONDS,
+        max_bytes=1_000_000,
+    )
+    if not answer.ok:
+        raise outbound.OutboundError(f"{url} answered HTTP {answer.status}.")
+    return json.loads(answer.body)
+
+
+class _GuardedKeyClient(jwt.PyJWKClient):
+    """PyJWT's key set client, downloading through ``_fetch_json`` instead of urllib."""
+
+    def fetch_data(self) -> Any:
+        try:
+            jwk_set = _fetch_json(self.uri)
+        except (OSError, ValueError) as exc:
+            raise jwt.PyJWKClientConnectionError(f"Fail to fetch data from the url: {exc}") from exc
+        if not isinstance(jwk_set, dict):
+            raise jwt.PyJWKClientError("The JWKS endpoint did not return a JSON object.")
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(jwk_set)
+        self._last_successful_fetch = time.monotonic()
+        return jwk_set
 
 
 _lock = threading.Lock()
@@ -132,7 +192,7 @@ def _key_client(url: str) -> jwt.PyJWKClient:
     with _lock:
         found = _key_clients.get(url)
         if found is None:
-            found = jwt.PyJWKClient(
+            found = _GuardedKeyClient(
                 url,
                 cache_jwk_set=True,
                 lifespan=settings.WORKLOAD_IDENTITY_JWKS_CACHE_SECONDS,
@@ -179,7 +239,10 @@ def _claim(assertion: str, name: str) -> object:
 
 def _for_workload(client: OAuthClient, assertion: str) -> bool:
     """Whether a verified assertion names the configured issuer and workload identity."""
-    return (_claim(assertion, "iss"), _claim(assertion, "sub")) == (client.issuer, client.subject)
+    return (
+        _claim(assertion, "iss") in accepted_issuers(client.issuer)
+        and _claim(assertion, "sub") == client.subject
+    )
 
 
 def _claims_refusal(client: OAuthClient, assertion: str, error: jwt.InvalidTokenError) -> str:
@@ -224,11 +287,12 @@ def _when(claims_value: object) -> str:
 def verify_assertion(client: OAuthClient, assertion: str) -> dict:
     """The claims of ``assertion`` if it authenticates ``client``; else ``AssertionRejected``.
 
-    On success the ``jti`` is recorded, so the same assertion is refused afterwards.
+    On success its ``jti`` (else ``uti``) is recorded, so the same assertion is refused
+    afterwards.
     """
     try:
         header = jwt.get_unverified_header(assertion)
-    except jwt.DecodeError as exc:
+    except jwt.InvalidTokenError as exc:  # DecodeError, or a header PyJWT does not support
         raise AssertionRejected("The client assertion is not a signed JWT.") from exc
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
@@ -237,27 +301,46 @@ def verify_assertion(client: OAuthClient, assertion: str) -> dict:
             f"({', '.join(ALGORITHMS[:3])}, …) from the Entra tenant are accepted."
         )
     key = _signing_key(client, header.get("kid"))
-    try:
-        claims = jwt.decode(
-            assertion,
-            key,
-            algorithms=ALGORITHMS,
-            audience=client.audience,
-            issuer=client.issuer,
-            subject=client.subject,
-            leeway=settings.WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS,
-            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+    if algorithm != key.algorithm_name:
+        # Refused before PyJWT reads anything else: nothing about this assertion is proven.
+        raise AssertionRejected(
+            f"The assertion is signed with {algorithm!r}, but key {key.key_id} is "
+            f"{key.algorithm_name}."
         )
+    try:
+        # The signature alone first: whatever is refused here (the signature, a header PyJWT
+        # does not support) says nothing about who sent the assertion.
+        jwt.api_jws.PyJWS().decode_complete(assertion, key, algorithms=[key.algorithm_name])
     except jwt.InvalidSignatureError as exc:
         raise AssertionRejected(
             f"The assertion's signature does not verify with {client.issuer}'s key {key.key_id}."
         ) from exc
     except jwt.InvalidTokenError as exc:
-        # PyJWT checks claims only once the signature verified, so reading them is safe here.
+        raise AssertionRejected(f"The assertion is not valid: {exc}.") from exc
+    try:
+        claims = jwt.decode(
+            assertion,
+            key,
+            algorithms=[key.algorithm_name],
+            audience=accepted_audiences(client.audience),
+            issuer=accepted_issuers(client.issuer),
+            subject=client.subject,
+            leeway=settings.WORKLOAD_IDENTITY_CLOCK_SKEW_SECONDS,
+            options={"require": REQUIRED_CLAIMS, "strict_aud": False},
+        )
+    except jwt.InvalidTokenError as exc:
+        # The signature verified above, so the claims are the issuer's: a refusal of an
+        # assertion for the configured workload identity is the organization's own problem.
         raise AssertionRejected(
             _claims_refusal(client, assertion, exc), authentic=_for_workload(client, assertion)
         ) from exc
-    _use_once(client, str(claims["jti"]), claims["exp"])
+    one_time_id = claims.get("jti") or claims.get("uti")
+    if not one_time_id:
+        raise AssertionRejected(
+            "The assertion has neither a 'jti' nor a 'uti' claim, so it could be replayed.",
+            authentic=True,
+        )
+    _use_once(client, str(one_time_id), claims["exp"])
     return claims
 
 
@@ -277,7 +360,7 @@ def _use_once(client: OAuthClient, jti: str, exp: object) -> None:
             UsedAssertion.objects.create(client=client, jti=jti, expires_at=expires_at)
     except IntegrityError as exc:
         raise AssertionRejected(
-            f"This assertion (jti {jti}) was already exchanged for a token; each assertion "
+            f"This assertion (one-time id {jti}) was already exchanged for a token; each assertion "
             "works once.",
             authentic=True,
         ) from exc

@@ -12,8 +12,11 @@ issuing our opaque access tokens. Each refusal's reason in plain words is kept o
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from authlib.common.encoding import json_dumps
 from authlib.integrations.django_oauth2.requests import DjangoOAuth2Payload, DjangoOAuth2Request
@@ -58,6 +61,29 @@ def _request_problem(request: HttpRequest) -> str:
     if not request.POST.get("grant_type"):
         return "The grant_type parameter is missing; Entra sends client_credentials."
     return ""
+
+
+class MalformedBasicCredentials(ValueError):
+    """An ``Authorization: Basic`` header whose credentials are not base64 of UTF-8 text."""
+
+
+def basic_credentials(request: HttpRequest) -> tuple[str | None, str | None]:
+    """The client id and secret of an ``Authorization: Basic`` header (RFC 7617), else
+    ``(None, None)``; ``MalformedBasicCredentials`` when the header cannot be read.
+
+    Authlib's own parser lets bytes that are not UTF-8 escape as ``UnicodeDecodeError``; a
+    client must hear 401, like any other credential that does not authenticate.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return None, None
+    try:
+        text = base64.b64decode(token.strip()).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise MalformedBasicCredentials from exc
+    client_id, colon, secret = text.partition(":")
+    return unquote(client_id), unquote(secret) if colon else None
 
 
 def wire_text(text: str) -> str:
@@ -247,6 +273,15 @@ class TokenServer(AuthorizationServer):
         """Authlib's signals are not used."""
 
     def create_token_response(self, request: HttpRequest | None = None) -> HttpResponse:
+        try:
+            basic_credentials(request)
+        except MalformedBasicCredentials:
+            # Told apart in the history, answered like an unknown client or a wrong secret.
+            self.attempt.fail(
+                "The Authorization header's Basic credentials are not base64 of UTF-8 text; "
+                "check the Client ID and Client secret in Entra."
+            )
+            return self.handle_error_response(request, InvalidClientError(status_code=401))
         problem = _request_problem(request)
         if problem:
             self.attempt.fail(problem, describe=True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from core import tokens
+from organizations.identity import IdentityProviderConnection, IdentityProviderKind
 from organizations.models import Organization
 from organizations.services import Actor, ProvisioningError, _user, record_audit
 
@@ -205,6 +206,13 @@ def configure_workload_identity(
     the previous settings.
     """
     organization = _lock(organization)
+    if organization.sso_issuer and not organization.is_entra:
+        raise ProvisioningError(
+            f"{organization} signs in through {organization.identity_provider.name}, not "
+            "Microsoft Entra ID. Workload identity federation trusts tokens of the "
+            "organization's own Entra tenant only; give this organization's SCIM client an "
+            "OAuth client (client id and secret) or a provisioning token instead."
+        )
     try:
         issuer = check_issuer(issuer, organization.sso_tenant_id)
     except ValueError as exc:
@@ -213,7 +221,7 @@ def configure_workload_identity(
     if not subject or not audience:
         raise ProvisioningError(
             "Enter the subject (the workload identity's object id) and the "
-            "audience (api://<app id>)."
+            "audience (the Application (client) ID)."
         )
     if jwks_url and not jwks_url.startswith(("https://", "http://")):
         raise ProvisioningError("The JWKS URL must be an http(s) URL.")
@@ -245,6 +253,46 @@ def configure_workload_identity(
     )
     logger.info("workload identity configured org=%s client=%s", organization.pk, client.client_id)
     return client
+
+
+def end_trust_of_previous_identity_provider(
+    organization: Organization, current: IdentityProviderConnection, actor: Actor
+) -> list[str]:
+    """The organization's identity provider changed: revoke at once every workload identity
+    federation whose issuer is not the new connection's Entra tenant (its access tokens stop
+    with it). Receiver side of ``organizations.signals.identity_provider_changed``."""
+    ended = []
+    federations = OAuthClient.objects.select_for_update().filter(
+        organization=organization, kind=WORKLOAD_IDENTITY.kind, revoked_at__isnull=True
+    )
+    for client in federations:
+        if current.kind == IdentityProviderKind.ENTRA and current.tenant_id is not None:
+            try:
+                check_issuer(client.issuer, current.tenant_id)
+                continue
+            except ValueError:
+                pass
+        client.revoked_at = timezone.now()
+        client.revoked_by = _user(actor)
+        client.save(update_fields=["revoked_at", "revoked_by"])
+        client.access_tokens.filter(revoked_at__isnull=True).update(revoked_at=client.revoked_at)
+        record_audit(
+            organization,
+            audit.WORKLOAD_IDENTITY_REVOKED_IDP_CHANGED,
+            actor=actor,
+            client_id=client.client_id,
+            issuer=client.issuer,
+            current=current.issuer,
+        )
+        logger.warning(
+            "workload identity revoked org=%s client=%s: identity provider changed",
+            organization.pk,
+            client.client_id,
+        )
+        ended.append(f"workload identity federation {client.client_id} ({client.issuer}) revoked")
+    if ended:
+        forget_cached_keys()
+    return ended
 
 
 def find_client(reference: str) -> OAuthClient | None:

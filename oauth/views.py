@@ -24,7 +24,6 @@ import time
 import uuid
 from datetime import datetime
 
-from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from django.conf import settings
 from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse
@@ -36,7 +35,7 @@ from core.ratelimit import client_address
 from core.requestid import request_id_for
 from organizations.models import Organization
 
-from .server import TokenAttempt, TokenServer
+from .server import MalformedBasicCredentials, TokenAttempt, TokenServer, basic_credentials
 from .signals import TokenRequestOutcome, token_granted, token_request_refused
 
 logger = logging.getLogger(__name__)
@@ -64,7 +63,10 @@ def _too_many(usage: dict) -> HttpResponse:
 
 
 def _presented_client_id(request: HttpRequest) -> str:
-    basic_id, _ = extract_basic_authorization(request.headers)
+    try:
+        basic_id, _ = basic_credentials(request)
+    except MalformedBasicCredentials:
+        basic_id = None
     return str(basic_id or request.POST.get("client_id") or "-")[:60]
 
 

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 from core import tokens
 from core.admin import ReadOnlyAdmin
 
-from . import services
+from . import audit, services
 from .forms import OrganizationAdminForm
 from .models import TOKEN_PREFIX, AuditRecord, Organization, ProvisioningToken
 from .views import OrganizationPagesMixin
@@ -70,9 +70,9 @@ class IssuerSetFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "set":
-            return queryset.filter(sso_tenant_id__isnull=False)
+            return queryset.exclude(sso_issuer="")
         if self.value() == "missing":
-            return queryset.filter(sso_tenant_id__isnull=True)
+            return queryset.filter(sso_issuer="")
         return queryset
 
 
@@ -160,9 +160,23 @@ class ProvisioningTokenInline(admin.TabularInline):
 @admin.register(Organization)
 class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     form = OrganizationAdminForm
-    list_display = ("name", "slug", "provisioning", "issuer", "active_tokens", "token_expiry")
-    list_filter = ("provisioning_enabled", IssuerSetFilter, TokenHealthFilter, "sso_issuer_format")
-    search_fields = ("name", "slug", "=public_id", "sso_tenant_id")
+    list_display = (
+        "name",
+        "slug",
+        "provisioning",
+        "idp_kind",
+        "issuer",
+        "active_tokens",
+        "token_expiry",
+    )
+    list_filter = (
+        "provisioning_enabled",
+        "idp_kind",
+        IssuerSetFilter,
+        TokenHealthFilter,
+        "sso_issuer_format",
+    )
+    search_fields = ("name", "slug", "=public_id", "sso_tenant_id", "sso_issuer")
     list_select_related = ("provisioning_enabled_by",)
     readonly_fields = (
         "provisioning_status",
@@ -179,11 +193,12 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
 
     fieldsets = [
         (None, {"fields": ("name", "slug")}),
-        ("Single sign-on", {"fields": ("sso_issuer",)}),
+        ("Single sign-on", {"fields": ("idp_kind", "sso_issuer")}),
         (
             "Provisioning",
             {
                 "fields": (
+                    "self_service_enabled",
                     "provisioning_status",
                     "tenant_url",
                     "public_id",
@@ -225,7 +240,7 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     def provisioning(self, organization: Organization) -> bool:
         return organization.provisioning_enabled
 
-    @admin.display(description="SSO issuer", ordering="sso_tenant_id")
+    @admin.display(description="SSO issuer", ordering="sso_issuer")
     def issuer(self, organization: Organization) -> str:
         return organization.sso_issuer or "—"
 
@@ -243,7 +258,7 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     def provisioning_status(self, organization: Organization) -> str:
         if organization.provisioning_enabled:
             return "Enabled: Azure AD can provision with an active token."
-        if organization.sso_tenant_id is None:
+        if not organization.sso_issuer:
             return "Disabled. Set the SSO issuer before enabling provisioning."
         return "Disabled: every token of this organization is refused."
 
@@ -276,16 +291,34 @@ class OrganizationAdmin(OrganizationPagesMixin, admin.ModelAdmin):
     ) -> None:
         """Save through ``services`` so that creating and editing are audited."""
         issuer = form.cleaned_data.get("sso_issuer", "")
+        kind = form.cleaned_data.get("idp_kind") or obj.idp_kind
         if not change:
             created = services.create_organization(
-                name=obj.name, slug=obj.slug, issuer=issuer, actor=request.user
+                name=obj.name, slug=obj.slug, issuer=issuer, kind=kind, actor=request.user
             )
             obj.pk = created.pk
             obj.refresh_from_db()
             obj._state.adding = False
             return
         services.update_organization(obj, name=obj.name, slug=obj.slug, actor=request.user)
-        services.set_sso_issuer(obj, issuer, actor=request.user)
+        previous = obj.identity_provider_connection
+        services.set_sso_issuer(obj, issuer, kind=kind, actor=request.user)
+        ended = obj.audit_records.filter(action=audit.ISSUER_SET).values_list("detail", flat=True)[
+            :1
+        ]
+        if previous.is_set and previous != obj.identity_provider_connection:
+            trust_ended = (list(ended) or [{}])[0].get("trust_ended") or []
+            self.message_user(
+                request,
+                "The identity provider changed: the previous one is no longer trusted. "
+                + ("; ".join(trust_ended).capitalize() + ". " if trust_ended else "")
+                + "Configure single sign-on again with the new identity provider's metadata.",
+                messages.WARNING,
+            )
+        if "self_service_enabled" in form.cleaned_data:
+            services.set_self_service(
+                obj, form.cleaned_data["self_service_enabled"], actor=request.user
+            )
 
     # -- actions --------------------------------------------------------------------------
 

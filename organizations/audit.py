@@ -11,3 +11,5 @@ PROVISIONING_DISABLED = audit.register("provisioning_disabled", "Provisioning di
 TOKEN_ISSUED = audit.register("token_issued", "Token issued")
 TOKEN_ROTATED = audit.register("token_rotated", "Token rotated")
 TOKEN_REVOKED = audit.register("token_revoked", "Token revoked")
+SELF_SERVICE_ENABLED = audit.register("self_service_enabled", "Customer self-service enabled")
+SELF_SERVICE_DISABLED = audit.register("self_service_disabled", "Customer self-service disabled")

@@ -6,31 +6,38 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.html import escape
 
-from .issuers import parse_issuer
+from .identity import ENTRA, MAX_ISSUER_LENGTH, RULES, IdentityProviderKind, rules_for
 from .models import Organization
 from .services import MAX_EXPIRY_DAYS
 
 
 class OrganizationAdminForm(forms.ModelForm):
-    """The organization change form, with the SSO issuer as one text field.
+    """The organization change form, with the identity provider as a kind and one issuer field.
 
-    The model stores the tenant id and issuer format; staff paste the issuer string Entra ID
-    shows, and ``parse_issuer`` explains what is wrong with a bad one.
+    Staff choose the kind and paste the issuer (or entity id) the customer's IdP shows; the
+    kind's rules (``organizations.identity``) parse it and explain what is wrong with a bad one.
+    Saving goes through ``services.set_sso_issuer``, which ends the old IdP's trust on a change.
     """
 
-    sso_issuer = forms.CharField(
-        label="SSO issuer",
+    idp_kind = forms.ChoiceField(
+        label="Identity provider",
         required=False,
-        max_length=200,
-        widget=forms.TextInput(
-            attrs={"size": 70, "placeholder": "https://sts.windows.net/<tenant-id>/"}
-        ),
+        choices=IdentityProviderKind.choices,
+        initial=IdentityProviderKind.ENTRA,
         help_text=(
-            "The Microsoft Entra Identifier from the customer's Kno2fy single sign-on setup: "
-            "https://sts.windows.net/&lt;tenant-id&gt;/ (or "
-            "https://login.microsoftonline.com/&lt;tenant-id&gt;/v2.0). Provisioning needs it."
+            "Where the customer's users sign in. Changing it, or the issuer, disables single "
+            "sign-on and workload identity federation set up for the previous one."
         ),
+    )
+    sso_issuer = forms.CharField(
+        label="SSO issuer / entity id",
+        required=False,
+        max_length=MAX_ISSUER_LENGTH,
+        widget=forms.TextInput(attrs={"size": 70, "placeholder": ENTRA.issuer_placeholder}),
+        help_text=" ".join(f"{rules.name}: {escape(rules.issuer_help)}" for rules in RULES.values())
+        + " Provisioning needs it.",
     )
 
     class Meta:
@@ -39,18 +46,27 @@ class OrganizationAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["idp_kind"].initial = self.instance.idp_kind
         self.fields["sso_issuer"].initial = self.instance.sso_issuer
 
-    def clean_sso_issuer(self) -> str:
-        value = self.cleaned_data["sso_issuer"].strip()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("idp_kind") or self.instance.idp_kind
+        value = (cleaned.get("sso_issuer") or "").strip()
         if not value:
             if self.instance.pk and self.instance.provisioning_enabled:
-                raise forms.ValidationError(
+                self.add_error(
+                    "sso_issuer",
                     "Provisioning is enabled, and it needs the SSO issuer. Disable provisioning "
-                    "before clearing the issuer."
+                    "before clearing the issuer.",
                 )
-            return ""
-        return parse_issuer(value).url
+            cleaned["sso_issuer"] = ""
+            return cleaned
+        try:
+            cleaned["sso_issuer"] = rules_for(kind).parse(value).issuer
+        except forms.ValidationError as error:
+            self.add_error("sso_issuer", error)
+        return cleaned
 
 
 class RotateTokenForm(forms.Form):

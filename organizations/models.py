@@ -13,7 +13,14 @@ from django.utils import timezone
 from core import audit
 from core.models import HashedSecret
 
-from .issuers import IssuerFormat, issuer_url
+from .identity import (
+    MAX_ISSUER_LENGTH,
+    RULES,
+    IdentityProviderConnection,
+    IdentityProviderKind,
+    IdentityProviderRules,
+)
+from .issuers import IssuerFormat
 
 
 class Organization(models.Model):
@@ -27,11 +34,30 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
+    # The identity-provider connection (``organizations.identity``): its kind, the issuer or
+    # entity id it names itself by, and for Entra the tenant that issuer stands for.
+    idp_kind = models.CharField(
+        "identity provider",
+        max_length=10,
+        choices=IdentityProviderKind.choices,
+        default=IdentityProviderKind.ENTRA,
+        # Also a database default: rows written by code that predates the connection
+        # (older migration states, a rolling deploy) are Entra connections, not errors.
+        db_default=IdentityProviderKind.ENTRA,
+    )
+    sso_issuer = models.CharField(
+        "SSO issuer / entity id",
+        max_length=MAX_ISSUER_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="How the identity provider names itself, as its kind's rules store it.",
+    )
     sso_tenant_id = models.UUIDField(
         "Entra tenant ID",
         null=True,
         blank=True,
-        help_text="Read from the SSO issuer; the directory that signs users in.",
+        help_text="Entra ID only: read from the SSO issuer; the directory that signs users in.",
     )
     sso_issuer_format = models.CharField(
         max_length=2, choices=IssuerFormat.choices, default=IssuerFormat.SAML_V1
@@ -47,6 +73,13 @@ class Organization(models.Model):
         related_name="+",
     )
 
+    self_service_enabled = models.BooleanField(
+        "customer self-service",
+        default=True,
+        help_text="Off: the customer's portal administrators cannot issue, rotate or revoke "
+        "credentials themselves; only Kno2 staff can.",
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,13 +87,30 @@ class Organization(models.Model):
         ordering = ["name"]
         constraints = [
             # The tutorial's rule, held by the database for every path that writes a row:
-            # provisioning is only for organizations that sign in through Entra ID.
+            # provisioning only once the organization's SSO identity provider is set, of any kind.
             models.CheckConstraint(
-                condition=Q(provisioning_enabled=False) | Q(sso_tenant_id__isnull=False),
-                name="provisioning_requires_sso_issuer",
+                condition=Q(provisioning_enabled=False) | ~Q(sso_issuer=""),
+                name="provisioning_requires_identity_provider",
                 violation_error_message=(
-                    "Provisioning can only be enabled once the organization's SSO issuer is set."
+                    "Provisioning can only be enabled once the organization's SSO identity "
+                    "provider is set."
                 ),
+            ),
+            # An Entra issuer always names its tenant; no other kind has one.
+            models.CheckConstraint(
+                condition=(
+                    Q(idp_kind=IdentityProviderKind.ENTRA, sso_issuer="", sso_tenant_id=None)
+                    | (
+                        Q(idp_kind=IdentityProviderKind.ENTRA, sso_tenant_id__isnull=False)
+                        & ~Q(sso_issuer="")
+                    )
+                    | (~Q(idp_kind=IdentityProviderKind.ENTRA) & Q(sso_tenant_id=None))
+                ),
+                name="entra_issuer_names_its_tenant",
+            ),
+            models.CheckConstraint(
+                condition=Q(idp_kind__in=IdentityProviderKind.values),
+                name="identity_provider_kind_is_known",
             ),
         ]
 
@@ -68,11 +118,19 @@ class Organization(models.Model):
         return self.name
 
     @property
-    def sso_issuer(self) -> str:
-        """The exact issuer string Entra ID puts in this organization's tokens, or ``""``."""
-        if self.sso_tenant_id is None:
-            return ""
-        return issuer_url(self.sso_tenant_id, self.sso_issuer_format)
+    def identity_provider(self) -> IdentityProviderRules:
+        """The rules of this organization's identity-provider kind: its names, its parsing."""
+        return RULES[self.idp_kind]
+
+    @property
+    def identity_provider_connection(self) -> IdentityProviderConnection:
+        """The connection as one value (kind, issuer, Entra tenant)."""
+        return IdentityProviderConnection(self.idp_kind, self.sso_issuer, self.sso_tenant_id)
+
+    @property
+    def is_entra(self) -> bool:
+        """Whether the organization signs in through Microsoft Entra ID (a tenant is set)."""
+        return self.idp_kind == IdentityProviderKind.ENTRA and self.sso_tenant_id is not None
 
     @property
     def scim_base_url(self) -> str:

@@ -21,8 +21,9 @@ from core import audit as core_audit
 from core import tokens
 
 from . import audit
-from .issuers import parse_issuer
+from .identity import IdentityProviderConnection, IdentityProviderKind, rules_for
 from .models import TOKEN_PREFIX, AuditRecord, Organization, ProvisioningToken
+from .signals import identity_provider_changed
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +80,19 @@ def create_organization(
     name: str,
     slug: str,
     issuer: str = "",
+    kind: str = IdentityProviderKind.ENTRA,
     enable_provisioning: bool = False,
     actor: Actor = None,
 ) -> Organization:
-    """Create an organization, optionally with its SSO issuer and provisioning switched on."""
-    organization = Organization(name=name, slug=slug)
+    """Create an organization, optionally with its identity provider (``kind`` and
+    ``issuer``) and provisioning switched on."""
+    rules_for(kind)
+    organization = Organization(name=name, slug=slug, idp_kind=kind)
     organization.full_clean(exclude=["public_id"])
     organization.save()
     record_audit(organization, audit.ORGANIZATION_CREATED, actor=actor, name=name, slug=slug)
     if issuer:
-        set_sso_issuer(organization, issuer, actor=actor)
+        set_sso_issuer(organization, issuer, kind=kind, actor=actor)
     if enable_provisioning:
         enable_provisioning_for(organization, actor=actor)
     return organization
@@ -116,50 +120,91 @@ def update_organization(
 
 
 @transaction.atomic
-def set_sso_issuer(organization: Organization, issuer: str, *, actor: Actor) -> Organization:
-    """Record the Entra ID issuer; raises ``ValidationError`` explaining a malformed value.
+def set_sso_issuer(
+    organization: Organization, issuer: str, *, actor: Actor, kind: str | None = None
+) -> Organization:
+    """Set the organization's identity-provider connection: ``kind`` (unchanged when ``None``)
+    and its issuer, parsed by the kind's rules; raises ``ValidationError`` explaining a
+    malformed value. An empty issuer clears the connection, refused while provisioning is on.
 
-    An empty value clears it, which is refused while provisioning is enabled.
+    A change ends the old identity provider's trust at once: ``identity_provider_changed`` is
+    sent in this transaction, and ``sso`` and ``oauth`` disable what trusted the old one.
     """
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    previous = locked.identity_provider_connection
+    rules = rules_for(kind or locked.idp_kind)
+    issuer_format = locked.sso_issuer_format
     if not issuer.strip():
-        if organization.provisioning_enabled:
+        if locked.provisioning_enabled:
             raise ProvisioningError(
                 "Disable provisioning before clearing the SSO issuer: provisioning needs it."
             )
-        if organization.sso_tenant_id is None:
-            return organization
-        organization.sso_tenant_id = None
-        organization.save(update_fields=["sso_tenant_id", "updated_at"])
-        record_audit(organization, audit.ISSUER_CLEARED, actor=actor)
+        current = IdentityProviderConnection(rules.kind, "", None)
+    else:
+        parsed = rules.parse(issuer)
+        current = IdentityProviderConnection(rules.kind, parsed.issuer, parsed.tenant_id)
+        issuer_format = parsed.issuer_format
+    if (current, issuer_format) == (previous, locked.sso_issuer_format):
         return organization
-
-    parsed = parse_issuer(issuer)
-    if (organization.sso_tenant_id, organization.sso_issuer_format) == (
-        parsed.tenant_id,
-        parsed.format,
-    ):
-        return organization
-    previous = organization.sso_issuer
-    organization.sso_tenant_id = parsed.tenant_id
-    organization.sso_issuer_format = parsed.format
-    organization.save(update_fields=["sso_tenant_id", "sso_issuer_format", "updated_at"])
-    record_audit(
-        organization,
-        audit.ISSUER_SET,
-        actor=actor,
-        issuer=parsed.url,
-        previous=previous,
+    organization.idp_kind = current.kind
+    organization.sso_issuer = current.issuer
+    organization.sso_tenant_id = current.tenant_id
+    organization.sso_issuer_format = issuer_format
+    organization.save(
+        update_fields=["idp_kind", "sso_issuer", "sso_tenant_id", "sso_issuer_format", "updated_at"]
     )
+    ended: list[str] = []
+    if previous.is_set and _trust_changed(previous, current):
+        responses = identity_provider_changed.send(
+            sender=Organization,
+            organization=organization,
+            previous=previous,
+            current=current,
+            actor=actor,
+        )
+        ended = [str(item) for _, answer in responses for item in (answer or [])]
+    if current.is_set:
+        record_audit(
+            organization,
+            audit.ISSUER_SET,
+            actor=actor,
+            kind=str(current.kind),
+            issuer=current.issuer,
+            previous_kind=str(previous.kind),
+            previous=previous.issuer,
+            trust_ended=ended,
+        )
+    elif previous.is_set:
+        record_audit(
+            organization,
+            audit.ISSUER_CLEARED,
+            actor=actor,
+            previous=previous.issuer,
+            trust_ended=ended,
+        )
     return organization
+
+
+def _trust_changed(
+    previous: IdentityProviderConnection, current: IdentityProviderConnection
+) -> bool:
+    """Whether what the old connection trusted is no longer the organization's: another kind,
+    another Entra tenant, or another issuer (an Entra issuer's format alone changes nothing)."""
+    if previous.kind != current.kind:
+        return True
+    if previous.kind == IdentityProviderKind.ENTRA:
+        return previous.tenant_id != current.tenant_id
+    return previous.issuer != current.issuer
 
 
 @transaction.atomic
 def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Organization:
-    """Switch provisioning on; refused while the SSO issuer is not set (the tutorial's step 2)."""
-    if organization.sso_tenant_id is None:
+    """Switch provisioning on; refused while the SSO identity provider is not set (the
+    tutorial's step 2), whatever its kind."""
+    if not organization.sso_issuer:
         raise ProvisioningError(
             f"Set the SSO issuer of {organization.name} before enabling provisioning: "
-            "provisioning with Azure AD is for organizations that sign in through it."
+            "provisioning is for organizations that sign in through their identity provider."
         )
     if organization.provisioning_enabled:
         return organization
@@ -176,6 +221,22 @@ def enable_provisioning_for(organization: Organization, *, actor: Actor) -> Orga
     )
     record_audit(organization, audit.PROVISIONING_ENABLED, actor=actor)
     logger.info("provisioning enabled org=%s", organization.pk)
+    return organization
+
+
+@transaction.atomic
+def set_self_service(organization: Organization, enabled: bool, *, actor: Actor) -> Organization:
+    """Let the customer's portal administrators manage credentials themselves, or not.
+
+    Off, the portal refuses every credential action server-side; staff still can.
+    """
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.self_service_enabled == enabled:
+        return organization
+    organization.self_service_enabled = enabled
+    organization.save(update_fields=["self_service_enabled", "updated_at"])
+    action = audit.SELF_SERVICE_ENABLED if enabled else audit.SELF_SERVICE_DISABLED
+    record_audit(organization, action, actor=actor)
     return organization
 
 

@@ -21,6 +21,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.debug import sensitive_variables
 
 from core import reveal
+from core.staffsession import second_factor_recently_verified
 
 from . import services
 from .forms import IssueTokenForm, RotateTokenForm
@@ -109,6 +110,7 @@ class OrganizationPagesMixin(_ModelAdmin):
             danger=danger,
         )
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def issue_token_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         organization = self._organization(request, object_id)
@@ -141,6 +143,7 @@ class OrganizationPagesMixin(_ModelAdmin):
             max_active_tokens=services.MAX_ACTIVE_TOKENS,
         )
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def issued_token_view(
         self, request: HttpRequest, object_id: str, token_id: int
@@ -172,6 +175,7 @@ class OrganizationPagesMixin(_ModelAdmin):
         )
         return response
 
+    @second_factor_recently_verified
     @sensitive_variables()
     def rotate_token_view(
         self, request: HttpRequest, object_id: str, token_id: int

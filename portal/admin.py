@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -19,13 +20,16 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdmin, RevealOnceMixin
+from core.staffsession import second_factor_recently_verified
 
 from . import services
 from .health import Health, organization_health, organizations_health
 from .models import (
     HistoryApiKey,
+    Invitation,
     OrganizationHealth,
     PortalMembership,
+    PortalRole,
     SetPasswordLink,
     SyncCycle,
     SyncEvent,
@@ -159,11 +163,23 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}?organization__id__exact={}">Events</a>', url, obj.pk)
 
 
+class PortalMembershipForm(forms.ModelForm):
+    # Left empty, a new membership is a viewer and an existing one keeps its role.
+    role = forms.ChoiceField(
+        choices=[("", "---------"), *PortalRole.choices], required=False, initial=PortalRole.VIEWER
+    )
+
+    class Meta:
+        model = PortalMembership
+        fields = ["organization", "role"]
+
+
 class PortalMembershipInline(admin.TabularInline):
     model = PortalMembership
+    form = PortalMembershipForm
     fk_name = "user"
     extra = 1
-    fields = ("organization", "created_at", "created_by")
+    fields = ("organization", "role", "created_at", "created_by")
     readonly_fields = ("created_at", "created_by")
     raw_id_fields = ("organization",)
 
@@ -246,12 +262,17 @@ class TenantAdminAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        wanted = [
-            row["organization"]
+        rows = [
+            row
             for row in formset.cleaned_data
             if row and row.get("organization") and not row.get("DELETE")
         ]
-        services.set_memberships(form.instance, wanted, actor=request.user)
+        services.set_memberships(
+            form.instance,
+            [row["organization"] for row in rows],
+            actor=request.user,
+            roles={row["organization"].pk: row["role"] for row in rows if row.get("role")},
+        )
         # The admin's change message reads what formset.save() would have set.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
@@ -270,6 +291,7 @@ class TenantAdminAdmin(admin.ModelAdmin):
         return redirect("admin:portal_tenantadmin_change", obj.pk)
 
     @admin.action(description="Create set-password link", permissions=["change"])
+    @second_factor_recently_verified
     def create_set_password_links(
         self, request: HttpRequest, queryset: QuerySet
     ) -> HttpResponse | None:
@@ -381,3 +403,56 @@ class HistoryApiKeyAdmin(RevealOnceMixin, admin.ModelAdmin):
         for api_key in queryset:
             services.revoke_history_api_key(api_key, actor=request.user)
         self.message_user(request, f"Revoked {queryset.count()} API key(s).", messages.SUCCESS)
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["organization", "email", "role"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations to an organization's portal. Staff invite here (or with
+    ``manage.py invite_tenant_admin``); the link goes to the invited person by e-mail only and
+    is never shown in the admin. Invitations are never edited: a wrong one expires unused."""
+
+    form = InvitationForm
+    list_display = ("email", "organization", "role", "status", "created_by", "expires_at")
+    list_filter = ("role",)
+    search_fields = ("email", "organization__name", "organization__slug")
+    list_select_related = ("organization", "created_by")
+    autocomplete_fields = ("organization",)
+    readonly_fields = (
+        "organization",
+        "email",
+        "role",
+        "status",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_fields if obj is not None else ("organization", "email", "role")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Invitation, form: Any, change: bool) -> None:
+        """Through ``services.invite``: hashed, audited with the staff member, e-mailed."""
+        invitation, _ = services.invite(
+            form.cleaned_data["organization"],
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            actor=request.user,
+        )
+        obj.pk = invitation.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+        messages.info(request, f"The invitation link was e-mailed to {invitation.email}.")

@@ -1,5 +1,8 @@
 """Provisioning health of an organization, held against Azure AD's quarantine rules.
 
+The thresholds are the same for every identity provider; only an Entra organization's findings
+speak of Azure's quarantine, and each kind's findings name its own console (``_Voice``).
+
 Azure (``docs/azure-scim-client.md`` §3.8) starts evaluating a job at 5,000 failures and
 quarantines it when more than 40 % of its provisioning events fail or there are more than
 40,000 failures; 60,000 failures quarantine it regardless. Credentials that keep failing
@@ -28,6 +31,7 @@ from django.db.models import Max, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from core.credentials import ActiveCredential, active_credentials_by_organization
+from organizations.identity import IdentityProviderKind
 from organizations.models import Organization
 from scim.calls import Operation
 
@@ -60,6 +64,66 @@ class CredentialStatus:
         return self.expires_at - now if self.expires_at is not None else None
 
 
+@dataclass(frozen=True)
+class _Voice:
+    """How health speaks of the organization's SCIM client: Azure's words only for Entra."""
+
+    client: str
+    paste_target: str
+    test: str
+    paste_into: str
+    failing_rule: str
+    before_rule: str
+    silence_reason: str
+    expiry_consequence: str
+
+
+_VOICES = {
+    IdentityProviderKind.ENTRA: _Voice(
+        client="Azure AD",
+        paste_target="Azure AD",
+        test="Azure's Test Connection",
+        paste_into="into the enterprise app under Provisioning → Admin Credentials and click Test "
+        "Connection",
+        failing_rule="Azure AD quarantines a job past 40 % failing or 40,000 failures. ",
+        before_rule=" Azure AD quarantines a job past 40 % failing; fix the failures before it "
+        "gets there.",
+        silence_reason=", though it runs a cycle about every 40 minutes. That usually means the "
+        "provisioning job was stopped or is in quarantine: check the enterprise app's "
+        "Provisioning page in Azure.",
+        expiry_consequence="or Azure AD quarantines the job when it expires",
+    ),
+    IdentityProviderKind.OKTA: _Voice(
+        client="Okta",
+        paste_target="Okta",
+        test="Okta's Test API Credentials",
+        paste_into="in the Okta Admin Console under Applications → Kno2fy → Provisioning → "
+        "Integration → Edit, and click Test API Credentials",
+        failing_rule="",
+        before_rule=" Fix the failures before they pile up.",
+        silence_reason=". That usually means provisioning was paused or its credentials stopped "
+        "working: check Applications → Kno2fy → Provisioning and Reports → System Log in the "
+        "Okta Admin Console.",
+        expiry_consequence="or provisioning stops when it expires",
+    ),
+    IdentityProviderKind.SAML: _Voice(
+        client="Your SCIM client",
+        paste_target="your SCIM client",
+        test="the SCIM client's connection test",
+        paste_into="into your SCIM client's connection settings and test the connection",
+        failing_rule="",
+        before_rule=" Fix the failures before they pile up.",
+        silence_reason=". That usually means provisioning was paused or its credentials stopped "
+        "working: check your SCIM client's provisioning log.",
+        expiry_consequence="or provisioning stops when it expires",
+    ),
+}
+
+
+def _voice(kind: str) -> _Voice:
+    return _VOICES.get(kind, _VOICES[IdentityProviderKind.SAML])
+
+
 @dataclass
 class Health:
     """An organization's health: an overall level and the findings that explain it.
@@ -80,6 +144,7 @@ class Health:
     credentials: list[CredentialStatus] = field(default_factory=list)
     silent_for: timedelta | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
+    idp_kind: str = IdentityProviderKind.ENTRA
 
     @property
     def failure_rate(self) -> float:
@@ -98,7 +163,8 @@ class Health:
         requests = "request" if count == 1 else "requests"
         return (
             f"{count:,} {requests} with an invalid token in the last "
-            f"{settings.HEALTH_WINDOW_HOURS} h — if Azure's Test Connection fails, check the token"
+            f"{settings.HEALTH_WINDOW_HOURS} h — if {_voice(self.idp_kind).test} fails, check "
+            "the token"
         )
 
     @property
@@ -238,7 +304,9 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
         last_test_connection=facts.last_test_connection,
         last_request_at=facts.last_request_at,
         in_use=facts.in_use,
+        idp_kind=organization.idp_kind,
     )
+    voice = _voice(organization.idp_kind)
     risk = quarantine_risk(health.failures, health.events)
     window = f"the last {settings.HEALTH_WINDOW_HOURS} hours"
     if risk == CRITICAL:
@@ -246,8 +314,7 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
             CRITICAL,
             (
                 f"{health.failures:,} of {health.events:,} requests failed in {window} "
-                f"({health.failure_percent}): Azure AD quarantines a job past 40 % failing or "
-                "40,000 failures. Fix the failures listed below."
+                f"({health.failure_percent}): {voice.failing_rule}Fix the failures listed below."
             ),
         )
     elif risk == WARNING:
@@ -255,8 +322,7 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
             WARNING,
             (
                 f"{health.failures:,} of {health.events:,} requests failed in {window} "
-                f"({health.failure_percent}). Azure AD quarantines a job past 40 % failing; fix "
-                "the failures before it gets there."
+                f"({health.failure_percent}).{voice.before_rule}"
             ),
         )
     if health.last_test_connection is not None and not health.last_test_connection.succeeded:
@@ -268,7 +334,7 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
             ),
         )
     _silence_findings(organization, health, now)
-    _credential_findings(facts.credentials, health, now)
+    _credential_findings(facts.credentials, health, now, voice)
     if not organization.provisioning_enabled:
         health.add(WARNING, "Provisioning is switched off for this organization.")
     return health
@@ -277,6 +343,7 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
 def _silence_findings(organization: Organization, health: Health, now: datetime) -> None:
     if health.last_request_at is None:
         return
+    voice = _voice(organization.idp_kind)
     silence = now - health.last_request_at
     if organization.provisioning_enabled and silence > timedelta(
         minutes=settings.HEALTH_SILENCE_MINUTES
@@ -285,15 +352,15 @@ def _silence_findings(organization: Organization, health: Health, now: datetime)
         health.add(
             WARNING,
             (
-                f"Azure AD has sent nothing for {humanize.duration(silence)} (last request "
-                f"{_when(health.last_request_at)}), though it runs a cycle about every 40 minutes. "
-                "That usually means the provisioning job was stopped or is in quarantine: check "
-                "the enterprise app's Provisioning page in Azure."
+                f"{voice.client} has sent nothing for {humanize.duration(silence)} (last request "
+                f"{_when(health.last_request_at)}){voice.silence_reason}"
             ),
         )
 
 
-def _credential_findings(active: list[ActiveCredential], health: Health, now: datetime) -> None:
+def _credential_findings(
+    active: list[ActiveCredential], health: Health, now: datetime, voice: _Voice
+) -> None:
     # The credential Azure is actually using: the one its latest authenticated request used.
     in_use_id = health.in_use.credential_id if health.in_use is not None else None
     # A credential is replaced once a newer one of the same kind exists.
@@ -311,7 +378,8 @@ def _credential_findings(active: list[ActiveCredential], health: Health, now: da
     ]
     if not active:
         health.add(
-            CRITICAL, "No active provisioning token or OAuth client: Azure AD cannot connect."
+            CRITICAL,
+            f"No active provisioning token or OAuth client: {voice.client} cannot connect.",
         )
         return
     old = next(
@@ -336,10 +404,9 @@ def _credential_findings(active: list[ActiveCredential], health: Health, now: da
         health.add(
             level,
             (
-                f"Azure AD still uses the old {credential.short_noun} {status.prefix}, which was "
-                f"replaced by {newest[credential.kind].public_id} and {stops}. Paste the new one "
-                "into the enterprise app under Provisioning → Admin Credentials and click Test "
-                "Connection before then."
+                f"{voice.client} still uses the old {credential.short_noun} {status.prefix}, "
+                f"which was replaced by {newest[credential.kind].public_id} and {stops}. Paste "
+                f"the new one {voice.paste_into} before then."
             ),
         )
         return
@@ -353,8 +420,8 @@ def _credential_findings(active: list[ActiveCredential], health: Health, now: da
             CRITICAL,
             (
                 f"The {latest.noun} expires in {humanize.duration(left)} "
-                f"({_when(latest.expires_at)}): ask Kno2 for a new one now, or Azure AD "
-                "quarantines the job when it expires."
+                f"({_when(latest.expires_at)}): ask Kno2 for a new one now, "
+                f"{voice.expiry_consequence}."
             ),
         )
     elif left <= timedelta(days=settings.TOKEN_EXPIRY_WARN_DAYS):
@@ -362,7 +429,7 @@ def _credential_findings(active: list[ActiveCredential], health: Health, now: da
             WARNING,
             (
                 f"The {latest.noun} expires in {humanize.plural(left.days, 'day')} "
-                f"({_when(latest.expires_at)}): ask Kno2 for a new one and paste it into Azure "
-                "AD before then."
+                f"({_when(latest.expires_at)}): ask Kno2 for a new one and paste it into "
+                f"{voice.paste_target} before then."
             ),
         )

@@ -239,8 +239,16 @@ class FailedAuthenticationCount(models.Model):
         return f"{self.organization} {self.hour:%Y-%m-%d %H}:00 {self.count}"
 
 
+class PortalRole(models.TextChoices):
+    """What a member may do in one organization's portal (``portal.access`` checks it)."""
+
+    VIEWER = "viewer", "Viewer: history, health, Find a user, members"
+    ADMIN = "admin", "Admin: also credentials, single sign-on, invitations, webhooks"
+
+
 class PortalMembership(models.Model):
-    """Links a tenant admin's account to an organization whose history they may see."""
+    """Links a tenant admin's account to an organization whose history they may see, with the
+    role they hold there."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_memberships"
@@ -248,6 +256,7 @@ class PortalMembership(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="portal_memberships"
     )
+    role = models.CharField(max_length=10, choices=PortalRole.choices, default=PortalRole.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -359,6 +368,58 @@ class SetPasswordLink(HashedSecret):
 
     def __str__(self) -> str:
         return f"set-password link for {self.user} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None) -> InvitationQuerySet:
+        """Invitations not yet accepted or withdrawn and not expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class Invitation(HashedSecret):
+    """A one-time link that makes its holder a member of an organization's portal.
+
+    Created by staff (admin, ``manage.py invite_tenant_admin``) or a customer admin (portal),
+    e-mailed to ``email``; only a keyed hash of the ``k2i_…`` link is stored. Accepting it sets
+    ``accepted_at`` and ``revoked_at``, so it works once; it expires after
+    ``PORTAL_INVITATION_HOURS``.
+    """
+
+    secret_prefix = "k2i_"  # noqa: S105 (a public prefix)
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="portal_invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=PortalRole.choices, default=PortalRole.VIEWER)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "portal invitation"
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "withdrawn"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
 
 
 # Usernames of the portal accounts SAML sign-in creates (``sso.services.portal_user_for``): they

@@ -9,16 +9,21 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from core import tokens
 from organizations import services as organization_services
@@ -33,8 +38,10 @@ from .models import (
     SSO_USERNAME_PREFIX,
     FailedAuthenticationCount,
     HistoryApiKey,
+    Invitation,
     MemberChange,
     PortalMembership,
+    PortalRole,
     SetPasswordLink,
     SyncCycle,
     SyncEvent,
@@ -322,22 +329,35 @@ def create_tenant_admin(
 
 @transaction.atomic
 def set_memberships(
-    user: AbstractBaseUser, organizations: Iterable[Organization], *, actor: Actor
+    user: AbstractBaseUser,
+    organizations: Iterable[Organization],
+    *,
+    actor: Actor,
+    roles: Mapping[int, str] | None = None,
 ) -> None:
-    """Link ``user`` to exactly ``organizations``."""
+    """Link ``user`` to exactly ``organizations``, with the role ``roles`` names for an
+    organization's pk (a new membership without one is a viewer; an existing one keeps its
+    role)."""
+    roles = roles or {}
     wanted = {organization.pk for organization in organizations}
     PortalMembership.objects.filter(user=user).exclude(organization_id__in=wanted).delete()
-    existing = set(
-        PortalMembership.objects.filter(user=user).values_list("organization_id", flat=True)
-    )
+    existing = {
+        membership.organization_id: membership
+        for membership in PortalMembership.objects.filter(user=user)
+    }
+    for pk, membership in existing.items():
+        if pk in roles and membership.role != roles[pk]:
+            membership.role = roles[pk]
+            membership.save(update_fields=["role"])
     PortalMembership.objects.bulk_create(
         [
             PortalMembership(
                 user=user,
                 organization_id=pk,
+                role=roles.get(pk, PortalRole.VIEWER),
                 created_by=actor if actor is not None and actor.pk else None,
             )
-            for pk in wanted - existing
+            for pk in wanted - set(existing)
         ]
     )
 
@@ -412,3 +432,201 @@ def set_first_password(link_id: int, password: str) -> AbstractBaseUser | None:
     link.save(update_fields=["revoked_at"])
     logger.info("first password set user=%s key=%s", user.pk, link.key)
     return user
+
+
+# -- Invitations ------------------------------------------------------------------------------
+
+INVITATION_PREFIX = Invitation.secret_prefix
+
+
+class InvitationRefused(Exception):
+    """An invitation cannot be sent (bad role or e-mail address); the message says why."""
+
+
+def _invitation_url(plaintext: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('portal:invitation', kwargs={'token': plaintext})}"
+
+
+@sensitive_variables("plaintext")
+@transaction.atomic
+def invite(
+    organization: Organization,
+    *,
+    email: str,
+    role: str,
+    actor: organization_services.Actor,
+    send: bool = True,
+) -> tuple[Invitation, str]:
+    """Invite ``email`` to ``organization``'s portal with ``role``; returns the row and the
+    link (shown or printed once, never stored). The link is e-mailed unless ``send`` is off.
+
+    Audited with whoever invited, for staff's checklist and the customer's record.
+    """
+    if role not in PortalRole.values:
+        raise InvitationRefused(f"The role must be one of {', '.join(PortalRole.values)}.")
+    email = get_user_model().objects.normalize_email(email.strip())
+    try:
+        validate_email(email)
+    except ValidationError as error:
+        raise InvitationRefused(f"{email!r} is not an e-mail address.") from error
+    now = timezone.now()
+    key = tokens.generate_key()
+    plaintext = tokens.build_token(key, INVITATION_PREFIX)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        key=key,
+        digest=tokens.hash_token(plaintext, settings.TOKEN_PEPPER),
+        created_by=actor if isinstance(actor, AbstractBaseUser) and actor.pk else None,
+        expires_at=now + timedelta(hours=settings.PORTAL_INVITATION_HOURS),
+    )
+    organization_services.record_audit(
+        organization,
+        audit.INVITATION_SENT,
+        actor=actor,
+        email=email,
+        role=role,
+        invitation=invitation.display_prefix,
+        expires_at=invitation.expires_at.isoformat(),
+    )
+    url = _invitation_url(plaintext)
+    if send:
+        # Sent after the commit, so a rolled-back invitation never reaches anyone's inbox.
+        transaction.on_commit(lambda: _send_invitation(invitation, url))
+    logger.info("portal invitation sent org=%s key=%s role=%s", organization.pk, key, role)
+    return invitation, url
+
+
+@sensitive_variables("url")
+def _send_invitation(invitation: Invitation, url: str) -> None:
+    expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    send_mail(
+        subject=f"Your invitation to {invitation.organization.name}'s Kno2 provisioning portal",
+        message=(
+            f"You are invited to {invitation.organization.name}'s Kno2 provisioning portal as "
+            f"{invitation.get_role_display().split(':')[0].lower()}.\n\n"
+            f"Open this link to accept (it works once, until {expires}):\n{url}\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def usable_invitation(presented: str) -> Invitation | None:
+    """The usable invitation ``presented`` is (not accepted, withdrawn or expired)."""
+    candidates = Invitation.objects.usable().select_related("organization")
+    return Invitation.verify(candidates, presented, prefix=INVITATION_PREFIX)
+
+
+def _grant(user: AbstractBaseUser, invitation: Invitation, actor: AbstractBaseUser | None) -> None:
+    """Make ``user`` a member with the invitation's role; an invitation never lowers a role."""
+    membership, created = PortalMembership.objects.get_or_create(
+        user=user,
+        organization=invitation.organization,
+        defaults={"role": invitation.role, "created_by": invitation.created_by},
+    )
+    if not created and invitation.role == PortalRole.ADMIN and membership.role != PortalRole.ADMIN:
+        membership.role = PortalRole.ADMIN
+        membership.save(update_fields=["role"])
+
+
+def _use_up(invitation_id: int) -> Invitation | None:
+    invitation = (
+        Invitation.objects.usable()
+        .select_for_update()
+        .select_related("organization")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None:
+        return None
+    invitation.revoked_at = invitation.accepted_at = timezone.now()
+    return invitation
+
+
+def _accepted(invitation: Invitation, user: AbstractBaseUser | None, how: str) -> None:
+    invitation.accepted_by = user
+    invitation.save(update_fields=["revoked_at", "accepted_at", "accepted_by"])
+    organization_services.record_audit(
+        invitation.organization,
+        audit.INVITATION_ACCEPTED,
+        actor=user if user is not None else invitation.email,
+        email=invitation.email,
+        role=invitation.role,
+        invitation=invitation.display_prefix,
+        signed_in_with=how,
+    )
+    logger.info(
+        "portal invitation accepted org=%s key=%s", invitation.organization_id, invitation.key
+    )
+
+
+def account_for_invitation(invitation: Invitation) -> AbstractBaseUser | None:
+    """The existing password account the invitation's address names, if there is one."""
+    return (
+        get_user_model()
+        .objects.filter(username__iexact=invitation.email)
+        .exclude(username__startswith=SSO_USERNAME_PREFIX)
+        .first()
+    )
+
+
+@sensitive_variables("password")
+@transaction.atomic
+def accept_invitation_with_password(invitation_id: int, password: str) -> AbstractBaseUser | None:
+    """Create the invited person's account with ``password`` and make them a member; ``None``
+    when the invitation is no longer usable or the address already has an account. The row is
+    locked, so the same link cannot be accepted twice."""
+    invitation = _use_up(invitation_id)
+    if invitation is None or account_for_invitation(invitation) is not None:
+        return None
+    user = get_user_model().objects.create_user(
+        username=invitation.email, email=invitation.email, password=password
+    )
+    _grant(user, invitation, invitation.created_by)
+    _accepted(invitation, user, "password")
+    return user
+
+
+@transaction.atomic
+def accept_invitation_as(invitation_id: int, user: AbstractBaseUser) -> Invitation | None:
+    """Accept for the signed-in ``user`` whose account is the invited address."""
+    invitation = _use_up(invitation_id)
+    if invitation is None or user.get_username().lower() != invitation.email.lower():
+        return None
+    _grant(user, invitation, invitation.created_by)
+    _accepted(invitation, user, "existing account")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation_for_sso(invitation_id: int) -> Invitation | None:
+    """Accept for an SSO-only organization: the account is made at the person's first SSO
+    sign-in, which gives it the invited role (``grant_invited_role``)."""
+    invitation = _use_up(invitation_id)
+    if invitation is None:
+        return None
+    _accepted(invitation, None, "single sign-on")
+    return invitation
+
+
+def grant_invited_role(user: AbstractBaseUser, organization_id: int, email: str) -> None:
+    """An SSO account signing in: the admin role an accepted invitation for its address gave."""
+    invited_admin = Invitation.objects.filter(
+        organization_id=organization_id,
+        email__iexact=email,
+        accepted_at__isnull=False,
+        role=PortalRole.ADMIN,
+    ).exists()
+    if invited_admin:
+        PortalMembership.objects.filter(user=user, organization_id=organization_id).exclude(
+            role=PortalRole.ADMIN
+        ).update(role=PortalRole.ADMIN)
+
+
+def sso_only(organization: Organization) -> bool:
+    """Whether ``organization`` signs in through SSO only (``PORTAL_SSO_ONLY_CHECK``, a hook
+    from the app above, which the portal does not import)."""
+    check = getattr(settings, "PORTAL_SSO_ONLY_CHECK", "")
+    return bool(check) and bool(import_string(check)(organization))

@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
-from functools import wraps
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,15 +35,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
-from organizations.models import Organization
+from organizations import audit
+from organizations.models import AuditRecord, Organization
 from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
 
 from . import charts, history, people, services
 from .access import (
     PASSWORD,
+    VIEWER,
     get_organization_for_user,
     organizations_for_user,
+    portal_view,
     remember_sign_in,
 )
 from .explanations import explain_failure
@@ -61,17 +63,8 @@ def portal_login_required(view: View) -> View:
     return login_required(view, login_url=LOGIN_URL)
 
 
-def with_organization(view: Callable[..., HttpResponse]) -> View:
-    """Resolve ``slug`` to an organization the signed-in user may see (else 404)."""
-
-    @wraps(view)
-    @portal_login_required
-    @require_GET
-    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        organization = get_organization_for_user(request, slug)
-        return view(request, organization, *args, **kwargs)
-
-    return wrapper
+# Every page here is for any member (viewer or admin); ``portal.selfservice`` holds the admin's.
+with_organization = portal_view(VIEWER)
 
 
 def _render(
@@ -207,6 +200,8 @@ def dashboard(request: HttpRequest, organization: Organization) -> HttpResponse:
         "portal/organization_dashboard.html",
         organization,
         {
+            "idp": organization.identity_provider,
+            "identity_provider_change": _identity_provider_change(organization, now),
             "health": organization_health(organization, now),
             "counts": history.provisioned_counts(organization),
             "current_cycle": current,
@@ -261,6 +256,27 @@ def event_list(request: HttpRequest, organization: Organization) -> HttpResponse
     )
 
 
+IDENTITY_PROVIDER_CHANGE_SHOWN_DAYS = 30
+
+
+def _identity_provider_change(organization: Organization, now: datetime) -> AuditRecord | None:
+    """The organization's latest identity-provider change of the last 30 days, when it ended
+    the trust of the previous one (single sign-on switched off, a federation revoked): the
+    customer must act on it, so the dashboard says so. One query."""
+    record = (
+        AuditRecord.objects.filter(
+            organization=organization,
+            action__in=[audit.ISSUER_SET, audit.ISSUER_CLEARED],
+            created_at__gte=now - timedelta(days=IDENTITY_PROVIDER_CHANGE_SHOWN_DAYS),
+        )
+        .only("created_at", "detail")
+        .first()
+    )
+    if record is None or not record.detail.get("trust_ended"):
+        return None
+    return record
+
+
 @with_organization
 def event_detail(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     event = SyncEvent.objects.for_organization(organization).filter(pk=pk).first()
@@ -275,6 +291,7 @@ def event_detail(request: HttpRequest, organization: Organization, pk: int) -> H
             error_type=event.error_type,
             error_detail=event.error_detail,
             subject=event.subject,
+            idp_kind=organization.idp_kind,
         )
     )
     return _render(

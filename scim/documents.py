@@ -16,7 +16,7 @@ from typing import Any
 
 from django_scim import schemas as bundled_schemas
 
-from .errors import InvalidPath, InvalidSyntax, InvalidValue, attribute_detail
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, attribute_detail
 from .models import IDENTITY_KEY_MAX_BYTES, identity_key
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -306,6 +306,20 @@ def _writable(raw: object, what: str) -> dict:
         for key, value in raw.items()
         if value is not None and key.lower() not in IGNORED_ON_WRITE
     }
+
+
+def check_put_id(body: object, scim_id: object) -> None:
+    """A PUT may carry the resource's own ``id`` (Okta's always does); a different one is
+    ``mutability`` (RFC 7644 §3.5.1), never silently ignored. ``groups`` and ``meta`` stay
+    ignored: Okta sends ``"groups": []`` whatever the user's memberships are."""
+    if not isinstance(body, dict):
+        return
+    key = key_in(body, "id")
+    if key not in body:
+        return
+    value = body[key]
+    if not isinstance(value, str) or value.strip().lower() != str(scim_id).lower():
+        raise Mutability("id is read-only")
 
 
 def _string(document: dict, attr: str, *, required: bool = False) -> str | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -67,16 +68,24 @@ _BARE_VALUE = re.compile(
     r"(\beq\s+)(?!(?:true|false|null)\b)([A-Za-z_][\w.@+-]*)(?=\s|\)|$)", re.IGNORECASE
 )
 
+MEMBER_COLUMN = "memberships__user__scim_id"
+
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
     ("displayName", None, None): "display_name_key",
     ("externalId", None, None): "external_id",
     ("meta", "created", None): "created_at",
     ("meta", "lastModified", None): "updated_at",
+    # Entra's membership check: GET /Groups?filter=id eq "g" and members eq "u"; also the
+    # value-path form members[value eq "u"] (StrictTranspiler.is_filter). One join on the
+    # (group, user) unique index of GroupMembership.
+    ("members", None, None): MEMBER_COLUMN,
+    ("members", "value", None): MEMBER_COLUMN,
 }
 # Columns holding ``scim.models.identity_key`` of a name: a value is compared by its own key,
 # with case-sensitive lookups, so "eq" means "the same name" exactly as uniqueness does.
 IDENTITY_COLUMNS = {"user_name_key", "display_name_key"}
+UUID_COLUMNS = {"scim_id", MEMBER_COLUMN}
 
 # Bounds on a filter's size (RFC 7644 §3.4.2.2 sets none). Azure sends one ``eq``, or two joined
 # by ``and`` (docs/azure-scim-client.md §3.2), well under 600 characters even with two 255-character
@@ -154,7 +163,10 @@ class StrictTranspiler(Transpiler):
             op, value = self.visit_AttrExprValue(node)
             query = Q(**{f"{WORK_EMAIL_COLUMN}__{op}": value})
             return ~query if node.value.lower() == "ne" else query
-        raise InvalidFilter('the only supported value filter is emails[type eq "work"].value')
+        raise InvalidFilter(
+            'the supported value filters are emails[type eq "work"].value and '
+            'members[value eq "<user id>"]'
+        )
 
     @staticmethod
     def visit_CompValue(node: Any) -> Any:
@@ -176,6 +188,8 @@ class StrictTranspiler(Transpiler):
         column = self.visit(node.attr_path)
         if column in IDENTITY_COLUMNS:
             return self.identity_expr(column, node)
+        if column in UUID_COLUMNS and node.value.lower() == "eq":
+            return self.uuid_expr(column, node)
         if column != "active":
             return super().visit_AttrExpr(node)
         # A boolean column: iexact would compile to UPPER(active::text), which PostgreSQL
@@ -192,6 +206,16 @@ class StrictTranspiler(Transpiler):
         inactive = Q(active=False)
         wants_active = value if operator == "eq" else not value
         return ~inactive if wants_active else inactive
+
+    def uuid_expr(self, column: str, node: Any) -> Q:
+        """``eq`` on a uuid column, compared as a uuid (any case, one index lookup) rather
+        than ``UPPER(column::text)``, which no index serves; a value that is no uuid matches
+        nothing."""
+        _, value = self.visit_AttrExprValue(node)
+        try:
+            return Q(**{column: uuid.UUID(str(value))})
+        except ValueError:
+            return Q(pk__in=[])
 
     def identity_expr(self, column: str, node: Any) -> Q:
         """A comparison on a name's identity key: the value is keyed the same way, and the

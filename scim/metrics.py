@@ -60,14 +60,23 @@ def count_call(sender: object, *, call: ScimCall, **kwargs: object) -> None:
 
 
 def _allowed(request: HttpRequest) -> bool:
-    """With ``METRICS_TOKEN`` set, a matching bearer token; otherwise loopback clients only."""
+    """A matching ``METRICS_TOKEN`` bearer key, or a peer address (``REMOTE_ADDR``, the direct
+    peer, not ``X-Forwarded-For``) inside ``METRICS_ALLOWED_ADDRESSES``. A loopback peer is not
+    trusted on its own: behind a reverse proxy on the same host every client is loopback."""
     if settings.METRICS_TOKEN:
         presented = bearer_token(request)
-        return presented is not None and constant_time_compare(presented, settings.METRICS_TOKEN)
+        if presented is not None and constant_time_compare(presented, settings.METRICS_TOKEN):
+            return True
+    if not settings.METRICS_ALLOWED_ADDRESSES:
+        return False
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
+    return any(
+        peer in ipaddress.ip_network(allowed, strict=False)
+        for allowed in settings.METRICS_ALLOWED_ADDRESSES
+    )
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

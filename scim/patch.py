@@ -158,8 +158,24 @@ def operations_of(body: object) -> list[dict]:
     return result
 
 
+def names_groups(operations: list[dict]) -> bool:
+    """Whether any operation writes ``groups`` (read-only), which is then compared with the
+    user's groups: only such a PATCH needs them in its start document."""
+    for operation in operations:
+        path, value = operation["path"], operation["value"]
+        if path is None and isinstance(value, dict):
+            if any(key.lower() == "groups" for key in value):
+                return True
+        elif isinstance(path, str) and path.strip().lower().startswith("groups"):
+            return True
+    return False
+
+
 def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_USER) -> dict:
     """A new document with ``operations`` (as ``operations_of`` checked them) applied in order.
+
+    ``document`` should carry the resource's ``id`` (and ``groups`` for a user when
+    ``names_groups``), so that writing back an unchanged read-only value is accepted.
 
     The caller validates the result with ``clean_user``/``clean_group`` and saves nothing unless
     every operation applied, so a PATCH is all or nothing.
@@ -170,10 +186,6 @@ def apply_patch(document: dict, operations: list[dict], core_schema: str = CORE_
         if path is None:
             for key, item in value.items():
                 if key.lower() in {"schemas", "meta"}:
-                    continue
-                if key.lower() == "id":
-                    if item != result.get("id"):
-                        raise Mutability("id is read-only")
                     continue
                 if is_schema_urn(key):
                     if canonical_urn(key) == core_schema and isinstance(item, dict):
@@ -252,9 +264,45 @@ def _container(document: dict, path: Path, create: bool) -> dict | None:
     return container
 
 
+def _same_id(value: object, current: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() == str(current).lower()
+
+
+def _member_ids(value: object) -> set[str] | None:
+    """The ``value``s of a multi-valued reference attribute such as ``groups``, or ``None``."""
+    if not isinstance(value, list):
+        return None
+    ids = set()
+    for item in value:
+        member = item.get(key_in(item, "value")) if isinstance(item, dict) else None
+        if not isinstance(member, str):
+            return None
+        ids.add(member.strip().lower())
+    return ids
+
+
+def _check_read_only(document: dict, op: str, path: Path, value: object) -> None:
+    """An operation on ``id``, ``meta`` or ``groups`` is accepted, as a no-op, only when it
+    writes back the value the resource already has (Okta's group rename re-sends the group's
+    own ``id``); a change is ``mutability`` (RFC 7644 §3.5.2). ``document`` carries the
+    resource's ``id`` and, when the operations name them, its ``groups``."""
+    attr = path.attr.lower()
+    unchanged = False
+    if op != "remove" and path.sub is None and path.conditions is None:
+        if attr == "id":
+            unchanged = "id" in document and _same_id(value, document["id"])
+        elif attr == "groups":
+            unchanged = "groups" in document and _member_ids(value) == _member_ids(
+                document["groups"]
+            )
+    if not unchanged:
+        raise Mutability(f"{path.attr} is read-only")
+
+
 def _apply(document: dict, op: str, path: Path, value: object, core_schema: str) -> None:
     if path.attr.lower() in {"id", "meta", "groups"} and path.urn is None:
-        raise Mutability(f"{path.attr} is read-only")
+        _check_read_only(document, op, path, value)
+        return
     if path.attr.lower() == "password" and path.urn is None or path.attr.lower() == "schemas":
         # writeOnly and never stored, or derived (clients put "schemas" in extension objects
         # too); see IGNORED_ON_WRITE

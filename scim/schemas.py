@@ -15,6 +15,20 @@ from . import documents
 from .models import ExtensionAttribute
 
 SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+# RFC 7643 §3.1: a common attribute of every resource, which the RFC's own schema documents
+# (§8.7.1) leave out. Microsoft's gallery validator (Schema_Discoverability_Test) finds each
+# mapped attribute by name among the User and Group schemas' attributes, so it is declared.
+EXTERNAL_ID = {
+    "name": "externalId",
+    "type": "string",
+    "multiValued": False,
+    "description": "An identifier for the resource as defined by the provisioning client.",
+    "required": False,
+    "caseExact": True,
+    "mutability": "readWrite",
+    "returned": "default",
+    "uniqueness": "none",
+}
 RESOURCE_SCHEMA_IDS = (documents.CORE_USER, documents.CORE_GROUP, documents.ENTERPRISE_USER)
 
 
@@ -26,6 +40,9 @@ def all_schemas() -> list[dict]:
             # Azure requires unique group names (docs/azure-scim-client.md §1.2); we enforce it, so
             # say so.
             attribute.update(required=True, uniqueness="server")
+    for schema in schemas[:2]:
+        if not any(a["name"].lower() == "externalid" for a in schema["attributes"]):
+            schema["attributes"].append(dict(EXTERNAL_ID))
     return schemas
 
 

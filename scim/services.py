@@ -30,7 +30,7 @@ from organizations.models import Organization
 from . import documents, events
 from .errors import InvalidPath, InvalidValue, Uniqueness, attribute_detail
 from .models import ExtensionAttribute, GroupMembership, ScimGroup, ScimUser
-from .patch import Path, apply_patch, parse_path
+from .patch import Path, apply_patch, names_groups, parse_path
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +200,14 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
 def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations`` (already shape-checked by ``scim.patch.operations_of``)."""
     start = documents.declared_only(documents.user_document(user), documents.CORE_USER)
+    start["id"] = str(user.scim_id)
+    if names_groups(operations):
+        start["groups"] = [
+            {"value": str(scim_id)}
+            for scim_id in ScimGroup.objects.filter(memberships__user=user).values_list(
+                "scim_id", flat=True
+            )
+        ]
     patched = apply_patch(start, operations)
     return replace_user(user, documents.clean_user(patched, default_active=None))
 
@@ -460,6 +468,7 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     outcome = Outcome()
     if attribute_operations:
         start = documents.declared_only(documents.group_document(group), documents.CORE_GROUP)
+        start["id"] = str(group.scim_id)
         patched = apply_patch(start, attribute_operations, documents.CORE_GROUP)
         patched["members"] = []
         outcome.changes = _save_group_document(group, documents.clean_group(patched))

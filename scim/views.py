@@ -345,6 +345,7 @@ class UsersView(ScimViewMixin, scim_views.UsersView, CallOutcomeMixin):
         with transaction.atomic():
             user = self.get_object(for_update=True)
             self.describe(user)
+            documents.check_put_id(body, user.scim_id)
             before = user.is_active
             adapter = adapters.ScimUserAdapter(user, request)
             adapter.from_dict(body)
@@ -437,6 +438,7 @@ class GroupsView(ScimViewMixin, scim_views.GroupsView, CallOutcomeMixin):
         with transaction.atomic():
             group = self.get_object(for_update=True)
             self.describe(group)
+            documents.check_put_id(body, group.scim_id)
             adapter = adapters.ScimGroupAdapter(group, request)
             adapter.from_dict(body)
             outcome = adapter.save()

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-venv.sh
 export DEBUG=${DEBUG:-true}
+# Local development: webhook receivers and IdPs on this machine may be fetched.
+export OUTBOUND_ALLOW_LOOPBACK=${OUTBOUND_ALLOW_LOOPBACK:-true}
 # localhost, not 127.0.0.1: a passkey (WebAuthn) needs a host name, and django-otp-webauthn
 # accepts plain http only for localhost.
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://localhost:${PORT:-8000}}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command, and what CI runs: install everything the tests need (Debian's
-# chromium included), lint, check migrations, then run the whole suite on PostgreSQL and on SQLite.
+# chromium included), lint, check migrations, then run the whole suite on PostgreSQL (printing
+# line coverage per app, scripts/coverage_by_app.py) and on SQLite.
 #
 #   TEST_DATABASE_URL   PostgreSQL server to test on (default postgres://postgres@127.0.0.1:5432/kno2prov);
 #                       pytest-django creates a fresh test_<name> database each run.
@@ -31,14 +32,21 @@ export CHROMIUM_PATH=${CHROMIUM_PATH:-$(command -v chromium)}
 .venv/bin/lint-imports --no-cache
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
+work_dir=$(mktemp -d)
+trap 'rm -rf "$work_dir"' EXIT
+
 pg_url=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/kno2prov}
-echo "== pytest on PostgreSQL ($pg_url)"
-DATABASE_URL=$pg_url .venv/bin/python -m pytest --create-db -p no:cacheprovider "$@"
+echo "== pytest on PostgreSQL ($pg_url), measuring coverage"
+export COVERAGE_FILE=$work_dir/.coverage
+DATABASE_URL=$pg_url .venv/bin/python -m pytest --create-db -p no:cacheprovider \
+    --cov --cov-report= "$@"
+.venv/bin/python scripts/coverage_by_app.py
+unset COVERAGE_FILE
 
 if [ -z "${SKIP_SQLITE:-}" ]; then
     echo "== pytest on SQLite"
-    sqlite_dir=$(mktemp -d)
-    trap 'rm -rf "$sqlite_dir"' EXIT
+    sqlite_dir=$work_dir/sqlite
+    mkdir "$sqlite_dir"
     DATABASE_URL=sqlite:///$sqlite_dir/db.sqlite3 VAR_DIR=$sqlite_dir \
         .venv/bin/python -m pytest --create-db -p no:cacheprovider -m "not postgres_only" "$@"
 fi

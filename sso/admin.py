@@ -68,7 +68,7 @@ class SsoConfigurationForm(forms.ModelForm):
         except saml.MetadataError as exc:
             raise ValidationError(str(exc)) from exc
         if organization is not None:
-            services.check_idp_matches_issuer(organization, idp.entity_id)
+            services.check_idp_matches_issuer(organization, idp)
         cleaned["metadata_xml"] = xml
         return cleaned
 
@@ -104,18 +104,20 @@ class SsoConfigurationAdmin(admin.ModelAdmin):
     def portal_groups_list(self, obj: SsoConfiguration) -> str:
         return ", ".join(obj.group_names)
 
-    @admin.display(description="Values for Entra (Basic SAML Configuration)")
+    @admin.display(description="Values for the identity provider")
     def service_provider_values(self, obj: SsoConfiguration) -> str:
         if not obj.pk:
             return "Shown once the organization is chosen and saved."
         sp = services.service_provider(obj.organization)
+        idp = obj.organization.identity_provider
         rows = [
-            ("Identifier (Entity ID)", "sso-entity-id", sp.entity_id),
-            ("Reply URL (ACS)", "sso-acs-url", sp.acs_url),
-            ("Sign on URL", "sso-login-url", sp.login_url),
+            (idp.sp_entity_id_label, "sso-entity-id", sp.entity_id),
+            (idp.sp_acs_label, "sso-acs-url", sp.acs_url),
+            (idp.sp_sign_on_label, "sso-login-url", sp.login_url),
             ("SP metadata URL", "sso-metadata-url", sp.metadata_url),
         ]
-        return format_html_join(
+        where = format_html("<p>{}: {}</p>", idp.name, idp.where_sp_values)
+        return where + format_html_join(
             "",
             '<div><strong>{}</strong><br><input id="{}" type="text" readonly size="70" '
             'value="{}"> <button type="button" class="button" data-copy="{}">Copy</button>'

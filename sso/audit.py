@@ -8,3 +8,6 @@ SSO_PASSWORD_SIGN_IN = audit.register(
 )
 SSO_ENABLED = audit.register("sso_enabled", "Single sign-on enabled")
 SSO_DISABLED = audit.register("sso_disabled", "Single sign-on disabled")
+SSO_DISABLED_IDENTITY_PROVIDER_CHANGED = audit.register(
+    "sso_disabled_idp_changed", "Single sign-on disabled: the identity provider changed"
+)

@@ -7,10 +7,9 @@ for a provisioned, active member of one of the organization's portal groups, and
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import re
 import unicodedata
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -24,9 +23,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core import outbound
+from organizations.identity import IdentityProviderConnection, IdentityProviderKind
 from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit
+from portal import services as portal_services
 from portal.models import SSO_USERNAME_PREFIX, PortalMembership, SyncEvent
 from scim.calls import Operation
 from scim.identity import identity_key, users_named
@@ -45,7 +47,6 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-OKTA_HOSTS = ("okta.com", "oktapreview.com", "okta-emea.com")
 # SCIM operations after which a person keeps no portal session.
 PERSON_LEAVES = (Operation.DEACTIVATE_USER, Operation.DELETE_USER)
 # Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
@@ -67,65 +68,85 @@ def service_provider(organization: Organization) -> saml.ServiceProvider:
 
 
 def fetch_metadata(url: str) -> str:
-    """Download IdP metadata. https only (plain http only on loopback when allowed, for tests)."""
-    parts = urlsplit(url)
-    loopback = False
+    """Download IdP metadata through the guarded outbound client (``core.outbound``): https,
+    a public address checked at connect time, no redirects, one deadline, a size cap."""
     try:
-        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
-    except ValueError:
-        loopback = parts.hostname == "localhost"
-    if parts.scheme != "https" and not (
-        parts.scheme == "http" and loopback and settings.SSO_METADATA_ALLOW_HTTP_LOOPBACK
-    ):
-        raise SsoConfigurationError("The metadata URL must use https.")
-    request = urllib.request.Request(url, headers={"User-Agent": "kno2prov-sso"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(  # noqa: S310 (scheme checked above)
-            request, timeout=settings.SSO_METADATA_TIMEOUT_SECONDS
-        ) as answer:
-            body = answer.read(settings.SSO_METADATA_MAX_BYTES + 1)
-    except OSError as exc:
+        answer = outbound.fetch(
+            "GET",
+            url,
+            headers={"User-Agent": "kno2prov-sso"},
+            deadline_seconds=settings.SSO_METADATA_TIMEOUT_SECONDS,
+            max_bytes=settings.SSO_METADATA_MAX_BYTES,
+        )
+    except outbound.OutboundRefused as exc:
+        raise SsoConfigurationError(f"The metadata URL is not allowed: {exc}") from exc
+    except outbound.OutboundTooLarge as exc:
+        raise SsoConfigurationError("The metadata document is too large.") from exc
+    except outbound.OutboundError as exc:
         raise SsoConfigurationError(f"The metadata URL could not be fetched ({exc}).") from exc
-    if len(body) > settings.SSO_METADATA_MAX_BYTES:
-        raise SsoConfigurationError("The metadata document is too large.")
-    return body.decode("utf-8", errors="replace")
+    if not answer.ok:
+        reason = " (redirects are not followed)" if 300 <= answer.status < 400 else ""
+        raise SsoConfigurationError(
+            f"The metadata URL could not be fetched (HTTP {answer.status}{reason})."
+        )
+    return answer.body.decode("utf-8", errors="replace")
 
 
-def _is_okta(entity_id: str) -> bool:
-    host = (urlsplit(entity_id).hostname or "").lower()
-    return any(host == suffix or host.endswith(f".{suffix}") for suffix in OKTA_HOSTS)
+_OKTA_APP_ENTITY = re.compile(r"http://www\.okta\.com/[A-Za-z0-9]{8,40}")
 
 
-def check_idp_matches_issuer(organization: Organization, idp_entity_id: str) -> bool:
-    """Refuse an IdP that is not the organization's; return whether it is Entra.
+def check_idp_matches_issuer(organization: Organization, idp: saml.IdpMetadata | str) -> bool:
+    """Refuse an IdP that is not the organization's connection; return whether it is Entra.
 
-    Entra: the IdP entity id is ``https://sts.windows.net/<tenant>/`` and that tenant must be the
-    one in the organization's SSO issuer (either issuer format). Okta: its entity id
-    (``http://www.okta.com/<app id>``) names an app, not a directory, so it cannot be compared
-    with an Entra issuer; it is accepted for an organization whose SSO issuer is set (the
-    organization provisions through SCIM, and sign-in still needs a provisioned user), and it is
-    pinned: metadata refreshes must keep that same entity id. Any other IdP is refused.
+    Trust comes from the connection's kind (``organization.idp_kind``), never from a host name:
+
+    * Entra ID: the IdP entity id is ``https://sts.windows.net/<tenant>/`` and that tenant must be
+      the organization's (either issuer format).
+    * Okta: the app's entity id ``http://www.okta.com/<app id>`` is pinned: it must be the
+      connection's issuer. When staff recorded the org's issuer (``https://<org>.okta.com``)
+      instead, the metadata must be an Okta app's whose sign-on URL is on that org.
+    * Any other SAML 2.0 IdP: its entity id must be the connection's, exactly.
+
+    The metadata's certificates are then the only keys that verify a response, and metadata
+    refreshes must keep the same entity id (``refresh_metadata``).
     """
-    if organization.sso_tenant_id is None:
+    entity_id = idp if isinstance(idp, str) else idp.entity_id
+    if not organization.sso_issuer:
         raise SsoConfigurationError(
             "Set the organization's SSO issuer before configuring single sign-on."
         )
-    try:
-        idp_issuer = parse_issuer(idp_entity_id)
-    except ValidationError:
-        idp_issuer = None
-    if idp_issuer is not None:
+    rules = organization.identity_provider
+    if rules.kind == IdentityProviderKind.ENTRA:
+        try:
+            idp_issuer = parse_issuer(entity_id)
+        except ValidationError:
+            raise SsoConfigurationError(
+                f"The IdP entity id {entity_id!r} is not a Microsoft Entra tenant "
+                f"(https://sts.windows.net/<tenant-id>/), but {organization} signs in through "
+                "Microsoft Entra ID. Change its identity provider first if it moved."
+            ) from None
         if idp_issuer.tenant_id != organization.sso_tenant_id:
             raise SsoConfigurationError(
                 f"The IdP metadata is for Entra tenant {idp_issuer.tenant_id}, but "
                 f"{organization}'s SSO issuer is tenant {organization.sso_tenant_id}."
             )
         return True
-    if _is_okta(idp_entity_id):
+    if entity_id == organization.sso_issuer:
         return False
+    if rules.kind == IdentityProviderKind.OKTA and organization.sso_issuer.startswith("https://"):
+        org_host = urlsplit(organization.sso_issuer).hostname
+        sso_host = None if isinstance(idp, str) else urlsplit(idp.sso_url).hostname
+        if _OKTA_APP_ENTITY.fullmatch(entity_id) and sso_host and sso_host.lower() == org_host:
+            return False
+        raise SsoConfigurationError(
+            f"The IdP metadata is not an Okta app of {org_host} ({organization}'s Okta org): "
+            f"its entity id is {entity_id!r}. Use the metadata of the Kno2fy app in that org "
+            f"({rules.where_metadata})."
+        )
     raise SsoConfigurationError(
-        f"The IdP entity id {idp_entity_id!r} is neither an Entra tenant "
-        "(https://sts.windows.net/<tenant-id>/) nor an Okta app (http://www.okta.com/<id>)."
+        f"The IdP entity id {entity_id!r} is not {organization}'s {rules.issuer_label}, "
+        f"{organization.sso_issuer!r}. Upload the metadata of that identity provider, or "
+        "change the organization's SSO issuer first if the customer moved."
     )
 
 
@@ -159,7 +180,7 @@ def configure_sso(
         idp = saml.parse_metadata(metadata_xml)
     except saml.MetadataError as exc:
         raise SsoConfigurationError(str(exc)) from exc
-    is_entra = check_idp_matches_issuer(organization, idp.entity_id)
+    is_entra = check_idp_matches_issuer(organization, idp)
     configuration = SsoConfiguration.objects.filter(organization=organization).first()
     if configuration is None:
         configuration = SsoConfiguration(organization=organization)
@@ -209,6 +230,15 @@ def set_password_sign_in(
 def set_enabled(
     configuration: SsoConfiguration, enabled: bool, *, actor: Actor
 ) -> SsoConfiguration:
+    """Switch single sign-on on or off. Switching it on checks the IdP against the
+    organization's identity provider again, so a configuration disabled because the
+    organization changed its identity provider cannot be switched back on for the old one."""
+    if enabled:
+        try:
+            idp = saml.parse_metadata(configuration.metadata_xml)
+        except saml.MetadataError as exc:
+            raise SsoConfigurationError(str(exc)) from exc
+        check_idp_matches_issuer(configuration.organization, idp)
     configuration.enabled = enabled
     configuration.save(update_fields=["enabled"])
     record_audit(
@@ -217,6 +247,51 @@ def set_enabled(
         actor=actor,
     )
     return configuration
+
+
+def end_trust_of_previous_identity_provider(
+    organization: Organization,
+    previous: IdentityProviderConnection,
+    current: IdentityProviderConnection,
+    actor: Actor,
+) -> list[str]:
+    """The organization's identity provider changed: single sign-on configured for the old one
+    stops at once (disabled, its sessions end at their next request), until staff configure
+    the new IdP's metadata. Receiver of ``organizations.signals.identity_provider_changed``."""
+    configuration = (
+        SsoConfiguration.objects.select_for_update().filter(organization=organization).first()
+    )
+    if configuration is None:
+        return []
+    try:
+        check_idp_matches_issuer(organization, saml.parse_metadata(configuration.metadata_xml))
+    except (SsoConfigurationError, saml.MetadataError):
+        pass
+    else:
+        return []
+    was_enabled = configuration.enabled
+    configuration.enabled = False
+    configuration.metadata_refresh_error = (
+        f"The organization's identity provider changed from {previous.issuer or 'none'} to "
+        f"{current.issuer or 'none'}: configure single sign-on with the new identity "
+        "provider's metadata."
+    )
+    configuration.save(update_fields=["enabled", "metadata_refresh_error"])
+    record_audit(
+        organization,
+        audit.SSO_DISABLED_IDENTITY_PROVIDER_CHANGED,
+        actor=actor,
+        idp_entity_id=configuration.idp_entity_id,
+        previous=previous.issuer,
+        current=current.issuer,
+        was_enabled=was_enabled,
+    )
+    logger.warning(
+        "SSO disabled org=%s: identity provider changed, IdP %s no longer trusted",
+        organization.pk,
+        configuration.idp_entity_id,
+    )
+    return [f"single sign-on with {configuration.idp_entity_id} disabled"]
 
 
 @dataclass(frozen=True)
@@ -429,6 +504,8 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
         user.last_name = (scim_user.family_name or "")[:150]
         user.save(update_fields=["email", "first_name", "last_name"])
     PortalMembership.objects.get_or_create(user=user, organization_id=scim_user.organization_id)
+    if email:
+        portal_services.grant_invited_role(user, scim_user.organization_id, email)
     return user
 
 
@@ -450,6 +527,27 @@ def provisioned_user_named(organization: Organization, name_id: str) -> ScimUser
     if candidate is None or sign_in_key(candidate.user_name) != sign_in_key(name_id):
         return None
     return candidate
+
+
+def _still_trusted(configuration: SsoConfiguration) -> bool:
+    """Whether the configured IdP is still the organization's identity provider, by the same
+    rules as ``check_idp_matches_issuer`` but without parsing the metadata again: a second line
+    behind ``identity_provider_changed`` switching SSO off, for rows changed any other way."""
+    organization = configuration.organization
+    entity_id = configuration.idp_entity_id
+    if not organization.sso_issuer:
+        return False
+    if organization.idp_kind == IdentityProviderKind.ENTRA:
+        try:
+            return parse_issuer(entity_id).tenant_id == organization.sso_tenant_id
+        except ValidationError:
+            return False
+    if entity_id == organization.sso_issuer:
+        return True
+    # An app of the recorded Okta org: its sign-on host was checked when it was configured.
+    return organization.idp_kind == IdentityProviderKind.OKTA and bool(
+        organization.sso_issuer.startswith("https://") and _OKTA_APP_ENTITY.fullmatch(entity_id)
+    )
 
 
 def complete_sign_in(
@@ -479,6 +577,8 @@ def complete_sign_in(
 
     if not configuration.enabled:
         return count(RefusalReason.SSO_DISABLED)
+    if not _still_trusted(configuration):
+        return count(RefusalReason.WRONG_ISSUER)
     try:
         assertion = saml.verify_response(
             service_provider(organization),
@@ -504,6 +604,14 @@ def complete_sign_in(
     user = portal_user_for(scim_user)
     attempt = record_attempt(organization, name_id=name_id, client_ip=client_ip)
     return SignInResult("", attempt, portal_user=user, scim_user=scim_user)
+
+
+def organization_is_sso_only(organization: Organization) -> bool:
+    """Its portal administrators sign in through SSO only (SSO on, no "also allow password
+    sign-in"): the portal's ``PORTAL_SSO_ONLY_CHECK``."""
+    return SsoConfiguration.objects.filter(
+        organization=organization, enabled=True, allow_password_sign_in=False
+    ).exists()
 
 
 def password_sign_in_allowed(user: AbstractBaseUser) -> bool:

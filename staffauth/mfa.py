@@ -130,9 +130,10 @@ class StaffMfaAdminSite(OTPAdminSite):
     def get_urls(self):  # noqa: ANN201  (Django's signature)
         from django.urls import path
 
-        from .views import security_page
+        from .views import reverify_page, security_page
 
         return [
             path("security/", self.admin_view(security_page), name="staff_security"),
+            path("reverify/", self.admin_view(reverify_page), name="staff_reverify"),
             *super().get_urls(),
         ]

@@ -8,14 +8,20 @@ only a staff account's passkey may sign in. Portal accounts, SSO ones included, 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_variables
-from django_otp.plugins.otp_static.models import StaticToken
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn import exceptions, views
 from django_otp_webauthn.models import WebAuthnCredential
+
+from core import staffsession
 
 from . import mfa
 
@@ -24,7 +30,7 @@ PENDING_TOTP = "staff_mfa_pending_totp"
 
 class StaffOnly(exceptions.OTPWebAuthnApiError):
     status_code = 403
-    code = "staff_only"
+    default_code = "staff_only"
     default_detail = "Passkeys are for Kno2 staff accounts."
 
 
@@ -84,3 +90,46 @@ def security_page(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "admin/staff_security.html", context)
+
+
+def _devices_for(user: object, code: str) -> list:
+    """The devices ``code`` may be for, by its shape (as at sign-in): recovery codes or apps."""
+    if mfa.RECOVERY_CODE.fullmatch(code):
+        return list(
+            StaticDevice.objects.select_for_update().filter(
+                user=user, name=mfa.RECOVERY_DEVICE_NAME, confirmed=True
+            )
+        )
+    return list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
+
+
+@never_cache
+@sensitive_post_parameters("code")
+def reverify_page(request: HttpRequest) -> HttpResponse:
+    """Ask for the second factor again (``core.staffsession``) before a credential is issued or
+    shown; then back to the page that asked. django-otp's throttling counts wrong codes."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("admin:index")
+    error = ""
+    if request.method == "POST":
+        code = request.POST.get("code", "").strip()
+        with transaction.atomic():
+            device = next(
+                (d for d in _devices_for(request.user, code) if code and d.verify_token(code)),
+                None,
+            )
+        if device is not None:
+            otp_login(request, device)
+            staffsession.mark_verified(request.session)
+            return HttpResponseRedirect(next_url)
+        error = "That code is not right."
+    context = {
+        **admin.site.each_context(request),
+        "title": "Confirm it is you",
+        "next": next_url,
+        "error": error,
+    }
+    return render(request, "admin/staff_reverify.html", context)

@@ -89,6 +89,10 @@ TEST_ENV = {
     # The shared server outlives every test; tests of the limits start servers of their own.
     "SCIM_RATE_LIMIT": "1000000/10s",
     "SCIM_AUTH_FAILURE_RATE": "1000000/5m",
+    # IdPs, issuers and webhook receivers of the tests run on 127.0.0.1.
+    "OUTBOUND_ALLOW_LOOPBACK": "true",
+    # /metrics trusts no address by default; tests scrape with this key.
+    "METRICS_TOKEN": "test-metrics-token-not-a-secret",
 }
 
 

@@ -2,10 +2,16 @@
 
 It holds RSA key pairs, serves ``/<tenant>/v2.0/.well-known/openid-configuration`` and the JWKS
 it names (``/<tenant>/discovery/v2.0/keys``, as login.microsoftonline.com lays them out) over
-HTTP, and signs RS256 JWTs with a ``kid`` header and the claims Entra's "Sync Fabric" workload
-identity assertions carry (``iss``, ``sub``, ``aud``, ``exp``, ``nbf``, ``iat``, ``jti``,
-``oid``, ``tid``, ``appid``, ``ver``). Nothing is mocked: the service fetches these documents
-over HTTP and verifies real signatures.
+HTTP, and signs RS256 JWTs with a ``kid`` header. ``claims`` are shaped as the app-only v2.0
+access token Entra issues for Microsoft's validator (AzureAD/SCIMReferenceCode's
+``SCIMTests_WorkloadIdentityFederation_Setup.md`` sets ``requestedAccessTokenVersion`` to 2):
+``aud`` the bare
+Application (client) ID, ``iss`` ``<authority>/<tenant>/v2.0``, ``iat``/``nbf``/``exp``, ``aio``,
+``azp``/``azpacr``, ``idtyp`` "app", ``oid`` = ``sub`` (the service principal), ``rh``, ``tid``,
+``uti`` (Microsoft's token id) and ``ver`` "2.0" — no ``jti``, no ``appid``. ``v1_claims`` are the
+v1.0 shape (``iss`` ``https://sts.windows.net/<tenant>/``, ``appid``/``appidacr``, ``idp``,
+``ver`` "1.0", ``uti``, no ``jti``). Nothing is mocked: the service fetches these documents over
+HTTP and verifies real signatures.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import re
 import threading
 import time
 import uuid
@@ -46,6 +54,19 @@ class SigningKey:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+_GUID = re.compile(r"(?:api://)?([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})", re.IGNORECASE)
+
+
+def _opaque() -> str:
+    return _b64(os.urandom(40))
+
+
+def _application_id(audience: str) -> str:
+    """The app the token was requested by: in the validator's setup, the audience's own app."""
+    match = _GUID.fullmatch(audience)
+    return match[1].lower() if match else str(uuid.uuid4())
 
 
 class EntraLikeIssuer:
@@ -100,6 +121,8 @@ class EntraLikeIssuer:
         return key
 
     def claims(self, tenant_id: str, *, subject: str, audience: str, **overrides: object) -> dict:
+        """An Entra v2.0 app-only access token's claims; ``overrides`` change or (``None``)
+        drop claims."""
         now = int(time.time())
         claims = {
             "aud": audience,
@@ -107,12 +130,43 @@ class EntraLikeIssuer:
             "iat": now,
             "nbf": now,
             "exp": now + 3600,
-            "sub": subject,
+            "aio": _opaque(),
+            "azp": _application_id(audience),
+            "azpacr": "1",
+            "idtyp": "app",
             "oid": subject,
+            "rh": _opaque(),
+            "sub": subject,
             "tid": tenant_id,
-            "appid": str(uuid.uuid4()),
-            "jti": str(uuid.uuid4()),
+            "uti": _b64(os.urandom(16)),
             "ver": "2.0",
+        }
+        claims.update(overrides)
+        return {name: value for name, value in claims.items() if value is not None}
+
+    def v1_claims(
+        self, tenant_id: str, *, subject: str, audience: str, **overrides: object
+    ) -> dict:
+        """The same token in Entra's v1.0 shape (``requestedAccessTokenVersion`` null or 1)."""
+        now = int(time.time())
+        issuer = f"https://sts.windows.net/{tenant_id}/"
+        claims = {
+            "aud": audience,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "aio": _opaque(),
+            "appid": _application_id(audience),
+            "appidacr": "1",
+            "idp": issuer,
+            "idtyp": "app",
+            "oid": subject,
+            "rh": _opaque(),
+            "sub": subject,
+            "tid": tenant_id,
+            "uti": _b64(os.urandom(16)),
+            "ver": "1.0",
         }
         claims.update(overrides)
         return {name: value for name, value in claims.items() if value is not None}
@@ -159,3 +213,15 @@ def assertion_form(
     if client_id:
         form["client_id"] = client_id
     return form
+
+
+def validator_form(assertion: str, client_id: str, base_address: str) -> dict:
+    """The body of Microsoft's validator Federated_Identity_Test, step ``Acquire_Federated_Token``
+    (SCIMTests_Workflow.json @ 805b036f): no ``scope``, no secret, and a ``baseAddress``."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_assertion": assertion,
+        "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "baseAddress": base_address,
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from directory import delivery, services
@@ -177,3 +178,47 @@ def test_people_without_staff_access_cannot_replay(client, organization):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.5/hooks",
+        "http://hooks.kno2fy.example/in",
+    ],
+)
+def test_the_admin_refuses_a_webhook_url_directory_data_must_not_go_to(
+    staff_client, organization, settings, url
+):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    answer = staff_client.post(
+        reverse("admin:directory_webhookendpoint_add"),
+        {"organization": str(organization.pk), "url": url, "description": ""},
+    )
+
+    assert answer.status_code == 200
+    assert "Not an allowed webhook URL" in answer.text
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_plain_http_loopback_receiver_is_accepted_only_with_the_loopback_setting(
+    staff_client, organization, settings
+):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    data = {"organization": str(organization.pk), "url": "http://127.0.0.1:9/h", "description": ""}
+    staff_client.post(reverse("admin:directory_webhookendpoint_add"), data)
+    refused = WebhookEndpoint.objects.count()
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
+    staff_client.post(reverse("admin:directory_webhookendpoint_add"), data)
+
+    assert refused == 0
+    assert WebhookEndpoint.objects.get().url == "http://127.0.0.1:9/h"
+
+
+def test_the_command_refuses_a_plain_http_webhook_url(organization, settings):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    with pytest.raises(CommandError, match="https"):
+        call_command("add_webhook_endpoint", organization.slug, "--url", "http://hooks.example/in")
+    assert not WebhookEndpoint.objects.exists()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
+import pytest
 import time_machine
+from django.core.management import call_command
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from directory import delivery, services
 from directory.models import DeliveryStatus, WebhookDelivery, WebhookSecret
@@ -190,6 +194,22 @@ def test_a_disabled_endpoint_keeps_its_pending_events_until_enabled(
     assert receiver.types() == ["user.created"]
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_the_worker_does_not_deliver_the_stream_of_an_endpoint_disabled_after_queueing(
+    organization, endpoint, receiver
+):
+    """The SCIM write queued the stream's wake-up while the endpoint was enabled; staff disable
+    it before the worker gets there: the worker runs that task and sends nothing."""
+    make_user(organization, "alice@riverside.example")
+    services.disable_endpoint(endpoint, actor=None)
+
+    call_command("webhook_worker", "--batch", stdout=StringIO())
+
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").exists()
+    assert receiver.received == []
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PENDING
+
+
 def test_a_stream_leased_by_another_worker_is_left_to_it(organization, endpoint, receiver):
     make_user(organization, "alice@riverside.example")
     assert delivery._claim(
@@ -277,3 +297,19 @@ def test_finished_delivery_tasks_are_pruned_after_a_day(organization, endpoint):
 
     assert deleted == 1
     assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_a_loopback_receiver_gets_nothing_once_loopback_is_not_allowed(
+    organization, endpoint, receiver, settings
+):
+    """Every delivery checks the address it connects to, not only the URL when it was saved."""
+    make_user(organization, "alice@riverside.example")
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+
+    outcome = _deliver(endpoint, organization)
+
+    row = WebhookDelivery.objects.get()
+    assert outcome.failed == 1
+    assert receiver.received == [] and receiver.headers == []
+    assert row.status == DeliveryStatus.PENDING
+    assert row.last_error.startswith("refused:")

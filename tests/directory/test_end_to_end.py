@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django_tasks_db.models import DBTaskResult
 
 from directory import services
 from directory.models import DeliveryStatus, WebhookDelivery
@@ -116,6 +117,23 @@ def endpoint(organization, receiver):
     return row
 
 
+def _wait_until(condition, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
+
+
+def _worker_idle() -> bool:
+    """The worker has observably finished everything it was given: no delivery is pending and
+    no task is running or due (a wake-up booked for later has nothing left to send). Deliveries
+    are marked after the receiver answered, and the receiver records a message before it
+    answers, so anything the worker sent has arrived by then."""
+    if WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+        return False
+    return not (DBTaskResult.objects.ready() | DBTaskResult.objects.running()).exists()
+
+
 def _create_users(scim: ScimClient, count: int, prefix: str = "user") -> None:
     for n in range(count):
         response = scim.post("/Users", {"userName": f"{prefix}{n}@riverside.example"})
@@ -154,7 +172,10 @@ def test_a_receiver_down_then_back_gets_everything_in_order(scim, endpoint, rece
     receiver.stop()
     workers()
     _create_users(scim, 5)
-    time.sleep(2)  # a few refused connections and scheduled retries
+    _wait_until(
+        lambda: WebhookDelivery.objects.filter(position=1, attempts__gte=2).exists(),
+        "the first event was refused twice and its retry scheduled",
+    )
 
     back = Receiver(secret=receiver.secret, port=receiver.port).start()
     try:
@@ -177,7 +198,7 @@ def test_a_second_organizations_events_never_reach_the_first_ones_endpoint(
     scim.post("/Users", {"userName": "alice@riverside.example"})
 
     receiver.wait_for(1)
-    time.sleep(1)  # time for anything wrongly queued to arrive as well
+    _wait_until(_worker_idle, "the worker sent everything it was given")
     assert [p["organization"]["slug"] for p in receiver.received] == ["riverside"]
     other.session.close()
 
@@ -216,7 +237,7 @@ def test_two_workers_never_send_one_stream_at_once(scim, endpoint, receiver, wor
     _create_users(scim, 20)
 
     receiver.wait_for(20)
-    time.sleep(0.5)
+    _wait_until(_worker_idle, "the worker sent everything it was given")
     assert receiver.positions() == list(range(1, 21))
     assert receiver.max_in_flight == 1
 

@@ -83,3 +83,88 @@ def create_ms_group(scim) -> dict:
     response = scim.post("/Groups", CREATE_GROUP)
     assert response.status_code == 201, describe(response)
     return response.json()
+
+
+# Microsoft's gallery validator (AzureAD/SCIMReferenceCode,
+# Microsoft.SCIM.LogicAppValidationTemplate/StandardLogicApp/SCIMTests_Workflow.json @ 805b036f),
+# Schema_Discoverability_Test: how it flattens GET /Schemas into the names it matches.
+VALIDATOR_SCHEMA_IDS = (USER, ENTERPRISE, GROUP)
+
+
+def validator_schema_names(schemas_body: dict, schema_id: str) -> list[str]:
+    """The attribute names the validator's flattening yields for ``schema_id``."""
+    names: list[str] = []
+    for schema in schemas_body.get("Resources") or []:
+        if schema.get("id") != schema_id:
+            continue
+        for attribute in schema.get("attributes") or []:
+            name = attribute["name"]
+            if schema_id == ENTERPRISE:
+                names.append(f"{schema_id}:{name}")
+            elif name in {"manager", "members"}:
+                names.append(name)
+            elif attribute.get("type") == "complex" and attribute.get("multiValued"):
+                subs = attribute.get("subAttributes") or []
+                types = next((s for s in subs if s["name"] == "type"), {})
+                if types.get("canonicalValues"):
+                    for value in types["canonicalValues"]:
+                        names += [
+                            f'{name}[type eq "{value}"].{sub["name"]}'
+                            for sub in subs
+                            if sub["name"] not in {"type", "primary"}
+                        ]
+                else:
+                    names += [
+                        f'{name}[primary eq "True"].{sub["name"]}'
+                        for sub in subs
+                        if sub["name"] != "primary"
+                    ]
+            elif attribute.get("type") == "complex":
+                names += [
+                    f"{name}.{sub['name']}"
+                    for sub in attribute.get("subAttributes") or []
+                    if sub.get("type") not in {"complex", "reference"}
+                ]
+            elif attribute.get("type") != "reference":
+                names.append(name)
+    return names
+
+
+def validator_lookup(schemas_body: dict, *schema_ids: str) -> str:
+    """``toLower('|' + join(names, '|') + '|')``, the string the validator searches."""
+    names = [n for schema_id in schema_ids for n in validator_schema_names(schemas_body, schema_id)]
+    return ("|" + "|".join(names) + "|").lower()
+
+
+def validator_missing(lookup: str, target_names: list[str]) -> list[str]:
+    """The validator's ``Filter_Missing_*_Attrs``: every target name but ``id`` must appear."""
+    return [n for n in target_names if n != "id" and f"|{n}|".lower() not in lookup]
+
+
+# Entra's default customappsso target attribute names (research18 §1.1; not in the stored
+# vendor files: this list is Entra's default attribute mapping of a non-gallery app).
+ENTRA_DEFAULT_USER_TARGETS = [
+    "userName",
+    "active",
+    "displayName",
+    "title",
+    'emails[type eq "work"].value',
+    "preferredLanguage",
+    "name.givenName",
+    "name.familyName",
+    "name.formatted",
+    'addresses[type eq "work"].formatted',
+    'addresses[type eq "work"].streetAddress',
+    'addresses[type eq "work"].locality',
+    'addresses[type eq "work"].region',
+    'addresses[type eq "work"].postalCode',
+    'addresses[type eq "work"].country',
+    'phoneNumbers[type eq "work"].value',
+    'phoneNumbers[type eq "mobile"].value',
+    'phoneNumbers[type eq "fax"].value',
+    "externalId",
+    f"{ENTERPRISE}:employeeNumber",
+    f"{ENTERPRISE}:department",
+    f"{ENTERPRISE}:manager",
+]
+ENTRA_DEFAULT_GROUP_TARGETS = ["displayName", "externalId", "members"]

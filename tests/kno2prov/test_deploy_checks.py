@@ -127,3 +127,9 @@ def test_the_quick_start_environment_passes_the_system_checks_runserver_runs():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_deploy_checks_refuse_outbound_fetches_to_loopback():
+    result = _check_deploy(_environment(OUTBOUND_ALLOW_LOOPBACK="true"))
+    assert result.returncode != 0
+    assert "kno2prov.E040" in result.stderr

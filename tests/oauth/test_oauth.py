@@ -6,6 +6,7 @@ gunicorn in ``tests/e2e/test_oauth_client_credentials.py`` and ``test_workload_i
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import timedelta
@@ -108,15 +109,33 @@ def test_workload_identity_issuer_must_be_the_organizations_own_tenant(organizat
         )
 
 
-def test_workload_identity_issuer_must_be_the_v2_issuer(organization, issuer_host):
+def test_workload_identity_issuer_must_be_an_entra_issuer(organization, issuer_host):
     with pytest.raises(ProvisioningError, match="must read"):
         oauth.configure_workload_identity(
             organization,
-            issuer=f"https://sts.windows.net/{factories.TENANT_A}/",
+            issuer=f"https://issuer.example/{factories.TENANT_A}/v2.0",
             subject="s",
             audience="api://a",
             actor=None,
         )
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        # Microsoft's setup guide: "https://login.microsoftonline.com/<tenantId>", no /v2.0.
+        f"https://login.microsoftonline.com/{factories.TENANT_A}",
+        f"https://sts.windows.net/{factories.TENANT_A}/",
+        V2_ISSUER,
+    ],
+)
+def test_workload_identity_issuer_is_stored_as_the_tenants_v2_issuer(
+    organization, issuer_host, pasted
+):
+    client = oauth.configure_workload_identity(
+        organization, issuer=pasted, subject="s", audience="a", actor=None
+    )
+    assert client.issuer == V2_ISSUER
 
 
 def test_reconfiguring_keeps_the_client_id_and_revokes_earlier_access_tokens(
@@ -407,3 +426,140 @@ def test_wrong_secrets_do_not_spend_a_clients_budget(settings, client, organizat
         assert _token_request(client, organization, bad).status_code == 401
     good = {**bad, "client_secret": secret}
     assert _token_request(client, organization, good).status_code == 200
+
+
+# -- the secret part of a secret is checked, not only its key -------------------------------
+
+
+def test_a_client_secret_with_the_right_key_and_a_wrong_secret_part_gets_no_token(
+    client, organization
+):
+    oauth_client, secret = factories.make_oauth_client(organization)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": factories.same_key_wrong_secret(secret),
+    }
+
+    response = _token_request(client, organization, form)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert not OAuthAccessToken.objects.exists()
+
+
+def test_an_access_token_with_the_right_key_and_a_wrong_secret_part_is_refused_by_scim(
+    client, organization
+):
+    oauth_client, _ = factories.make_oauth_client(organization)
+    forged = factories.same_key_wrong_secret(access_token_for(oauth_client))
+
+    response = client.get(
+        f"/scim/v2/{organization.public_id}/Users", HTTP_AUTHORIZATION=f"Bearer {forged}"
+    )
+
+    assert response.status_code == 401
+
+
+# -- the access token lives exactly OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS -----------------------
+
+
+def test_an_access_token_lives_exactly_the_configured_number_of_seconds(
+    settings, client, organization
+):
+    settings.OAUTH_ACCESS_TOKEN_LIFETIME_SECONDS = 5400
+    oauth_client, secret = factories.make_oauth_client(organization)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth_client.client_id,
+        "client_secret": secret,
+    }
+
+    response = _token_request(client, organization, form)
+
+    assert response.status_code == 200
+    assert response.json()["expires_in"] == 5400
+    row = OAuthAccessToken.objects.get()
+    assert row.expires_at - row.created_at == timedelta(seconds=5400)
+
+
+# -- a refused token request's history names the client, never what was presented ------------
+
+
+def test_a_refused_token_request_records_the_clients_label_not_the_authorization_header(
+    client, organization
+):
+    from portal.models import SyncEvent
+
+    oauth_client, secret = factories.make_oauth_client(organization, label="Entra prod")
+    oauth.revoke_oauth_client(oauth_client, actor=None)
+    basic = base64.b64encode(f"{oauth_client.client_id}:{secret}".encode()).decode()
+    authorization = f"Basic {basic}"
+
+    response = client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=authorization,
+    )
+
+    assert response.status_code == 401
+    event = SyncEvent.objects.get(organization=organization)
+    assert event.token_label == "Entra prod"
+    stored = json.dumps(list(SyncEvent.objects.values()), default=str)
+    secret_part = tokens.parse_token(secret, oauth.SECRET_PREFIX).token[-38:]
+    assert basic not in stored
+    assert secret_part not in stored
+
+
+def _basic_token_request(client, organization, credentials: bytes):
+    return client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(credentials).decode(),
+    )
+
+
+def test_basic_credentials_that_are_not_utf8_are_refused_like_a_wrong_secret(client, organization):
+    oauth_client, _ = factories.make_oauth_client(organization)
+    wrong = _basic_token_request(client, organization, f"{oauth_client.client_id}:wrong".encode())
+    garbled = _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28")
+    assert (garbled.status_code, garbled.json()) == (401, wrong.json())
+    assert wrong.json() == {
+        "error": "invalid_client",
+        "error_description": "Client authentication failed.",
+    }
+
+
+def test_basic_credentials_that_are_not_base64_are_refused_like_an_unknown_client(
+    client, organization
+):
+    unknown = _basic_token_request(client, organization, b"k2c_unknown:whatever")
+    response = client.post(
+        f"/oauth/{organization.public_id}/token",
+        "grant_type=client_credentials",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION="Basic !!!not-base64!!!",
+    )
+    assert (response.status_code, response.json()) == (401, unknown.json())
+
+
+def test_garbled_basic_credentials_count_as_failed_token_requests(settings, client, organization):
+    settings.OAUTH_TOKEN_FAILURE_RATE = "2/5m"
+    statuses = [
+        _basic_token_request(client, organization, b"\xff\xfe:\xc3\x28").status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
+def test_configure_workload_identity_help_names_the_entra_fields_to_paste():
+    from oauth.management.commands.configure_workload_identity import Command
+
+    text = " ".join(
+        Command().create_parser("manage.py", "configure_workload_identity").format_help().split()
+    )
+    assert "Directory (tenant) ID" in text
+    assert "Managed application in local directory > Object ID" in text
+    assert "Application (client) ID, a bare GUID" in text

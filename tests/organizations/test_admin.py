@@ -35,6 +35,7 @@ def _change_data(organization: Organization, **overrides) -> dict:
         "name": organization.name,
         "slug": organization.slug,
         "sso_issuer": organization.sso_issuer,
+        "self_service_enabled": "on" if organization.self_service_enabled else "",
         "tokens-TOTAL_FORMS": "0",
         "tokens-INITIAL_FORMS": "0",
         "tokens-MIN_NUM_FORMS": "0",
@@ -406,3 +407,37 @@ def test_audit_log_shows_a_rename_as_old_and_new(staff_client, organization, sta
     )
     response = staff_client.get(reverse("admin:organizations_auditrecord_changelist"))
     assert "name: Riverside Clinic → Riverside Health" in response.content.decode()
+
+
+OKTA_APP = "http://www.okta.com/exk1fcia6d6EMsf331d8"
+
+
+def test_the_organization_form_saves_an_okta_connection(staff_client, organization):
+    response = staff_client.post(
+        _url("change", organization.pk),
+        _change_data(organization, idp_kind="okta", sso_issuer=OKTA_APP),
+    )
+    assert response.status_code == 302
+    organization.refresh_from_db()
+    assert (organization.idp_kind, organization.sso_issuer) == ("okta", OKTA_APP)
+
+
+def test_the_organization_form_explains_an_issuer_wrong_for_its_kind(staff_client, organization):
+    response = staff_client.post(
+        _url("change", organization.pk),
+        _change_data(organization, idp_kind="okta", sso_issuer="https://idp.example.org/"),
+    )
+    assert "This is not an Okta issuer or app entity id." in response.content.decode()
+    organization.refresh_from_db()
+    assert organization.idp_kind == "entra"
+
+
+def test_changing_the_identity_provider_warns_staff_that_the_old_one_is_no_longer_trusted(
+    staff_client, organization
+):
+    response = staff_client.post(
+        _url("change", organization.pk),
+        _change_data(organization, sso_issuer=f"https://sts.windows.net/{factories.TENANT_B}/"),
+        follow=True,
+    )
+    assert "the previous one is no longer trusted" in response.content.decode()

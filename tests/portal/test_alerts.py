@@ -130,6 +130,21 @@ def test_the_30_day_and_7_day_expiry_alerts_are_each_sent_once(settings, clock, 
     assert len(expiry_mails) == 2
 
 
+def test_no_expiry_alert_is_sent_for_a_token_already_replaced(settings, clock, organization):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    make_tenant_admin(organization)
+    old, _ = issue_token(organization, actor=None, expires_days=40)
+    clock.shift(timedelta(days=5))
+    new, _ = issue_token(organization, actor=None, expires_days=365)
+    clock.shift(timedelta(days=6))  # the old token has 29 days left, the new one 359
+    azure_calls(organization, new)
+
+    run()
+
+    assert not AlertState.objects.filter(condition__startswith=f"token:{old.display_prefix}")
+    assert not any(old.display_prefix in email.body for email in mail.outbox)
+
+
 def test_health_turning_critical_is_emailed(alerting, organization):
     azure_calls(organization, alerting)
     revoke_tokens(organization, actor=None)

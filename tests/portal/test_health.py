@@ -293,3 +293,46 @@ def test_the_health_of_any_number_of_organizations_costs_five_queries(
         results = health.organizations_health(organizations)
 
     assert all(result.credentials[0].in_use for result in results.values())
+
+
+def _become_okta(organization):
+    from organizations.services import set_sso_issuer
+
+    set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+
+
+def test_an_okta_organization_is_warned_at_the_same_failure_rate_without_azures_rules(
+    organization, token
+):
+    _become_okta(organization)
+    _cycle(organization, events=100, failures=30)
+
+    result = health.organization_health(organization)
+
+    assert result.level == health.WARNING
+    assert "30 of 100 requests failed" in result.findings[0][1]
+    assert "Azure" not in result.findings[0][1]
+
+
+def test_an_entra_organization_is_told_of_azures_quarantine(organization, token):
+    _cycle(organization, events=100, failures=30)
+
+    assert (
+        "Azure AD quarantines a job past 40 % failing"
+        in (health.organization_health(organization).findings[0][1])
+    )
+
+
+def test_a_silent_okta_organization_is_sent_to_okta_not_azure(organization, token, settings):
+    _become_okta(organization)
+    settings.HEALTH_SILENCE_MINUTES = 80
+    _request_with(organization, token[0], minutes_ago=81)
+
+    result = health.organization_health(organization)
+
+    silence = next(m for _, m in result.findings if "has sent nothing" in m)
+    assert silence.startswith("Okta has sent nothing for 1 h 21 min")
+    assert "Okta Admin Console" in silence
+    assert "Azure" not in silence

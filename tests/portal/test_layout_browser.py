@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from demo.replay import replay_initial_cycle
 from organizations.services import issue_token
-from portal.models import SyncEvent
+from portal.models import PortalRole, SyncEvent
 from portal.services import set_memberships
 from scim.models import ScimGroup, ScimUser
 from tests import factories
@@ -33,7 +33,12 @@ def demo_organization(transactional_db, settings, organization, other_organizati
     _, plaintext = issue_token(organization, actor=None)
     replay_initial_cycle(organization, plaintext)
     admin = make_tenant_admin(organization)
-    set_memberships(admin, [organization, other_organization], actor=None)
+    set_memberships(
+        admin,
+        [organization, other_organization],
+        actor=None,
+        roles={organization.pk: PortalRole.ADMIN},
+    )
     return organization
 
 
@@ -63,6 +68,9 @@ def _portal_pages(organization) -> dict[str, str]:
         "deactivated-user": f"/portal/o/{slug}/users/{deactivated.scim_id}/",
         "never-sent": f"/portal/o/{slug}/find/?q=someone.else%40demo-clinic.example",
         "group": f"/portal/o/{slug}/groups/{group.scim_id}/",
+        "members": f"/portal/o/{slug}/members/",
+        "provisioning": f"/portal/o/{slug}/provisioning/",
+        "secret-token": f"/portal/o/{slug}/provisioning/tokens/{organization.tokens.first().pk}/",
     }
 
 
@@ -103,6 +111,11 @@ def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_orga
         )
         if overflow > 0:
             too_wide["set-password"] = overflow
+        overflow = _overflows(
+            page, f"{live_server.url}/portal/invitation/k2i_expired/", "invitation", width
+        )
+        if overflow > 0:
+            too_wide["invitation"] = overflow
         _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
         for name, path in _portal_pages(demo_organization).items():
             overflow = _overflows(page, f"{live_server.url}{path}", name, width)

@@ -291,6 +291,50 @@ def test_each_failure_gets_a_fix_that_fits_it(operation, status_code, expected):
     assert expected in explain_failure(operation=operation, status_code=status_code, subject="x")
 
 
+@pytest.mark.parametrize(
+    ("operation", "status_code"),
+    [
+        (Operation.CREATE_USER, 409),
+        (Operation.LIST_USERS, 401),
+        (Operation.TEST_CONNECTION, 404),
+        (Operation.UPDATE_MEMBERS, 400),
+        (Operation.UPDATE_USER, 500),
+    ],
+)
+@pytest.mark.parametrize("kind", ["okta", "saml"])
+def test_a_fix_for_an_okta_or_saml_organization_never_sends_it_to_azure(
+    operation, status_code, kind
+):
+    from portal.explanations import explain_failure
+
+    fix = explain_failure(operation=operation, status_code=status_code, subject="x", idp_kind=kind)
+    assert "Azure" not in fix
+    assert "Entra" not in fix
+
+
+def test_an_okta_organizations_refused_token_points_at_the_okta_admin_console():
+    from portal.explanations import explain_failure
+
+    fix = explain_failure(operation=Operation.LIST_USERS, status_code=401, idp_kind="okta")
+    assert "Okta Admin Console under Applications → Kno2fy → Provisioning → Integration" in fix
+    assert "Test API Credentials" in fix
+
+
+def test_the_event_page_explains_a_failure_in_the_organizations_own_idp_words(
+    tenant_client, organization
+):
+    from organizations.services import set_sso_issuer
+
+    set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+    event = record(organization, operation=Operation.CREATE_USER, status_code=409)
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/events/{event.pk}/")
+
+    assert "usually the Okta username" in page.content.decode()
+
+
 def test_the_directory_lists_only_this_organizations_users_and_groups(
     tenant_client, organization, other_organization
 ):
@@ -377,3 +421,46 @@ def test_a_user_with_no_organization_is_told_to_ask_kno2(client, db):
     response = client.get(reverse("portal:home"))
 
     assert "not linked to any organization" in response.text
+
+
+def test_the_dashboard_tells_the_customer_that_a_new_identity_provider_ended_the_old_trust(
+    tenant_client, organization
+):
+    from oauth import services as oauth
+    from organizations.services import set_sso_issuer
+    from tests import factories
+
+    oauth.configure_workload_identity(
+        organization,
+        issuer=f"https://login.microsoftonline.com/{factories.TENANT_A}/v2.0",
+        subject="5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
+        audience="api://kno2-scim",
+        actor=None,
+    )
+    set_sso_issuer(organization, f"https://sts.windows.net/{factories.TENANT_B}/", actor=None)
+
+    page = tenant_client.get(f"/portal/o/{organization.slug}/").content.decode()
+
+    assert 'data-testid="identity-provider-changed"' in page
+    assert "What trusted the previous one stopped at once: workload identity federation" in page
+
+
+def test_a_first_identity_provider_shows_no_change_banner(tenant_client, organization):
+    page = tenant_client.get(f"/portal/o/{organization.slug}/").content.decode()
+
+    assert 'data-testid="identity-provider-changed"' not in page
+
+
+def test_an_okta_organizations_dashboard_says_where_the_tenant_url_goes_in_okta(
+    tenant_client, organization
+):
+    from organizations.services import set_sso_issuer
+
+    set_sso_issuer(
+        organization, "http://www.okta.com/exk1fcia6d6EMsf331d8", kind="okta", actor=None
+    )
+
+    page = html.unescape(tenant_client.get(f"/portal/o/{organization.slug}/").content.decode())
+
+    assert "Paste this into Okta Admin Console → Applications → Kno2fy → Provisioning" in page
+    assert "Azure" not in page

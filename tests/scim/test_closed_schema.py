@@ -7,6 +7,8 @@ read back within ``scim.documents``' ``MAX_EXTENSION_*`` and ``MAX_RESOURCE_BYTE
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -143,6 +145,56 @@ def test_an_extension_value_at_its_byte_bound_is_kept(scim):
     response = create(scim, **{KNO2: {"notes": "x" * (MAX_EXTENSION_VALUE_BYTES - 2)}})
 
     assert response.status_code == 201, response.content
+
+
+def test_an_extension_value_one_byte_past_its_bound_is_refused(scim):
+    response = create(scim, **{KNO2: {"notes": "x" * (MAX_EXTENSION_VALUE_BYTES - 1)}})
+
+    assert_refused(response, "invalidValue", f"{KNO2}:notes")
+
+
+def test_an_extension_value_of_two_byte_characters_filling_its_bound_exactly_is_kept(scim):
+    value = "é" * ((MAX_EXTENSION_VALUE_BYTES - 2) // 2)  # 2 bytes each, plus the quotes
+    assert len(json.dumps(value, ensure_ascii=False).encode()) == MAX_EXTENSION_VALUE_BYTES
+
+    response = create(scim, **{KNO2: {"notes": value}})
+
+    assert response.status_code == 201, response.content
+
+
+def test_an_extension_value_is_bounded_in_utf8_bytes_not_characters(scim):
+    value = "é" * ((MAX_EXTENSION_VALUE_BYTES - 2) // 2) + "x"  # one byte past, half as many
+    assert len(json.dumps(value, ensure_ascii=False)) < MAX_EXTENSION_VALUE_BYTES  # characters
+
+    response = create(scim, **{KNO2: {"notes": value}})
+
+    assert_refused(response, "invalidValue", f"{KNO2}:notes")
+
+
+def _group_of_exactly(size: int) -> dict:
+    """A group body whose stored document (compact UTF-8 JSON) is ``size`` bytes, mostly in
+    two-byte characters, each extension value within its own bound."""
+    values = {f"a{n:02d}": "é" * 2000 for n in range(size // 4050)}
+    body = {"displayName": "Nurses", KNO2_GROUP: {**values, "pad": ""}}
+    used = len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    body[KNO2_GROUP]["pad"] = "x" * (size - used)
+    return body
+
+
+def test_a_resource_of_exactly_its_byte_bound_is_kept(scim):
+    response = scim.post("/Groups", _group_of_exactly(MAX_RESOURCE_BYTES))
+
+    assert response.status_code == 201, response.content
+
+
+def test_a_resource_one_byte_past_its_byte_bound_is_refused(scim):
+    body = _group_of_exactly(MAX_RESOURCE_BYTES + 1)
+    assert len(json.dumps(body, ensure_ascii=False)) < MAX_RESOURCE_BYTES  # in characters
+
+    response = scim.post("/Groups", body)
+
+    assert response.status_code == 400
+    assert f"at most {MAX_RESOURCE_BYTES}" in response.json()["detail"]
 
 
 def test_more_extension_attributes_than_the_bound_are_refused(scim):

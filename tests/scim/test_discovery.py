@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.azure import (
+    ENTRA_DEFAULT_GROUP_TARGETS,
+    ENTRA_DEFAULT_USER_TARGETS,
+    validator_lookup,
+    validator_missing,
+)
 from tests.schemas import ENTERPRISE, GROUP, SCIM_JSON, SERVICE_PROVIDER_CONFIG, USER
 from tests.schemas import LIST_RESPONSE as LIST
 
@@ -127,3 +133,12 @@ def test_method_not_allowed_lists_the_allowed_methods(scim, method, path, allowe
     response = scim.send(method, path)
     assert response.status_code == 405
     assert response["Allow"] == allowed
+
+
+def test_schemas_declare_every_attribute_entras_default_mapping_targets(scim):
+    # Microsoft's Schema_Discoverability_Test flattening (tests/e2e/azure.py).
+    body = scim.get("/Schemas").json()
+    users = validator_lookup(body, USER, ENTERPRISE)
+    groups = validator_lookup(body, GROUP)
+    assert validator_missing(users, ENTRA_DEFAULT_USER_TARGETS) == []
+    assert validator_missing(groups, ENTRA_DEFAULT_GROUP_TARGETS) == []

@@ -169,7 +169,7 @@ def test_group_filter_by_display_name_is_case_insensitive(scim):
         ("Users", "active gt true"),
         ("Users", 'meta.lastModified gt "not a date"'),
         ("Users", ""),
-        ("Groups", 'members eq "x"'),
+        ("Groups", 'members.display eq "x"'),
         ("Groups", 'userName eq "x"'),
     ],
 )
@@ -405,3 +405,54 @@ def test_filter_value_with_a_nul_character_answers_400_not_500(scim, filter_):
     response = search(scim, "Users", filter_)
     assert response.status_code == 400
     assert response.json()["scimType"] == "invalidFilter"
+
+
+# -- membership filters on /Groups (Entra's membership check) --------------------------------
+
+
+@pytest.fixture
+def nurses_and_doctors(scim):
+    alice = make_user(scim.organization, "alice@riverside.example")
+    bob = make_user(scim.organization, "bob@riverside.example")
+    nurses = make_group(scim.organization, "Nurses", members=[alice, bob])
+    doctors = make_group(scim.organization, "Doctors", members=[bob])
+    return alice, bob, nurses, doctors
+
+
+def group_ids(response) -> set[str]:
+    assert response.status_code == 200, response.content
+    return {group["id"] for group in response.json()["Resources"]}
+
+
+@pytest.mark.parametrize("form", ['members eq "{}"', 'members[value eq "{}"]'])
+def test_groups_filtered_by_a_member_are_the_groups_holding_that_user(
+    scim, nurses_and_doctors, form
+):
+    alice, bob, nurses, doctors = nurses_and_doctors
+    assert group_ids(search(scim, "Groups", form.format(bob.scim_id))) == {
+        str(nurses.scim_id),
+        str(doctors.scim_id),
+    }
+    assert group_ids(search(scim, "Groups", form.format(alice.scim_id))) == {str(nurses.scim_id)}
+
+
+@pytest.mark.parametrize("form", ['members eq "{}"', 'members[value eq "{}"]'])
+def test_entras_membership_check_finds_the_group_only_when_the_user_is_a_member(
+    scim, nurses_and_doctors, form
+):
+    alice, bob, nurses, doctors = nurses_and_doctors
+    member = f'id eq "{nurses.scim_id}" and ' + form.format(str(alice.scim_id).upper())
+    not_member = f'id eq "{doctors.scim_id}" and ' + form.format(alice.scim_id)
+    assert group_ids(search(scim, "Groups", member)) == {str(nurses.scim_id)}
+    assert group_ids(search(scim, "Groups", not_member)) == set()
+
+
+def test_a_member_filter_on_another_tenants_user_finds_nothing(
+    scim, other_scim, nurses_and_doctors
+):
+    _, bob, _, _ = nurses_and_doctors
+    assert group_ids(search(other_scim, "Groups", f'members eq "{bob.scim_id}"')) == set()
+
+
+def test_a_member_filter_on_a_value_that_is_no_user_id_finds_nothing(scim, nurses_and_doctors):
+    assert group_ids(search(scim, "Groups", 'members eq "x"')) == set()

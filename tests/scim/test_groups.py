@@ -3,11 +3,14 @@ rules."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from scim.models import GroupMembership, ScimGroup
 from tests.schemas import GROUP as CORE_GROUP
-from tests.schemas import SCIM_JSON
+from tests.schemas import PATCH_OP, SCIM_JSON
+from tests.scim_client import assert_error
 
 from .conftest import make_group, make_user
 
@@ -480,3 +483,45 @@ def test_patch_that_changes_nothing_keeps_the_version(scim, alice):
     )
 
     assert scim.get(f"/Groups/{group.scim_id}").json()["meta"]["version"] == before
+
+
+# -- read-only attributes written back unchanged (Okta's Group Push) -------------------------
+
+
+def test_a_rename_carrying_the_groups_own_id_renames_it(scim):
+    # Okta's rename, re-sent with every membership change (okta-developer-docs scim-20 index.md).
+    group = make_group(scim.organization, "Test SCIMv2")
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "replace", "value": {"id": str(group.scim_id), "displayName": "Renamed"}}
+        ],
+    }
+    assert scim.patch(f"/Groups/{group.scim_id}", body).status_code == 204
+    group.refresh_from_db()
+    assert group.display_name == "Renamed"
+
+
+def test_a_rename_carrying_another_id_is_refused_as_mutability(scim):
+    group = make_group(scim.organization, "Test SCIMv2")
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "replace", "value": {"id": str(uuid.uuid4()), "displayName": "Renamed"}}
+        ],
+    }
+    assert_error(scim.patch(f"/Groups/{group.scim_id}", body), 400, "mutability")
+
+
+def test_a_put_carrying_the_groups_own_id_replaces_it(scim):
+    group = make_group(scim.organization, "Test SCIMv2")
+    body = {"schemas": [CORE_GROUP], "id": str(group.scim_id), "displayName": "Put name"}
+    assert scim.put(f"/Groups/{group.scim_id}", body).status_code == 200
+    group.refresh_from_db()
+    assert group.display_name == "Put name"
+
+
+def test_a_put_carrying_another_id_is_refused_as_mutability(scim):
+    group = make_group(scim.organization, "Test SCIMv2")
+    body = {"schemas": [CORE_GROUP], "id": str(uuid.uuid4()), "displayName": "Put name"}
+    assert_error(scim.put(f"/Groups/{group.scim_id}", body), 400, "mutability")

@@ -255,3 +255,20 @@ def test_schemas_cost_one_query_whatever_the_number_of_extension_attributes(
         response = scim.get("/Schemas")
 
     assert len(response.json()["Resources"]) == 4
+
+
+def test_entras_membership_check_is_one_query_whatever_the_group_size(
+    scim, django_assert_max_num_queries
+):
+    users = bulk_users(scim.organization, 1000)
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, users)
+    check = {
+        "excludedAttributes": "members",
+        "filter": f'id eq "{group.scim_id}" and members eq "{users[500].scim_id}"',
+    }
+
+    with django_assert_max_num_queries(AUTH + 2):  # count, page
+        response = scim.get("/Groups", check)
+
+    assert response.json()["totalResults"] == 1

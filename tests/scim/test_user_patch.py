@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from tests.schemas import ENTERPRISE, PATCH_OP
+from tests.schemas import ENTERPRISE, PATCH_OP, USER
+from tests.scim_client import assert_error
 
-from .conftest import make_user
+from .conftest import make_group, make_user
 
 WORK_EMAIL = 'emails[type eq "work"].value'
 
@@ -561,3 +564,28 @@ def test_patch_on_the_tenant_of_another_org_with_its_own_user_id_is_refused(scim
     assert response.status_code == 404
     mine.refresh_from_db()
     assert mine.user_name == "alice@riverside.example"
+
+
+def test_a_patch_writing_back_the_users_own_id_and_groups_applies_the_rest(scim, user):
+    group = make_group(scim.organization, "Nurses", members=[user])
+    body = patch(
+        scim,
+        user,
+        {"op": "replace", "path": "id", "value": str(user.scim_id).upper()},
+        {"op": "replace", "path": "groups", "value": [{"value": str(group.scim_id)}]},
+        {"op": "replace", "value": {"id": str(user.scim_id), "title": "Nurse"}},
+    )
+    assert body["title"] == "Nurse"
+
+
+def test_a_patch_changing_the_users_groups_is_refused_as_mutability(scim, user):
+    response = scim.patch_ops(
+        f"/Users/{user.scim_id}",
+        {"op": "replace", "path": "groups", "value": [{"value": str(uuid.uuid4())}]},
+    )
+    assert_error(response, 400, "mutability")
+
+
+def test_a_put_carrying_another_id_is_refused_as_mutability(scim, user):
+    body = {"schemas": [USER], "id": str(uuid.uuid4()), "userName": user.user_name}
+    assert_error(scim.put(f"/Users/{user.scim_id}", body), 400, "mutability")

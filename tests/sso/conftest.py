@@ -13,7 +13,7 @@ from .idp import TestIdp
 
 @pytest.fixture(autouse=True)
 def _loopback_metadata(settings):
-    settings.SSO_METADATA_ALLOW_HTTP_LOOPBACK = True
+    settings.OUTBOUND_ALLOW_LOOPBACK = True
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import saml as saml_elements
+from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
@@ -91,6 +93,15 @@ def metadata_xml(entity_id: str, sso_url: str, keys: list[SigningKey]) -> str:
         f'<SingleSignOnService Binding="{BINDING_HTTP_POST}" Location="{sso_url}"/>'
         "</IDPSSODescriptor></EntityDescriptor>"
     )
+
+
+class _PolicyWithoutAudience(Policy):
+    """pysaml2's release policy, building Conditions with no AudienceRestriction at all."""
+
+    def conditions(self, sp_entity_id: str) -> saml_elements.Conditions:
+        conditions = super().conditions(sp_entity_id)
+        conditions.audience_restriction = []
+        return conditions
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -216,10 +227,17 @@ class TestIdp:
         audience: str | None = None,
         destination: str | None = None,
         issuer: str | None = None,
+        audience_restriction: bool = True,
     ) -> str:
-        """The signed response XML (not yet base64) for ``name_id``, as Entra would send it."""
+        """The signed response XML (not yet base64) for ``name_id``, as Entra would send it
+        (without ``audience_restriction``, its assertion names no audience at all)."""
         sp = services.service_provider(organization)
         server = self.server_for(organization, key=key, entity_id=issuer)
+        release = (
+            {}
+            if audience_restriction
+            else {"release_policy": _PolicyWithoutAudience(mds=server.metadata)}
+        )
         response = server.create_authn_response(
             identity={"emailaddress": [name_id or self.current_user]},
             in_response_to=in_response_to,
@@ -234,6 +252,7 @@ class TestIdp:
             sign_response=sign_response,
             sign_alg=SIG_RSA_SHA256,
             digest_alg=DIGEST_SHA256,
+            **release,
         )
         return str(response)
 

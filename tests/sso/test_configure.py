@@ -4,6 +4,7 @@ from a URL or a file, the issuer rule, Okta, certificate rollover through schedu
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from organizations import services as org_services
 from sso import services
 from sso.models import SsoConfiguration
 from tests import factories
+from tests.outbound_servers import MisbehavingServer
 
 from . import flow
 from .idp import TestIdp, make_signing_key, metadata_xml
@@ -104,18 +106,64 @@ def test_an_organization_without_an_sso_issuer_cannot_configure_sso(db, idp):
         _configure(organization, metadata_url=idp.metadata_url)
 
 
-def test_okta_metadata_is_accepted_and_marked_as_not_entra(organization, idp):
-    okta = metadata_xml("http://www.okta.com/exk1fcia6d6EMsf331d8", idp.sso_url, idp.keys)
+OKTA_APP = "http://www.okta.com/exk1fcia6d6EMsf331d8"
+
+
+def test_okta_metadata_of_the_organizations_app_is_accepted_and_marked_as_not_entra(
+    organization, idp
+):
+    org_services.set_sso_issuer(organization, OKTA_APP, kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, idp.sso_url, idp.keys)
     configuration = _configure(organization, metadata_xml=okta)
-    assert (configuration.idp_entity_id, configuration.idp_is_entra) == (
-        "http://www.okta.com/exk1fcia6d6EMsf331d8",
-        False,
+    assert (configuration.idp_entity_id, configuration.idp_is_entra) == (OKTA_APP, False)
+
+
+def test_okta_metadata_of_another_okta_app_is_refused(organization, idp):
+    org_services.set_sso_issuer(organization, OKTA_APP, kind="okta", actor=None)
+    other_app = metadata_xml("http://www.okta.com/exk9otherapp0000000", idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not .*Identity Provider Issuer"):
+        _configure(organization, metadata_xml=other_app)
+
+
+def test_okta_metadata_is_refused_for_an_entra_organization(organization, idp):
+    okta = metadata_xml(OKTA_APP, idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not a Microsoft Entra tenant"):
+        _configure(organization, metadata_xml=okta)
+
+
+def test_an_okta_org_issuer_accepts_an_app_signing_on_at_that_org(organization, idp):
+    org_services.set_sso_issuer(organization, "https://clinic.okta.com", kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, "https://clinic.okta.com/app/kno2fy/exk1/sso/saml", idp.keys)
+    assert _configure(organization, metadata_xml=okta).idp_entity_id == OKTA_APP
+
+
+def test_an_okta_org_issuer_refuses_an_app_of_another_okta_org(organization, idp):
+    org_services.set_sso_issuer(organization, "https://clinic.okta.com", kind="okta", actor=None)
+    okta = metadata_xml(OKTA_APP, "https://attacker.okta.com/app/kno2fy/exk1/sso/saml", idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="not an Okta app of clinic.okta.com"):
+        _configure(organization, metadata_xml=okta)
+
+
+def test_any_saml_idp_is_accepted_when_its_entity_id_is_the_organizations(organization, idp):
+    org_services.set_sso_issuer(
+        organization, "https://idp.clinic.example/saml2/idp/metadata.php", kind="saml", actor=None
+    )
+    other = metadata_xml("https://idp.clinic.example/saml2/idp/metadata.php", idp.sso_url, idp.keys)
+    assert _configure(organization, metadata_xml=other).idp_entity_id == (
+        "https://idp.clinic.example/saml2/idp/metadata.php"
     )
 
 
-def test_metadata_of_an_unknown_kind_of_idp_is_refused(organization, idp):
+def test_a_saml_idp_with_another_entity_id_is_refused(organization, idp):
+    org_services.set_sso_issuer(organization, "urn:clinic:idp", kind="saml", actor=None)
     other = metadata_xml("https://idp.evil.example/", idp.sso_url, idp.keys)
-    with pytest.raises(services.SsoConfigurationError, match="neither an Entra tenant"):
+    with pytest.raises(services.SsoConfigurationError, match="is not .*'s IdP entity id"):
+        _configure(organization, metadata_xml=other)
+
+
+def test_metadata_of_an_unknown_kind_of_idp_is_refused_for_an_entra_organization(organization, idp):
+    other = metadata_xml("https://idp.evil.example/", idp.sso_url, idp.keys)
+    with pytest.raises(services.SsoConfigurationError, match="is not a Microsoft Entra tenant"):
         _configure(organization, metadata_xml=other)
 
 
@@ -127,6 +175,38 @@ def test_metadata_without_a_signing_certificate_is_refused(organization, idp):
 def test_a_plain_http_metadata_url_off_loopback_is_refused(organization):
     with pytest.raises(services.SsoConfigurationError, match="must use https"):
         _configure(organization, metadata_url="http://login.microsoftonline.com/x/metadata")
+
+
+@pytest.fixture
+def misbehaving():
+    server = MisbehavingServer()
+    yield server
+    server.stop()
+
+
+def test_a_metadata_url_that_redirects_is_refused_not_followed(organization, idp, misbehaving):
+    """Valid metadata first, a redirect later: the redirect would be followed anywhere."""
+    misbehaving.redirect_to = idp.metadata_url
+    with pytest.raises(services.SsoConfigurationError, match="redirects are not followed"):
+        _configure(organization, metadata_url=f"{misbehaving.base}/redirect")
+    assert not SsoConfiguration.objects.exists()
+
+
+def test_a_metadata_server_dripping_bytes_is_cut_off_at_the_timeout(
+    organization, misbehaving, settings
+):
+    settings.SSO_METADATA_TIMEOUT_SECONDS = 1
+    started = time.monotonic()
+    with pytest.raises(services.SsoConfigurationError, match="could not be fetched"):
+        _configure(organization, metadata_url=f"{misbehaving.base}/drip")
+    assert time.monotonic() - started < 3
+
+
+def test_metadata_on_loopback_is_refused_without_the_loopback_setting(organization, idp, settings):
+    settings.OUTBOUND_ALLOW_LOOPBACK = False
+    with pytest.raises(services.SsoConfigurationError, match="not allowed"):
+        _configure(organization, metadata_url=idp.metadata_url)
+    assert not SsoConfiguration.objects.exists()
 
 
 def test_at_least_one_portal_group_is_required(organization, idp):

@@ -12,7 +12,7 @@ from tests import factories
 
 from . import flow
 from .conftest import provision_group, provision_user
-from .idp import make_signing_key
+from .idp import make_signing_key, metadata_xml
 
 
 def _answer(idp, organization, client, **kwargs) -> tuple[str, object]:
@@ -328,3 +328,50 @@ def test_a_sign_in_costs_the_same_few_queries_however_many_groups_the_user_is_in
     with django_assert_max_num_queries(30):  # first sign-in: creates the portal account
         flow.post(client, organization, xml)
     assert flow.signed_in_as(client) == "jordan@contoso.com"
+
+
+def test_an_assertion_naming_no_audience_at_all_is_refused(client, sso, jordan, idp, organization):
+    """pysaml2 accepts an assertion without AudienceRestriction; it must name us."""
+    xml, _answer_ = _answer(idp, organization, client, audience_restriction=False)
+    assert "AudienceRestriction" not in xml
+    assert flow.signed_in_as(client) is None
+    assert _last_attempt(organization).reason == RefusalReason.WRONG_AUDIENCE
+
+
+def test_a_response_from_another_entity_id_is_refused_even_signed_by_the_pinned_key(
+    client, sso, jordan, idp, organization
+):
+    """The stored metadata names another entity with the same key (as if it had changed under
+    us): the signature verifies, but the response's Issuer is not the entity id pinned."""
+    from sso.models import SsoConfiguration
+
+    other_issuer = f"https://sts.windows.net/{factories.TENANT_B}/"
+    request = flow.request_id(idp, organization, flow.start(client, organization))
+    SsoConfiguration.objects.filter(pk=sso.pk).update(
+        metadata_xml=metadata_xml(other_issuer, idp.sso_url, idp.keys)
+    )
+    flow.post(client, organization, idp.response(organization, request, issuer=other_issuer))
+    assert flow.signed_in_as(client) is None
+    assert _last_attempt(organization).reason == RefusalReason.WRONG_ISSUER
+
+
+def test_a_portal_group_of_another_organization_with_the_users_group_name_lets_nobody_in(
+    client, sso, idp, organization, other_organization
+):
+    """Jordan is in Nurses, which only the other organization lets into its portal."""
+    from sso import services
+
+    provision_user(
+        organization, "jordan@contoso.com", groups=(provision_group(organization, "Nurses"),)
+    )
+    services.configure_sso(
+        other_organization,
+        portal_groups=["Nurses"],
+        actor=None,
+        metadata_xml=metadata_xml(
+            f"https://sts.windows.net/{factories.TENANT_B}/", idp.sso_url, idp.keys
+        ),
+    )
+    _answer(idp, organization, client)
+    assert flow.signed_in_as(client) is None
+    assert _last_attempt(organization).reason == RefusalReason.NOT_IN_GROUP

@@ -16,6 +16,8 @@ from staffauth import mfa as staff_mfa
 from staffauth.checks import check_staff_mfa_is_required
 from tests import factories
 
+from .soft_passkey import SoftPasskey
+
 PASSWORD = "staff-password-1"
 
 
@@ -113,3 +115,96 @@ def test_the_security_page_shows_new_recovery_codes_once(client, staff_user):
     codes = page.split('<pre id="recovery-codes">')[1].split("</pre>")[0].split()
     assert len(codes) == staff_mfa.RECOVERY_CODE_COUNT
     assert codes[0] not in client.get("/admin/security/").content.decode()
+
+
+def test_a_staff_account_with_no_second_factor_yet_cannot_register_a_passkey_by_password(
+    client, db
+):
+    """django-otp-webauthn lets an account with no device register one after a password alone;
+    a staff password must never be enough to add a second factor."""
+    user = factories.make_staff()
+    user.totpdevice_set.all().delete()
+    client.force_login(user)
+
+    answer = client.post("/admin/webauthn/registration/begin/")
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "staff_only"
+
+
+def test_new_recovery_codes_make_the_old_ones_useless(client, staff_user):
+    old = staff_mfa.new_recovery_codes(staff_user)
+    factories.staff_sign_in(client, staff_user)
+
+    client.post("/admin/security/", {"action": "recovery_codes"})
+
+    for code in (old[0], old[-1]):
+        assert not factories.sign_in(
+            Client(), "/admin/login/", staff_user.username, PASSWORD, otp_token=code
+        )
+
+
+def test_a_new_authenticator_is_not_confirmed_without_its_current_code(client, staff_user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    factories.staff_sign_in(client, staff_user)
+    client.post("/admin/security/", {"action": "new_totp"})
+    pending = TOTPDevice.objects.get(user=staff_user, confirmed=False)
+    wrong = f"{(int(staff_mfa.current_code(pending)) + 1) % 1_000_000:06d}"
+
+    page = client.post("/admin/security/", {"action": "confirm_totp", "code": wrong})
+
+    assert "That code is not right" in page.content.decode()
+    pending.refresh_from_db()
+    assert not pending.confirmed
+
+
+@pytest.fixture
+def passkey(settings):
+    settings.OTP_WEBAUTHN_RP_ID = "testserver"
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://testserver"]
+    return SoftPasskey(rp_id="testserver", origin="http://testserver")
+
+
+def _register(client, user, passkey: SoftPasskey) -> None:
+    factories.staff_sign_in(client, user)
+    options = client.post("/admin/webauthn/registration/begin/").json()
+    answer = client.post(
+        "/admin/webauthn/registration/complete/",
+        json.dumps(passkey.register(options)),
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+
+
+def _passkey_sign_in(browser: Client, passkey: SoftPasskey):
+    options = browser.post("/admin/webauthn/authentication/begin/").json()
+    return browser.post(
+        "/admin/webauthn/authentication/complete/",
+        json.dumps(passkey.sign_in(options)),
+        content_type="application/json",
+    )
+
+
+def test_a_staff_passkey_signs_in_to_the_admin(client, staff_user, passkey):
+    _register(client, staff_user, passkey)
+    browser = Client()
+
+    answer = _passkey_sign_in(browser, passkey)
+
+    assert answer.status_code == 200, answer.content
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_the_passkey_of_an_account_no_longer_staff_signs_nobody_in(client, staff_user, passkey):
+    _register(client, staff_user, passkey)
+    staff_user.is_staff = staff_user.is_superuser = False
+    staff_user.save()
+    PortalMembership.objects.create(user=staff_user, organization=factories.make_organization())
+    browser = Client()
+
+    answer = _passkey_sign_in(browser, passkey)
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "staff_only"
+    assert "_auth_user_id" not in browser.session

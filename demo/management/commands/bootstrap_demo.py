@@ -167,7 +167,7 @@ class Command(OrganizationCommand):
                 enable_provisioning=True,
                 actor=self.actor,
             )
-        if organization.sso_tenant_id is None:
+        if not organization.sso_issuer:
             services.set_sso_issuer(organization, DEMO_ISSUER, actor=self.actor)
         services.enable_provisioning_for(organization, actor=self.actor)
         return organization

@@ -38,6 +38,10 @@ class Command(BaseCommand):
             URLValidator(schemes=["http", "https"])(options["url"])
         except ValidationError as exc:
             raise CommandError(f"not an http(s) URL: {options['url']!r}") from exc
+        try:
+            services.check_endpoint_url(options["url"])
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0]) from exc
         endpoint, secret = services.add_endpoint(
             organization, url=options["url"], description=options["description"], actor=None
         )

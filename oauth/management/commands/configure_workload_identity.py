@@ -22,15 +22,24 @@ class Command(OrganizationCommand):
         parser.add_argument(
             "--issuer",
             required=True,
-            help="https://login.microsoftonline.com/<tenant id>/v2.0, the "
-            "organization's own SSO tenant.",
+            help="https://login.microsoftonline.com/<tenant id>: Entra admin center > App "
+            "registrations > the app > Overview (Essentials) > Directory (tenant) ID; it must be "
+            "the organization's own SSO tenant. The .../v2.0 and v1 "
+            "https://sts.windows.net/<tenant id>/ forms are accepted too.",
         )
         parser.add_argument(
             "--subject",
             required=True,
-            help="The workload identity's object id (the assertion's sub).",
+            help="The service principal's Object ID (the token's sub): App registrations > the "
+            "app > Essentials > Managed application in local directory > Object ID.",
         )
-        parser.add_argument("--audience", required=True, help="api://<app id> (the aud).")
+        parser.add_argument(
+            "--audience",
+            required=True,
+            help="The Application (client) ID, a bare GUID (the aud of v2 tokens): App "
+            "registrations > the app > Essentials > Application (client) ID. api://<that id> "
+            "is accepted and matches both spellings.",
+        )
         parser.add_argument(
             "--jwks-url",
             default="",

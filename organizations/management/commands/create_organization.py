@@ -5,12 +5,13 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from organizations import services
+from organizations.identity import IdentityProviderKind
 from organizations.staffcommand import OrganizationCommand
 
 
 class Command(OrganizationCommand):
     help = (
-        "Create a Kno2 organization for Azure AD provisioning, optionally with its SSO issuer "
+        "Create a Kno2 organization for SCIM provisioning, optionally with its identity provider "
         "and with provisioning enabled (which needs the issuer). Prints its tenant URL."
     )
 
@@ -24,8 +25,16 @@ class Command(OrganizationCommand):
         parser.add_argument(
             "--issuer",
             default="",
-            help="Entra ID issuer: https://sts.windows.net/<tenant-id>/ or "
-            "https://login.microsoftonline.com/<tenant-id>/v2.0",
+            help="The identity provider's issuer. Entra ID: https://sts.windows.net/<tenant-id>/ "
+            "or https://login.microsoftonline.com/<tenant-id>/v2.0; Okta: "
+            "http://www.okta.com/<app id> or https://<org>.okta.com; other SAML: its entity id.",
+        )
+        parser.add_argument(
+            "--kind",
+            choices=IdentityProviderKind.values,
+            default=IdentityProviderKind.ENTRA,
+            help="The identity provider's kind: entra (default), okta, or saml (any other "
+            "SAML 2.0 IdP).",
         )
         parser.add_argument(
             "--enable-provisioning",
@@ -38,11 +47,13 @@ class Command(OrganizationCommand):
             name=options["name"],
             slug=options["slug"],
             issuer=options["issuer"],
+            kind=options["kind"],
             enable_provisioning=options["enable_provisioning"],
             actor=self.actor,
         )
         state = "enabled" if organization.provisioning_enabled else "disabled"
         self.stdout.write(f"Created organization {organization.name} ({organization.slug}).")
+        self.stdout.write(f"Identity provider: {organization.identity_provider.name}")
         self.stdout.write(f"SSO issuer:   {organization.sso_issuer or 'not set'}")
         self.stdout.write(f"Provisioning: {state}")
         self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")

@@ -10,8 +10,9 @@ from organizations.staffcommand import OrganizationCommand
 
 class Command(OrganizationCommand):
     help = (
-        "Enable provisioning for the organization SLUG, so Azure AD can provision with its "
-        "active tokens. Refused until the organization's SSO issuer is set (see set_issuer)."
+        "Enable provisioning for the organization SLUG, so its SCIM client (Entra ID, Okta, …) "
+        "can provision with its active credentials. Refused until the organization's identity "
+        "provider is set, of any kind (see set_issuer --kind)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -79,12 +79,20 @@ class Command(OrganizationCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result))
             return
+        idp = organization.identity_provider
+        if idp.is_entra:
+            labels = ("Identifier (Entity ID)", "Reply URL (ACS)", "Sign on URL")
+        else:
+            labels = (idp.sp_entity_id_label, idp.sp_acs_label, idp.sp_sign_on_label)
+        rows = [
+            *zip(labels, (sp.entity_id, sp.acs_url, sp.login_url), strict=True),
+            ("SP metadata URL", sp.metadata_url),
+            ("Portal groups", ", ".join(configuration.group_names)),
+        ]
+        width = max(len(label) for label, _ in rows) + 1
+        lines = [f"  {f'{label}:':<{width}} {value}" for label, value in rows]
         self.stdout.write(
             f"Single sign-on configured for {organization.name} through "
             f"{configuration.idp_entity_id}.\n"
-            f"  Identifier (Entity ID): {sp.entity_id}\n"
-            f"  Reply URL (ACS):        {sp.acs_url}\n"
-            f"  Sign on URL:            {sp.login_url}\n"
-            f"  SP metadata URL:        {sp.metadata_url}\n"
-            f"  Portal groups:          {', '.join(configuration.group_names)}"
+            f"Paste these into {idp.where_sp_values}:\n" + "\n".join(lines)
         )
