@@ -338,6 +338,9 @@ LOGGING = {
         # Authlib logs each issued token dict (the access token itself) at DEBUG.
         "authlib": {"level": "WARNING"},
         "django_otp_webauthn": {"level": "WARNING"},
+        # pysaml2 logs whole SAML documents (NameID, signature) at ERROR when a response fails its
+        # schema or parse; the sso app logs each refusal itself, without the document.
+        "saml2": {"level": "CRITICAL"},
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
@@ -554,6 +557,15 @@ SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
 SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
 SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
 SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
+# A SAMLResponse (its base64 form) longer than this is refused (413) before it is decoded:
+# Entra's are about 10 KB.
+SSO_MAX_RESPONSE_BYTES = env_int("SSO_MAX_RESPONSE_BYTES", 256 * 1024)
+# Posts to an organization's ACS per client address before any is parsed; past it, 429.
+SSO_ACS_RATE = env_str("SSO_ACS_RATE", "30/5m")
+# Sign-in attempts older than this are deleted by `manage.py prune_sign_in_attempts`.
+SSO_SIGN_IN_RETENTION_DAYS = env_int("SSO_SIGN_IN_RETENTION_DAYS", 90)
+# Organizations a password session never sees (SSO only): the portal asks the app above it.
+PORTAL_PASSWORD_CLOSED_ORGANIZATIONS = "sso.services.organizations_closed_to_passwords"  # noqa: S105
 
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.

@@ -172,8 +172,9 @@ class VerifiedAssertion:
 class ResponseRefused(Exception):
     """The response failed a check; ``reason`` is a ``RefusalReason`` value.
 
-    ``name_id`` is set only when the signature verified before the refusal, so the sign-in log
-    can name who was refused without repeating an attacker's text.
+    ``name_id`` is set only when the IdP's signature over the assertion (or the whole response)
+    verified before the check failed: then the refusal is the IdP's word about a person, not
+    text anyone could post.
     """
 
     def __init__(self, reason: str, detail: str = "", *, name_id: str | None = None) -> None:
@@ -181,6 +182,10 @@ class ResponseRefused(Exception):
         self.reason = reason
         self.detail = detail
         self.name_id = name_id
+
+    @property
+    def verified(self) -> bool:
+        return self.name_id is not None
 
 
 def _refusal(exc: Exception) -> ResponseRefused:
@@ -248,6 +253,43 @@ def _check_algorithms(xml: str | bytes, name_id: str) -> None:
         raise ResponseRefused("weak_algorithm", ", ".join(sorted(set(weak)))[:200], name_id=name_id)
 
 
+def _name_id_text(assertion: object) -> str:
+    subject = getattr(assertion, "subject", None)
+    name_id = getattr(subject, "name_id", None)
+    return (getattr(name_id, "text", None) or "").strip()
+
+
+def _witnessing_client(sp: ServiceProvider, metadata_xml: str) -> tuple[Saml2Client, list[str]]:
+    """A client whose responses note the NameID of each assertion whose signature verified.
+
+    pysaml2 checks the assertion's signature (or has checked the response's) and then, in the
+    same step, the assertion's statements and conditions (lifetime, audience, recipient); a
+    refusal from those later checks is about a person the IdP vouched for. pysaml2 raises without
+    the response, so this subclass notes the name when the statement check begins, which
+    pysaml2 only reaches once the signature check passed. An assertion in an unsigned response
+    with no signature of its own gets there too (on the pass that tolerates it, refused later):
+    it is not noted.
+    """
+    from saml2.client import Saml2Client
+    from saml2.response import AuthnResponse
+
+    verified: list[str] = []
+
+    class WitnessedResponse(AuthnResponse):
+        def authn_statement_ok(self, optional: bool = False) -> bool:
+            if self.assertion.signature is not None or self.response.signature is not None:
+                verified.append(_name_id_text(self.assertion))
+            return super().authn_statement_ok(optional)
+
+    class WitnessingClient(Saml2Client):
+        def _parse_response(self, xmlstr, response_cls, *args, **kwargs):  # noqa: ANN001, ANN202
+            if response_cls is AuthnResponse:
+                response_cls = WitnessedResponse
+            return super()._parse_response(xmlstr, response_cls, *args, **kwargs)
+
+    return WitnessingClient(config=_config(sp, metadata_xml)), verified
+
+
 def verify_response(
     sp: ServiceProvider,
     metadata_xml: str,
@@ -260,7 +302,7 @@ def verify_response(
     ``outstanding`` maps the id of the AuthnRequest this browser started to its RelayState;
     a response to any other request (or to none) is refused.
     """
-    saml_client = client(sp, metadata_xml)
+    saml_client, verified_names = _witnessing_client(sp, metadata_xml)
     try:
         # conv_info makes pysaml2 check SubjectConfirmationData/@Recipient against our ACS URL
         # (without it, any recipient passes).
@@ -272,19 +314,23 @@ def verify_response(
         )
     except Exception as exc:
         logger.info("SAML response refused: %s", type(exc).__name__)
-        raise _refusal(exc) from exc
+        refusal = _refusal(exc)
+        if verified_names:
+            refusal.name_id = verified_names[-1]
+        raise refusal from exc
     if response is None or response.assertion is None:
         raise _unusable(saml_response, sp)
+    # From here on pysaml2 has verified the IdP's signature over the assertion (or response).
+    verified_name = _name_id_text(response.assertion)
     issuer = response.issuer()
     if issuer != idp_entity_id or response.assertion.issuer.text.strip() != idp_entity_id:
-        raise ResponseRefused("wrong_issuer", issuer or "")
-    name_id = (response.name_id.text or "").strip() if response.name_id is not None else ""
-    _check_algorithms(response.xmlstr, name_id)
+        raise ResponseRefused("wrong_issuer", issuer or "", name_id=verified_name)
+    _check_algorithms(response.xmlstr, verified_name)
     if response.assertion.conditions is None:
         raise ResponseRefused(
             "invalid_response",
             "the assertion has no Conditions (audience and validity period)",
-            name_id=name_id,
+            name_id=verified_name,
         )
     audiences = [
         audience.text.strip()
@@ -292,16 +338,23 @@ def verify_response(
         for audience in restriction.audience
     ]
     if sp.entity_id not in audiences:
-        raise ResponseRefused("wrong_audience", ", ".join(audiences)[:200])
+        raise ResponseRefused("wrong_audience", ", ".join(audiences)[:200], name_id=verified_name)
     recipients = {
         confirmation.subject_confirmation_data.recipient
         for confirmation in response.assertion.subject.subject_confirmation
         if confirmation.subject_confirmation_data is not None
     }
     if recipients != {sp.acs_url}:
-        raise ResponseRefused("wrong_recipient", ", ".join(sorted(filter(None, recipients))))
+        raise ResponseRefused(
+            "wrong_recipient",
+            ", ".join(sorted(filter(None, recipients))),
+            name_id=verified_name,
+        )
+    name_id = (response.name_id.text or "").strip() if response.name_id is not None else ""
     if not name_id:
-        raise ResponseRefused("invalid_response", "the assertion names no subject")
+        raise ResponseRefused(
+            "invalid_response", "the assertion names no subject", name_id=verified_name
+        )
     name_id_format = (response.name_id.format or NAMEID_FORMAT_UNSPECIFIED).strip()
     if name_id_format not in NAMEID_FORMATS_MATCHED:
         raise ResponseRefused(

@@ -38,7 +38,6 @@ def simplesamlphp(tmp_path_factory):
 def connect_to_simplesamlphp(organization: Organization, ssp: SimpleSamlPhp) -> None:
     """The organization signs in through "other SAML 2.0", pinned to SimpleSAMLphp's entity id."""
     from organizations.identity import IdentityProviderKind
-
     from organizations.services import set_sso_issuer
 
     set_sso_issuer(organization, ssp.entity_id, actor=None, kind=IdentityProviderKind.SAML)
