@@ -76,6 +76,7 @@ class Organization(models.Model):
     self_service_enabled = models.BooleanField(
         "customer self-service",
         default=True,
+        db_default=True,  # rows written by code that predates the column keep it on
         help_text="Off: the customer's portal administrators cannot issue, rotate or revoke "
         "credentials themselves; only Kno2 staff can.",
     )

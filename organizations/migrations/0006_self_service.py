@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organization',
             name='self_service_enabled',
-            field=models.BooleanField(default=True, help_text="Off: the customer's portal administrators cannot issue, rotate or revoke credentials themselves; only Kno2 staff can.", verbose_name='customer self-service'),
+            field=models.BooleanField(db_default=True, default=True, help_text="Off: the customer's portal administrators cannot issue, rotate or revoke credentials themselves; only Kno2 staff can.", verbose_name='customer self-service'),
         ),
     ]

@@ -31,6 +31,7 @@ def issuer():
 @pytest.fixture(autouse=True)
 def _authority(settings, issuer):
     settings.ENTRA_AUTHORITY_HOST = issuer.base
+    settings.OUTBOUND_ALLOW_LOOPBACK = True  # the issuer runs on 127.0.0.1
     federation.forget_cached_keys()
     yield
     federation.forget_cached_keys()
