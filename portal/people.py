@@ -27,6 +27,8 @@ DEACTIVATED = "deactivated"
 DELETED = "deleted"
 REFUSED = "refused"
 LOOKED_UP = "looked_up"
+# Only named in a refused request other than a create (a member id of a refused group PATCH).
+REFUSED_CHANGE = "refused_change"
 NEVER_SENT = "never_sent"
 
 MATCHES_SHOWN = 10
@@ -76,6 +78,19 @@ def person_events(organization: Organization, person: Person) -> QuerySet[SyncEv
         *((user.user_name, user.external_id, user.work_email) if user is not None else ()),
     )
     match = Q(resource_type="User", subject_key__in=keys)
+    # Every identifier Azure sent leads to its requests, refused ones included: a create's
+    # externalId (kept verbatim: SCIM compares it case-sensitively) and a member id named in a
+    # group PATCH, even one that names nobody we hold.
+    external_ids = sorted(
+        {person.name, *((user.external_id,) if user and user.external_id else ())}
+    )
+    match |= Q(resource_type="User", external_id__in=external_ids)
+    if user is None:
+        match |= Q(
+            pk__in=SyncEventMember.objects.filter(
+                organization=organization, member_id=person.name
+            ).values("event_id")
+        )
     if user is not None:
         scim_id = str(user.scim_id)
         match |= Q(resource_type="User", resource_id=scim_id) | Q(
@@ -210,6 +225,8 @@ def person_for(organization: Organization, *, user: ScimUser | None, name: str) 
             person.since, person.state_event = latest.created_at, latest
     elif events.filter(operation=Operation.CREATE_USER).exists():
         person.state = REFUSED
+    elif events.filter(succeeded=False).exists():
+        person.state = REFUSED_CHANGE
     elif events.exists():
         person.state = LOOKED_UP
     return person

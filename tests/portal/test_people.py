@@ -406,3 +406,34 @@ def test_the_never_sent_page_keeps_the_name_in_the_search_field(tenant_client, o
     response = find(tenant_client, organization, "Nobody@Riverside.test")
 
     assert 'value="Nobody@Riverside.test"' in response.text
+
+
+def test_find_a_user_by_the_external_id_of_a_refused_create_leads_to_the_refusal(
+    tenant_client, organization, azure
+):
+    azure.create_user("ann@riverside.test")
+    refused = azure.send(
+        "POST",
+        "/Users",
+        {"schemas": [USER_SCHEMA], "userName": "ANN@riverside.test", "externalId": "ann-2"},
+    )
+    assert refused.status_code == 409
+
+    response = find(tenant_client, organization, "ann-2", follow=True)
+
+    assert response.context["person"].state == "refused"
+    assert [event.status_code for event in response.context["page"].events] == [409]
+
+
+def test_find_a_user_by_a_member_id_of_a_refused_group_patch_leads_to_the_refusal(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    assert azure.members(group_id, "Add", ann, UNKNOWN_ID).status_code == 400
+
+    response = find(tenant_client, organization, UNKNOWN_ID, follow=True)
+
+    assert response.context["person"].state == "refused_change"
+    assert [event.status_code for event in response.context["page"].events] == [400]
+    assert "Azure will retry it" in response.text
