@@ -437,3 +437,32 @@ def test_find_a_user_by_a_member_id_of_a_refused_group_patch_leads_to_the_refusa
     assert response.context["person"].state == "refused_change"
     assert [event.status_code for event in response.context["page"].events] == [400]
     assert "Azure will retry it" in response.text
+
+
+def dashboard(client, organization):
+    return client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+
+def test_the_dashboard_says_waiting_for_azures_first_request_before_any_call(
+    tenant_client, organization, token
+):
+    response = dashboard(tenant_client, organization)
+
+    assert "Waiting for Azure&#x27;s first request" in response.text
+    assert "No problems found" not in response.text
+
+
+def test_the_dashboard_warns_of_a_refused_create_and_names_the_user(
+    tenant_client, organization, azure
+):
+    azure.create_user("ann@riverside.test")
+    refused = azure.send(
+        "POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "Ann@Riverside.Test"}
+    )
+    assert refused.status_code == 409
+
+    response = dashboard(tenant_client, organization)
+
+    assert response.context["health"].level == "warning"
+    assert "No problems found" not in response.text
+    assert "Ann@Riverside.Test" in response.text
