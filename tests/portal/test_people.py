@@ -466,3 +466,58 @@ def test_the_dashboard_warns_of_a_refused_create_and_names_the_user(
     assert response.context["health"].level == "warning"
     assert "No problems found" not in response.text
     assert "Ann@Riverside.Test" in response.text
+
+
+def test_the_existing_users_page_mentions_the_refused_duplicate_create(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    duplicate = {"schemas": [USER_SCHEMA], "userName": "Ann@Riverside.Test", "externalId": "a2"}
+    assert azure.send("POST", "/Users", duplicate).status_code == 409
+
+    response = person_page(tenant_client, organization, ann)
+
+    notice = response.text.split('data-testid="refused-duplicate"')[1].split("</div>")[0]
+    assert "Ann@Riverside.Test" in notice
+    assert "a2" in notice
+
+
+def test_the_users_page_mentions_a_refused_member_change_that_azure_will_retry(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    assert azure.members(group_id, "Add", ann, UNKNOWN_ID).status_code == 400
+
+    response = person_page(tenant_client, organization, ann)
+
+    notice = response.text.split('data-testid="refused-member-change"')[1].split("</div>")[0]
+    assert "Azure will retry it" in notice
+
+
+def test_a_member_change_applied_after_the_refusal_clears_the_users_notice(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    azure.members(group_id, "Add", ann, UNKNOWN_ID)
+    assert azure.members(group_id, "Add", ann).status_code in {200, 204}
+
+    response = person_page(tenant_client, organization, ann)
+
+    assert 'data-testid="refused-member-change"' not in response.text
+
+
+def test_the_group_page_mentions_a_refused_member_change_that_azure_will_retry(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    azure.members(group_id, "Add", ann, UNKNOWN_ID)
+
+    response = tenant_client.get(
+        reverse("portal:group_timeline", args=[organization.slug, group_id])
+    )
+
+    notice = response.text.split('data-testid="refused-member-change"')[1].split("</div>")[0]
+    assert "Azure will retry it" in notice
