@@ -77,7 +77,8 @@ class WebhookEndpointAdmin(RevealOnceMixin, admin.ModelAdmin):
         "secret_hints",
         "log_link",
     ]
-    raw_id_fields = ["organization"]
+    # Picked by name, not by numeric id (the organization admin's search answers).
+    autocomplete_fields = ["organization"]
     actions = ["rotate_secrets", "enable", "disable", "retry_now"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -189,7 +189,8 @@ class PortalMembershipInline(admin.TabularInline):
     extra = 1
     fields = ("organization", "role", "created_at", "created_by")
     readonly_fields = ("created_at", "created_by")
-    raw_id_fields = ("organization",)
+    # Picked by name, not by numeric id (the organization admin's search answers).
+    autocomplete_fields = ("organization",)
 
 
 @admin.register(TenantAdmin)

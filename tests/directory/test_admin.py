@@ -222,3 +222,31 @@ def test_the_command_refuses_a_plain_http_webhook_url(organization, settings):
     with pytest.raises(CommandError, match="https"):
         call_command("add_webhook_endpoint", organization.slug, "--url", "http://hooks.example/in")
     assert not WebhookEndpoint.objects.exists()
+
+
+def _autocomplete(client, app_label: str, model_name: str, term: str):
+    return client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": app_label,
+            "model_name": model_name,
+            "field_name": "organization",
+            "term": term,
+        },
+    )
+
+
+def test_staff_pick_a_webhooks_organization_by_name(staff_client, organization):
+    form = staff_client.get(reverse("admin:directory_webhookendpoint_add"))
+    found = _autocomplete(staff_client, "directory", "webhookendpoint", organization.name[:5])
+
+    assert "admin-autocomplete" in form.text
+    assert [r["text"] for r in found.json()["results"]] == [str(organization)]
+
+
+def test_staff_pick_a_tenant_admins_organization_by_name(staff_client, organization):
+    form = staff_client.get(reverse("admin:portal_tenantadmin_add"))
+    found = _autocomplete(staff_client, "portal", "portalmembership", organization.name[:5])
+
+    assert "admin-autocomplete" in form.text
+    assert [r["text"] for r in found.json()["results"]] == [str(organization)]
