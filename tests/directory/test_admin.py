@@ -250,3 +250,20 @@ def test_staff_pick_a_tenant_admins_organization_by_name(staff_client, organizat
 
     assert "admin-autocomplete" in form.text
     assert [r["text"] for r in found.json()["results"]] == [str(organization)]
+
+
+def test_an_organizations_admin_page_links_to_its_webhooks_only(
+    staff_client, organization, other_organization
+):
+    services.add_endpoint(organization, url="https://hooks.kno2fy.example/mine", actor=None)
+    services.add_endpoint(other_organization, url="https://hooks.kno2fy.example/theirs", actor=None)
+    page = staff_client.get(
+        reverse("admin:organizations_organization_change", args=[organization.pk])
+    )
+    link = page.text.split('data-testid="webhooks-link"')[0].rsplit('href="', 1)[1].split('"')[0]
+
+    listing = staff_client.get(link.replace("&amp;", "&"))
+
+    assert listing.status_code == 200
+    assert "hooks.kno2fy.example/mine" in listing.text
+    assert "hooks.kno2fy.example/theirs" not in listing.text
