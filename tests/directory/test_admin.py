@@ -267,3 +267,20 @@ def test_an_organizations_admin_page_links_to_its_webhooks_only(
     assert listing.status_code == 200
     assert "hooks.kno2fy.example/mine" in listing.text
     assert "hooks.kno2fy.example/theirs" not in listing.text
+
+
+def test_send_test_event_delivers_a_signed_test_event_and_audits_it(
+    staff_client, endpoint, receiver
+):
+    from organizations.models import AuditRecord
+
+    response = staff_client.post(
+        reverse("admin:directory_webhookendpoint_changelist"),
+        {"action": "send_test_event", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+
+    assert receiver.rejected == []
+    assert receiver.types() == ["webhook.test"]
+    assert "Test event delivered" in response.text
+    assert AuditRecord.objects.filter(action="webhook_test_sent").count() == 1
