@@ -77,8 +77,9 @@ class WebhookEndpointAdmin(RevealOnceMixin, admin.ModelAdmin):
         "secret_hints",
         "log_link",
     ]
-    raw_id_fields = ["organization"]
-    actions = ["rotate_secrets", "enable", "disable", "retry_now"]
+    # Picked by name, not by numeric id (the organization admin's search answers).
+    autocomplete_fields = ["organization"]
+    actions = ["rotate_secrets", "enable", "disable", "retry_now", "send_test_event"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -192,6 +193,20 @@ class WebhookEndpointAdmin(RevealOnceMixin, admin.ModelAdmin):
         for endpoint in queryset:
             services.disable_endpoint(endpoint, actor=request.user)
         self.message_user(request, "Disabled.")
+
+    @admin.action(description="Send test event")
+    def send_test_event(self, request: HttpRequest, queryset: Any) -> None:
+        """A signed ``webhook.test`` event to each endpoint, now; the answer is shown."""
+        for endpoint in queryset:
+            status_code, error = services.send_test_event(endpoint, actor=request.user)
+            if error:
+                self.message_user(
+                    request, f"Test event to {endpoint.url} failed: {error}.", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request, f"Test event delivered to {endpoint.url} (HTTP {status_code})."
+                )
 
     @admin.action(description="Retry now")
     def retry_now(self, request: HttpRequest, queryset: Any) -> None:

@@ -189,16 +189,19 @@ def _drain(stream: DeliveryStream, owner: str, outcome: StreamOutcome) -> None:
                 return
 
 
-def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelivery) -> bool:
-    event = delivery.event
-    body = body_of(event)
+def post_signed(
+    endpoint: WebhookEndpoint, keys: list[str], message_id: str, body: str
+) -> tuple[int | None, str]:
+    """POST ``body`` to ``endpoint`` signed with ``keys`` (Standard Webhooks headers) through the
+    guarded outbound client: ``(status code or None, error or "")``. Every delivery and the
+    staff's test event go through here."""
     sent_at = datetime.now(UTC)
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        "webhook-id": event.message_id,
+        "webhook-id": message_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": signing.signature_header(keys, event.message_id, sent_at, body),
+        "webhook-signature": signing.signature_header(keys, message_id, sent_at, body),
     }
     status_code, error = None, ""
     try:
@@ -222,6 +225,12 @@ def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelive
     except outbound.OutboundError as exc:
         # The class only: messages can repeat the URL, which may carry a receiver's token.
         error = f"connection failed ({type(exc).__name__})"
+    return status_code, error
+
+
+def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelivery) -> bool:
+    event = delivery.event
+    status_code, error = post_signed(endpoint, keys, event.message_id, body_of(event))
     now = timezone.now()
     delivery.attempts += 1
     delivery.last_attempt_at = now

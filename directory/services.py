@@ -5,8 +5,10 @@ The admin and the management commands call these; each returns what it did and l
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
+import uuid
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +21,7 @@ from core import outbound, tokens
 from organizations.models import Organization
 from organizations.services import record_audit
 
-from . import audit, signing
+from . import audit, delivery, signing
 from .models import (
     DeliveryStatus,
     DirectoryEvent,
@@ -147,6 +149,50 @@ def disable_endpoint(endpoint: WebhookEndpoint, *, actor: Any) -> None:
     logger.info(
         "webhook endpoint disabled endpoint=%s by=%s", endpoint.pk, getattr(actor, "pk", None)
     )
+
+
+TEST_EVENT_TYPE = "webhook.test"
+
+
+def send_test_event(endpoint: WebhookEndpoint, *, actor: Any) -> tuple[int | None, str]:
+    """Send ``endpoint`` one signed ``webhook.test`` event now, the way every delivery is sent
+    (``delivery.post_signed``), and audit it. The event is not part of any organization's
+    stream: no position, nothing kept, nothing retried. Returns ``(status code, error)``."""
+    now = timezone.now()
+    keys = [
+        signing.decrypt(secret.encrypted)
+        for secret in endpoint.secrets.all()
+        if secret.is_active(now)
+    ]
+    message_id = f"evt_test_{uuid.uuid4().hex}"
+    organization = endpoint.organization
+    body = json.dumps(
+        {
+            "id": message_id,
+            "type": TEST_EVENT_TYPE,
+            "created_at": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "organization": (
+                {"id": str(organization.public_id), "slug": organization.slug}
+                if organization is not None
+                else None
+            ),
+            "data": {"message": "A test event sent by Kno2 staff: nothing changed."},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    status_code, error = delivery.post_signed(endpoint, keys, message_id, body)
+    record_audit(
+        organization,
+        audit.WEBHOOK_TEST_SENT,
+        actor=actor,
+        endpoint=endpoint.pk,
+        url=endpoint.url,
+        status=status_code,
+        error=error,
+    )
+    logger.info("webhook test endpoint=%s status=%s", endpoint.pk, status_code)
+    return status_code, error
 
 
 def retry_now(endpoint: WebhookEndpoint) -> int:

@@ -127,15 +127,23 @@ class OrganizationHealthAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Health")
     def health(self, obj: OrganizationHealth) -> str:
-        level = self._health(obj).level
-        colour = {"ok": "green", "warning": "darkorange", "critical": "firebrick"}[level]
-        return format_html('<strong style="color: {}">{}</strong>', colour, level)
+        found = self._health(obj)
+        colour = {
+            "ok": "green",
+            "warning": "darkorange",
+            "critical": "firebrick",
+            "waiting": "steelblue",
+            "off": "gray",
+        }[found.level]
+        # The verdicts keep their one-word name; the two states are spelled out.
+        shown = found.level if found.level in {"ok", "warning", "critical"} else found.label
+        return format_html('<strong style="color: {}">{}</strong>', colour, shown)
 
     @admin.display(description="Findings")
     def findings(self, obj: OrganizationHealth) -> str:
         found = self._health(obj).findings
         if not found:
-            return "No problems found."
+            return self._health(obj).state_notice or "No problems found."
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li><strong>{}</strong>: {}</li>", found)
         )
@@ -181,7 +189,8 @@ class PortalMembershipInline(admin.TabularInline):
     extra = 1
     fields = ("organization", "role", "created_at", "created_by")
     readonly_fields = ("created_at", "created_by")
-    raw_id_fields = ("organization",)
+    # Picked by name, not by numeric id (the organization admin's search answers).
+    autocomplete_fields = ("organization",)
 
 
 @admin.register(TenantAdmin)

@@ -125,6 +125,8 @@ class _Words:
     restart: str
     cycle: str  # "on its next cycle"
     url_place: str
+    # Where the customer removes a duplicate source user: the portal cannot delete anything.
+    unassign: str
 
 
 _WORDS = {
@@ -148,6 +150,8 @@ _WORDS = {
         restart="restart provisioning in Azure so it forgets the old id",
         cycle="on its next cycle",
         url_place="into Azure",
+        unassign="unassign the duplicate user from the Kno2fy enterprise app in Entra ID "
+        "(Enterprise applications → Kno2fy → Users and groups)",
     ),
     IdentityProviderKind.OKTA: _Words(
         client="Okta",
@@ -169,6 +173,8 @@ _WORDS = {
         restart="push the group again in Okta (Applications → Kno2fy → Push Groups)",
         cycle="on its next sync",
         url_place="into Okta's Base URL",
+        unassign="unassign the duplicate user from the Kno2fy app in the Okta Admin Console "
+        "(Applications → Kno2fy → Assignments)",
     ),
     IdentityProviderKind.SAML: _Words(
         client="Your SCIM client",
@@ -186,6 +192,7 @@ _WORDS = {
         restart="resynchronise that object in your SCIM client so it forgets the old id",
         cycle="on its next sync",
         url_place="into your SCIM client",
+        unassign="remove the duplicate user from the Kno2fy application in your SCIM client",
     ),
 }
 
@@ -255,14 +262,15 @@ def explain_failure(
             return (
                 f"A group named {who} already exists here, so {mid} could not create it. {azure} "
                 "retries every cycle and keeps failing until its matching attribute "
-                "(displayName) finds that group: rename one of them, or delete the stale group "
-                "here, and the next cycle matches it."
+                f"(displayName) finds that group: rename one of the two groups {w.in_client}, "
+                "and the next cycle matches it."
             )
         return (
             f"A user with the userName {who} already exists here, so {mid} could not create it. "
             f"{azure} retries every cycle until its matching attribute (userName) finds that user: "
             f"make the {w.source_user} userName{w.user_name_source} match the existing account, or "
-            "remove the duplicate here, and the next cycle links them."
+            f"{w.unassign}, and the next cycle links them. The portal cannot remove either "
+            "account."
         )
     if status_code == 404:
         if operation in {Operation.LIST_USERS, Operation.LIST_GROUPS, Operation.TEST_CONNECTION}:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Q, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import FirstValue, RowNumber
 from django.utils import timezone
 
 from core.credentials import ActiveCredential, active_credentials_by_organization
@@ -47,6 +48,14 @@ OK = "ok"
 WARNING = "warning"
 CRITICAL = "critical"
 _RANK = {OK: 0, WARNING: 1, CRITICAL: 2}
+# States rather than verdicts: an organization the client has never called has nothing to judge
+# yet, and one whose provisioning Kno2 switched off is not failing. Neither alerts nor is at risk.
+WAITING = "waiting"
+OFF = "off"
+
+# Refused creates read per health check (the latest first), and names shown in the finding.
+REFUSED_READ = 500
+REFUSED_NAMED = 5
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class _Voice:
     before_rule: str
     silence_reason: str
     expiry_consequence: str
+    first_request: str
 
 
 _VOICES = {
@@ -92,6 +102,7 @@ _VOICES = {
         "provisioning job was stopped or is in quarantine: check the enterprise app's "
         "Provisioning page in Azure.",
         expiry_consequence="or Azure AD quarantines the job when it expires",
+        first_request="Waiting for Azure's first request",
     ),
     IdentityProviderKind.OKTA: _Voice(
         client="Okta",
@@ -105,6 +116,7 @@ _VOICES = {
         "working: check Applications → Kno2fy → Provisioning and Reports → System Log in the "
         "Okta Admin Console.",
         expiry_consequence="or provisioning stops when it expires",
+        first_request="Waiting for Okta's first request",
     ),
     IdentityProviderKind.SAML: _Voice(
         client="Your SCIM client",
@@ -116,6 +128,7 @@ _VOICES = {
         silence_reason=". That usually means provisioning was paused or its credentials stopped "
         "working: check your SCIM client's provisioning log.",
         expiry_consequence="or provisioning stops when it expires",
+        first_request="Waiting for your SCIM client's first request",
     ),
 }
 
@@ -145,6 +158,9 @@ class Health:
     silent_for: timedelta | None = None
     findings: list[tuple[str, str]] = field(default_factory=list)
     idp_kind: str = IdentityProviderKind.ENTRA
+    provisioning_enabled: bool = True
+    # userNames whose latest create in the window was refused (the client retries them).
+    refused_creates: list[str] = field(default_factory=list)
 
     @property
     def failure_rate(self) -> float:
@@ -169,11 +185,43 @@ class Health:
 
     @property
     def level(self) -> str:
-        return max((level for level, _ in self.findings), key=_RANK.__getitem__, default=OK)
+        """The worst finding; or ``off`` while provisioning is switched off, or ``waiting`` with
+        nothing found for an organization the client has never called."""
+        if not self.provisioning_enabled:
+            return OFF
+        worst = max((level for level, _ in self.findings), key=_RANK.__getitem__, default=OK)
+        if worst == OK and self.last_request_at is None:
+            return WAITING
+        return worst
+
+    @property
+    def label(self) -> str:
+        """The level in words, as the portal and the admin show it."""
+        if self.level == WAITING:
+            return _voice(self.idp_kind).first_request
+        if self.level == OFF:
+            return "Provisioning switched off"
+        return self.level.capitalize()
+
+    @property
+    def state_notice(self) -> str:
+        """What the waiting and switched-off states mean, for the page that shows no findings."""
+        voice = _voice(self.idp_kind)
+        if self.level == WAITING:
+            return (
+                f"{voice.first_request}: {voice.client} has not called this organization yet. "
+                f"Paste the tenant URL and a secret token {voice.paste_into}."
+            )
+        if self.level == OFF:
+            return (
+                "Kno2 switched provisioning off for this organization: its requests are refused "
+                "until it is switched on again. Nothing is failing."
+            )
+        return ""
 
     @property
     def at_risk(self) -> bool:
-        return self.level != OK
+        return self.level in {WARNING, CRITICAL}
 
     def add(self, level: str, message: str) -> None:
         self.findings.append((level, message))
@@ -210,6 +258,7 @@ class _Facts:
     last_test_connection: SyncEvent | None = None
     in_use: SyncEvent | None = None
     credentials: list[ActiveCredential] = field(default_factory=list)
+    refused_creates: list[str] = field(default_factory=list)
 
 
 def _latest_event_pk(**filters: object) -> Subquery:
@@ -274,7 +323,41 @@ def _facts(organizations: Iterable[Organization], now: datetime) -> dict[int, _F
         facts[pk].in_use = events.get(used)
     for pk, credentials in active_credentials_by_organization(pks, now).items():
         facts[pk].credentials = credentials
+    failing = [pk for pk, fact in facts.items() if fact.failures]
+    if failing:
+        for pk, user_name in _refused_creates(failing, since):
+            facts[pk].refused_creates.append(user_name)
     return facts
+
+
+def _refused_creates(pks: list[int], since: datetime) -> list[tuple[int, str]]:
+    """``(organization pk, userName)`` of each name whose latest create in the window was
+    refused, newest first: a user the client keeps retrying and that is still not here.
+
+    One query, only for organizations with failures: the creates of the names refused in the
+    window (``syncevent_org_op`` and ``syncevent_org_subject_key``), the latest of each name.
+    """
+    creates = SyncEvent.objects.filter(
+        organization__in=pks, operation=Operation.CREATE_USER, created_at__gte=since
+    )
+    refused_keys = creates.filter(succeeded=False).exclude(subject_key="").values("subject_key")
+    name = {
+        "partition_by": [F("organization_id"), F("subject_key")],
+        "order_by": [F("created_at").desc(), F("id").desc()],
+    }
+    # Both conditions on windows, so both apply after the ranking (a plain ``succeeded`` filter
+    # would drop the later successful create before it could outrank the refusal).
+    latest = (
+        creates.filter(subject_key__in=refused_keys)
+        .annotate(
+            newest=Window(RowNumber(), **name),
+            newest_succeeded=Window(FirstValue("succeeded"), **name),
+        )
+        .filter(newest=1, newest_succeeded=False)
+        .order_by("-created_at", "-id")
+        .values_list("organization_id", "subject")
+    )
+    return list(latest[:REFUSED_READ])
 
 
 def organizations_health(
@@ -305,6 +388,8 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
         last_request_at=facts.last_request_at,
         in_use=facts.in_use,
         idp_kind=organization.idp_kind,
+        provisioning_enabled=organization.provisioning_enabled,
+        refused_creates=facts.refused_creates,
     )
     voice = _voice(organization.idp_kind)
     risk = quarantine_risk(health.failures, health.events)
@@ -333,10 +418,20 @@ def _judge(organization: Organization, facts: _Facts, now: datetime) -> Health:
                 f"{health.last_test_connection.status_code}."
             ),
         )
+    if health.refused_creates:
+        names = health.refused_creates
+        shown = ", ".join(names[:REFUSED_NAMED])
+        more = f" and {len(names) - REFUSED_NAMED:,} more" if len(names) > REFUSED_NAMED else ""
+        users = "user is" if len(names) == 1 else "users are"
+        health.add(
+            WARNING,
+            (
+                f"{len(names):,} {users} refused and not in Kno2fy: {shown}{more}. "
+                f"{voice.client} retries them every cycle; open each in Find a user to see why."
+            ),
+        )
     _silence_findings(organization, health, now)
     _credential_findings(facts.credentials, health, now, voice)
-    if not organization.provisioning_enabled:
-        health.add(WARNING, "Provisioning is switched off for this organization.")
     return health
 
 
@@ -392,12 +487,9 @@ def _credential_findings(
     )
     if old is not None:
         status, credential = old
-        level = (
-            CRITICAL
-            if status.expires_at is not None
-            and status.expires_at - now <= timedelta(days=settings.TOKEN_EXPIRY_CRITICAL_DAYS)
-            else WARNING
-        )
+        # Still inside its grace period (an active credential has not expired): a warning with
+        # its end date, however close, since the new one is ready to paste.
+        level = WARNING
         stops = (
             f"stops working on {_when(status.expires_at)}" if status.expires_at else "still works"
         )

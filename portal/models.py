@@ -171,6 +171,11 @@ class SyncEvent(models.Model):
                 fields=["organization", "subject_key", "created_at"],
                 name="syncevent_org_subject_key",
             ),
+            # "Find a user" by the externalId of a create that was refused.
+            models.Index(
+                fields=["organization", "external_id", "created_at"],
+                name="syncevent_org_external_id",
+            ),
             # Retention deletes the oldest rows across all organizations.
             models.Index(fields=["created_at"], name="syncevent_time"),
         ]

@@ -27,6 +27,8 @@ DEACTIVATED = "deactivated"
 DELETED = "deleted"
 REFUSED = "refused"
 LOOKED_UP = "looked_up"
+# Only named in a refused request other than a create (a member id of a refused group PATCH).
+REFUSED_CHANGE = "refused_change"
 NEVER_SENT = "never_sent"
 
 MATCHES_SHOWN = 10
@@ -57,6 +59,11 @@ class Person:
     attributes: list[tuple[str, str]] = field(default_factory=list)
     memberships: list[Membership] = field(default_factory=list)
     more_groups: bool = False
+    # Partial failures of an existing user: the client's create refused because this user
+    # exists (a duplicate in the source directory), and a member change naming them that was
+    # refused and not since applied (the client retries it).
+    refused_create: SyncEvent | None = None
+    refused_member_change: SyncEventMember | None = None
 
 
 def matches(organization: Organization, text: str) -> list[ScimUser]:
@@ -76,6 +83,19 @@ def person_events(organization: Organization, person: Person) -> QuerySet[SyncEv
         *((user.user_name, user.external_id, user.work_email) if user is not None else ()),
     )
     match = Q(resource_type="User", subject_key__in=keys)
+    # Every identifier Azure sent leads to its requests, refused ones included: a create's
+    # externalId (kept verbatim: SCIM compares it case-sensitively) and a member id named in a
+    # group PATCH, even one that names nobody we hold.
+    external_ids = sorted(
+        {person.name, *((user.external_id,) if user and user.external_id else ())}
+    )
+    match |= Q(resource_type="User", external_id__in=external_ids)
+    if user is None:
+        match |= Q(
+            pk__in=SyncEventMember.objects.filter(
+                organization=organization, member_id=person.name
+            ).values("event_id")
+        )
     if user is not None:
         scim_id = str(user.scim_id)
         match |= Q(resource_type="User", resource_id=scim_id) | Q(
@@ -158,6 +178,39 @@ def _memberships(organization: Organization, user: ScimUser) -> tuple[list[Membe
     return ordered, more
 
 
+def _partial_failures(
+    organization: Organization, user: ScimUser
+) -> tuple[SyncEvent | None, SyncEventMember | None]:
+    """The latest create refused for ``user``'s name since they exist, and the latest refused
+    member change naming them with no later change of that group's membership of them."""
+    refused_create = (
+        SyncEvent.objects.for_organization(organization)
+        .filter(
+            resource_type="User",
+            subject_key__in=_keys(user.user_name),
+            operation=Operation.CREATE_USER,
+            succeeded=False,
+            created_at__gt=user.created_at,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    named = SyncEventMember.objects.filter(organization=organization, member_id=str(user.scim_id))
+    refused = (
+        named.filter(change=MemberChange.REFUSED)
+        .select_related("event")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if refused is not None and (
+        named.filter(group_id=refused.group_id, created_at__gt=refused.created_at)
+        .exclude(change=MemberChange.REFUSED)
+        .exists()
+    ):
+        refused = None
+    return refused_create, refused
+
+
 def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -172,6 +225,7 @@ def person_for(organization: Organization, *, user: ScimUser | None, name: str) 
         person = Person(name=user.user_name, user=user, state=ACTIVE)
         person.attributes = flatten(documents.user_document(user))
         person.memberships, person.more_groups = _memberships(organization, user)
+        person.refused_create, person.refused_member_change = _partial_failures(organization, user)
         if not user.is_active:
             person.state = DEACTIVATED
             person.state_event = (
@@ -210,6 +264,8 @@ def person_for(organization: Organization, *, user: ScimUser | None, name: str) 
             person.since, person.state_event = latest.created_at, latest
     elif events.filter(operation=Operation.CREATE_USER).exists():
         person.state = REFUSED
+    elif events.filter(succeeded=False).exists():
+        person.state = REFUSED_CHANGE
     elif events.exists():
         person.state = LOOKED_UP
     return person

@@ -52,7 +52,7 @@ from .access import (
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
-from .models import SetPasswordLink, SyncCycle, SyncEvent, SyncEventMember
+from .models import Operation, SetPasswordLink, SyncCycle, SyncEvent, SyncEventMember
 from .serializers import csv_rows
 
 View = Callable[..., HttpResponse]
@@ -73,6 +73,8 @@ def _render(
     base = {
         "organization": organization,
         "organizations": organizations_for_user(request),
+        # Every page speaks of the organization's own identity provider ("Azure", "Okta").
+        "idp": organization.identity_provider if organization is not None else None,
     }
     return render(request, template, {**base, **context})
 
@@ -420,6 +422,23 @@ def _group_page(request: HttpRequest, organization: Organization, key: str) -> H
     )
     if resource is None and not page.events:
         raise Http404("Nothing is known about this group here.")
+    # A partial failure: the latest member change Azure sent for this group was refused, so the
+    # members shown are not what Azure sent until its retry succeeds.
+    last_member_change = (
+        SyncEvent.objects.for_organization(organization)
+        .filter(
+            resource_type="Group",
+            resource_id=resource_id,
+            operation__in=[Operation.UPDATE_MEMBERS, Operation.UPDATE_GROUP],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    refused_member_change = (
+        last_member_change
+        if last_member_change is not None and not last_member_change.succeeded
+        else None
+    )
     members = None
     if resource is not None:
         members = Paginator(
@@ -440,6 +459,7 @@ def _group_page(request: HttpRequest, organization: Organization, key: str) -> H
             "name": name,
             "page": page,
             "members": members,
+            "refused_member_change": refused_member_change,
             "query": "",
         },
     )

@@ -222,3 +222,65 @@ def test_the_command_refuses_a_plain_http_webhook_url(organization, settings):
     with pytest.raises(CommandError, match="https"):
         call_command("add_webhook_endpoint", organization.slug, "--url", "http://hooks.example/in")
     assert not WebhookEndpoint.objects.exists()
+
+
+def _autocomplete(client, app_label: str, model_name: str, term: str):
+    return client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": app_label,
+            "model_name": model_name,
+            "field_name": "organization",
+            "term": term,
+        },
+    )
+
+
+def test_staff_pick_a_webhooks_organization_by_name(staff_client, organization):
+    form = staff_client.get(reverse("admin:directory_webhookendpoint_add"))
+    found = _autocomplete(staff_client, "directory", "webhookendpoint", organization.name[:5])
+
+    assert "admin-autocomplete" in form.text
+    assert [r["text"] for r in found.json()["results"]] == [str(organization)]
+
+
+def test_staff_pick_a_tenant_admins_organization_by_name(staff_client, organization):
+    form = staff_client.get(reverse("admin:portal_tenantadmin_add"))
+    found = _autocomplete(staff_client, "portal", "portalmembership", organization.name[:5])
+
+    assert "admin-autocomplete" in form.text
+    assert [r["text"] for r in found.json()["results"]] == [str(organization)]
+
+
+def test_an_organizations_admin_page_links_to_its_webhooks_only(
+    staff_client, organization, other_organization
+):
+    services.add_endpoint(organization, url="https://hooks.kno2fy.example/mine", actor=None)
+    services.add_endpoint(other_organization, url="https://hooks.kno2fy.example/theirs", actor=None)
+    page = staff_client.get(
+        reverse("admin:organizations_organization_change", args=[organization.pk])
+    )
+    link = page.text.split('data-testid="webhooks-link"')[0].rsplit('href="', 1)[1].split('"')[0]
+
+    listing = staff_client.get(link.replace("&amp;", "&"))
+
+    assert listing.status_code == 200
+    assert "hooks.kno2fy.example/mine" in listing.text
+    assert "hooks.kno2fy.example/theirs" not in listing.text
+
+
+def test_send_test_event_delivers_a_signed_test_event_and_audits_it(
+    staff_client, endpoint, receiver
+):
+    from organizations.models import AuditRecord
+
+    response = staff_client.post(
+        reverse("admin:directory_webhookendpoint_changelist"),
+        {"action": "send_test_event", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+
+    assert receiver.rejected == []
+    assert receiver.types() == ["webhook.test"]
+    assert "Test event delivered" in response.text
+    assert AuditRecord.objects.filter(action="webhook_test_sent").count() == 1

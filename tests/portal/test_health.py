@@ -132,7 +132,8 @@ def test_a_failed_last_test_connection_is_critical(organization, token):
     ],
 )
 def test_warns_about_token_expiry_at_30_and_7_days(organization, days, expected):
-    issue_token(organization, actor=None, expires_days=days)
+    row, _ = issue_token(organization, actor=None, expires_days=days)
+    _request_with(organization, row)  # called once: never called is its own state (issue 20)
 
     assert health.organization_health(organization).level == expected
 
@@ -228,7 +229,8 @@ def test_after_a_rotation_warns_while_azure_uses_the_old_token_and_says_when_it_
     assert old.display_prefix in message
     assert f"stops working on {old.expires_at:%Y-%m-%d %H:%M} UTC" in message
     assert new.display_prefix in message
-    assert result.level == health.CRITICAL  # the grace period (7 days) is within 7 days
+    # Still inside its grace period: a warning with its end date (issue 20), no longer critical.
+    assert result.level == health.WARNING
 
 
 def test_the_rotation_warning_clears_once_azure_uses_the_new_token(organization, token):
@@ -336,3 +338,58 @@ def test_a_silent_okta_organization_is_sent_to_okta_not_azure(organization, toke
     assert silence.startswith("Okta has sent nothing for 1 h 21 min")
     assert "Okta Admin Console" in silence
     assert "Azure" not in silence
+
+
+# -- states: waiting, switched off; refused creates ------------------------------------------
+
+
+def test_an_organization_azure_never_called_is_waiting_for_its_first_request(organization, token):
+    result = health.organization_health(organization)
+
+    assert result.level == health.WAITING
+    assert result.label == "Waiting for Azure's first request"
+    assert not result.at_risk
+
+
+def test_an_okta_organization_never_called_waits_for_oktas_first_request(organization, token):
+    _become_okta(organization)
+
+    assert health.organization_health(organization).label == "Waiting for Okta's first request"
+
+
+def test_provisioning_switched_off_is_its_own_state_not_critical(organization, token):
+    revoke_token(token[0], actor=None)
+    disable_provisioning_for(organization, actor=None)
+
+    result = health.organization_health(organization)
+
+    assert result.level == health.OFF
+    assert result.label == "Provisioning switched off"
+    assert not result.at_risk
+
+
+def test_a_create_refused_and_not_created_since_is_a_warning_that_names_it(organization, token):
+    _request_with(organization, token[0])
+    record(organization, status_code=409, subject="bob@x.test", error_type="uniqueness")
+
+    result = health.organization_health(organization)
+
+    assert result.level == health.WARNING
+    [message] = [m for _, m in result.findings if "refused" in m]
+    assert "bob@x.test" in message
+
+
+def test_a_refused_create_that_later_succeeded_is_no_longer_a_finding(organization, token):
+    _request_with(organization, token[0])
+    record(
+        organization,
+        status_code=409,
+        subject="bob@x.test",
+        at=timezone.now() - timedelta(minutes=40),
+    )
+    record(organization, status_code=201, subject="BOB@x.test")
+
+    result = health.organization_health(organization)
+
+    assert result.findings == []
+    assert result.level == health.OK

@@ -184,3 +184,54 @@ def test_another_organizations_dashboard_is_a_404_even_to_a_signed_in_admin(
 
     assert response.status == 404
     assert "Hillside Hospice" not in body
+
+
+OUTCOME_RIGHT_EDGES = """() => Array.from(document.querySelectorAll('table.events')).map(table => {
+  const heads = Array.from(table.querySelectorAll('thead th'));
+  const column = heads.findIndex(th => th.textContent.trim() === 'Outcome');
+  const cells = [heads[column], ...Array.from(table.querySelectorAll('tbody tr'))
+    .map(row => row.children[column]).filter(Boolean)];
+  return Math.max(...cells.map(cell => cell.getBoundingClientRect().right));
+})"""
+
+
+@pytest.mark.browser
+def test_the_outcome_column_of_every_event_table_is_in_view_on_a_phone(
+    browser, live_server, demo_organization
+):
+    pages = _portal_pages(demo_organization)
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+        out_of_view = {}
+        for name in ("dashboard", "history", "failures", "user", "group"):
+            page.goto(f"{live_server.url}{pages[name]}")
+            edges = page.evaluate(OUTCOME_RIGHT_EDGES)
+            assert edges, f"{name} has no event table"
+            if max(edges) > 390:
+                out_of_view[name] = max(edges)
+    finally:
+        context.close()
+
+    assert out_of_view == {}, f"outcome column's right edge past 390 px: {out_of_view}"
+
+
+SMALLEST_CHART_LABEL = """() => Math.min(...Array.from(document.querySelectorAll('svg.chart text'))
+  .map(text => text.getScreenCTM().a * parseFloat(getComputedStyle(text).fontSize)))"""
+
+
+@pytest.mark.browser
+def test_chart_labels_are_at_least_11_px_high_on_a_phone(browser, live_server, demo_organization):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
+        page.goto(f"{live_server.url}/portal/o/{demo_organization.slug}/")
+        smallest = page.evaluate(SMALLEST_CHART_LABEL)
+        overflow = page.evaluate(OVERFLOW)
+    finally:
+        context.close()
+
+    assert smallest >= 11
+    assert overflow <= 0

@@ -406,3 +406,118 @@ def test_the_never_sent_page_keeps_the_name_in_the_search_field(tenant_client, o
     response = find(tenant_client, organization, "Nobody@Riverside.test")
 
     assert 'value="Nobody@Riverside.test"' in response.text
+
+
+def test_find_a_user_by_the_external_id_of_a_refused_create_leads_to_the_refusal(
+    tenant_client, organization, azure
+):
+    azure.create_user("ann@riverside.test")
+    refused = azure.send(
+        "POST",
+        "/Users",
+        {"schemas": [USER_SCHEMA], "userName": "ANN@riverside.test", "externalId": "ann-2"},
+    )
+    assert refused.status_code == 409
+
+    response = find(tenant_client, organization, "ann-2", follow=True)
+
+    assert response.context["person"].state == "refused"
+    assert [event.status_code for event in response.context["page"].events] == [409]
+
+
+def test_find_a_user_by_a_member_id_of_a_refused_group_patch_leads_to_the_refusal(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    assert azure.members(group_id, "Add", ann, UNKNOWN_ID).status_code == 400
+
+    response = find(tenant_client, organization, UNKNOWN_ID, follow=True)
+
+    assert response.context["person"].state == "refused_change"
+    assert [event.status_code for event in response.context["page"].events] == [400]
+    assert "Azure will retry it" in response.text
+
+
+def dashboard(client, organization):
+    return client.get(reverse("portal:dashboard", args=[organization.slug]))
+
+
+def test_the_dashboard_says_waiting_for_azures_first_request_before_any_call(
+    tenant_client, organization, token
+):
+    response = dashboard(tenant_client, organization)
+
+    assert "Waiting for Azure&#x27;s first request" in response.text
+    assert "No problems found" not in response.text
+
+
+def test_the_dashboard_warns_of_a_refused_create_and_names_the_user(
+    tenant_client, organization, azure
+):
+    azure.create_user("ann@riverside.test")
+    refused = azure.send(
+        "POST", "/Users", {"schemas": [USER_SCHEMA], "userName": "Ann@Riverside.Test"}
+    )
+    assert refused.status_code == 409
+
+    response = dashboard(tenant_client, organization)
+
+    assert response.context["health"].level == "warning"
+    assert "No problems found" not in response.text
+    assert "Ann@Riverside.Test" in response.text
+
+
+def test_the_existing_users_page_mentions_the_refused_duplicate_create(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    duplicate = {"schemas": [USER_SCHEMA], "userName": "Ann@Riverside.Test", "externalId": "a2"}
+    assert azure.send("POST", "/Users", duplicate).status_code == 409
+
+    response = person_page(tenant_client, organization, ann)
+
+    notice = response.text.split('data-testid="refused-duplicate"')[1].split("</div>")[0]
+    assert "Ann@Riverside.Test" in notice
+    assert "a2" in notice
+
+
+def test_the_users_page_mentions_a_refused_member_change_that_azure_will_retry(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    assert azure.members(group_id, "Add", ann, UNKNOWN_ID).status_code == 400
+
+    response = person_page(tenant_client, organization, ann)
+
+    notice = response.text.split('data-testid="refused-member-change"')[1].split("</div>")[0]
+    assert "Azure will retry it" in notice
+
+
+def test_a_member_change_applied_after_the_refusal_clears_the_users_notice(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    azure.members(group_id, "Add", ann, UNKNOWN_ID)
+    assert azure.members(group_id, "Add", ann).status_code in {200, 204}
+
+    response = person_page(tenant_client, organization, ann)
+
+    assert 'data-testid="refused-member-change"' not in response.text
+
+
+def test_the_group_page_mentions_a_refused_member_change_that_azure_will_retry(
+    tenant_client, organization, azure
+):
+    ann = azure.create_user("ann@riverside.test")
+    group_id = azure.create_group("Nurses")
+    azure.members(group_id, "Add", ann, UNKNOWN_ID)
+
+    response = tenant_client.get(
+        reverse("portal:group_timeline", args=[organization.slug, group_id])
+    )
+
+    notice = response.text.split('data-testid="refused-member-change"')[1].split("</div>")[0]
+    assert "Azure will retry it" in notice

@@ -464,3 +464,21 @@ def test_an_okta_organizations_dashboard_says_where_the_tenant_url_goes_in_okta(
 
     assert "Paste this into Okta Admin Console → Applications → Kno2fy → Provisioning" in page
     assert "Azure" not in page
+
+
+@pytest.mark.parametrize(
+    ("kind", "place"),
+    [
+        ("entra", "Enterprise applications → Kno2fy → Users and groups"),
+        ("okta", "Okta Admin Console (Applications → Kno2fy → Assignments)"),
+    ],
+)
+def test_the_duplicate_create_advice_says_where_to_remove_the_duplicate_not_here(kind, place):
+    from portal.explanations import explain_failure
+
+    fix = explain_failure(
+        operation=Operation.CREATE_USER, status_code=409, subject="ann@x.test", idp_kind=kind
+    )
+
+    assert place in fix
+    assert "duplicate here" not in fix

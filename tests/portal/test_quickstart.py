@@ -192,3 +192,21 @@ def test_the_root_sends_staff_to_the_admin(client, staff_user):
 def test_the_root_sends_a_tenant_admin_to_their_dashboard(tenant_client, organization):
     response = tenant_client.get("/", follow=True)
     assert response.redirect_chain[-1][0] == f"/portal/o/{organization.slug}/"
+
+
+def test_bootstrap_demo_prints_the_logins_last(db, demo_settings):
+    text = bootstrap()
+
+    last_lines = text.rstrip().splitlines()[-3:]
+    assert last_lines[0].startswith("Portal (tenant admin): ")
+    assert last_lines[1].split() == ["Login:", "demo.admin"]
+    assert text.index("Secret Token:") < text.index("Admin (Kno2 staff):")
+
+
+def test_the_demo_replay_logs_no_warnings_that_look_like_setup_errors(db, demo_settings, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        bootstrap()
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import Any
 
@@ -78,7 +79,13 @@ class Command(OrganizationCommand):
         # After the commit: the replayed requests authenticate with the new token.
         replay = None
         if not SyncEvent.objects.for_organization(organization).exists():
-            replay = replay_initial_cycle(organization, plaintext)
+            # The replayed failures are the demo's point, not setup errors: their WARNING lines
+            # would bury the logins printed below, so only errors are logged meanwhile.
+            logging.disable(logging.WARNING)
+            try:
+                replay = replay_initial_cycle(organization, plaintext)
+            finally:
+                logging.disable(logging.NOTSET)
 
         base = settings.PUBLIC_BASE_URL
         result = {
@@ -108,6 +115,17 @@ class Command(OrganizationCommand):
                 f"Revoked the previous demo token {old.display_prefix}: paste the new one "
                 "wherever you used it."
             )
+        self.stdout.write(f"Organization: {organization.name} (provisioning enabled)")
+        self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")
+        self.stdout.write(f"Secret Token: {plaintext}")
+        self.stdout.write(f"Expires:      {self.format_time(token.expires_at)}")
+        if replay is not None:
+            self.stdout.write(
+                f"Demo history: an Azure AD initial cycle of {replay.requests} requests "
+                f"({replay.failures} of them failing the way they often do)."
+            )
+        # The logins last, where the terminal leaves them, with a TOTP code read just now.
+        self.stdout.write("")
         self.stdout.write(f"Admin (Kno2 staff): {result['admin_url']}")
         self.stdout.write(f"  Login:          {ADMIN_USERNAME}")
         self.stdout.write(f"  Password:       {password}")
@@ -122,16 +140,6 @@ class Command(OrganizationCommand):
         self.stdout.write(f"Portal (tenant admin): {result['portal_url']}")
         self.stdout.write(f"  Login:          {TENANT_ADMIN_USERNAME}")
         self.stdout.write(f"  Password:       {tenant_password}")
-        self.stdout.write("")
-        self.stdout.write(f"Organization: {organization.name} (provisioning enabled)")
-        self.stdout.write(f"Tenant URL:   {organization.scim_base_url}")
-        self.stdout.write(f"Secret Token: {plaintext}")
-        self.stdout.write(f"Expires:      {self.format_time(token.expires_at)}")
-        if replay is not None:
-            self.stdout.write(
-                f"Demo history: an Azure AD initial cycle of {replay.requests} requests "
-                f"({replay.failures} of them failing the way they often do)."
-            )
 
     def _ensure_admin(self, password: str) -> AbstractBaseUser:
         user, _ = get_user_model().objects.get_or_create(
