@@ -1,4 +1,5 @@
-"""SAML endpoints of each organization (/sso/<public id>/...) and the portal's SSO page.
+"""SAML endpoints of each organization (/sso/<public id>/...); the portal's SSO page is in
+``portal_views``.
 
 The AuthnRequest id and where to go afterwards travel in a short-lived signed cookie of their
 own, not in the session: the IdP posts the response from another site, and the session cookie
@@ -24,12 +25,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from core.ratelimit import client_ip_or_none
-from organizations.models import Organization
-from portal.access import organizations_for_user
-from portal.views import with_organization
 
 from . import saml, services
-from .models import SignInAttempt, SsoConfiguration
+from .models import SsoConfiguration
 
 REQUEST_COOKIE = "kno2_sso_request"
 REQUEST_SALT = "sso.authn-request"
@@ -175,20 +173,3 @@ def start(request: HttpRequest) -> HttpResponse:
     target = reverse("sso:login", args=[configuration.organization.public_id])
     target = f"{target}?{urlencode({'next': safe_next(request.GET.get('next'))})}"
     return render(request, "sso/continue.html", {"target": target})
-
-
-@with_organization
-def portal_sso(request: HttpRequest, organization: Organization) -> HttpResponse:
-    """What the customer pastes into Entra, and who signed in or was refused."""
-    configuration = SsoConfiguration.objects.filter(organization=organization).first()
-    return render(
-        request,
-        "sso/portal_sso.html",
-        {
-            "organization": organization,
-            "organizations": organizations_for_user(request.user),
-            "sp": services.service_provider(organization),
-            "configuration": configuration,
-            "attempts": list(SignInAttempt.objects.filter(organization=organization)[:50]),
-        },
-    )
