@@ -104,7 +104,7 @@ def test_uploading_entras_federation_metadata_shows_the_values_with_entras_label
         ("Reply URL (Assertion Consumer Service URL)", sp.acs_url),
         ("Sign on URL", sp.login_url),
     ):
-        assert f"<th>{label}</th>" in page
+        assert f">{label}</label></th>" in page
         assert f'value="{value}"' in page
     assert "Single sign-on is on, through " + ENTRA_ISSUER in page
 
@@ -179,8 +179,8 @@ def test_an_okta_organizations_saved_page_uses_oktas_wording(
     assert answer.status_code == 303
 
     page = client.get(_url(organization)).content.decode()
-    assert "<th>Audience URI (SP Entity ID)</th>" in page
-    assert "<th>Single sign-on URL</th>" in page
+    assert ">Audience URI (SP Entity ID)</label></th>" in page
+    assert ">Single sign-on URL</label></th>" in page
     assert "Reply URL (Assertion Consumer Service URL)" not in page
     organization.refresh_from_db()
     assert (organization.idp_kind, organization.sso_issuer) == ("okta", OKTA_APP)
