@@ -304,3 +304,28 @@ def test_the_other_organizations_the_person_administers_are_offered(
     user = _member(organization, PortalRole.ADMIN, "alice.admin", other_organization)
     page = _client(user).get(_url(organization)).content.decode()
     assert 'name="also_apply_to" value="lakeside"' in page
+
+
+def test_a_refused_save_leaves_the_identity_provider_as_it_was(
+    organization, admin, idp, admins_group
+):
+    """The issuer is set before the metadata is checked: a refusal undoes both."""
+    answer = _client(admin).post(_url(organization), _form(idp, kind="okta", issuer=OKTA_APP))
+
+    assert answer.status_code == 400
+    organization.refresh_from_db()
+    assert (organization.idp_kind, organization.sso_issuer) == ("entra", ENTRA_ISSUER)
+
+
+def test_applying_to_an_organization_whose_self_service_is_off_changes_neither(
+    organization, other_organization, idp, admins_group
+):
+    user = _member(organization, PortalRole.ADMIN, "alice.admin", other_organization)
+    other_organization.self_service_enabled = False
+    other_organization.save()
+    answer = _client(user).post(
+        _url(organization), _form(idp, also_apply_to=[other_organization.slug]), follow=True
+    )
+
+    assert "Kno2 has switched self-service off for Lakeside Hospital" in answer.content.decode()
+    assert not SsoConfiguration.objects.exists()
