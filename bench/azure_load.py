@@ -41,7 +41,30 @@ from itertools import cycle
 
 import harness
 import requests
-from tqdm import tqdm
+
+try:
+    from tqdm import tqdm
+except ImportError:  # the bench extra is not installed (the test command's smoke run)
+
+    class tqdm:  # noqa: N801 - stands in for tqdm's name
+        """No progress bar: the same calls, printing only ``write``."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def __enter__(self) -> tqdm:
+            return self
+
+        def __exit__(self, *exc) -> None:
+            return None
+
+        def update(self, n: int = 1) -> None:
+            pass
+
+        @staticmethod
+        def write(message: str) -> None:
+            print(message, file=sys.stderr)
+
 
 SCIM = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -413,6 +436,113 @@ def big_group(client: Client, args) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------------ many tenants
+def quiet_load(client: Client, args, stop: threading.Event, tag: str) -> None:
+    """One organization's incremental cycle at Entra's pace: one request at a time, at most
+    ``--quiet-rate`` per second, alternating a ``userName eq`` lookup and an attribute update
+    of one of its ``--quiet-users`` users, until ``stop`` is set."""
+    interval = 1 / args.quiet_rate
+    next_at = time.monotonic()
+    n = 0
+    while not stop.is_set():
+        i = n % args.quiet_users
+        if n % 2 == 0:
+            client.call(
+                "quiet_lookup",
+                "GET",
+                "/Users",
+                expect=(200,),
+                params={"filter": f'userName eq "user{i:07d}@bench.example"'},
+            )
+        else:
+            client.call(
+                "quiet_update",
+                "PATCH",
+                f"/Users/{client.user_ids[i]}",
+                expect=(200, 204),
+                body={
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "Replace", "path": "displayName", "value": f"{tag} {n}"}],
+                },
+            )
+        n += 1
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def quiet_phase(clients: list[Client], args, tag: str, during=None) -> tuple[list[float], object]:
+    """Run every quiet tenant's load for ``--quiet-seconds`` (or while ``during()`` runs, if
+    longer); their latencies in seconds."""
+    stop = threading.Event()
+    for client in clients:
+        client.stats.latencies.clear()
+    threads = [
+        threading.Thread(target=quiet_load, args=(client, args, stop, tag), daemon=True)
+        for client in clients
+    ]
+    for thread in threads:
+        thread.start()
+    started = time.monotonic()
+    result = during() if during is not None else None
+    time.sleep(max(0.0, args.quiet_seconds - (time.monotonic() - started)))
+    stop.set()
+    for thread in threads:
+        thread.join(70)
+    latencies = [
+        v for client in clients for values in client.stats.latencies.values() for v in values
+    ]
+    return latencies, result
+
+
+def many_tenants(args, env, base_urls: list[str], busy_token: str) -> tuple[dict, list[str]]:
+    """``--tenants N``: tenant 1 runs its initial cycle at full speed (``--concurrency``
+    threads) while tenants 2..N run incremental cycles at Entra's pace; the quiet tenants'
+    p99 with and without the busy one."""
+    quiet_clients = []
+    for n in range(2, args.tenants + 1):
+        token, public_id = harness.add_tenant(env, f"bench{n}")
+        client = Client([f"{base}/scim/v2/{public_id}" for base in base_urls], token, Stats())
+        client.user_ids = [
+            client.call("quiet_setup", "POST", "/Users", body=user_body(i), expect=(201,)).json()[
+                "id"
+            ]
+            for i in range(args.quiet_users)
+        ]
+        quiet_clients.append(client)
+    alone, _ = quiet_phase(quiet_clients, args, "Alone")
+    busy_stats = Stats()
+    busy = Client(
+        [f"{base}/scim/v2/{args.public_id}" for base in base_urls], busy_token, busy_stats
+    )
+    started = time.perf_counter()
+    shared, (user_ids, group_ids, membership) = quiet_phase(
+        quiet_clients, args, "Shared", during=lambda: initial_cycle(busy, args)
+    )
+    busy_seconds = time.perf_counter() - started
+    refused = sum(
+        client.stats.failures.get(op, 0)
+        for client in [*quiet_clients, busy]
+        for op in list(client.stats.failures)
+    )
+    figures = {
+        "tenants": args.tenants,
+        "quiet_rate_per_tenant": args.quiet_rate,
+        "quiet_tenant_p99_ms": round(percentile(shared, 0.99) * 1000, 1),
+        "quiet_tenant_p50_ms": round(percentile(shared, 0.5) * 1000, 1),
+        "quiet_tenant_p99_alone_ms": round(percentile(alone, 0.99) * 1000, 1),
+        "quiet_tenant_p50_alone_ms": round(percentile(alone, 0.5) * 1000, 1),
+        "quiet_requests": len(shared) + len(alone),
+        "busy_tenant_rps": round(busy_stats.count() / busy_seconds, 1),
+        "failed_requests": refused,
+    }
+    problems = verify(
+        args, user_ids, group_ids, membership, {"updated": set(), "deactivated": set()}
+    )
+    if refused:
+        problems.append(f"{refused} requests failed (429 or other)")
+    return figures, problems
+
+
 # ------------------------------------------------------------------------------------- verification
 def verify(args, user_ids, group_ids, membership, incremental) -> list[str]:
     """Compare the database with what the requests should have produced; return the differences."""
@@ -475,6 +605,12 @@ def parse_args() -> argparse.Namespace:
         help="gunicorn workers per instance (default: the production config's 2 x CPUs + 1)",
     )
     parser.add_argument("--threads", type=int, default=0, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="the servers reach PostgreSQL through pgbouncer in transaction pooling "
+        "(DB_TRANSACTION_POOLING=true)",
+    )
     parser.add_argument("--ceiling-requests", type=int, default=3000)
     parser.add_argument(
         "--big-group",
@@ -484,6 +620,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--big-group-patches", type=int, default=20)
     parser.add_argument("--big-group-reads", type=int, default=50)
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=1,
+        help="N > 1: tenant 1's initial cycle at full speed while N-1 others run incremental "
+        "cycles at Entra's pace; prints the quiet tenants' p99 with and without it",
+    )
+    parser.add_argument("--quiet-rate", type=float, default=10, help="requests/s per quiet tenant")
+    parser.add_argument("--quiet-users", type=int, default=20, help="users per quiet tenant")
+    parser.add_argument(
+        "--quiet-seconds", type=float, default=20, help="quiet load alone, and at least together"
+    )
     parser.add_argument("--database-url", default=harness.DEFAULT_DATABASE_URL)
     parser.add_argument("--url", help="an already running server (skips starting one)")
     parser.add_argument("--tenant-url", help="with --url: the organization's tenant URL")
@@ -491,10 +639,19 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def stop(servers, pgbouncer) -> None:
+    if servers is not None:
+        servers.stop()
+        shutil.rmtree(servers.log_dir, ignore_errors=True)
+    if pgbouncer is not None:
+        pgbouncer.stop()
+        shutil.rmtree(pgbouncer.directory, ignore_errors=True)
+
+
 def main() -> None:
     args = parse_args()
     env = harness.bench_environment(args.database_url)
-    servers = None
+    servers = pgbouncer = None
     if args.url:
         if not (args.tenant_url and args.token):
             raise SystemExit("--url needs --tenant-url and --token")
@@ -504,8 +661,16 @@ def main() -> None:
     else:
         harness.recreate_database(args.database_url)
         token, args.public_id = harness.provision_tenant(env)
+        server_env = env
+        if args.pgbouncer:
+            pgbouncer = harness.start_pgbouncer(args.database_url)
+            server_env = {
+                **env,
+                "DATABASE_URL": pgbouncer.database_url,
+                "DB_TRANSACTION_POOLING": "true",
+            }
         servers = harness.start_servers(
-            env, args.servers, workers=args.workers, threads=args.threads
+            server_env, args.servers, workers=args.workers, threads=args.threads
         )
         base_urls = servers.urls
     # This process reads the same database to set up the big group and to verify the result.
@@ -513,6 +678,19 @@ def main() -> None:
     tenant_urls = [f"{base}/scim/v2/{args.public_id}" for base in base_urls]
     stats = Stats()
     client = Client(tenant_urls, token, stats)
+    if args.tenants > 1:
+        try:
+            figures, problems = many_tenants(args, env, base_urls, token)
+        finally:
+            stop(servers, pgbouncer)
+        print(
+            f"\n{args.tenants} tenants: quiet tenants' p99 {figures['quiet_tenant_p99_ms']} ms "
+            f"beside a full-speed initial cycle ({figures['busy_tenant_rps']} req/s), "
+            f"{figures['quiet_tenant_p99_alone_ms']} ms alone"
+        )
+        print("final state: " + ("exactly as expected" if not problems else "; ".join(problems)))
+        print(json.dumps({**figures, "servers": args.servers, "state_ok": not problems}))
+        sys.exit(1 if problems else 0)
     try:
         started = time.perf_counter()
         user_ids, group_ids, membership = initial_cycle(client, args)
@@ -525,16 +703,14 @@ def main() -> None:
         big = big_group(client, args) if args.big_group else {}
         problems = verify(args, user_ids, group_ids, membership, incremental)
     finally:
-        if servers is not None:
-            servers.stop()
-            shutil.rmtree(servers.log_dir, ignore_errors=True)
+        stop(servers, pgbouncer)
     print(
         f"\nAzure-shaped load: {args.users} users, {args.groups} groups, {args.memberships} "
         f"memberships, {args.concurrency} client threads, {args.servers} server(s)"
     )
     print(
         f"{'operation':<22}{'count':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'SQL/req':>9}{'fail':>6}"
+        f"{'SQL/req':>9}{'typical':>8}{'fail':>6}"
     )
     per_operation = {}
     for operation, values in sorted(stats.latencies.items()):
@@ -544,13 +720,16 @@ def main() -> None:
             "p50_ms": round(percentile(values, 0.5) * 1000, 2),
             "p99_ms": round(percentile(values, 0.99) * 1000, 2),
             "sql_per_request": max(queries) if queries else None,
+            # The most is the first request of a sync cycle (it opens the cycle); this is typical.
+            "sql_median": statistics.median_low(queries) if queries else None,
             "failures": stats.failures.get(operation, 0),
         }
         per_operation[operation] = row
         rate = len(values) / cycles_seconds
         print(
             f"{operation:<22}{row['count']:>8}{rate:>9.0f}{row['p50_ms']:>9.1f}"
-            f"{row['p99_ms']:>9.1f}{str(row['sql_per_request'] or '-'):>9}{row['failures']:>6}"
+            f"{row['p99_ms']:>9.1f}{str(row['sql_per_request'] or '-'):>9}"
+            f"{str(row['sql_median'] or '-'):>8}{row['failures']:>6}"
         )
     ratio = mixed_rps / ceiling_rps if ceiling_rps else 0
     print(
@@ -581,6 +760,7 @@ def main() -> None:
                 "groups": args.groups,
                 "memberships": args.memberships,
                 "servers": args.servers,
+                "pgbouncer": args.pgbouncer,
                 "concurrency": args.concurrency,
                 "mixed_rps": round(mixed_rps, 1),
                 "ceiling_rps": round(ceiling_rps, 1),

@@ -10,7 +10,9 @@ in through the login form, and issues a history API key. Requests then mix valid
 calls with broken ones: NUL characters, invalid UTF-8 and hostile text in searches, paths and
 ``?org=``; forged, truncated and re-encoded cursors (the pages' own and DRF's); out-of-range
 times and offsets; huge ids; the other organization's slug; wrong methods; and missing, forged
-or provisioning-token credentials on the API. It prints a table of status codes and the first
+or provisioning-token credentials on the API; and the unauthenticated identity edges
+(the SAML ACS and the OAuth token endpoint) with garbled, oversized and forged bodies and
+headers. It prints a table of status codes and the first
 examples of any 5xx, then one JSON line; it exits 1 if the server answered any 5xx, stopped
 answering, or the other organization's data ever appeared in an answer.
 """
@@ -82,6 +84,7 @@ class Fuzzer:
         self.other_slug = other_slug
         self.api_key = api_key
         self.scim_token = scim_token
+        self.public_ids: list[str] = []
         self.user_names: list[str] = []
         self.resource_ids: list[str] = []
         self.cursors: list[str] = []
@@ -290,6 +293,8 @@ class Fuzzer:
                 ]
             )
             params = {}
+        elif roll < 0.975:
+            return self.identity_edge_request()
         else:
             url = self.rng.choice(
                 [
@@ -312,6 +317,76 @@ class Fuzzer:
             "params": params,
             "headers": headers,
             "session": session,
+        }
+
+    def identity_edge_request(self) -> dict:
+        """A request to an unauthenticated identity edge: the SAML ACS or the OAuth token
+        endpoint, of this organization, the other one or none, with hostile bodies and headers."""
+        tenant = self.rng.choice(self.public_ids + ["00000000-0000-0000-0000-000000000000"])
+        if self.rng.random() < 0.5:
+            xml = self.rng.choice(
+                [
+                    "<samlp:Response xmlns:samlp='urn:oasis:names:tc:SAML:2.0:protocol'/>",
+                    "<Response>" + self.text(200) + "</Response>",
+                    "<?xml version='1.0'?><!DOCTYPE r [<!ENTITY e 'x'>]><r>&e;</r>",
+                    self.raw(),
+                    "<a>" * 2000,
+                ]
+            )
+            encoded = base64.b64encode(xml.encode("utf-8", "surrogatepass")).decode()
+            saml_response = self.rng.choice(
+                [
+                    encoded,
+                    self.raw(),
+                    encoded + "!!",
+                    "A" * 400_000,
+                    "",
+                    encoded[: len(encoded) // 2],
+                ]
+            )
+            data = {"SAMLResponse": saml_response, "RelayState": self.raw()}
+            if self.rng.random() < 0.1:
+                data.pop("SAMLResponse")
+            return {
+                "method": self.rng.choice(["POST", "POST", "POST", "GET"]),
+                "url": f"{self.base_url}/sso/{tenant}/acs/",
+                "params": {},
+                "headers": {},
+                "data": data,
+                "session": self.rng.choice(["anonymous", "browser"]),
+            }
+        garbled = base64.b64encode(
+            self.rng.choice([b"\xff\xfe:\xc3\x28", b"k2c_x:y", b":", b"", self.text(40).encode()])
+        ).decode()
+        headers = {
+            "Authorization": self.rng.choice(
+                [f"Basic {garbled}", "Basic !!!", "Bearer x", "Basic", self.header_text(80), ""]
+            ),
+        }
+        data = {
+            "grant_type": self.rng.choice(
+                ["client_credentials", "password", "", self.text(12), "client_credentials\x00"]
+            ),
+            "client_id": self.rng.choice(["k2c_" + "A" * 12, self.raw(), ""]),
+            "client_secret": self.rng.choice(["k2o_" + "A" * 50, self.raw(), ""]),
+        }
+        if self.rng.random() < 0.4:
+            data["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            header = base64.urlsafe_b64encode(
+                json.dumps(
+                    {"alg": self.rng.choice(["RS256", "RS384", "none", "HS256"]), "kid": "x"}
+                ).encode()
+            ).decode()
+            data["client_assertion"] = self.rng.choice(
+                [f"{header}.e30.c2ln", self.raw(), "a.b.c", "." * 3, "e30"]
+            )
+        return {
+            "method": self.rng.choice(["POST", "POST", "POST", "GET", "PUT"]),
+            "url": f"{self.base_url}/oauth/{tenant}/token",
+            "params": {},
+            "headers": headers,
+            "data": data,
+            "session": "anonymous",
         }
 
     def remember(self, request: dict, response: requests.Response) -> None:
@@ -433,6 +508,7 @@ def main() -> None:
         secrets_of_other = (stranger["id"], STRANGER_DISPLAY_NAME)
         known = seed_history(base_url, public_id, token, rng)
         fuzzer = Fuzzer(rng, base_url, "riverside", "lakeside", api_key, token)
+        fuzzer.public_ids = [public_id, other_public_id]
         fuzzer.user_names = [value for value in known if "@" in value or " " in value]
         fuzzer.resource_ids = [value for value in known if value not in fuzzer.user_names]
         sessions = {

@@ -50,7 +50,10 @@ def bench_environment(database_url: str) -> dict[str, str]:
         "BENCH_MODE": "true",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
-        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        # localhost: django-otp-webauthn's check refuses any other plain-http origin.
+        "PUBLIC_BASE_URL": "http://localhost",
+        # The production shape: limiter counters and tenant concurrency slots in Redis.
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
         "TOKEN_PEPPER": "bench-token-pepper-not-for-production-9876543210",
         # Measure the service, not the limiter: one tenant sends everything here.
@@ -116,6 +119,11 @@ def manage(env: dict[str, str], *arguments: str) -> str:
 def provision_tenant(env: dict[str, str], slug: str = "bench") -> tuple[str, str]:
     """Migrate the fresh database and create one organization; return ``(token, public_id)``."""
     manage(env, "migrate", "--no-input", "-v0")
+    return add_tenant(env, slug)
+
+
+def add_tenant(env: dict[str, str], slug: str) -> tuple[str, str]:
+    """One more organization with provisioning on and a token; ``(token, public_id)``."""
     manage(
         env,
         "create_organization",
@@ -129,6 +137,68 @@ def provision_tenant(env: dict[str, str], slug: str = "bench") -> tuple[str, str
     )
     issued = json.loads(manage(env, "issue_token", slug, "--label", slug, "--json"))
     return issued["token"], issued["tenant_url"].rsplit("/", 1)[1]
+
+
+@dataclass
+class PgBouncer:
+    """Debian's ``pgbouncer`` in transaction pooling in front of the bench's PostgreSQL."""
+
+    process: subprocess.Popen
+    database_url: str
+    directory: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_pgbouncer(database_url: str, pool_size: int = 20) -> PgBouncer:
+    """``pgbouncer`` on a free loopback port, pooling by transaction into ``database_url``'s
+    server (trust authentication, as the bench's PostgreSQL); returns the URL to give the app
+    servers. It refuses to run as root, so it runs as ``postgres`` when this process is root."""
+    import dj_database_url
+
+    config = dj_database_url.parse(database_url)
+    port = free_port()
+    directory = Path(tempfile.mkdtemp(prefix="kno2prov-pgbouncer-"))
+    directory.chmod(0o777)
+    user = config["USER"] or "postgres"
+    (directory / "users.txt").write_text(f'"{user}" ""\n')
+    (directory / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={config['HOST'] or '127.0.0.1'} port={config['PORT'] or 5432}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\n"
+        f"unix_socket_dir = {directory}\n"
+        "auth_type = trust\n"
+        f"auth_file = {directory / 'users.txt'}\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\n"
+        "max_client_conn = 1000\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+        f"logfile = {directory / 'pgbouncer.log'}\n"
+    )
+    for path in directory.iterdir():
+        path.chmod(0o666)
+    command = ["/usr/sbin/pgbouncer", str(directory / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"pgbouncer did not start; see {directory}") from None
+            time.sleep(0.1)
+    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
+    url = f"postgres://{user}{password}@127.0.0.1:{port}/{config['NAME']}"
+    return PgBouncer(process, url, directory)
 
 
 def start_servers(

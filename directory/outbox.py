@@ -4,7 +4,8 @@ The SCIM layer calls these once per write, after the change is made and only whe
 changed, inside its transaction: a write that fails or rolls back takes its events with it, and
 a PATCH that changes nothing writes none. The cost is bounded by the request, never the tenant:
 one upsert allocates every position of the write, one bulk insert writes the events, one query
-finds the endpoints and one bulk insert queues their deliveries, whatever the number of members.
+finds the endpoints and one bulk insert queues their deliveries, whatever the number of members
+(on PostgreSQL all four are one statement: ``_write_postgresql``).
 
 ``directory`` sits below ``scim`` and knows none of its models: a caller names each user or
 group as a ``Resource`` (plain values) and passes its state as a dict.
@@ -13,16 +14,25 @@ group as a ``Resource`` (plain values) and passes its state as a dict.
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import DirectoryEvent, EventCounter, EventType, WebhookDelivery, WebhookEndpoint
+from .models import (
+    DeliveryStatus,
+    DirectoryEvent,
+    EventCounter,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +89,22 @@ def allocate_positions(organization_id: int, count: int) -> int:
         return cursor.fetchone()[0]
 
 
-def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEvent]:
+def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
     if not drafts:
-        return []
+        return
     if not connection.in_atomic_block:
         raise RuntimeError("directory events are written inside the change's transaction")
-    last = allocate_positions(organization_id, len(drafts))
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        _write_postgresql(organization_id, drafts, now)
+        return
+    last = allocate_positions(organization_id, len(drafts))
+    first = last - len(drafts) + 1
     events = DirectoryEvent.objects.bulk_create(
         [
             DirectoryEvent(
                 organization_id=organization_id,
-                position=last - len(drafts) + 1 + index,
+                position=first + index,
                 type=draft.type,
                 resource_type=draft.resource.type.value,
                 resource_id=draft.resource.id,
@@ -104,7 +118,74 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> list[DirectoryEven
         ]
     )
     _queue_deliveries(organization_id, events)
-    return events
+
+
+def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datetime) -> None:
+    """``allocate_positions``, the events and their deliveries in one statement.
+
+    Data-modifying CTEs: the counter upsert (which keeps the counter row locked until the
+    transaction ends, exactly as ``allocate_positions``), one ``INSERT … SELECT FROM unnest``
+    of the events (one array per column, so ten parameters whatever the number of events, and
+    no model instance per event), and one ``INSERT … SELECT`` of a pending delivery per event
+    and enabled endpoint, which answers the endpoints to wake. A user create is one round trip
+    instead of three; a 1,000-member PATCH one statement instead of 11,000 bound values.
+    ``public_id`` is random as the model's default makes it (``gen_random_uuid()``).
+    """
+    quote = connection.ops.quote_name
+    counter = quote(EventCounter._meta.db_table)
+    events = quote(DirectoryEvent._meta.db_table)
+    endpoints = quote(WebhookEndpoint._meta.db_table)
+    deliveries = quote(WebhookDelivery._meta.db_table)
+    sql = (
+        f"WITH counter AS (INSERT INTO {counter} (organization_id, last_position) "  # noqa: S608
+        "VALUES (%(org)s, %(count)s) ON CONFLICT (organization_id) DO UPDATE "
+        f"SET last_position = {counter}.last_position + EXCLUDED.last_position "
+        "RETURNING last_position), "
+        f"written AS (INSERT INTO {events} (public_id, organization_id, position, type, "
+        "resource_type, resource_id, external_id, name, data, changes, created_at) "
+        "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.n, e.type, "
+        "e.resource_type, e.resource_id, e.external_id, e.name, e.data::jsonb, "
+        "e.changes::jsonb, %(now)s FROM counter CROSS JOIN unnest(%(type)s::varchar[], "
+        "%(resource_type)s::varchar[], %(resource_id)s::uuid[], %(external_id)s::varchar[], "
+        "%(name)s::varchar[], %(data)s::text[], %(changes)s::text[]) WITH ORDINALITY "
+        "AS e(type, resource_type, resource_id, external_id, name, data, changes, n) "
+        "RETURNING id, position), "
+        f"endpoint AS (SELECT id, created_at FROM {endpoints} WHERE is_enabled "
+        "AND (organization_id = %(org)s OR organization_id IS NULL)), "
+        f"queued AS (INSERT INTO {deliveries} (endpoint_id, event_id, organization_id, "
+        "position, status, attempts, next_attempt_at, last_error) "
+        "SELECT endpoint.id, written.id, %(org)s, written.position, %(pending)s, 0, %(now)s, '' "
+        "FROM endpoint CROSS JOIN written ORDER BY endpoint.created_at DESC, written.position "
+        "RETURNING endpoint_id) "
+        "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "org": organization_id,
+                "count": len(drafts),
+                "now": now,
+                "pending": DeliveryStatus.PENDING.value,
+                "type": [str(draft.type) for draft in drafts],
+                "resource_type": [draft.resource.type.value for draft in drafts],
+                "resource_id": [draft.resource.id for draft in drafts],
+                "external_id": [draft.resource.external_id for draft in drafts],
+                "name": [draft.resource.name for draft in drafts],
+                "data": [json.dumps(draft.data) for draft in drafts],
+                "changes": [json.dumps(draft.changes) for draft in drafts],
+            },
+        )
+        endpoint_ids = [row[0] for row in cursor.fetchall()]
+    _wake_streams(organization_id, endpoint_ids)
+
+
+def _enabled_endpoint_ids(organization_id: int) -> list[int]:
+    return list(
+        WebhookEndpoint.objects.filter(
+            Q(organization_id=organization_id) | Q(organization__isnull=True), is_enabled=True
+        ).values_list("pk", flat=True)
+    )
 
 
 def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> None:
@@ -113,11 +194,7 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
     The wake-up is a task row written by django-tasks' database backend in this same
     transaction, so a worker sees it exactly when the events are committed.
     """
-    endpoint_ids = list(
-        WebhookEndpoint.objects.filter(
-            Q(organization_id=organization_id) | Q(organization__isnull=True), is_enabled=True
-        ).values_list("pk", flat=True)
-    )
+    endpoint_ids = _enabled_endpoint_ids(organization_id)
     if not endpoint_ids:
         return
     WebhookDelivery.objects.bulk_create(
@@ -133,6 +210,10 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
             for event in events
         ]
     )
+    _wake_streams(organization_id, endpoint_ids)
+
+
+def _wake_streams(organization_id: int, endpoint_ids: list[int]) -> None:
     from .tasks import deliver_stream_task
 
     for endpoint_id in endpoint_ids:

@@ -165,6 +165,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so end-to-end tests can serve the test database from another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif env_bool("DB_TRANSACTION_POOLING", False):
+    # Behind PgBouncer in transaction pooling, consecutive transactions of one Django connection
+    # may run on different server connections: nothing may outlive a transaction there. No
+    # server-side prepared statements (psycopg prepares a query after 5 runs by default) and no
+    # server-side cursors (``.iterator()`` would open a named cursor WITH HOLD). A persistent
+    # Django connection is then a connection to PgBouncer, which is cheap to keep
+    # (DB_CONN_MAX_AGE); the PostgreSQL connections are PgBouncer's pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -329,6 +338,9 @@ LOGGING = {
         # Authlib logs each issued token dict (the access token itself) at DEBUG.
         "authlib": {"level": "WARNING"},
         "django_otp_webauthn": {"level": "WARNING"},
+        # pysaml2 logs whole SAML documents (NameID, signature) at ERROR when a response fails its
+        # schema or parse; the sso app logs each refusal itself, without the document.
+        "saml2": {"level": "CRITICAL"},
         "django": {"level": "INFO" if LOG_LEVEL == "DEBUG" else "WARNING"},
     },
 }
@@ -394,6 +406,12 @@ WORKLOAD_IDENTITY_JWKS_REFRESH_COOLDOWN_SECONDS = env_int(
 # SCIM rate limits (see scim/ratelimit.py), as "requests/period" with s, m, h or d periods.
 SCIM_RATE_LIMIT = env_str("SCIM_RATE_LIMIT", "1000/10s")
 SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
+# SCIM requests of one organization running at once across every server (core.concurrency, in
+# Redis: REDIS_URL); the rest wait up to SCIM_TENANT_QUEUE_SECONDS, then run anyway. 0: no limit.
+# A waiting request holds its server thread, so this helps only with threaded workers
+# (GUNICORN_THREADS well above it); with one thread per worker it would hold whole workers.
+SCIM_TENANT_CONCURRENCY = env_int("SCIM_TENANT_CONCURRENCY", 0)
+SCIM_TENANT_QUEUE_SECONDS = env_int("SCIM_TENANT_QUEUE_SECONDS", 10)
 # /metrics answers a request bearing METRICS_TOKEN, or one whose peer address (REMOTE_ADDR) is in
 # METRICS_ALLOWED_ADDRESSES (addresses or networks); nobody else, loopback included.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
@@ -539,6 +557,15 @@ SSO_SESSION_MAX_AGE_SECONDS = env_int("SSO_SESSION_MAX_AGE_SECONDS", 8 * 3600)
 SSO_REQUEST_MAX_AGE_SECONDS = env_int("SSO_REQUEST_MAX_AGE_SECONDS", 600)
 SSO_METADATA_TIMEOUT_SECONDS = env_int("SSO_METADATA_TIMEOUT_SECONDS", 10)
 SSO_METADATA_MAX_BYTES = env_int("SSO_METADATA_MAX_BYTES", 1_048_576)
+# A SAMLResponse (its base64 form) longer than this is refused (413) before it is decoded:
+# Entra's are about 10 KB.
+SSO_MAX_RESPONSE_BYTES = env_int("SSO_MAX_RESPONSE_BYTES", 256 * 1024)
+# Posts to an organization's ACS per client address before any is parsed; past it, 429.
+SSO_ACS_RATE = env_str("SSO_ACS_RATE", "30/5m")
+# Sign-in attempts older than this are deleted by `manage.py prune_sign_in_attempts`.
+SSO_SIGN_IN_RETENTION_DAYS = env_int("SSO_SIGN_IN_RETENTION_DAYS", 90)
+# Organizations a password session never sees (SSO only): the portal asks the app above it.
+PORTAL_PASSWORD_CLOSED_ORGANIZATIONS = "sso.services.organizations_closed_to_passwords"  # noqa: S105
 
 # --- A second factor for every staff account in the admin (staffauth app) ---
 # Off only for local experiments: `check --deploy` refuses it off.

@@ -5,6 +5,11 @@ Every portal view, the CSV export and the history API go through these helpers, 
 organization the user is not linked to answers 404, never 403, so its existence is not revealed.
 A member whose role does not allow a page or a form answers 403, on GET and POST alike: roles
 are checked here, on the server, not only by hiding links in templates.
+
+A session remembers how it was signed in (``SIGN_IN_METHOD_KEY``): a password session never
+sees an organization that signs in through SSO only. Which organizations those are is the
+business of the app above (``PORTAL_PASSWORD_CLOSED_ORGANIZATIONS`` names its function), since
+the portal never imports it. A session that does not say how it began counts as a password one.
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from organizations.models import Organization
 
@@ -30,21 +38,48 @@ LOGIN_URL = reverse_lazy("portal:login")
 VIEWER = PortalRole.VIEWER
 ADMIN = PortalRole.ADMIN
 
+SIGN_IN_METHOD_KEY = "portal.sign_in_method"
+SIGNED_IN_AT_KEY = "portal.signed_in_at"
+PASSWORD = "password"  # noqa: S105 (a sign-in method's name)
+SSO = "sso"
 
-def organizations_for_user(user: AbstractBaseUser) -> QuerySet[Organization]:
-    """Organizations ``user`` is linked to through portal memberships.
+
+def remember_sign_in(request: HttpRequest, method: str) -> None:
+    """Note in the fresh session how and when it was signed in (call right after ``login``)."""
+    request.session[SIGN_IN_METHOD_KEY] = method
+    request.session[SIGNED_IN_AT_KEY] = timezone.now().isoformat()
+
+
+def sign_in_method(session: SessionBase) -> str:
+    return SSO if session.get(SIGN_IN_METHOD_KEY) == SSO else PASSWORD
+
+
+def closed_to_passwords() -> QuerySet[Organization]:
+    """Organizations no password session may see (those that sign in through SSO only)."""
+    return import_string(settings.PORTAL_PASSWORD_CLOSED_ORGANIZATIONS)()
+
+
+def organizations_for_user(request: HttpRequest) -> QuerySet[Organization]:
+    """Organizations the signed-in user is linked to through portal memberships, less those
+    closed to passwords when the session was signed in with a password.
 
     Staff get no special pass here: they see every organization in the admin instead, and the
     portal shows exactly what the customer sees.
     """
+    user = request.user
     if not user.is_authenticated or not user.is_active:
         return Organization.objects.none()
-    return Organization.objects.filter(portal_memberships__user=user).order_by("name")
+    organizations = Organization.objects.filter(portal_memberships__user=user)
+    if sign_in_method(request.session) == PASSWORD:
+        organizations = organizations.exclude(pk__in=closed_to_passwords().values("pk"))
+    return organizations.order_by("name")
 
 
-def administered_by(user: AbstractBaseUser) -> QuerySet[Organization]:
-    """Organizations where ``user`` holds the admin role."""
-    return organizations_for_user(user).filter(portal_memberships__role=ADMIN)
+def administered_by(request: HttpRequest) -> QuerySet[Organization]:
+    """Organizations the signed-in user may see and holds the admin role in."""
+    return organizations_for_user(request).filter(
+        portal_memberships__user=request.user, portal_memberships__role=ADMIN
+    )
 
 
 def _membership(request: HttpRequest, slug: str) -> PortalMembership:
@@ -53,11 +88,12 @@ def _membership(request: HttpRequest, slug: str) -> PortalMembership:
     user = request.user
     if not user.is_authenticated or not user.is_active:
         raise Http404("No such organization.")
-    membership = (
-        PortalMembership.objects.select_related("organization")
-        .filter(user=user, organization__slug=slug)
-        .first()
+    memberships = PortalMembership.objects.select_related("organization").filter(
+        user=user, organization__slug=slug
     )
+    if sign_in_method(request.session) == PASSWORD:
+        memberships = memberships.exclude(organization__in=closed_to_passwords().values("pk"))
+    membership = memberships.first()
     if membership is None:
         raise Http404("No such organization.")
     # Templates (the header's "Provisioning" and "Members" links) read the role from here.

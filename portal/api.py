@@ -102,7 +102,7 @@ class EventListView(generics.ListAPIView):
             if organization.slug != slug:
                 raise Http404
             return organization
-        organization = organizations_for_user(self.request.user).filter(slug=slug).first()
+        organization = organizations_for_user(self.request).filter(slug=slug).first()
         if organization is None:
             raise Http404
         return organization

@@ -51,7 +51,7 @@ SELF_SERVICE_OFF = (
 def _render(
     request: HttpRequest, template: str, organization: Organization | None, context: dict[str, Any]
 ) -> HttpResponse:
-    base = {"organization": organization, "organizations": organizations_for_user(request.user)}
+    base = {"organization": organization, "organizations": organizations_for_user(request)}
     return render(request, template, {**base, **context})
 
 
@@ -245,7 +245,7 @@ def provisioning(request: HttpRequest, organization: Organization) -> HttpRespon
             "workload": workload,
             "workload_form": WorkloadIdentityForm(initial=initial),
             "token_endpoint": oauth_services.token_endpoint_url(organization),
-            "other_organizations": administered_by(request.user).exclude(pk=organization.pk),
+            "other_organizations": administered_by(request).exclude(pk=organization.pk),
         },
     )
 

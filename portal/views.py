@@ -41,7 +41,14 @@ from scim import identity
 from scim.models import GroupMembership, ScimGroup, ScimUser
 
 from . import charts, history, people, services
-from .access import VIEWER, get_organization_for_user, organizations_for_user, portal_view
+from .access import (
+    PASSWORD,
+    VIEWER,
+    get_organization_for_user,
+    organizations_for_user,
+    portal_view,
+    remember_sign_in,
+)
 from .explanations import explain_failure
 from .forms import EventFilterForm
 from .health import organization_health, organizations_health
@@ -65,7 +72,7 @@ def _render(
 ) -> HttpResponse:
     base = {
         "organization": organization,
-        "organizations": organizations_for_user(request.user),
+        "organizations": organizations_for_user(request),
     }
     return render(request, template, {**base, **context})
 
@@ -81,6 +88,11 @@ class PortalLoginView(auth_views.LoginView):
 
     def get_form_class(self) -> type[AuthenticationForm]:
         return import_string(settings.PORTAL_AUTHENTICATION_FORM)
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        remember_sign_in(self.request, PASSWORD)
+        return response
 
 
 class PortalLogoutView(auth_views.LogoutView):
@@ -144,7 +156,7 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.GET.get("org"):
         organization = get_organization_for_user(request, request.GET["org"])
         return redirect("portal:dashboard", slug=organization.slug)
-    organizations = list(organizations_for_user(request.user))
+    organizations = list(organizations_for_user(request))
     if len(organizations) == 1:
         return redirect("portal:dashboard", slug=organizations[0].slug)
     results = organizations_health(organizations)

@@ -9,7 +9,9 @@ else is a 401 with a SCIM error body and ``WWW-Authenticate``. The credential is
 
 Around the check it applies the rate limits (``scim.ratelimit``): a client that failed too
 often at this tenant URL gets 429 before any lookup; an authenticated call spends its
-organization's budget. Each outcome is written into the request's ``scim.calls.ScimCall``.
+organization's budget, then holds one of its organization's concurrency slots
+(``core.concurrency``, ``SCIM_TENANT_CONCURRENCY``) while the view runs. Each outcome is
+written into the request's ``scim.calls.ScimCall``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_scim.constants import SCIM_CONTENT_TYPE
 from django_scim.middleware import SCIMAuthCheckMiddleware
 from django_scim.settings import scim_settings
 
+from core.concurrency import slot
 from core.credentials import authenticate_bearer, bearer_token
 
 from . import ratelimit
@@ -54,7 +58,14 @@ class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
         if response is not None:
             call.fail(response.status_code, None, "")
             return response
-        return self.get_response(request, *args, **kwargs)
+        # One organization's full-speed cycle queues here instead of taking every thread.
+        with slot(
+            settings.REDIS_URL,
+            f"scim:{call.organization.public_id}",
+            limit=settings.SCIM_TENANT_CONCURRENCY,
+            wait_seconds=settings.SCIM_TENANT_QUEUE_SECONDS,
+        ):
+            return self.get_response(request, *args, **kwargs)
 
     def authenticate(self, request: HttpRequest, call: ScimCall) -> HttpResponse | None:
         throttled = ratelimit.refuse_guessing(request, call)

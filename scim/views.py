@@ -231,7 +231,7 @@ class ScimViewMixin:
         self.call.display_name = _text(looked_up_value(query))
         queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
         try:
-            total = queryset.count()
+            objs, total = self._page_and_total(queryset, start, count)
         except (ValidationError, ValueError, TypeError, DataError) as exc:
             # Some values are only converted when the query is compiled (a malformed
             # meta.lastModified, say) or refused by the database (a NUL character in a string
@@ -239,16 +239,31 @@ class ScimViewMixin:
             raise InvalidFilter(
                 f"filter {query!r} has a value of the wrong type or an invalid character"
             ) from exc
-        return self._build_response(request, queryset, start, count, total=total)
+        return self._build_response(request, objs, start, total)
 
-    def _build_response(
-        self, request: HttpRequest, qs: Any, start: int, count: int, total: int | None = None
-    ) -> HttpResponse:
-        if total is None:
-            total = qs.count()
-        self.call.results = total
+    @staticmethod
+    def _page_and_total(qs: Any, start: int, count: int) -> tuple[list, int]:
+        """The page's resources and ``totalResults``.
+
+        A first page is read before anything is counted: when it comes back short of
+        ``count``, it holds every result, so the total is its length without a ``COUNT``
+        (every ``userName eq`` lookup Azure sends, found or not, is one statement fewer).
+        Otherwise one ``COUNT`` tells, and a later page is read only when it exists.
+        """
+        if start == 1 and count:
+            objs = list(qs.order_by("pk")[:count])
+            if len(objs) < count:
+                return objs, len(objs)
+            return objs, qs.count()
+        total = qs.count()
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1 : start - 1 + count]) if wanted else []
+        return objs, total
+
+    def _build_response(
+        self, request: HttpRequest, objs: list, start: int, total: int
+    ) -> HttpResponse:
+        self.call.results = total
         if total == 1 and len(objs) == 1 and self.call.filter:
             self.call.resource_id = str(objs[0].scim_id)
         resources = [
@@ -272,9 +287,10 @@ class ScimViewMixin:
         query = request.GET.get("filter")
         if query is not None:
             return self._search(request, query, start, count)
-        return self._build_response(
-            request, scoping.scoped_queryset(self.model_cls, request), start, count
+        objs, total = self._page_and_total(
+            scoping.scoped_queryset(self.model_cls, request), start, count
         )
+        return self._build_response(request, objs, start, total)
 
     def describe(self, obj: Any) -> None:
         self.call.resource_id = str(obj.scim_id)

@@ -12,10 +12,19 @@ cd "$(dirname "$0")/.."
 
 EXTRAS=test bash scripts/setup-venv.sh
 
-# chromium for the browser tests; xmlsec1, with which pysaml2 checks SAML signatures.
+# chromium for the browser tests; xmlsec1, with which pysaml2 checks SAML signatures;
+# SimpleSAMLphp, the real SAML IdP the browser tests sign in through (tests/sso/simplesamlphp.py),
+# with the PHP extensions it needs but does not depend on (php-xml: dom, SimpleXML; php-mbstring).
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v xmlsec1 >/dev/null 2>&1 || missing="$missing xmlsec1"
+[ -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php ] || missing="$missing simplesamlphp"
+if command -v php >/dev/null 2>&1; then
+    php -m | grep -qx dom || missing="$missing php-xml"
+    php -m | grep -qx mbstring || missing="$missing php-mbstring"
+else
+    missing="$missing php-cli php-xml php-mbstring"
+fi
 if [ -n "$missing" ]; then
     echo "Installing Debian's$missing for the tests..."
     SUDO=""

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from core.admin import ReadOnlyAdmin
 
 from . import saml, services
-from .models import SignInAttempt, SsoConfiguration
+from .models import SignInAttempt, SsoConfiguration, UnverifiedSignInCount
 
 
 class SsoConfigurationForm(forms.ModelForm):
@@ -187,5 +187,16 @@ class SignInAttemptAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+class UnverifiedSignInCountAdmin(ReadOnlyAdmin):
+    """ACS posts refused before any IdP signature vouched for them: counts only, no text."""
+
+    list_display = ["hour", "organization", "reason", "count"]
+    list_filter = ["reason", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["organization__name", "organization__slug"]
+    date_hierarchy = "hour"
+
+
 admin.site.register(SsoConfiguration, SsoConfigurationAdmin)
 admin.site.register(SignInAttempt, SignInAttemptAdmin)
+admin.site.register(UnverifiedSignInCount, UnverifiedSignInCountAdmin)

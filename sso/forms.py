@@ -61,6 +61,12 @@ class PortalSsoForm(forms.Form):
         help_text="Members of this provisioned group may sign in to the portal (as viewers; "
         "admins are invited).",
     )
+    allow_password_sign_in = forms.BooleanField(
+        label="Also allow password sign-in",
+        required=False,
+        help_text="Keep it ticked until Test single sign-on succeeds: without it, people "
+        "signed in with a password (you too) lose access to this organization at once.",
+    )
     also_apply_to = forms.ModelMultipleChoiceField(
         label="Also apply this connection to",
         queryset=Organization.objects.none(),

@@ -23,6 +23,7 @@ from portal.access import ADMIN, administered_by, organizations_for_user, portal
 from . import services
 from .forms import PortalSsoForm
 from .models import Outcome, SignInAttempt, SsoConfiguration
+from .views import UNVERIFIED_HOURS
 
 SELF_SERVICE_OFF = (
     "Kno2 has switched self-service off for {name}: ask Kno2 support to change its single sign-on."
@@ -51,12 +52,14 @@ def _refused_organizations(organizations: list[Organization]) -> list[Organizati
 def page(request: HttpRequest, organization: Organization) -> HttpResponse:
     """The single sign-on form, the values to paste, the test link and the sign-in log."""
     configuration = SsoConfiguration.objects.filter(organization=organization).first()
-    others = administered_by(request.user).exclude(pk=organization.pk)
+    others = administered_by(request).exclude(pk=organization.pk)
     initial = {
         "kind": organization.idp_kind,
         "issuer": organization.sso_issuer,
         "metadata_url": configuration.metadata_url if configuration else "",
         "portal_group": (configuration.group_names or [None])[0] if configuration else None,
+        # A first setup keeps passwords working, so the admin is not locked out before testing.
+        "allow_password_sign_in": configuration.allow_password_sign_in if configuration else True,
     }
     form = PortalSsoForm(
         request.POST or None,
@@ -82,6 +85,7 @@ def page(request: HttpRequest, organization: Organization) -> HttpResponse:
                 actor=request.user,
                 metadata_url=form.cleaned_data["metadata_url"],
                 metadata_xml=form.cleaned_data["metadata_file"],
+                allow_password_sign_in=form.cleaned_data["allow_password_sign_in"],
             )
         except ValidationError as error:
             for message in error.messages:
@@ -89,6 +93,12 @@ def page(request: HttpRequest, organization: Organization) -> HttpResponse:
         else:
             names = ", ".join(target.name for target in targets)
             messages.success(request, f"Single sign-on saved for {names}.")
+            if not organizations_for_user(request).filter(pk=organization.pk).exists():
+                # Password sign-in is now off and this session signed in with a password.
+                messages.info(request, "Sign in through single sign-on to return to it.")
+                response = redirect("portal:home")
+                response.status_code = 303
+                return response
             response = redirect("sso_portal:page", slug=organization.slug)
             response.status_code = 303
             return response
@@ -99,7 +109,7 @@ def page(request: HttpRequest, organization: Organization) -> HttpResponse:
         "sso/portal_sso.html",
         {
             "organization": organization,
-            "organizations": organizations_for_user(request.user),
+            "organizations": organizations_for_user(request),
             "sp": services.service_provider(organization),
             "configuration": configuration,
             "form": form,
@@ -110,6 +120,8 @@ def page(request: HttpRequest, organization: Organization) -> HttpResponse:
             ),
             "latest": _latest_outcome(organization),
             "attempts": list(SignInAttempt.objects.filter(organization=organization)[:50]),
+            "unverified": services.unverified_counts(organization, hours=UNVERIFIED_HOURS),
+            "unverified_hours": UNVERIFIED_HOURS,
         },
         status=status,
     )

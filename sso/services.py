@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -18,8 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
-from django.db.models.functions import Upper
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -29,8 +29,9 @@ from organizations.issuers import parse_issuer
 from organizations.models import Organization
 from organizations.services import Actor, record_audit, set_sso_issuer
 from portal import services as portal_services
-from portal.models import SSO_USERNAME_PREFIX, PortalMembership
-from scim.identity import users_named
+from portal.models import SSO_USERNAME_PREFIX, PortalMembership, SyncEvent
+from scim.calls import Operation
+from scim.identity import identity_key, users_named
 from scim.models import GroupMembership, ScimUser
 
 from . import audit, saml
@@ -40,11 +41,14 @@ from .models import (
     SignInAttempt,
     SsoConfiguration,
     SsoPortalGroup,
+    UnverifiedSignInCount,
     UsedAssertion,
 )
 
 logger = logging.getLogger(__name__)
 
+# SCIM operations after which a person keeps no portal session.
+PERSON_LEAVES = (Operation.DEACTIVATE_USER, Operation.DELETE_USER)
 # Portal accounts made for SSO sign-ins are named after the provisioned user's SCIM id.
 
 
@@ -163,7 +167,11 @@ def configure_sso(
     """
     if not metadata_url and not metadata_xml:
         raise SsoConfigurationError("Give either a metadata URL or a metadata file.")
-    names = sorted({name.strip() for name in portal_groups if name.strip()}, key=str.casefold)
+    by_key: dict[str, str] = {}
+    for name in portal_groups:
+        if name.strip():
+            by_key.setdefault(identity_key(name.strip()), name.strip())
+    names = sorted(by_key.values(), key=str.casefold)
     if not names:
         raise SsoConfigurationError("Choose at least one portal group.")
     if metadata_url and not metadata_xml:
@@ -190,7 +198,10 @@ def configure_sso(
     configuration.save()
     configuration.portal_groups.all().delete()
     SsoPortalGroup.objects.bulk_create(
-        SsoPortalGroup(configuration=configuration, display_name=name) for name in names
+        SsoPortalGroup(
+            configuration=configuration, display_name=name, display_name_key=identity_key(name)
+        )
+        for name in names
     )
     record_audit(
         organization,
@@ -213,6 +224,7 @@ def configure_identity_provider(
     actor: Actor,
     metadata_url: str = "",
     metadata_xml: str = "",
+    allow_password_sign_in: bool | None = None,
 ) -> list[SsoConfiguration]:
     """The portal's "Save single sign-on": one IdP connection (kind, issuer, metadata, portal
     groups) for each of ``organizations``, all or none. Each organization's issuer is set by
@@ -231,6 +243,7 @@ def configure_identity_provider(
                     actor=actor,
                     metadata_url=metadata_url,
                     metadata_xml=metadata_xml,
+                    allow_password_sign_in=allow_password_sign_in,
                 )
             )
         except ValidationError as exc:
@@ -363,19 +376,22 @@ def refresh_metadata(configuration: SsoConfiguration) -> RefreshResult:
 
 
 def _allowed_group(organization_id: int, user_ref: OuterRef | int) -> Exists:
-    """Whether the user is a member of a group the organization's SSO lets into the portal."""
-    names = (
-        SsoPortalGroup.objects.filter(
-            configuration__organization_id=organization_id,
-            configuration__enabled=True,
-        )
-        .annotate(key=Upper("display_name"))
-        .values("key")
-    )
+    """Whether the user is a member of a group the organization's SSO lets into the portal.
+
+    Groups are compared by their SCIM identity keys (``scim.identity.identity_key``), decided
+    in Python and stored on both sides, never by SQL ``UPPER()``, whose folding depends on the
+    database and its collation.
+    """
+    keys = SsoPortalGroup.objects.filter(
+        configuration__organization_id=organization_id,
+        configuration__enabled=True,
+    ).values("display_name_key")
     return Exists(
-        GroupMembership.objects.filter(user_id=user_ref)
-        .annotate(key=Upper("group__display_name"))
-        .filter(key__in=names, group__organization_id=organization_id)
+        GroupMembership.objects.filter(
+            user_id=user_ref,
+            group__organization_id=organization_id,
+            group__display_name_key__in=keys,
+        )
     )
 
 
@@ -395,13 +411,17 @@ def sso_session_is_valid(organization_id: int, scim_user_id: int) -> bool:
 
 @dataclass(frozen=True)
 class SignInResult:
-    attempt: SignInAttempt
+    """What an ACS post came to. ``attempt`` is the sign-in log row, written only when the IdP's
+    signature vouched for the response; ``reason`` says why it was refused, if it was."""
+
+    reason: str = ""
+    attempt: SignInAttempt | None = None
     portal_user: AbstractBaseUser | None = None
     scim_user: ScimUser | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.attempt.outcome == Outcome.ACCEPTED
+        return self.portal_user is not None
 
 
 def record_attempt(
@@ -412,6 +432,7 @@ def record_attempt(
     detail: str = "",
     client_ip: str | None = None,
 ) -> SignInAttempt:
+    """Write one sign-in log row: only for a response whose IdP signature verified."""
     return SignInAttempt.objects.create(
         organization=organization,
         name_id=name_id[:255],
@@ -420,6 +441,56 @@ def record_attempt(
         detail=detail[:500],
         client_ip=client_ip,
     )
+
+
+def count_unverified(
+    organization: Organization, reason: str, *, at: datetime | None = None
+) -> None:
+    """Count one ACS post refused before any IdP signature vouched for it, in the hour's row for
+    its reason: an UPDATE, and on the hour's first such refusal an INSERT (a concurrent first
+    refusal retries the UPDATE). Nothing of the post itself is kept."""
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    bump = UnverifiedSignInCount.objects.filter(organization=organization, hour=hour, reason=reason)
+    if bump.update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            UnverifiedSignInCount.objects.create(
+                organization=organization, hour=hour, reason=reason, count=1
+            )
+    except IntegrityError:
+        bump.update(count=F("count") + 1)
+
+
+def unverified_counts(
+    organization: Organization, *, hours: int, now: datetime | None = None
+) -> list[tuple[str, int]]:
+    """``(reason label, count)`` of the unverified refusals of the last ``hours`` hours (the
+    oldest hour counts whole), most frequent first."""
+    since = ((now or timezone.now()) - timedelta(hours=hours)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    totals: dict[str, int] = {}
+    for reason, count in UnverifiedSignInCount.objects.filter(
+        organization=organization, hour__gte=since
+    ).values_list("reason", "count"):
+        totals[reason] = totals.get(reason, 0) + count
+    labels = dict(RefusalReason.choices)
+    return sorted(
+        ((labels.get(reason, reason), total) for reason, total in totals.items()),
+        key=lambda item: (-item[1], item[0]),
+    )
+
+
+@transaction.atomic
+def prune_sign_in_log(*, older_than_days: int | None = None, now: datetime | None = None) -> int:
+    """Delete sign-in log rows and unverified counts older than ``SSO_SIGN_IN_RETENTION_DAYS``;
+    return how many log rows went."""
+    days = settings.SSO_SIGN_IN_RETENTION_DAYS if older_than_days is None else older_than_days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = SignInAttempt.objects.filter(created_at__lt=cutoff).delete()
+    UnverifiedSignInCount.objects.filter(hour__lt=cutoff).delete()
+    return deleted
 
 
 def start_sign_in(configuration: SsoConfiguration, relay_state: str) -> tuple[str, str]:
@@ -479,6 +550,26 @@ def portal_user_for(scim_user: ScimUser) -> AbstractBaseUser:
     return user
 
 
+def sign_in_key(name: str) -> str:
+    """What two NameIDs (or a NameID and a userName) must share to be the same person at
+    sign-in: canonical composition, then lower case. No compatibility folding, unlike the
+    identity key: ``jordan@contoſo.com`` (long s) and fullwidth letters are other names to the
+    IdP, so they are other names here."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def provisioned_user_named(organization: Organization, name_id: str) -> ScimUser | None:
+    """The organization's provisioned user whose userName is ``name_id`` ignoring case only.
+
+    The identity key (indexed, unique per organization) narrows to the one candidate; the
+    candidate must then match by ``sign_in_key``, the stricter rule.
+    """
+    candidate = users_named(organization, name_id).first()
+    if candidate is None or sign_in_key(candidate.user_name) != sign_in_key(name_id):
+        return None
+    return candidate
+
+
 def _still_trusted(configuration: SsoConfiguration) -> bool:
     """Whether the configured IdP is still the organization's identity provider, by the same
     rules as ``check_idp_matches_issuer`` but without parsing the metadata again: a second line
@@ -507,20 +598,28 @@ def complete_sign_in(
     *,
     client_ip: str | None = None,
 ) -> SignInResult:
-    """Check the posted response and decide; every outcome is recorded."""
+    """Check the posted response and decide.
+
+    A response the IdP's signature vouched for is written to the sign-in log, accepted or
+    refused, naming the person. Anything else is only counted (``count_unverified``): anyone
+    can post to the ACS, and what they post must not reach the customer's log.
+    """
     organization = configuration.organization
 
-    def refuse(reason: str, name_id: str = "", detail: str = "") -> SignInResult:
-        return SignInResult(
-            record_attempt(
-                organization, name_id=name_id, reason=reason, detail=detail, client_ip=client_ip
-            )
+    def refuse(reason: str, name_id: str, detail: str = "") -> SignInResult:
+        attempt = record_attempt(
+            organization, name_id=name_id, reason=reason, detail=detail, client_ip=client_ip
         )
+        return SignInResult(reason, attempt)
+
+    def count(reason: str) -> SignInResult:
+        count_unverified(organization, reason)
+        return SignInResult(reason)
 
     if not configuration.enabled:
-        return refuse(RefusalReason.SSO_DISABLED)
+        return count(RefusalReason.SSO_DISABLED)
     if not _still_trusted(configuration):
-        return refuse(RefusalReason.WRONG_ISSUER)
+        return count(RefusalReason.WRONG_ISSUER)
     try:
         assertion = saml.verify_response(
             service_provider(organization),
@@ -530,11 +629,13 @@ def complete_sign_in(
             outstanding,
         )
     except saml.ResponseRefused as exc:
-        return refuse(exc.reason, detail=exc.detail)
+        if exc.name_id is None:
+            return count(exc.reason)
+        return refuse(exc.reason, exc.name_id, exc.detail)
     name_id = assertion.name_id
     if not _remember_assertion(organization, assertion):
         return refuse(RefusalReason.REPLAYED, name_id)
-    scim_user = users_named(organization, name_id).first()
+    scim_user = provisioned_user_named(organization, name_id)
     if scim_user is None:
         return refuse(RefusalReason.NOT_PROVISIONED, name_id)
     if not scim_user.is_active:
@@ -543,7 +644,7 @@ def complete_sign_in(
         return refuse(RefusalReason.NOT_IN_GROUP, name_id, " or ".join(configuration.group_names))
     user = portal_user_for(scim_user)
     attempt = record_attempt(organization, name_id=name_id, client_ip=client_ip)
-    return SignInResult(attempt, portal_user=user, scim_user=scim_user)
+    return SignInResult("", attempt, portal_user=user, scim_user=scim_user)
 
 
 def organization_is_sso_only(organization: Organization) -> bool:
@@ -570,3 +671,44 @@ def password_sign_in_allowed(user: AbstractBaseUser) -> bool:
 
 def session_expiry(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) + timedelta(seconds=settings.SSO_SESSION_MAX_AGE_SECONDS)
+
+
+def organizations_closed_to_passwords() -> QuerySet[Organization]:
+    """Organizations that sign in through SSO only: switched on, without "also allow password
+    sign-in". The portal hides them from password sessions
+    (``PORTAL_PASSWORD_CLOSED_ORGANIZATIONS``)."""
+    return Organization.objects.filter(
+        sso_configuration__enabled=True, sso_configuration__allow_password_sign_in=False
+    )
+
+
+def password_session_is_valid(user: AbstractBaseUser, signed_in_at: datetime | None) -> bool:
+    """One query, on every request of a tenant admin's password session: may it go on?
+
+    It ends once every organization of the account signs in through SSO only (an account
+    without organizations is left alone), and once SCIM deactivated or deleted the person in
+    one of those organizations after the session began: a successful deactivation or deletion
+    in the sync history whose subject is the account's email or username by the SCIM identity
+    rule. Nothing is done at SCIM time, so provisioning costs no query more; a session that does
+    not say when it began counts as begun before any such event.
+    """
+    memberships = PortalMembership.objects.filter(user_id=OuterRef("pk"))
+    open_membership = memberships.exclude(
+        organization__in=organizations_closed_to_passwords().values("pk")
+    )
+    names = {identity_key(name) for name in (user.email, user.get_username()) if name}
+    departed = SyncEvent.objects.filter(
+        organization__portal_memberships__user_id=OuterRef("pk"),
+        operation__in=PERSON_LEAVES,
+        succeeded=True,
+        subject_key__in=names,
+    )
+    if signed_in_at is not None:
+        departed = departed.filter(created_at__gt=signed_in_at)
+    return (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .filter(Q(Exists(open_membership)) | ~Q(Exists(memberships)))
+        .exclude(Exists(departed))
+        .exists()
+    )

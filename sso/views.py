@@ -9,6 +9,7 @@ SameSite=None and Secure over https, and lives ``SSO_REQUEST_MAX_AGE_SECONDS``.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from urllib.parse import urlencode
 
@@ -24,15 +25,33 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from core import ratelimit
 from core.ratelimit import client_ip_or_none
+from organizations.models import Organization
+from portal.access import SSO, remember_sign_in
 
 from . import saml, services
-from .models import SsoConfiguration
+from .models import RefusalReason, SsoConfiguration
 
 REQUEST_COOKIE = "kno2_sso_request"
 REQUEST_SALT = "sso.authn-request"
 SESSION_KEY = "sso"
 PORTAL_HOME = "/portal/"
+# Refusals cured by a setting at the IdP (not an attack signal): the refusal page says which.
+EXPLAINED_REFUSALS = frozenset(
+    {
+        RefusalReason.UNSOLICITED,
+        RefusalReason.WEAK_ALGORITHM,
+        RefusalReason.NAMEID_PERSISTENT,
+        RefusalReason.NAMEID_TRANSIENT,
+        RefusalReason.NAMEID_FORMAT,
+    }
+)
+
+# The portal's SSO page totals the responses refused unverified over this many hours.
+UNVERIFIED_HOURS = 24
+
+logger = logging.getLogger(__name__)
 
 
 def safe_next(value: str | None) -> str:
@@ -101,15 +120,55 @@ def _pending_request(request: HttpRequest, organization_id: int) -> dict | None:
     return value
 
 
+def _refused(request: HttpRequest, message: str, status: int, **context: str) -> HttpResponse:
+    """The refusal page; ``reason``, ``explanation`` and ``login_url`` say what to change when a
+    setting at the IdP causes the refusal."""
+    response = render(request, "sso/refused.html", {"message": message, **context}, status=status)
+    response.delete_cookie(REQUEST_COOKIE, path="/sso/")
+    return response
+
+
+def _over_rate(request: HttpRequest, organization: Organization) -> int | None:
+    """Seconds to wait once this client has posted ``SSO_ACS_RATE`` times to this organization's
+    ACS, else ``None``. Counted before anything is parsed, by the fail-open limiter."""
+    spent = ratelimit.usage(
+        request,
+        "sso-acs",
+        f"{ratelimit.client_address(request)}|{organization.public_id}",
+        settings.SSO_ACS_RATE,
+        increment=True,
+    )
+    if spent is None or not spent["should_limit"]:
+        return None
+    return max(1, spent["time_left"])
+
+
 @csrf_exempt  # the IdP posts here; the response's signature and InResponseTo protect it
 @never_cache
 @require_POST
 def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The ACS. Anyone can post here, and checking a response costs pysaml2's schema
+    validation and an xmlsec1 run, so the cheap refusals come first: a client over
+    ``SSO_ACS_RATE`` for this organization (429), then a ``SAMLResponse`` longer than
+    ``SSO_MAX_RESPONSE_BYTES`` in its base64 form (413), neither decoded nor parsed."""
     configuration = _configuration(public_id)
     organization = configuration.organization
+    retry_after = _over_rate(request, organization)
+    if retry_after is not None:
+        logger.warning("sso acs rate limit reached org=%s", organization.pk)
+        response = _refused(
+            request, "Too many sign-in attempts from your network: try again in a few minutes.", 429
+        )
+        response["Retry-After"] = str(retry_after)
+        return response
     saml_response = request.POST.get("SAMLResponse", "")
     if not saml_response:
         return HttpResponseBadRequest("SAMLResponse missing.")
+    if len(saml_response) > settings.SSO_MAX_RESPONSE_BYTES:
+        services.count_unverified(organization, RefusalReason.TOO_LARGE)
+        return _refused(
+            request, "The sign-in response is larger than any identity provider sends.", 413
+        )
     pending = _pending_request(request, organization.pk)
     outstanding = {pending["id"]: pending["next"]} if pending else {}
     result = services.complete_sign_in(
@@ -119,18 +178,18 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         client_ip=client_ip_or_none(request),
     )
     if not result.accepted:
-        response = render(
+        reason = result.reason
+        return _refused(
             request,
-            "sso/refused.html",
-            {
-                "message": "Single sign-on did not let you in. Your organization's Kno2 "
-                "administrators can see why in the portal's sign-in log.",
-            },
-            status=403,
+            "Single sign-on did not let you in. Your organization's Kno2 "
+            "administrators can see why in the portal's sign-in log.",
+            403,
+            reason=reason,
+            explanation=RefusalReason(reason).label if reason in EXPLAINED_REFUSALS else "",
+            login_url=services.service_provider(organization).login_url,
         )
-        response.delete_cookie(REQUEST_COOKIE, path="/sso/")
-        return response
     login(request, result.portal_user, backend="django.contrib.auth.backends.ModelBackend")
+    remember_sign_in(request, SSO)
     request.session[SESSION_KEY] = {
         "org": organization.pk,
         "user": result.scim_user.pk,
@@ -145,10 +204,11 @@ def assertion_consumer(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 
 @require_GET
 def sp_metadata(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    configuration = _configuration(public_id)
-    sp = services.service_provider(configuration.organization)
+    """Our SP metadata, served before single sign-on is configured too: many IdPs are set up
+    from it first, and only then publish the metadata we configure from."""
+    organization = get_object_or_404(Organization, public_id=public_id)
     return HttpResponse(
-        saml.sp_metadata(sp, configuration.metadata_xml),
+        saml.sp_metadata(services.service_provider(organization)),
         content_type="application/samlmetadata+xml",
     )
 

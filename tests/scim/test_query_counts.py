@@ -61,6 +61,26 @@ def test_a_filtered_user_search_costs_a_fixed_number_of_queries(
     assert response.json()["totalResults"] == 11
 
 
+def test_an_azure_lookup_that_finds_nobody_costs_one_query_past_auth(
+    scim, hundred_users, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(AUTH + 1) as captured:  # the page, short: no COUNT
+        response = scim.get("/Users", {"filter": 'userName eq "nobody@example.com"'})
+
+    assert response.json()["totalResults"] == 0
+    assert not any("COUNT(" in q["sql"] for q in captured.captured_queries)
+
+
+def test_an_azure_lookup_that_finds_its_user_costs_two_queries_past_auth(
+    scim, hundred_users, django_assert_max_num_queries
+):
+    user_name = hundred_users[7].user_name
+    with django_assert_max_num_queries(AUTH + 2):  # the page, the page's groups
+        response = scim.get("/Users", {"filter": f'userName eq "{user_name}"'})
+
+    assert response.json()["totalResults"] == 1
+
+
 def test_reading_a_10000_member_group_without_members_does_not_touch_them(
     scim, django_assert_max_num_queries
 ):

@@ -7,6 +7,7 @@ from scim import services as scim_services
 from scim.models import ScimGroup, ScimUser
 from sso import services
 from tests import factories
+from tests.conftest import free_port, launch_gunicorn
 
 from .idp import TestIdp
 
@@ -14,6 +15,20 @@ from .idp import TestIdp
 @pytest.fixture(autouse=True)
 def _loopback_metadata(settings):
     settings.OUTBOUND_ALLOW_LOOPBACK = True
+
+
+@pytest.fixture(scope="module")
+def sso_server(django_db_setup, tmp_path_factory):
+    """gunicorn whose PUBLIC_BASE_URL is its own loopback address, so the IdP posts back to it."""
+    port = free_port()
+    server = launch_gunicorn(
+        tmp_path_factory.mktemp("sso-gunicorn"),
+        port=port,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        ALLOWED_HOSTS="127.0.0.1",
+    )
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -227,12 +227,33 @@ class TestIdp:
         audience: str | None = None,
         destination: str | None = None,
         issuer: str | None = None,
+        sign_alg: str = SIG_RSA_SHA256,
+        digest_alg: str = DIGEST_SHA256,
+        name_id_format: str = NAMEID_FORMAT_EMAILADDRESS,
+        without_conditions: bool = False,
         audience_restriction: bool = True,
     ) -> str:
         """The signed response XML (not yet base64) for ``name_id``, as Entra would send it
-        (without ``audience_restriction``, its assertion names no audience at all)."""
+        (without ``audience_restriction``, its assertion names no audience at all).
+
+        ``without_conditions`` drops the assertion's ``<Conditions>`` before signing it, so the
+        assertion is validly signed but names no audience and no validity period.
+        """
         sp = services.service_provider(organization)
         server = self.server_for(organization, key=key, entity_id=issuer)
+        if without_conditions:
+            unsigned = self.response(
+                organization,
+                in_response_to,
+                name_id=name_id,
+                key=key,
+                sign_assertion=False,
+                audience=audience,
+                destination=destination,
+                issuer=issuer,
+                name_id_format=name_id_format,
+            )
+            return _sign_assertion_without_conditions(server, unsigned, sign_alg, digest_alg)
         release = (
             {}
             if audience_restriction
@@ -243,15 +264,15 @@ class TestIdp:
             in_response_to=in_response_to,
             destination=destination or sp.acs_url,
             sp_entity_id=audience or sp.entity_id,
-            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id or self.current_user),
+            name_id=NameID(format=name_id_format, text=name_id or self.current_user),
             authn={
                 "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:Password",
                 "authn_auth": self.entity_id,
             },
             sign_assertion=sign_assertion,
             sign_response=sign_response,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_alg=sign_alg,
+            digest_alg=digest_alg,
             **release,
         )
         return str(response)
@@ -284,6 +305,22 @@ class TestIdp:
         # The request's Issuer is our SP entity id, .../sso/<organization public id>.
         start = xml.index("/sso/") + len("/sso/")
         return xml[start : start + 36]
+
+
+def _sign_assertion_without_conditions(
+    server: Server, unsigned_xml: str, sign_alg: str, digest_alg: str
+) -> str:
+    """Remove the assertion's Conditions, then sign the assertion as the IdP would."""
+    from saml2 import class_name, samlp
+    from saml2.sigver import pre_signature_part
+
+    response = samlp.response_from_string(unsigned_xml)
+    assertion = response.assertion[0]
+    assertion.conditions = None
+    assertion.signature = pre_signature_part(
+        assertion.id, server.sec.my_cert, 1, sign_alg=sign_alg, digest_alg=digest_alg
+    )
+    return server.sec.sign_statement(str(response), class_name(assertion), node_id=assertion.id)
 
 
 def encode(xml: str) -> str:

@@ -13,24 +13,9 @@ from portal import services as portal_services
 from sso import services
 from sso.models import RefusalReason, SignInAttempt
 from tests import factories
-from tests.conftest import free_port, launch_gunicorn
 
 from .conftest import provision_group, provision_user
 from .idp import encode
-
-
-@pytest.fixture(scope="module")
-def sso_server(django_db_setup, tmp_path_factory):
-    """gunicorn whose PUBLIC_BASE_URL is its own loopback address, so the IdP posts back to it."""
-    port = free_port()
-    server = launch_gunicorn(
-        tmp_path_factory.mktemp("sso-gunicorn"),
-        port=port,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        ALLOWED_HOSTS="127.0.0.1",
-    )
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -36,6 +38,12 @@ def _client(user) -> Client:
 
 
 @pytest.fixture
+def sso_with_passwords(sso):
+    """SSO on, and password sessions (the test clients') still allowed."""
+    return services.set_password_sign_in(sso, True, actor=None)
+
+
+@pytest.fixture
 def admin(organization):
     return _member(organization, PortalRole.ADMIN)
 
@@ -57,6 +65,7 @@ def _form(idp, **overrides) -> dict:
             "Kno2fy.xml", idp.metadata_document.encode(), content_type="text/xml"
         ),
         "portal_group": "Kno2 Admins",
+        "allow_password_sign_in": "on",
     }
     data.update(overrides)
     return data
@@ -273,7 +282,9 @@ def test_saving_is_refused_while_self_service_is_switched_off(
     assert not SsoConfiguration.objects.filter(organization=organization).exists()
 
 
-def test_the_test_button_opens_an_sp_initiated_sign_in_in_a_new_tab(organization, admin, sso):
+def test_the_test_button_opens_an_sp_initiated_sign_in_in_a_new_tab(
+    organization, admin, sso_with_passwords
+):
     page = _client(admin).get(_url(organization)).content.decode()
     start = f"/sso/{organization.public_id}/login/?next=/portal/o/{organization.slug}/sso/"
     assert (
@@ -282,7 +293,9 @@ def test_the_test_button_opens_an_sp_initiated_sign_in_in_a_new_tab(organization
     ) in page
 
 
-def test_the_latest_sign_in_outcome_is_reported_for_polling(organization, admin, sso):
+def test_the_latest_sign_in_outcome_is_reported_for_polling(
+    organization, admin, sso_with_passwords
+):
     services.record_attempt(organization, name_id="casey@contoso.com", reason="not_provisioned")
 
     answer = _client(admin).get(f"{_url(organization)}latest.json").json()
@@ -293,7 +306,7 @@ def test_the_latest_sign_in_outcome_is_reported_for_polling(organization, admin,
     )
 
 
-def test_a_viewer_cannot_poll_the_sign_in_log(organization, viewer, sso):
+def test_a_viewer_cannot_poll_the_sign_in_log(organization, viewer, sso_with_passwords):
     SignInAttempt.objects.create(organization=organization, outcome="accepted", name_id="a@b.c")
     assert _client(viewer).get(f"{_url(organization)}latest.json").status_code == 403
 
@@ -329,3 +342,23 @@ def test_applying_to_an_organization_whose_self_service_is_off_changes_neither(
 
     assert "Kno2 has switched self-service off for Lakeside Hospital" in answer.content.decode()
     assert not SsoConfiguration.objects.exists()
+
+
+def test_a_first_setup_offers_to_keep_password_sign_in(organization, admin, admins_group):
+    page = _client(admin).get(_url(organization)).content.decode()
+    checkbox = re.search(r"<input[^>]*name=\"allow_password_sign_in\"[^>]*>", page)
+    assert " checked" in checkbox.group(0)
+
+
+def test_switching_password_sign_in_off_sends_a_password_session_home(
+    organization, admin, idp, admins_group
+):
+    data = _form(idp)
+    del data["allow_password_sign_in"]
+    client = _client(admin)
+    answer = client.post(_url(organization), data)
+
+    assert answer.status_code == 303
+    assert answer["Location"] == "/portal/"
+    assert SsoConfiguration.objects.get(organization=organization).allow_password_sign_in is False
+    assert client.get(_url(organization))["Location"].startswith("/portal/login/")
