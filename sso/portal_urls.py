@@ -4,9 +4,10 @@ path, and the portal's templates link to it only when it is there."""
 
 from django.urls import path
 
-from . import views
+from . import portal_views
 
 app_name = "sso_portal"
 urlpatterns = [
-    path("", views.portal_sso, name="page"),
+    path("", portal_views.page, name="page"),
+    path("latest.json", portal_views.latest_sign_in, name="latest"),
 ]

@@ -27,7 +27,7 @@ from core import outbound
 from organizations.identity import IdentityProviderConnection, IdentityProviderKind
 from organizations.issuers import parse_issuer
 from organizations.models import Organization
-from organizations.services import Actor, record_audit
+from organizations.services import Actor, record_audit, set_sso_issuer
 from portal import services as portal_services
 from portal.models import SSO_USERNAME_PREFIX, PortalMembership, SyncEvent
 from scim.calls import Operation
@@ -212,6 +212,47 @@ def configure_sso(
         portal_groups=names,
     )
     return configuration
+
+
+@transaction.atomic
+def configure_identity_provider(
+    organizations: list[Organization],
+    *,
+    kind: str,
+    issuer: str,
+    portal_groups: list[str],
+    actor: Actor,
+    metadata_url: str = "",
+    metadata_xml: str = "",
+    allow_password_sign_in: bool | None = None,
+) -> list[SsoConfiguration]:
+    """The portal's "Save single sign-on": one IdP connection (kind, issuer, metadata, portal
+    groups) for each of ``organizations``, all or none. Each organization's issuer is set by
+    ``set_sso_issuer`` (a change ends the old IdP's trust) and its SSO by ``configure_sso``,
+    both audited per organization; a metadata URL is fetched once for all of them."""
+    if metadata_url and not metadata_xml:
+        metadata_xml = fetch_metadata(metadata_url)
+    configurations = []
+    for organization in organizations:
+        try:
+            set_sso_issuer(organization, issuer, actor=actor, kind=kind)
+            configurations.append(
+                configure_sso(
+                    organization,
+                    portal_groups=portal_groups,
+                    actor=actor,
+                    metadata_url=metadata_url,
+                    metadata_xml=metadata_xml,
+                    allow_password_sign_in=allow_password_sign_in,
+                )
+            )
+        except ValidationError as exc:
+            if len(organizations) == 1:
+                raise
+            raise SsoConfigurationError(
+                [f"{organization.name}: {message}" for message in exc.messages]
+            ) from exc
+    return configurations
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""SAML endpoints of each organization (/sso/<public id>/...) and the portal's SSO page.
+"""SAML endpoints of each organization (/sso/<public id>/...); the portal's SSO page is in
+``portal_views``.
 
 The AuthnRequest id and where to go afterwards travel in a short-lived signed cookie of their
 own, not in the session: the IdP posts the response from another site, and the session cookie
@@ -27,11 +28,10 @@ from django.views.decorators.http import require_GET, require_POST
 from core import ratelimit
 from core.ratelimit import client_ip_or_none
 from organizations.models import Organization
-from portal.access import SSO, organizations_for_user, remember_sign_in
-from portal.views import with_organization
+from portal.access import SSO, remember_sign_in
 
 from . import saml, services
-from .models import RefusalReason, SignInAttempt, SsoConfiguration
+from .models import RefusalReason, SsoConfiguration
 
 REQUEST_COOKIE = "kno2_sso_request"
 REQUEST_SALT = "sso.authn-request"
@@ -233,22 +233,3 @@ def start(request: HttpRequest) -> HttpResponse:
     target = reverse("sso:login", args=[configuration.organization.public_id])
     target = f"{target}?{urlencode({'next': safe_next(request.GET.get('next'))})}"
     return render(request, "sso/continue.html", {"target": target})
-
-
-@with_organization
-def portal_sso(request: HttpRequest, organization: Organization) -> HttpResponse:
-    """What the customer pastes into Entra, and who signed in or was refused."""
-    configuration = SsoConfiguration.objects.filter(organization=organization).first()
-    return render(
-        request,
-        "sso/portal_sso.html",
-        {
-            "organization": organization,
-            "organizations": organizations_for_user(request),
-            "sp": services.service_provider(organization),
-            "configuration": configuration,
-            "attempts": list(SignInAttempt.objects.filter(organization=organization)[:50]),
-            "unverified": services.unverified_counts(organization, hours=UNVERIFIED_HOURS),
-            "unverified_hours": UNVERIFIED_HOURS,
-        },
-    )

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from portal import services as portal_services
 from sso import services
 from sso.models import RefusalReason, SignInAttempt
 from tests import factories
@@ -63,6 +64,11 @@ def test_the_portal_sso_page_copies_the_reply_url_and_shows_who_was_refused(
     browser, sso_server, world, idp, organization
 ):
     outsider = provision_user(organization, "casey@contoso.com")
+    # The SSO page is for the organization's admins: jordan was invited as one.
+    invitation, _ = portal_services.invite(
+        organization, email="jordan@contoso.com", role="admin", actor=None, send=False
+    )
+    portal_services.accept_invitation_for_sso(invitation.pk)
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(10_000)

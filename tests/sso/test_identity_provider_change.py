@@ -8,6 +8,7 @@ import pytest
 
 from organizations import services as org_services
 from organizations.models import AuditRecord
+from portal.models import PortalMembership, PortalRole
 from sso import services
 from sso.models import RefusalReason, UnverifiedSignInCount
 from tests import factories
@@ -20,7 +21,10 @@ NEW_TENANT_ISSUER = f"https://sts.windows.net/{factories.TENANT_B}/"
 
 @pytest.fixture
 def tenant_client(client, organization):
-    client.force_login(make_tenant_admin(organization))
+    """A customer admin of ``organization``: the Single sign-on page is for admins only."""
+    user = make_tenant_admin(organization)
+    PortalMembership.objects.filter(user=user).update(role=PortalRole.ADMIN)
+    client.force_login(user)
     return client
 
 

@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from portal.models import PortalMembership
+from portal import services as portal_services
+from portal.models import PortalMembership, PortalRole
 from scim import services as scim_services
 from sso import services
 from tests import factories
@@ -17,7 +18,20 @@ from . import flow
 
 @pytest.fixture
 def signed_in(client, sso, jordan, idp, organization):
-    """``client`` holds jordan's SSO portal session."""
+    """``client`` holds jordan's SSO portal session: a member of the portal group, a viewer."""
+    request = flow.request_id(idp, organization, flow.start(client, organization))
+    flow.post(client, organization, idp.response(organization, request))
+    assert client.get(f"/portal/o/{organization.slug}/").status_code == 200
+    return client
+
+
+@pytest.fixture
+def signed_in_admin(client, sso, jordan, idp, organization):
+    """``client`` holds jordan's SSO portal session after an accepted admin invitation."""
+    invitation, _ = portal_services.invite(
+        organization, email=jordan.user_name, role=PortalRole.ADMIN, actor=None, send=False
+    )
+    portal_services.accept_invitation_for_sso(invitation.pk)
     request = flow.request_id(idp, organization, flow.start(client, organization))
     flow.post(client, organization, idp.response(organization, request))
     assert client.get(f"/portal/o/{organization.slug}/").status_code == 200
@@ -124,8 +138,19 @@ def test_password_sign_in_is_unaffected_for_an_organization_without_sso(
     assert factories.sign_in(client, "/portal/login/", user.username, "tenant-password-1")
 
 
+def test_a_portal_group_member_signs_in_as_a_viewer(signed_in, organization):
+    membership = PortalMembership.objects.get(user__username__startswith="sso-")
+    assert membership.role == PortalRole.VIEWER
+
+
+def test_a_portal_group_member_without_an_admin_invitation_cannot_open_the_sso_page(
+    signed_in, organization
+):
+    assert signed_in.get(f"/portal/o/{organization.slug}/sso/").status_code == 403
+
+
 def test_the_portal_shows_the_values_for_entra_and_the_refusals(
-    client, sso, idp, organization, signed_in
+    client, sso, idp, organization, signed_in_admin
 ):
     from .conftest import provision_user
 
@@ -133,15 +158,17 @@ def test_the_portal_shows_the_values_for_entra_and_the_refusals(
     other = client.__class__()
     request = flow.request_id(idp, organization, flow.start(other, organization))
     flow.post(other, organization, idp.response(organization, request, name_id="casey@contoso.com"))
-    page = signed_in.get(f"/portal/o/{organization.slug}/sso/").content.decode()
+    page = signed_in_admin.get(f"/portal/o/{organization.slug}/sso/").content.decode()
     sp = services.service_provider(organization)
     assert f'value="{sp.acs_url}"' in page
     assert "casey@contoso.com was refused: not in Kno2 Admins" in page
     assert "jordan@contoso.com signed in" in page
 
 
-def test_the_portal_navigation_links_to_the_organizations_sso_page(signed_in, organization):
-    page = signed_in.get(f"/portal/o/{organization.slug}/").content.decode()
+def test_the_portal_navigation_links_an_admin_to_the_organizations_sso_page(
+    signed_in_admin, organization
+):
+    page = signed_in_admin.get(f"/portal/o/{organization.slug}/").content.decode()
     assert f'<a href="/portal/o/{organization.slug}/sso/">Single sign-on</a>' in page
 
 

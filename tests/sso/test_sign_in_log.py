@@ -8,6 +8,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from portal import services as portal_services
 from sso import services
 from sso.models import RefusalReason, SignInAttempt, UnverifiedSignInCount
 
@@ -38,6 +39,11 @@ def test_unverified_refusals_of_one_hour_share_one_counter(client, sso, jordan, 
 def test_the_portal_never_shows_the_destination_an_attacker_wrote(
     client, sso, jordan, idp, organization
 ):
+    # The SSO page is for the organization's admins: jordan was invited as one.
+    invitation, _ = portal_services.invite(
+        organization, email=jordan.user_name, role="admin", actor=None, send=False
+    )
+    portal_services.accept_invitation_for_sso(invitation.pk)
     xml = _signed_in_response(
         idp, organization, client, destination="https://evil.example/call-0800-scam/"
     )
