@@ -380,19 +380,20 @@ def group_list(request: HttpRequest, organization: Organization) -> HttpResponse
 
 
 def _find_resource(organization: Organization, model_name: str, key: str) -> Any:
+    """The user or group ``key`` names: its SCIM id (what the portal's own links carry, one
+    indexed query), else its userName or displayName by the identity rule."""
     model = ScimUser if model_name == "ScimUser" else ScimGroup
-    rows = model.objects.filter(organization=organization)
-    found = (
-        identity.users_named(organization, key).first()
-        if model is ScimUser
-        else identity.group_named(organization, key)
-    )
-    if found is None:
-        try:
-            found = rows.filter(scim_id=uuid.UUID(key)).first()
-        except ValueError:
-            found = None
-    return found
+    try:
+        scim_id = uuid.UUID(key)
+    except ValueError:
+        scim_id = None
+    if scim_id is not None:
+        found = model.objects.filter(organization=organization, scim_id=scim_id).first()
+        if found is not None:
+            return found
+    if model is ScimUser:
+        return identity.users_named(organization, key).first()
+    return identity.group_named(organization, key)
 
 
 def _group_page(request: HttpRequest, organization: Organization, key: str) -> HttpResponse:
