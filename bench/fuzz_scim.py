@@ -8,13 +8,16 @@
 Requests mix valid Azure-shaped calls with broken ones: random and mutated JSON bodies, wrong
 types, unknown attributes, malformed and hostile filters, odd PATCH paths and ops, wrong content
 types, invalid UTF-8, oversized bodies, unknown methods, bad pagination and missing or forged
-tokens. It prints a table of status codes and the first examples of any 5xx, then one JSON line;
+tokens; and the organization's unauthenticated identity edges beside its tenant URL (the SAML ACS
+and the OAuth token endpoint) with garbled, oversized and forged input. It prints a table of
+status codes and the first examples of any 5xx, then one JSON line;
 it exits 1 if the server answered any 5xx or stopped answering.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import random
@@ -297,6 +300,8 @@ class Fuzzer:
                     "/Schemas/urn:x",
                 ]
             )
+        elif roll < 0.96:
+            return self.identity_edge()
         else:
             headers["Authorization"] = self.rng.choice(
                 [
@@ -316,6 +321,43 @@ class Fuzzer:
             "params": params,
             "data": data,
             "headers": headers,
+        }
+
+    def identity_edge(self) -> dict:
+        """The organization's unauthenticated identity edges beside its tenant URL: its SAML ACS
+        and its OAuth token endpoint, with garbled, oversized and forged input."""
+        base, _, tenant = self.tenant_url.rstrip("/").rpartition("/scim/v2/")
+        if self.rng.random() < 0.5:
+            document = self.rng.choice(
+                [b"<samlp:Response/>", b"<a>" * 5000, self.text(200).encode(), b"\xff\xfe"]
+            )
+            saml_response = self.rng.choice(
+                [base64.b64encode(document).decode(), self.text(80), "A" * 400_000, ""]
+            )
+            return {
+                "method": "POST",
+                "url": f"{base}/sso/{tenant}/acs/",
+                "params": {},
+                "data": {"SAMLResponse": saml_response, "RelayState": self.text(40)},
+                "headers": {},
+            }
+        credentials = self.rng.choice([b"\xff\xfe:\xc3\x28", b"k2c_x:y", b":", b""])
+        return {
+            "method": self.rng.choice(["POST", "POST", "GET"]),
+            "url": f"{base}/oauth/{tenant}/token",
+            "params": {},
+            "data": {
+                "grant_type": self.rng.choice(["client_credentials", "", self.text(10)]),
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": self.rng.choice(
+                    ["a.b.c", self.text(60), "eyJhbGciOiJub25lIn0.e30."]
+                ),
+            },
+            "headers": {
+                "Authorization": self.rng.choice(
+                    ["Basic " + base64.b64encode(credentials).decode(), "Basic !!!", ""]
+                )
+            },
         }
 
     def remember(self, request: dict, response: requests.Response) -> None:
