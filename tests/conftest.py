@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django_ratelimit.core import _get_window as real_rate_limit_window
 
 from organizations.models import Organization
 
@@ -35,6 +36,43 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _one_rate_limit_window(monkeypatch):
+    """Every limit a test's own process counts stays in one fixed window for the whole test.
+
+    django-ratelimit counts in fixed windows that end at a moment derived from the clock; a
+    test that crossed one would see its count start again from zero and fail at random. Each
+    (value, period) keeps the first window it was given; when that one would end within
+    ``_WINDOW_MARGIN_SECONDS``, the test first waits for the next, so ``Retry-After`` stays
+    between 1 and the period. Servers the tests start count for themselves:
+    ``wait_for_a_fresh_window`` is for them.
+    """
+    from django_ratelimit import core
+
+    pinned: dict[tuple[str, int], int] = {}
+
+    def pinned_window(value, period):
+        key = (value, period)
+        if key not in pinned:
+            wait_for_a_fresh_window(value, period, margin=_WINDOW_MARGIN_SECONDS)
+            pinned[key] = real_rate_limit_window(value, period)
+        return pinned[key]
+
+    monkeypatch.setattr(core, "_get_window", pinned_window)
+
+
+_WINDOW_MARGIN_SECONDS = 3
+
+
+def wait_for_a_fresh_window(value: str, period: int, margin: float) -> None:
+    """Sleep until django-ratelimit's fixed window of ``period`` seconds for ``value`` has at
+    least ``margin`` seconds left, so requests to a server started by the test all count in
+    one window."""
+    left = real_rate_limit_window(value, period) - time.time()
+    if left < margin:
+        time.sleep(left + 1)
 
 
 @pytest.fixture
