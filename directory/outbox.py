@@ -124,10 +124,11 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
     """``allocate_positions``, the events and their deliveries in one statement.
 
     Data-modifying CTEs: the counter upsert (which keeps the counter row locked until the
-    transaction ends, exactly as ``allocate_positions``), one ``INSERT … SELECT FROM unnest``
-    of the events (one array per column, so ten parameters whatever the number of events, and
-    no model instance per event), and one ``INSERT … SELECT`` of a pending delivery per event
-    and enabled endpoint, which answers the endpoints to wake. A user create is one round trip
+    transaction ends, exactly as ``allocate_positions``), one ``INSERT … SELECT`` of the events
+    from ``jsonb_to_recordset`` of a single JSON array (one parameter, encoded by one
+    ``json.dumps`` call, whatever the number of events: no model instance and no per-element
+    array quoting per event), and one ``INSERT … SELECT`` of a pending delivery per event and
+    enabled endpoint, which answers the endpoints to wake. A user create is one round trip
     instead of three; a 1,000-member PATCH one statement instead of 11,000 bound values.
     ``public_id`` is random as the model's default makes it (``gen_random_uuid()``).
     """
@@ -144,10 +145,10 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         f"written AS (INSERT INTO {events} (public_id, organization_id, position, type, "
         "resource_type, resource_id, external_id, name, data, changes, created_at) "
         "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.n, e.type, "
-        "e.resource_type, e.resource_id, e.external_id, e.name, e.data::jsonb, "
-        "e.changes::jsonb, %(now)s FROM counter CROSS JOIN unnest(%(type)s::varchar[], "
-        "%(resource_type)s::varchar[], %(resource_id)s::uuid[], %(external_id)s::varchar[], "
-        "%(name)s::varchar[], %(data)s::text[], %(changes)s::text[]) WITH ORDINALITY "
+        "e.resource_type, e.resource_id, e.external_id, e.name, e.data, e.changes, %(now)s "
+        "FROM counter CROSS JOIN ROWS FROM (jsonb_to_recordset(%(events)s::jsonb) "
+        "AS (type varchar, resource_type varchar, resource_id uuid, external_id varchar, "
+        "name varchar, data jsonb, changes jsonb)) WITH ORDINALITY "
         "AS e(type, resource_type, resource_id, external_id, name, data, changes, n) "
         "RETURNING id, position), "
         f"endpoint AS (SELECT id, created_at FROM {endpoints} WHERE is_enabled "
@@ -159,6 +160,18 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         "RETURNING endpoint_id) "
         "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
     )
+    rows = [
+        {
+            "type": str(draft.type),
+            "resource_type": draft.resource.type.value,
+            "resource_id": str(draft.resource.id),
+            "external_id": draft.resource.external_id,
+            "name": draft.resource.name,
+            "data": draft.data,
+            "changes": draft.changes,
+        }
+        for draft in drafts
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
@@ -167,13 +180,7 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
                 "count": len(drafts),
                 "now": now,
                 "pending": DeliveryStatus.PENDING.value,
-                "type": [str(draft.type) for draft in drafts],
-                "resource_type": [draft.resource.type.value for draft in drafts],
-                "resource_id": [draft.resource.id for draft in drafts],
-                "external_id": [draft.resource.external_id for draft in drafts],
-                "name": [draft.resource.name for draft in drafts],
-                "data": [json.dumps(draft.data) for draft in drafts],
-                "changes": [json.dumps(draft.changes) for draft in drafts],
+                "events": json.dumps(rows),
             },
         )
         endpoint_ids = [row[0] for row in cursor.fetchall()]
