@@ -237,8 +237,12 @@ def _parse_uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, int]:
-    """Map every member id in ``steps`` to a user pk, in one query, within ``organization``.
+def _resolve(
+    organization: Organization, steps: list[_MemberStep]
+) -> tuple[dict[str, int], dict[int, events.Member]]:
+    """Map every member id in ``steps`` to a user pk, in one query, within ``organization``;
+    also answers each user found as its directory events name it, so the events of the
+    members added need no second lookup.
 
     An id of another organization's user resolves to nothing, exactly like an unknown id.
     """
@@ -246,11 +250,16 @@ def _resolve(organization: Organization, steps: list[_MemberStep]) -> dict[str, 
         parsed for step in steps for raw in step.ids if (parsed := _parse_uuid(raw)) is not None
     }
     if not wanted:
-        return {}
+        return {}, {}
     rows = ScimUser.objects.filter(organization=organization, scim_id__in=wanted).values_list(
-        "scim_id", "pk"
+        "pk", "scim_id", "external_id", "user_name"
     )
-    return {str(scim_id): pk for scim_id, pk in rows}
+    pks: dict[str, int] = {}
+    found: dict[int, events.Member] = {}
+    for pk, scim_id, external_id, user_name in rows:
+        pks[str(scim_id)] = pk
+        found[pk] = events.member(scim_id, external_id, user_name)
+    return pks, found
 
 
 def _pks(
@@ -276,26 +285,46 @@ def _pks(
 
 
 def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
-    """Insert the memberships that do not exist yet; re-adding a member is a success
-    (RFC 7644 §3.5.2.1). ``ignore_conflicts`` keeps a concurrent add of the same member from
-    failing; sorted pks keep lock order stable between concurrent requests."""
-    if not pks:
+    """Insert the memberships that do not exist yet; returns the user pks added, in request
+    order, each once. Re-adding a member is a success (RFC 7644 §3.5.2.1); a concurrent add of
+    the same member is not a failure either; sorted pks keep lock order stable between
+    concurrent requests."""
+    wanted = sorted(set(pks))
+    if not wanted:
         return []
-    existing = set(
-        GroupMembership.objects.filter(group=group, user_id__in=pks).values_list(
-            "user_id", flat=True
-        )
-    )
-    new = [GroupMembership(group=group, user_id=pk) for pk in pks if pk not in existing]
     try:
-        GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
         if connection.vendor == "postgresql":
+            inserted = _insert_memberships_postgresql(group, wanted)
             # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: check them now, so a
             # member deleted by a concurrent request is a 400 here, not a failed COMMIT (500).
             connection.check_constraints()
+        else:
+            existing = set(
+                GroupMembership.objects.filter(group=group, user_id__in=wanted).values_list(
+                    "user_id", flat=True
+                )
+            )
+            new = [GroupMembership(group=group, user_id=pk) for pk in wanted if pk not in existing]
+            GroupMembership.objects.bulk_create(new, ignore_conflicts=True)
+            inserted = {membership.user_id for membership in new}
     except IntegrityError as exc:
         raise InvalidValue("a user being added was deleted meanwhile; retry") from exc
-    return [membership.user_id for membership in new]
+    return [pk for pk in dict.fromkeys(pks) if pk in inserted]
+
+
+def _insert_memberships_postgresql(group: ScimGroup, user_pks: list[int]) -> set[int]:
+    """One ``INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING RETURNING``: the existing
+    members are skipped by the unique constraint itself, with no prior lookup and no model
+    instance per member; answers the user pks actually inserted."""
+    table = connection.ops.quote_name(GroupMembership._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (group_id, user_id) "  # noqa: S608 - a quoted table name
+            "SELECT %s, member FROM unnest(%s::bigint[]) AS member "
+            "ON CONFLICT DO NOTHING RETURNING user_id",
+            [group.pk, user_pks],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _remove_members(group: ScimGroup, memberships: Any) -> list[tuple[int, str]]:
@@ -310,10 +339,10 @@ def _remove_members(group: ScimGroup, memberships: Any) -> list[tuple[int, str]]
 
 def _apply_member_steps(
     group: ScimGroup, steps: list[_MemberStep], outcome: Outcome
-) -> tuple[list[int], list[int]]:
+) -> events.MemberChanges:
     """Apply ``steps`` to ``group``'s members, counting and naming them in ``outcome`` (for the
-    history); returns the user pks added and removed (for the directory events)."""
-    resolved = _resolve(group.organization, steps)
+    history); returns the members added and removed (for the directory events)."""
+    resolved, found = _resolve(group.organization, steps)
     scim_ids = {pk: scim_id for scim_id, pk in resolved.items()}
     requested = [raw for step in steps for raw in step.ids if isinstance(raw, str)]
     # Validate every step before writing anything.
@@ -339,7 +368,7 @@ def _apply_member_steps(
     outcome.members_removed += len(removed)
     outcome.added_ids.extend(scim_ids[pk] for pk in added[:MEMBER_IDS_RECORDED])
     outcome.removed_ids.extend(scim_id for _, scim_id in removed[:MEMBER_IDS_RECORDED])
-    return added, [pk for pk, _ in removed]
+    return events.MemberChanges(added, [pk for pk, _ in removed], found)
 
 
 def _touch_group(group: ScimGroup) -> None:
@@ -365,10 +394,8 @@ def create_group(organization: Organization, document: dict) -> tuple[ScimGroup,
     note_extension_attributes(organization.pk, "Group", document)
     group.organization = organization
     outcome = Outcome()
-    added, _ = _apply_member_steps(
-        group, [_MemberStep("add", document.get("members", []))], outcome
-    )
-    events.group_changed(group, created=True, added=added)
+    members = _apply_member_steps(group, [_MemberStep("add", document.get("members", []))], outcome)
+    events.group_changed(group, created=True, members=members)
     logger.info(
         "scim group created org=%s id=%s members=%s",
         organization.pk,
@@ -401,17 +428,10 @@ def _save_group_document(group: ScimGroup, document: dict) -> list[dict]:
 def replace_group(group: ScimGroup, document: dict) -> Outcome:
     """PUT (RFC 7644 §3.5.1): attributes and the member list become exactly as given."""
     outcome = Outcome(changes=_save_group_document(group, document))
-    added, removed = _apply_member_steps(
-        group, [_MemberStep("replace", document["members"])], outcome
-    )
-    if not outcome.changes and (added or removed):
+    members = _apply_member_steps(group, [_MemberStep("replace", document["members"])], outcome)
+    if not outcome.changes and members:
         _touch_group(group)
-    events.group_changed(
-        group,
-        changes=outcome.changes,
-        added=added,
-        removed=removed,
-    )
+    events.group_changed(group, changes=outcome.changes, members=members)
     return outcome
 
 
@@ -472,15 +492,10 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
         patched = apply_patch(start, attribute_operations, documents.CORE_GROUP)
         patched["members"] = []
         outcome.changes = _save_group_document(group, documents.clean_group(patched))
-    added, removed = _apply_member_steps(group, steps, outcome) if steps else ([], [])
-    if not outcome.changes and (added or removed):
+    members = _apply_member_steps(group, steps, outcome) if steps else events.MemberChanges()
+    if not outcome.changes and members:
         _touch_group(group)
-    events.group_changed(
-        group,
-        changes=outcome.changes,
-        added=added,
-        removed=removed,
-    )
+    events.group_changed(group, changes=outcome.changes, members=members)
     logger.info(
         "scim group patched org=%s id=%s added=%s removed=%s",
         group.organization_id,

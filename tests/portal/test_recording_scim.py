@@ -12,6 +12,7 @@ from portal.models import FailedAuthenticationCount, SyncCycle, SyncEvent
 from scim.calls import Operation, ScimCall
 from scim.models import ScimUser
 from tests import factories
+from tests.schemas import GROUP as GROUP_SCHEMA
 from tests.schemas import PATCH_OP
 from tests.schemas import USER as USER_SCHEMA
 from tests.scim_client import ScimClient
@@ -360,3 +361,26 @@ def test_events_of_one_burst_share_a_cycle_with_exact_counters(scim):
     cycle = SyncCycle.objects.get()
     assert SyncEvent.objects.filter(cycle=cycle).count() == 4
     assert (cycle.events, cycle.created, cycle.deactivated, cycle.failures) == (4, 1, 1, 1)
+
+
+def test_a_member_sent_twice_in_one_patch_is_added_counted_and_named_once(scim):
+    from directory.models import DirectoryEvent
+    from portal.models import SyncEventMember
+
+    user_id = scim("POST", "/Users", ANN).json()["id"]
+    group_id = scim("POST", "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Nurses"}).json()[
+        "id"
+    ]
+    twice = {
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Add", "path": "members", "value": [{"value": user_id}, {"value": user_id}]}
+        ],
+    }
+
+    assert scim("PATCH", f"/Groups/{group_id}", twice).status_code == 204
+
+    event = SyncEvent.objects.get(operation=Operation.UPDATE_MEMBERS)
+    assert event.members_added == 1
+    assert list(SyncEventMember.objects.values_list("member_id", "change")) == [(user_id, "added")]
+    assert DirectoryEvent.objects.filter(type="group.member_added").count() == 1
