@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Iterator
 from functools import cache
 
+from .redisclient import client
+
 logger = logging.getLogger(__name__)
 
 _ACQUIRE = """
@@ -36,15 +38,8 @@ return 0
 
 
 @cache
-def _client(url: str):  # noqa: ANN202 - a redis.Redis, imported lazily
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-
-
-@cache
 def _script(url: str):  # noqa: ANN202
-    return _client(url).register_script(_ACQUIRE)
+    return client(url).register_script(_ACQUIRE)
 
 
 @contextlib.contextmanager
@@ -92,7 +87,7 @@ def slot(
     finally:
         if held:
             try:
-                _client(redis_url).zrem(redis_key, holder)
+                client(redis_url).zrem(redis_key, holder)
             except Exception:
                 # The hold lapses by itself after hold_seconds.
                 logger.warning("concurrency slot not released key=%s", key, exc_info=True)

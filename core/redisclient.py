@@ -1,0 +1,15 @@
+"""The project's Redis connections for what Django's cache API cannot do in one round trip:
+the rate limiter's counters (``core.ratelimit``) and the tenant concurrency slots
+(``core.concurrency``). One client, with its own connection pool, per URL and process."""
+
+from __future__ import annotations
+
+from functools import cache
+
+
+@cache
+def client(url: str):  # noqa: ANN201 - a redis.Redis, imported lazily
+    """A Redis client for ``url`` that gives up after half a second: both users fail open."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
