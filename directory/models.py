@@ -54,8 +54,9 @@ class DirectoryEvent(models.Model):
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No index of its own: the unique (organization, position) constraint leads with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="directory_events"
+        Organization, on_delete=models.CASCADE, related_name="directory_events", db_index=False
     )
     position = models.BigIntegerField()
     type = models.CharField(max_length=32, choices=EventType.choices)

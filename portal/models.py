@@ -202,7 +202,10 @@ class SyncEventMember(models.Model):
     direction, so storage stays bounded; the event's counters stay exact.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: ``eventmember_org_member`` leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     event = models.ForeignKey(SyncEvent, on_delete=models.CASCADE, related_name="members")
     created_at = models.DateTimeField()
     group_id = models.CharField(max_length=100, help_text="SCIM id of the group.")

@@ -206,7 +206,10 @@ class GroupMembership(models.Model):
     """A user's membership of a group. Both sides always belong to the same organization:
     ``scim.services`` resolves member ids only among the group's own organization's users."""
 
-    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    # No index of its own: the unique (group, user) constraint leads with it.
+    group = models.ForeignKey(
+        ScimGroup, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     user = models.ForeignKey(ScimUser, on_delete=models.CASCADE, related_name="memberships")
 
     class Meta:
