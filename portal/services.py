@@ -19,7 +19,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -192,23 +192,37 @@ def _record_members(event: SyncEvent, member_ids: Mapping[str, Sequence[str]]) -
 
 def _insert_members_postgresql(event: SyncEvent, named: list[tuple[str, str]]) -> None:
     """The rows of ``_record_members`` in one ``INSERT … SELECT`` from one JSON array: a
-    1,000-member PATCH builds no model instance per member and binds five values, not 6,000."""
+    1,000-member PATCH builds no model instance per member and binds five values, not 6,000.
+
+    Outside a transaction (as recording runs) it commits asynchronously, like the event itself
+    (``append_to_current_cycle``), in the same single round trip.
+    """
     table = connection.ops.quote_name(SyncEventMember._meta.db_table)
+    insert = (
+        f"INSERT INTO {table} "  # noqa: S608 - a quoted table name
+        "(organization_id, event_id, created_at, group_id, member_id, change) "
+        "SELECT %s, %s, %s, %s, m.member_id, m.change "
+        "FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (member_id varchar, "
+        "change varchar)) WITH ORDINALITY AS m(member_id, change, n) ORDER BY m.n"
+    )
+    params = [
+        event.organization_id,
+        event.pk,
+        event.created_at,
+        event.resource_id,
+        json.dumps([{"member_id": m, "change": c} for m, c in named]),
+    ]
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(insert, params)
+        return
+    connection.ensure_connection()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} "  # noqa: S608 - a quoted table name
-            "(organization_id, event_id, created_at, group_id, member_id, change) "
-            "SELECT %s, %s, %s, %s, m.member_id, m.change "
-            "FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (member_id varchar, "
-            "change varchar)) WITH ORDINALITY AS m(member_id, change, n) ORDER BY m.n",
-            [
-                event.organization_id,
-                event.pk,
-                event.created_at,
-                event.resource_id,
-                json.dumps([{"member_id": m, "change": c} for m, c in named]),
-            ],
-        )
+        try:
+            cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; {insert}; COMMIT;", params)
+        except DatabaseError:
+            cursor.execute("ROLLBACK")
+            raise
 
 
 def count_failed_authentication(tenant: uuid.UUID, *, at: datetime) -> None:
