@@ -44,10 +44,12 @@ def _one_rate_limit_window(monkeypatch):
 
     django-ratelimit counts in fixed windows that end at a moment derived from the clock; a
     test that crossed one would see its count start again from zero and fail at random. Each
-    (value, period) keeps the first window it was given; when that one would end within
-    ``_WINDOW_MARGIN_SECONDS``, the test first waits for the next, so ``Retry-After`` stays
-    between 1 and the period. Servers the tests start count for themselves:
-    ``wait_for_a_fresh_window`` is for them.
+    (value, period) keeps the first window it was given; one that would end within
+    ``_WINDOW_MARGIN_SECONDS`` is replaced by the next, so ``Retry-After`` stays positive (it
+    may then exceed the period by up to the margin: a test asserting its upper bound calls
+    ``wait_for_a_fresh_window`` first). Nothing sleeps here: most SCIM tests count against a
+    ten-second window. Servers the tests start count for themselves: ``wait_for_a_fresh_window``
+    is for them too.
     """
     from django_ratelimit import core
 
@@ -56,8 +58,10 @@ def _one_rate_limit_window(monkeypatch):
     def pinned_window(value, period):
         key = (value, period)
         if key not in pinned:
-            wait_for_a_fresh_window(value, period, margin=_WINDOW_MARGIN_SECONDS)
-            pinned[key] = real_rate_limit_window(value, period)
+            window = real_rate_limit_window(value, period)
+            if window - time.time() < _WINDOW_MARGIN_SECONDS:
+                window += period
+            pinned[key] = window
         return pinned[key]
 
     monkeypatch.setattr(core, "_get_window", pinned_window)

@@ -1,6 +1,7 @@
 import pytest
 
 from tests import factories
+from tests.conftest import wait_for_a_fresh_window
 from tests.schemas import ERROR, SCIM_JSON
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
@@ -33,6 +34,7 @@ def test_an_organization_over_its_budget_gets_429_with_retry_after(
 ):
     settings.SCIM_RATE_LIMIT = "3/60s"
     _, plaintext = token
+    wait_for_a_fresh_window(str(organization.public_id), 60, margin=5)
     answers = [_list_users(client, organization, plaintext) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
