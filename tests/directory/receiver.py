@@ -23,6 +23,7 @@ class Receiver:
     headers: list[dict] = field(default_factory=list)
     script: deque = field(default_factory=deque)  # answers to give first: 500, "hang", ...
     hang_seconds: float = 5.0
+    hold_seconds: float = 0.0  # how long every request is held before it is answered
     url: str = ""
     port: int = 0
     in_flight: int = 0
@@ -41,12 +42,18 @@ class Receiver:
                     receiver.in_flight += 1
                     receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                 try:
-                    self._answer(body, answer)
+                    status = self._judge(body, answer)
                 finally:
+                    # Before the answer is written: a sender waiting for it cannot send its next
+                    # request while this one still counts as in flight.
                     with receiver._lock:
                         receiver.in_flight -= 1
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
 
-            def _answer(self, body: bytes, answer: object) -> None:
+            def _judge(self, body: bytes, answer: object) -> int:
+                time.sleep(receiver.hold_seconds)
                 if answer == "hang":
                     time.sleep(receiver.hang_seconds)
                     answer = 200
@@ -60,9 +67,7 @@ class Receiver:
                         with receiver._lock:
                             receiver.received.append(payload)
                             receiver.headers.append(dict(self.headers))
-                self.send_response(answer)
-                self.send_header("content-length", "0")
-                self.end_headers()
+                return answer
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -231,6 +231,7 @@ def test_a_killed_worker_loses_nothing_and_the_next_one_resumes(scim, endpoint, 
 
 
 def test_two_workers_never_send_one_stream_at_once(scim, endpoint, receiver, workers):
+    receiver.hold_seconds = 0.05  # two senders at once would overlap within it
     workers()
     workers()
 
