@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from django_ratelimit.core import _get_window as real_rate_limit_window
 
 from organizations.models import Organization
@@ -171,11 +172,14 @@ class RunningServer:
             self.process.kill()
 
 
-def launch_gunicorn(workdir: Path, port: int | None = None, **env_overrides: str) -> RunningServer:
+def launch_gunicorn(
+    workdir: Path, port: int | None = None, *, app: str = "kno2prov.wsgi", **env_overrides: str
+) -> RunningServer:
     """Start gunicorn with the production config on the test database, on ``port`` (default: a
     free one, so a test that must know its URL first, e.g. for ``PUBLIC_BASE_URL``, picks it).
 
-    ``workdir`` holds its log and metrics files; ``env_overrides`` change its settings.
+    ``workdir`` holds its log and metrics files; ``app`` is the WSGI application it serves;
+    ``env_overrides`` change its settings.
     """
     from django.db import connection
 
@@ -201,7 +205,7 @@ def launch_gunicorn(workdir: Path, port: int | None = None, **env_overrides: str
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "kno2prov.wsgi",
+                app,
                 "--config",
                 "python:kno2prov.gunicorn_conf",
                 "--bind",
@@ -219,15 +223,19 @@ def launch_gunicorn(workdir: Path, port: int | None = None, **env_overrides: str
             stderr=subprocess.STDOUT,
         )
     server = RunningServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
-    deadline = time.monotonic() + 30
+    # Ready when a worker answers, not when the master accepts: the workers load the
+    # application after the port is bound, and on a loaded machine that takes seconds a test's
+    # own deadlines should not pay for.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited early:\n{log_path.read_text()}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return server
-        except OSError:
+            requests.get(f"{server.url}/healthz", timeout=5)
+        except requests.RequestException:
             time.sleep(0.1)
+        else:
+            return server
     server.stop()
     raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
 

@@ -44,7 +44,7 @@ def test_another_key_gets_a_slot_while_one_key_is_full():
             waited = time.monotonic() - started
 
     assert held is True
-    assert waited < 0.5
+    assert waited < 5  # queued, it would have waited the whole 10 s
 
 
 def test_a_request_that_waited_the_whole_queue_time_runs_without_a_slot():
@@ -68,7 +68,7 @@ def test_a_released_slot_is_free_for_the_next_request_at_once():
         waited = time.monotonic() - started
 
     assert held is True
-    assert waited < 0.5
+    assert waited < 5  # queued, it would have waited the whole 10 s
 
 
 def test_an_unreachable_redis_lets_every_request_run_at_once():
@@ -77,4 +77,4 @@ def test_an_unreachable_redis_lets_every_request_run_at_once():
         waited = time.monotonic() - started
 
     assert held is False
-    assert waited < 2
+    assert waited < 5  # queued, it would have waited the whole 10 s

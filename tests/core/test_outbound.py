@@ -182,7 +182,9 @@ def test_a_slow_drip_is_cut_off_at_the_overall_deadline(loopback_on, server):
     started = time.monotonic()
     with pytest.raises(outbound.OutboundTimeout):
         outbound.fetch("GET", f"{server.base}/drip", deadline_seconds=1.5, max_bytes=10_000)
-    assert time.monotonic() - started < 3
+    # The whole drip takes 20 s: ending in under half of it is the deadline's doing, with room
+    # for a loaded machine.
+    assert time.monotonic() - started < 10
 
 
 def test_a_body_over_the_cap_is_refused(loopback_on, server):

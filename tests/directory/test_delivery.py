@@ -89,8 +89,9 @@ def test_a_failure_schedules_the_retry_from_the_schedule_with_jitter(
 
 
 def test_a_receiver_hanging_past_the_timeout_is_a_failure_retried_later(
-    organization, endpoint, receiver
+    organization, endpoint, receiver, settings
 ):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
     make_user(organization, "alice@riverside.example")
     receiver.hang_seconds = 3
     receiver.script.append("hang")

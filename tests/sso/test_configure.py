@@ -199,7 +199,7 @@ def test_a_metadata_server_dripping_bytes_is_cut_off_at_the_timeout(
     started = time.monotonic()
     with pytest.raises(services.SsoConfigurationError, match="could not be fetched"):
         _configure(organization, metadata_url=f"{misbehaving.base}/drip")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # the whole drip takes 20 s
 
 
 def test_metadata_on_loopback_is_refused_without_the_loopback_setting(organization, idp, settings):
