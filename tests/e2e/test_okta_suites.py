@@ -21,7 +21,8 @@ import uuid
 import pytest
 
 from scim.models import GroupMembership
-from tests.schemas import ERROR, GROUP, LIST_RESPONSE, PATCH_OP, USER
+from tests.okta_reference import REFERENCE_CREATE_GROUP, REFERENCE_CREATE_USER, REFERENCE_HEADERS
+from tests.schemas import ERROR, LIST_RESPONSE, PATCH_OP, USER
 from tests.scim.conftest import bulk_users, make_user
 from tests.scim_client import describe
 
@@ -33,21 +34,6 @@ SPEC_HEADERS = {
     "Content-Type": "application/scim+json; charset=utf-8",
     "Accept": "application/scim+json",
     "User-Agent": "OKTA SCIM Integration",
-}
-REFERENCE_HEADERS = {"User-Agent": "Okta SCIM Client 1.0.0"}
-
-# Reference bodies, verbatim.
-REFERENCE_CREATE_USER = {
-    "schemas": [USER],
-    "userName": "test.user@okta.local",
-    "name": {"givenName": "Test", "familyName": "User"},
-    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
-    "displayName": "Test User",
-    "locale": "en-US",
-    "externalId": "00ujl29u0le5T6Aj10h7",
-    "groups": [],
-    "password": "1mz050nq",
-    "active": True,
 }
 REFERENCE_PUT_USER = {
     "schemas": [USER],
@@ -66,7 +52,6 @@ REFERENCE_PUT_USER = {
     "groups": [],
     "meta": {"resourceType": "User"},
 }
-REFERENCE_CREATE_GROUP = {"schemas": [GROUP], "displayName": "Test SCIMv2", "members": []}
 
 
 def spec_get(scim, path, **headers):

@@ -132,10 +132,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 @dataclass
 class TestIdp:
-    """An Entra-like IdP for one organization: ``tenant_id`` names it, ``keys[0]`` signs."""
+    """An Entra-like IdP for one organization: ``tenant_id`` names it, ``keys[0]`` signs.
+
+    ``issuer`` makes it another IdP's shape instead (Okta's app entity id,
+    ``http://www.okta.com/<app id>``), and ``signs_response`` signs the whole response as well
+    as the assertion, as Okta's SAML apps do by default.
+    """
 
     folder: Path
     tenant_id: str
+    issuer: str = ""
+    signs_response: bool = False
     keys: list[SigningKey] = field(default_factory=list)
     signing_key: SigningKey | None = None
     current_user: str = "jordan@contoso.com"
@@ -148,7 +155,7 @@ class TestIdp:
 
     @property
     def entity_id(self) -> str:
-        return f"https://sts.windows.net/{self.tenant_id}/"
+        return self.issuer or f"https://sts.windows.net/{self.tenant_id}/"
 
     @property
     def metadata_url(self) -> str:
@@ -285,7 +292,7 @@ class TestIdp:
             .parse_authn_request(saml_request, BINDING_HTTP_REDIRECT)
             .message
         )
-        xml = self.response(organization, request.id)
+        xml = self.response(organization, request.id, sign_response=self.signs_response)
         encoded = base64.b64encode(xml.encode()).decode()
         acs = html.escape(request.assertion_consumer_service_url)
         return (
