@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -31,21 +30,6 @@ from .scoping import base_location
 
 SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
-
-
-def timestamp(moment: datetime) -> str:
-    """RFC 7643 §2.3.5 dateTime in UTC, always with microseconds so values sort as text."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _meta(resource_type: str, obj: ScimUser | ScimGroup, location: str) -> dict:
-    return {
-        "resourceType": resource_type,
-        "created": timestamp(obj.created_at),
-        "lastModified": timestamp(obj.updated_at),
-        "location": location,
-        "version": obj.etag,
-    }
 
 
 class ScimUserAdapter(SCIMUser):
@@ -83,7 +67,7 @@ class ScimUserAdapter(SCIMUser):
         }
         if self.groups_value:
             result["groups"] = self.groups_value
-        result["meta"] = _meta(self.resource_type, self.obj, self.location)
+        result["meta"] = documents.meta(self.resource_type, self.obj, self.location)
         return result
 
     def from_dict(self, d: dict) -> None:
@@ -147,7 +131,7 @@ class ScimGroupAdapter(SCIMGroup):
         }
         if self.members_value is not None:
             result["members"] = self.members_value
-        result["meta"] = _meta(self.resource_type, self.obj, self.location)
+        result["meta"] = documents.meta(self.resource_type, self.obj, self.location)
         return result
 
     def from_dict(self, d: dict) -> None:

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django_scim import schemas as bundled_schemas
@@ -228,6 +229,22 @@ def check_declared_path(core_schema: str, urn: str | None, attr: str, sub: str |
         subs = {s["name"].lower() for s in definition.get("subAttributes", [])}
         if sub.lower() not in subs:
             raise undeclared(f"{label}.{sub}", core_schema, patch=True)
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 7643 §2.3.5 dateTime in UTC, always with microseconds so values sort as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def meta(resource_type: str, obj: Any, location: str) -> dict:
+    """A resource's ``meta`` (RFC 7643 §3.1), all of it read-only."""
+    return {
+        "resourceType": resource_type,
+        "created": timestamp(obj.created_at),
+        "lastModified": timestamp(obj.updated_at),
+        "location": location,
+        "version": obj.etag,
+    }
 
 
 def key_in(container: dict, name: str) -> str:

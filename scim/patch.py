@@ -281,15 +281,35 @@ def _member_ids(value: object) -> set[str] | None:
     return ids
 
 
+def _same_meta(name: str, value: object, current: dict) -> bool:
+    """Whether ``value`` is what ``meta.<name>`` already is. The start document's ``location``
+    is the resource's path (``/Users/<id>``): the service's base URL is the view's to know, and
+    a location naming this resource is unchanged whatever host the client saw it on."""
+    key = key_in(current, name)
+    if key not in current or not isinstance(value, str):
+        return False
+    if key == "location":
+        return value.rstrip("/").lower().endswith(current[key].lower())
+    return value == current[key]
+
+
 def _check_read_only(document: dict, op: str, path: Path, value: object) -> None:
     """An operation on ``id``, ``meta`` or ``groups`` is accepted, as a no-op, only when it
     writes back the value the resource already has (Okta's group rename re-sends the group's
     own ``id``); a change is ``mutability`` (RFC 7644 §3.5.2). ``document`` carries the
-    resource's ``id`` and, when the operations name them, its ``groups``."""
+    resource's ``id`` and ``meta`` and, when the operations name them, its ``groups``."""
     attr = path.attr.lower()
     unchanged = False
-    if op != "remove" and path.sub is None and path.conditions is None:
-        if attr == "id":
+    if op != "remove" and path.conditions is None:
+        current_meta = document.get("meta") if isinstance(document.get("meta"), dict) else None
+        if attr == "meta" and current_meta is not None:
+            if path.sub is not None:
+                unchanged = _same_meta(path.sub, value, current_meta)
+            elif isinstance(value, dict) and value:
+                unchanged = all(_same_meta(k, v, current_meta) for k, v in value.items())
+        elif path.sub is not None:
+            unchanged = False
+        elif attr == "id":
             unchanged = "id" in document and _same_id(value, document["id"])
         elif attr == "groups":
             unchanged = "groups" in document and _member_ids(value) == _member_ids(

@@ -201,6 +201,7 @@ def patch_user(user: ScimUser, operations: list[dict]) -> Outcome:
     """Apply PATCH ``operations`` (already shape-checked by ``scim.patch.operations_of``)."""
     start = documents.declared_only(documents.user_document(user), documents.CORE_USER)
     start["id"] = str(user.scim_id)
+    start["meta"] = documents.meta("User", user, f"/Users/{user.scim_id}")
     if names_groups(operations):
         start["groups"] = [
             {"value": str(scim_id)}
@@ -489,6 +490,7 @@ def patch_group(group: ScimGroup, operations: list[dict]) -> Outcome:
     if attribute_operations:
         start = documents.declared_only(documents.group_document(group), documents.CORE_GROUP)
         start["id"] = str(group.scim_id)
+        start["meta"] = documents.meta("Group", group, f"/Groups/{group.scim_id}")
         patched = apply_patch(start, attribute_operations, documents.CORE_GROUP)
         patched["members"] = []
         outcome.changes = _save_group_document(group, documents.clean_group(patched))
