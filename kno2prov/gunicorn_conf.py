@@ -7,6 +7,7 @@ that has not answered in ``GUNICORN_TIMEOUT`` (30 s) is restarted well before th
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -45,3 +46,23 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker) -> None:
+    """Keep what the worker loaded at startup out of the garbage collector's full collections.
+
+    A full collection walks every tracked object: about 65 ms here for the ~125,000 objects
+    Django, the apps and their URLconf leave behind at startup, paid every so often by
+    whichever request triggers it (the p99 of a 1,000-member PATCH, say). ``gc.freeze`` moves
+    them to a generation the collector never walks, so a full collection costs only what
+    requests allocated since. Django imports the URLconf on the first request; import it now
+    so it is frozen too.
+    """
+    from django.apps import apps
+
+    if apps.ready:
+        from django.urls import get_resolver
+
+        _ = get_resolver().url_patterns
+    gc.collect()
+    gc.freeze()
