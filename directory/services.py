@@ -176,7 +176,7 @@ def send_test_event(endpoint: WebhookEndpoint, *, actor: Any) -> tuple[int | Non
                 if organization is not None
                 else None
             ),
-            "data": {"message": "A test event sent by Kno2 staff: nothing changed."},
+            "data": {"message": "A test event sent from Kno2 provisioning: nothing changed."},
         },
         separators=(",", ":"),
         sort_keys=True,

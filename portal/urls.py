@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, selfservice, views
+from . import api, selfservice, views, webhooks
 
 app_name = "portal"
 urlpatterns = [
@@ -62,6 +62,18 @@ urlpatterns = [
         selfservice.configure_workload_identity,
         name="configure_workload_identity",
     ),
+    path("o/<slug:slug>/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("o/<slug:slug>/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path(
+        "o/<slug:slug>/webhooks/<int:pk>/rotate/",
+        webhooks.rotate_webhook_secret,
+        name="rotate_webhook_secret",
+    ),
+    path(
+        "o/<slug:slug>/webhooks/<int:pk>/disable/", webhooks.disable_webhook, name="disable_webhook"
+    ),
+    path("o/<slug:slug>/webhooks/<int:pk>/enable/", webhooks.enable_webhook, name="enable_webhook"),
+    path("o/<slug:slug>/webhooks/<int:pk>/test/", webhooks.send_test_webhook, name="test_webhook"),
     path("o/<slug:slug>/events/", views.event_list, name="event_list"),
     path("o/<slug:slug>/events.csv", views.event_csv, name="event_csv"),
     path("o/<slug:slug>/events/<int:pk>/", views.event_detail, name="event_detail"),

@@ -4,16 +4,18 @@ import json
 from datetime import datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from core.credentials import AuthenticatedCredential
 from organizations.models import Organization, ProvisioningToken
 from portal import services
-from portal.models import SyncEvent
+from portal.models import PortalMembership, PortalRole, SyncEvent
 from scim.calls import Operation, ResourceType, ScimCall
 
 PASSWORD = "tenant-admin-password-1"
+STRONG = "Harbour-lights-1987-quiet"
 
 
 def make_tenant_admin(organization: Organization, username: str = "alice.admin"):
@@ -38,6 +40,27 @@ def tenant_client(tenant_admin) -> Client:
     client = Client()
     client.force_login(tenant_admin)
     return client
+
+
+def portal_member(organization: Organization, username: str, role: str):
+    """A person with ``role`` in ``organization``'s portal, and a client signed in as them."""
+    user = get_user_model().objects.create_user(
+        username=username, email=f"{username}@clinic.example", password=STRONG
+    )
+    PortalMembership.objects.create(user=user, organization=organization, role=role)
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+@pytest.fixture
+def customer_admin(organization):
+    return portal_member(organization, "ada", PortalRole.ADMIN)
+
+
+@pytest.fixture
+def viewer(organization):
+    return portal_member(organization, "vic", PortalRole.VIEWER)
 
 
 def record(

@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from demo.replay import replay_initial_cycle
+from directory.services import add_endpoint, disable_endpoint
 from organizations.services import issue_token
 from portal.models import PortalRole, SyncEvent
 from portal.services import set_memberships
@@ -25,6 +26,7 @@ from .conftest import PASSWORD, make_tenant_admin
 
 WIDTHS = [390, 1280]
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+RIGHT_EDGE = "selector => document.querySelector(selector).getBoundingClientRect().right"
 
 
 @pytest.fixture
@@ -32,6 +34,16 @@ def demo_organization(transactional_db, settings, organization, other_organizati
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "provisioning.kno2.test"]
     _, plaintext = issue_token(organization, actor=None)
     replay_initial_cycle(organization, plaintext)
+    add_endpoint(
+        organization,
+        url="https://hooks.demo-clinic.example/kno2/directory-events/receiver?tenant=riverside-0001",
+        description="Directory sync into the clinic's HR system",
+        actor=None,
+    )
+    switched_off, _ = add_endpoint(
+        organization, url="https://siem.demo-clinic.example/in", actor=None
+    )
+    disable_endpoint(switched_off, actor=None)
     admin = make_tenant_admin(organization)
     set_memberships(
         admin,
@@ -55,6 +67,7 @@ def _portal_pages(organization) -> dict[str, str]:
     active = ScimUser.objects.filter(organization=organization, active=True).first()
     deactivated = ScimUser.objects.filter(organization=organization, active=False).first()
     group = ScimGroup.objects.filter(organization=organization).first()
+    endpoint = organization.webhook_endpoints.get(is_enabled=True)
     return {
         "organizations": "/portal/",
         "dashboard": f"/portal/o/{slug}/",
@@ -71,6 +84,8 @@ def _portal_pages(organization) -> dict[str, str]:
         "members": f"/portal/o/{slug}/members/",
         "provisioning": f"/portal/o/{slug}/provisioning/",
         "secret-token": f"/portal/o/{slug}/provisioning/tokens/{organization.tokens.first().pk}/",
+        "webhooks": f"/portal/o/{slug}/webhooks/",
+        "webhook": f"/portal/o/{slug}/webhooks/{endpoint.pk}/",
     }
 
 
@@ -117,10 +132,22 @@ def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_orga
         if overflow > 0:
             too_wide["invitation"] = overflow
         _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
-        for name, path in _portal_pages(demo_organization).items():
+        pages = _portal_pages(demo_organization)
+        for name, path in pages.items():
             overflow = _overflows(page, f"{live_server.url}{path}", name, width)
             if overflow > 0:
                 too_wide[name] = overflow
+        # The endpoint's page as it shows a new signing secret, once.
+        page.goto(f"{live_server.url}{pages['webhook']}")
+        page.click("button:text-is('Rotate signing secret')")
+        page.wait_for_selector("#signing-secret")
+        overflow = max(
+            page.evaluate(OVERFLOW),
+            # The secret and its Copy button in view, not scrolled off in a box of their own.
+            page.evaluate(RIGHT_EDGE, "[data-copy=signing-secret]") - width,
+        )
+        if overflow > 0:
+            too_wide["webhook-secret"] = overflow
     finally:
         context.close()
 

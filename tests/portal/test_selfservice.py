@@ -21,29 +21,7 @@ from portal.models import Invitation, PortalMembership, PortalRole
 from sso.models import SsoConfiguration
 from tests import factories
 
-from .conftest import record
-
-STRONG = "Harbour-lights-1987-quiet"
-
-
-def _member(organization, username: str, role: str):
-    user = get_user_model().objects.create_user(
-        username=username, email=f"{username}@clinic.example", password=STRONG
-    )
-    PortalMembership.objects.create(user=user, organization=organization, role=role)
-    client = Client()
-    client.force_login(user)
-    return user, client
-
-
-@pytest.fixture
-def customer_admin(organization):
-    return _member(organization, "ada", PortalRole.ADMIN)
-
-
-@pytest.fixture
-def viewer(organization):
-    return _member(organization, "vic", PortalRole.VIEWER)
+from .conftest import STRONG, portal_member, record
 
 
 def _invite_by_command(organization, email="new.admin@clinic.example", role="admin") -> dict:
@@ -264,7 +242,7 @@ def test_a_viewer_posting_an_admin_form_directly_is_refused_and_nothing_changes(
 def test_a_person_who_administers_several_organizations_sees_them_all(
     organization, other_organization
 ):
-    user, client = _member(organization, "multi", PortalRole.ADMIN)
+    user, client = portal_member(organization, "multi", PortalRole.ADMIN)
     PortalMembership.objects.create(
         user=user, organization=other_organization, role=PortalRole.ADMIN
     )
@@ -276,7 +254,7 @@ def test_a_person_who_administers_several_organizations_sees_them_all(
 
 
 def test_an_admin_of_one_organization_is_only_a_viewer_of_another(organization, other_organization):
-    user, client = _member(organization, "mixed", PortalRole.ADMIN)
+    user, client = portal_member(organization, "mixed", PortalRole.ADMIN)
     PortalMembership.objects.create(user=user, organization=other_organization)
     answer = client.post(f"/portal/o/{other_organization.slug}/provisioning/tokens/")
     assert answer.status_code == 403
