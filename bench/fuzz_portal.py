@@ -47,6 +47,9 @@ user = services.create_tenant_admin(username="fuzz.admin", email="fuzz.admin@fuz
                                     organizations=[organization], actor=None)
 user.set_password({password!r})
 user.save()
+# An admin, so the admin-only pages (Webhooks) are fuzzed past their role check too.
+from portal.models import PortalMembership, PortalRole
+PortalMembership.objects.filter(user=user).update(role=PortalRole.ADMIN)
 _, key = services.issue_history_api_key(organization, actor=None, label="fuzz")
 print(json.dumps({{"api_key": str(key)}}))
 """
@@ -254,8 +257,12 @@ class Fuzzer:
             )
             url = f"{prefix}/{kind}/{key}/"
             params = self.params(["before", "after"])
-        elif roll < 0.56:
+        elif roll < 0.53:
             url = f"{prefix}/"
+            params = {}
+        elif roll < 0.56:
+            endpoint = self.rng.choice(["", "1/", "0/", f"{10**20}/", "-1/", f"{self.raw()}/"])
+            url = f"{prefix}/webhooks/{endpoint}"
             params = {}
         elif roll < 0.62:
             url = f"{self.base_url}/portal/"
