@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 
 from demo.replay import replay_initial_cycle
 from directory.services import add_endpoint, disable_endpoint
+from oauth import services as oauth_services
 from organizations.services import issue_token
 from portal.models import PortalRole, SyncEvent
 from portal.services import set_memberships
@@ -27,6 +28,8 @@ from .conftest import PASSWORD, make_tenant_admin
 WIDTHS = [390, 1280]
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 RIGHT_EDGE = "selector => document.querySelector(selector).getBoundingClientRect().right"
+NAVIGATION_STATUS = "() => performance.getEntriesByType('navigation')[0].responseStatus"
+EXPECTED_STATUS = {"not-found": 404, "forbidden": 403}
 
 
 @pytest.fixture
@@ -44,6 +47,15 @@ def demo_organization(transactional_db, settings, organization, other_organizati
         organization, url="https://siem.demo-clinic.example/in", actor=None
     )
     disable_endpoint(switched_off, actor=None)
+    factories.make_oauth_client(organization)
+    oauth_services.configure_workload_identity(
+        organization,
+        issuer=f"https://login.microsoftonline.com/{organization.sso_tenant_id}/v2.0",
+        subject="5d3e0c3a-0000-4c6e-9b1a-5f1e2d3c4b5a",
+        audience="api://kno2-scim",
+        jwks_url="",
+        actor=None,
+    )
     admin = make_tenant_admin(organization)
     set_memberships(
         admin,
@@ -54,8 +66,9 @@ def demo_organization(transactional_db, settings, organization, other_organizati
     return organization
 
 
-def _portal_pages(organization) -> dict[str, str]:
+def _portal_pages(organization, other_organization) -> dict[str, str]:
     slug = organization.slug
+    client, federation = organization.oauth_clients.order_by("pk")
     failure = (
         SyncEvent.objects.filter(organization=organization, succeeded=False, status_code=400)
         .order_by("id")
@@ -86,6 +99,11 @@ def _portal_pages(organization) -> dict[str, str]:
         "secret-token": f"/portal/o/{slug}/provisioning/tokens/{organization.tokens.first().pk}/",
         "webhooks": f"/portal/o/{slug}/webhooks/",
         "webhook": f"/portal/o/{slug}/webhooks/{endpoint.pk}/",
+        "oauth-client": f"/portal/o/{slug}/provisioning/clients/{client.pk}/",
+        "workload-identity": f"/portal/o/{slug}/provisioning/clients/{federation.pk}/",
+        "not-found": f"/portal/o/{slug}/events/999999999/",
+        # A viewer there: the admin-only page is the portal's 403.
+        "forbidden": f"/portal/o/{other_organization.slug}/provisioning/",
     }
 
 
@@ -113,7 +131,9 @@ def _sign_in(page, base: str, username: str, password: str, login_path: str) -> 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_organization, width):
+def test_no_portal_page_is_wider_than_the_screen(
+    browser, live_server, demo_organization, other_organization, width
+):
     context = browser.new_context(viewport={"width": width, "height": 800})
     page = context.new_page()
     try:
@@ -132,9 +152,11 @@ def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_orga
         if overflow > 0:
             too_wide["invitation"] = overflow
         _sign_in(page, live_server.url, "alice.admin", PASSWORD, "/portal/login/")
-        pages = _portal_pages(demo_organization)
+        pages = _portal_pages(demo_organization, other_organization)
+        statuses = {}
         for name, path in pages.items():
             overflow = _overflows(page, f"{live_server.url}{path}", name, width)
+            statuses[name] = page.evaluate(NAVIGATION_STATUS)
             if overflow > 0:
                 too_wide[name] = overflow
         # The endpoint's page as it shows a new signing secret, once.
@@ -152,6 +174,8 @@ def test_no_portal_page_is_wider_than_the_screen(browser, live_server, demo_orga
         context.close()
 
     assert too_wide == {}, f"pages wider than {width} px (by px): {too_wide}"
+    # Each page measured is the page meant, not an error page in its place.
+    assert statuses == {name: EXPECTED_STATUS.get(name, 200) for name in pages}
 
 
 @pytest.mark.browser
@@ -224,9 +248,9 @@ OUTCOME_RIGHT_EDGES = """() => Array.from(document.querySelectorAll('table.event
 
 @pytest.mark.browser
 def test_the_outcome_column_of_every_event_table_is_in_view_on_a_phone(
-    browser, live_server, demo_organization
+    browser, live_server, demo_organization, other_organization
 ):
-    pages = _portal_pages(demo_organization)
+    pages = _portal_pages(demo_organization, other_organization)
     context = browser.new_context(viewport={"width": 390, "height": 800})
     page = context.new_page()
     try:
