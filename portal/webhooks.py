@@ -63,6 +63,11 @@ def _render(
     return render(request, template, {**base, **context}, status=status)
 
 
+def _own(organization: Organization) -> QuerySet[WebhookEndpoint]:
+    """The organization's own endpoints: never Kno2's all-organizations ones."""
+    return WebhookEndpoint.objects.filter(organization=organization)
+
+
 def _endpoints(organization: Organization) -> QuerySet[WebhookEndpoint]:
     """The organization's own endpoints with what their deliveries say, in a fixed number of
     queries however many there are: the pending count, the last delivery, and the oldest
@@ -74,7 +79,7 @@ def _endpoints(organization: Organization) -> QuerySet[WebhookEndpoint]:
     waiting = pending.order_by("position")
     pending_count = pending.order_by().values("endpoint").annotate(n=Count("pk")).values("n")
     return (
-        WebhookEndpoint.objects.filter(organization=organization)
+        _own(organization)
         .select_related("organization", "created_by")
         .prefetch_related(
             Prefetch("secrets", queryset=WebhookSecret.objects.order_by("-created_at"))
@@ -105,8 +110,10 @@ def _describe(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     return endpoint
 
 
-def _endpoint(organization: Organization, pk: int) -> WebhookEndpoint:
-    endpoint = _endpoints(organization).filter(pk=pk).first()
+def _endpoint(endpoints: QuerySet[WebhookEndpoint], pk: int) -> WebhookEndpoint:
+    """The endpoint ``pk`` among ``endpoints`` (one organization's), or 404. The page shows
+    what ``_endpoints`` adds; an action needs only the row (``_own``)."""
+    endpoint = endpoints.filter(pk=pk).first()
     if endpoint is None:
         raise Http404("No such webhook endpoint.")
     return endpoint
@@ -165,7 +172,7 @@ def webhooks(request: HttpRequest, organization: Organization) -> HttpResponse:
 @portal_view(ADMIN, ("GET",))
 def webhook_detail(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     """One endpoint, its actions and, once, a signing secret just made for it."""
-    endpoint = _describe(_endpoint(organization, pk))
+    endpoint = _describe(_endpoint(_endpoints(organization), pk))
     return _render(
         request,
         "portal/webhookendpoint_detail.html",
@@ -186,7 +193,7 @@ def rotate_webhook_secret(
     """A new signing secret, shown once; the current one keeps signing for the overlap."""
     if refused := _refused(request, organization):
         return refused
-    endpoint = _endpoint(organization, pk)
+    endpoint = _endpoint(_own(organization), pk)
     secret = directory_services.rotate_secret(endpoint, actor=request.user)
     reveal.stash(request.session, SECRET_PURPOSE, endpoint.pk, secret)
     return _back(organization, endpoint.pk)
@@ -196,7 +203,7 @@ def rotate_webhook_secret(
 def disable_webhook(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     if refused := _refused(request, organization):
         return refused
-    endpoint = _endpoint(organization, pk)
+    endpoint = _endpoint(_own(organization), pk)
     directory_services.disable_endpoint(endpoint, actor=request.user)
     messages.success(
         request,
@@ -210,7 +217,7 @@ def disable_webhook(request: HttpRequest, organization: Organization, pk: int) -
 def enable_webhook(request: HttpRequest, organization: Organization, pk: int) -> HttpResponse:
     if refused := _refused(request, organization):
         return refused
-    endpoint = _endpoint(organization, pk)
+    endpoint = _endpoint(_own(organization), pk)
     directory_services.enable_endpoint(endpoint, actor=request.user)
     messages.success(request, "Enabled: what is pending is sent now, in order.")
     return _back(organization, endpoint.pk)
@@ -221,7 +228,7 @@ def send_test_webhook(request: HttpRequest, organization: Organization, pk: int)
     """Send one signed ``webhook.test`` event now and say how the receiver answered."""
     if refused := _refused(request, organization):
         return refused
-    endpoint = _endpoint(organization, pk)
+    endpoint = _endpoint(_own(organization), pk)
     status_code, error = directory_services.send_test_event(endpoint, actor=request.user)
     # The answer only: the URL may carry the receiver's own token, and messages go in a cookie.
     if error:

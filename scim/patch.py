@@ -307,11 +307,9 @@ def _check_read_only(document: dict, op: str, path: Path, value: object) -> None
                 unchanged = _same_meta(path.sub, value, current_meta)
             elif isinstance(value, dict) and value:
                 unchanged = all(_same_meta(k, v, current_meta) for k, v in value.items())
-        elif path.sub is not None:
-            unchanged = False
-        elif attr == "id":
+        elif path.sub is None and attr == "id":
             unchanged = "id" in document and _same_id(value, document["id"])
-        elif attr == "groups":
+        elif path.sub is None and attr == "groups":
             unchanged = "groups" in document and _member_ids(value) == _member_ids(
                 document["groups"]
             )

@@ -40,6 +40,15 @@ def endpoint(organization):
     return row
 
 
+@pytest.fixture
+def live_endpoint(organization, receiver):  # noqa: F811 (the shared fixture)
+    """An endpoint of ``organization`` at the real receiver, which knows its secret."""
+    row, receiver.secret = directory_services.add_endpoint(
+        organization, url=receiver.url, actor=None
+    )
+    return row
+
+
 def _page(organization) -> str:
     return f"/portal/o/{organization.slug}/webhooks/"
 
@@ -104,10 +113,9 @@ def test_the_page_counts_pending_deliveries_and_names_the_last_failure(
     customer_admin,
     organization,
     receiver,  # noqa: F811 (the shared fixture)
+    live_endpoint,
 ):
-    row, receiver.secret = directory_services.add_endpoint(
-        organization, url=receiver.url, actor=None
-    )
+    row = live_endpoint
     make_user(organization, "ann@riverside.example")
     make_user(organization, "bob@riverside.example")
     receiver.script.append(500)
@@ -123,10 +131,9 @@ def test_the_page_says_when_the_last_event_was_delivered(
     customer_admin,
     organization,
     receiver,  # noqa: F811 (the shared fixture)
+    live_endpoint,
 ):
-    row, receiver.secret = directory_services.add_endpoint(
-        organization, url=receiver.url, actor=None
-    )
+    row = live_endpoint
     make_user(organization, "ann@riverside.example")
     delivery.deliver_stream(row.pk, organization.pk, owner="test-worker")
     delivered_at = row.deliveries.get().delivered_at
@@ -357,15 +364,6 @@ def test_rotating_shows_the_new_secret_once_and_the_old_one_keeps_signing_for_a_
     assert _secret(client.get(rotated["Location"]).content.decode()) is None
 
 
-@pytest.fixture
-def live_endpoint(organization, receiver):  # noqa: F811 (the shared fixture)
-    """An endpoint of ``organization`` at the real receiver, which knows its secret."""
-    row, receiver.secret = directory_services.add_endpoint(
-        organization, url=receiver.url, actor=None
-    )
-    return row
-
-
 @pytest.mark.parametrize(
     ("action", "audited"),
     [
@@ -414,10 +412,9 @@ def test_a_test_event_the_receiver_refuses_is_reported_as_not_delivered(
     customer_admin,
     organization,
     receiver,  # noqa: F811 (the shared fixture)
+    live_endpoint,
 ):
-    row, receiver.secret = directory_services.add_endpoint(
-        organization, url=receiver.url, actor=None
-    )
+    row = live_endpoint
     receiver.script.append(500)
     _, client = customer_admin
     answer = client.post(_action_url(organization, row, "test"), follow=True)
