@@ -292,7 +292,15 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(DirectoryEvent)
 class DirectoryEventAdmin(admin.ModelAdmin):
-    list_display = ["position", "type", "organization", "name", "resource_id", "created_at"]
+    list_display = [
+        "position",
+        "last_position",
+        "type",
+        "organization",
+        "name",
+        "resource_id",
+        "created_at",
+    ]
     list_filter = ["type"]
     search_fields = ["name", "external_id", "resource_id", "organization__slug"]
     list_select_related = ["organization"]

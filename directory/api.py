@@ -97,9 +97,18 @@ def _limit_of(request: Request) -> int:
     return max(1, min(limit, default * 10))
 
 
-def _page(queryset, limit: int) -> tuple[list[DirectoryEvent], bool]:
-    rows = list(queryset.select_related("organization")[: limit + 1])
-    return rows[:limit], len(rows) > limit
+def _page(rows, limit: int, seen: dict[int, int]) -> tuple[list[DirectoryEvent], bool]:
+    """Up to ``limit`` events of ``rows`` (event rows in reading order) after the position
+    ``seen`` holds for each organization, spans expanded; and whether more follow. Every row
+    holds at least one event, so ``limit + 1`` rows are enough to tell."""
+    events: list[DirectoryEvent] = []
+    for row in rows.select_related("organization")[: limit + 1]:
+        for event in row.expand(after=seen.get(row.organization_id, 0)):
+            if len(events) == limit:
+                return events, True
+            events.append(event)
+            seen[row.organization_id] = event.position
+    return events, False
 
 
 class OrganizationEventsView(APIView):
@@ -139,10 +148,11 @@ class OrganizationEventsView(APIView):
         except ValueError as exc:
             raise exceptions.ValidationError({"after": "a whole number"}) from exc
         events, more = _page(
-            DirectoryEvent.objects.filter(organization=organization, position__gt=after).order_by(
-                "position"
-            ),
+            DirectoryEvent.objects.filter(
+                organization=organization, last_position__gt=after
+            ).order_by("last_position"),
             _limit_of(request),
+            {organization.pk: after},
         )
         return Response(
             {
@@ -200,14 +210,12 @@ class AllEventsView(APIView):
         seen = _decode_cursor(request.query_params.get("cursor", ""))
         condition = ~Q(organization_id__in=list(seen))
         for org, position in seen.items():
-            condition |= Q(organization_id=org, position__gt=position)
+            condition |= Q(organization_id=org, last_position__gt=position)
         # Ids grow in position order within each organization, so the page order keeps every
         # organization's order and the cursor advances each by what the page held.
         events, more = _page(
-            DirectoryEvent.objects.filter(condition).order_by("pk"), _limit_of(request)
+            DirectoryEvent.objects.filter(condition).order_by("pk"), _limit_of(request), seen
         )
-        for event in events:
-            seen[event.organization_id] = event.position
         return Response(
             {
                 "events": [delivery.payload(event) for event in events],

@@ -175,18 +175,20 @@ def _drain(stream: DeliveryStream, owner: str, outcome: StreamOutcome) -> None:
             if delivery.next_attempt_at > timezone.now():
                 outcome.retry_at = delivery.next_attempt_at
                 return
-            # Renew once a third of the lease has passed; lost only if this worker stalled.
-            if timezone.now() - renewed > lease_length() / 3:
-                if not _claim(stream, owner):
-                    outcome.stopped = True
+            # A span of member events is sent one member at a time, from the first not sent.
+            for event in delivery.event.expand(after=delivery.position - 1):
+                # Renew once a third of the lease has passed; lost only if this worker stalled.
+                if timezone.now() - renewed > lease_length() / 3:
+                    if not _claim(stream, owner):
+                        outcome.stopped = True
+                        return
+                    renewed = timezone.now()
+                if _attempt(endpoint, keys, delivery, event):
+                    outcome.delivered += 1
+                else:
+                    outcome.failed += 1
+                    outcome.retry_at = delivery.next_attempt_at
                     return
-                renewed = timezone.now()
-            if _attempt(endpoint, keys, delivery):
-                outcome.delivered += 1
-            else:
-                outcome.failed += 1
-                outcome.retry_at = delivery.next_attempt_at
-                return
 
 
 def post_signed(
@@ -228,15 +230,31 @@ def post_signed(
     return status_code, error
 
 
-def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelivery) -> bool:
-    event = delivery.event
+def _attempt(
+    endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelivery, event: DirectoryEvent
+) -> bool:
+    """Send ``event`` (the delivery's event, or the member of its span at
+    ``delivery.position``) and record the outcome. A member of a span that was not the last
+    moves the delivery on to the next member, which starts with no failed attempt."""
     status_code, error = post_signed(endpoint, keys, event.message_id, body_of(event))
     now = timezone.now()
     delivery.attempts += 1
     delivery.last_attempt_at = now
     delivery.last_status_code = status_code
     delivery.last_error = error
-    if not error:
+    if not error and event.position < delivery.event.last_position:
+        delivery.position = event.position + 1
+        delivery.attempts = 0
+        delivery.save(
+            update_fields=[
+                "position",
+                "attempts",
+                "last_attempt_at",
+                "last_status_code",
+                "last_error",
+            ]
+        )
+    elif not error:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.save(
@@ -249,6 +267,7 @@ def _attempt(endpoint: WebhookEndpoint, keys: list[str], delivery: WebhookDelive
                 "delivered_at",
             ]
         )
+    if not error:
         if endpoint.failing_since is not None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
             endpoint.failing_since = None

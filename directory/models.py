@@ -6,6 +6,12 @@ events carry a gapless, increasing ``position`` taken from that organization's
 ``EventCounter`` row, which the writing transaction keeps locked until it commits: positions
 are therefore in commit order, and a reader that has seen position N has seen every event
 before it.
+
+The member changes of one write are one row spanning as many positions as members
+(``position`` to ``last_position``, the members listed in ``data["members"]``): a 1,000-member
+PATCH writes one row, not 1,000. Everything that reads events (the events API, webhook
+delivery) reads them through ``DirectoryEvent.expand``, which gives each member its own event,
+position and message id, so no reader sees a span.
 """
 
 from __future__ import annotations
@@ -59,6 +65,9 @@ class DirectoryEvent(models.Model):
         Organization, on_delete=models.CASCADE, related_name="directory_events", db_index=False
     )
     position = models.BigIntegerField()
+    last_position = models.BigIntegerField(
+        help_text="The row's last position: its position, or the last member's of a span."
+    )
     type = models.CharField(max_length=32, choices=EventType.choices)
     resource_type = models.CharField(max_length=8)  # "User" or "Group"
     resource_id = models.UUIDField()
@@ -74,15 +83,59 @@ class DirectoryEvent(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "position"], name="directory_event_position_unique"
             ),
+            # What readers range over: the rows holding any position after a reader's cursor.
+            models.UniqueConstraint(
+                fields=["organization", "last_position"], name="directory_event_last_unique"
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.last_position != self.position:
+            return f"{self.type} #{self.position}-{self.last_position}"
         return f"{self.type} #{self.position}"
 
     @property
     def message_id(self) -> str:
         """The Standard Webhooks ``webhook-id``: the same for every attempt of this event."""
         return f"evt_{self.public_id.hex}"
+
+    @property
+    def is_span(self) -> bool:
+        return isinstance(self.data, dict) and "members" in self.data
+
+    def expand(self, after: int = 0) -> list[DirectoryEvent]:
+        """The events this row holds with a position after ``after``: itself, or one unsaved
+        event per member of a span, each ``{"group", "member"}`` as a single member event's
+        data, with its own position and a message id derived from the row's (the same on every
+        read and every delivery attempt)."""
+        if not self.is_span:
+            return [self] if self.position > after else []
+        group = self.data["group"]
+        organization = self.organization if "organization" in self._state.fields_cache else None
+        events = []
+        for index, member in enumerate(self.data["members"]):
+            position = self.position + index
+            if position <= after:
+                continue
+            event = DirectoryEvent(
+                id=self.id,
+                public_id=uuid.uuid5(self.public_id, str(index)),
+                organization_id=self.organization_id,
+                position=position,
+                last_position=position,
+                type=self.type,
+                resource_type=self.resource_type,
+                resource_id=self.resource_id,
+                external_id=self.external_id,
+                name=self.name,
+                data={"group": group, "member": member},
+                changes=[],
+                created_at=self.created_at,
+            )
+            if organization is not None:
+                event.organization = organization
+            events.append(event)
+        return events
 
 
 class WebhookEndpoint(models.Model):
@@ -157,8 +210,9 @@ class DeliveryStatus(models.TextChoices):
 class WebhookDelivery(models.Model):
     """One event for one endpoint: the delivery log, and the work queue of the worker.
 
-    ``organization`` and ``position`` copy the event's, so the worker finds the next delivery
-    of a stream (endpoint, organization) with one index range scan.
+    ``organization`` copies the event's and ``position`` is the next position to send (the
+    event's, or in a span of member events the first member not yet delivered), so the worker
+    finds the next delivery of a stream (endpoint, organization) with one index range scan.
     """
 
     endpoint = models.ForeignKey(

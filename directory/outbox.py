@@ -5,7 +5,10 @@ changed, inside its transaction: a write that fails or rolls back takes its even
 a PATCH that changes nothing writes none. The cost is bounded by the request, never the tenant:
 one upsert allocates every position of the write, one bulk insert writes the events, one query
 finds the endpoints and one bulk insert queues their deliveries, whatever the number of members
-(on PostgreSQL all four are one statement: ``_write_postgresql``).
+(on PostgreSQL all four are one statement: ``_write_postgresql``). The members added to or
+removed from a group by one write are one row spanning a position per member
+(``DirectoryEvent.expand`` gives readers one event each), so a 1,000-member PATCH writes one
+row and one delivery per endpoint, not 1,000 of each.
 
 ``directory`` sits below ``scim`` and knows none of its models: a caller names each user or
 group as a ``Resource`` (plain values) and passes its state as a dict.
@@ -64,10 +67,14 @@ class Resource:
 
 @dataclass
 class _Draft:
+    """One row to write: an event, or (``span`` > 1 or ``data["members"]``) the members of one
+    write's member change, one position each."""
+
     type: EventType
     resource: Resource
     data: dict
     changes: list[dict] = field(default_factory=list)
+    span: int = 1
 
 
 def allocate_positions(organization_id: int, count: int) -> int:
@@ -98,13 +105,15 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
     if connection.vendor == "postgresql":
         _write_postgresql(organization_id, drafts, now)
         return
-    last = allocate_positions(organization_id, len(drafts))
-    first = last - len(drafts) + 1
-    events = DirectoryEvent.objects.bulk_create(
-        [
+    total = sum(draft.span for draft in drafts)
+    position = allocate_positions(organization_id, total) - total + 1
+    rows = []
+    for draft in drafts:
+        rows.append(
             DirectoryEvent(
                 organization_id=organization_id,
-                position=first + index,
+                position=position,
+                last_position=position + draft.span - 1,
                 type=draft.type,
                 resource_type=draft.resource.type.value,
                 resource_id=draft.resource.id,
@@ -114,10 +123,9 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
                 changes=draft.changes,
                 created_at=now,
             )
-            for index, draft in enumerate(drafts)
-        ]
-    )
-    _queue_deliveries(organization_id, events)
+        )
+        position += draft.span
+    _queue_deliveries(organization_id, DirectoryEvent.objects.bulk_create(rows))
 
 
 def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datetime) -> None:
@@ -129,8 +137,9 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
     ``json.dumps`` call, whatever the number of events: no model instance and no per-element
     array quoting per event), and one ``INSERT … SELECT`` of a pending delivery per event and
     enabled endpoint, which answers the endpoints to wake. A user create is one round trip
-    instead of three; a 1,000-member PATCH one statement instead of 11,000 bound values.
-    ``public_id`` is random as the model's default makes it (``gen_random_uuid()``).
+    instead of three. Each row carries its offset in the write (``first``) and its ``span``, so
+    a span takes its positions from the one upsert. ``public_id`` is random as the model's
+    default makes it (``gen_random_uuid()``).
     """
     quote = connection.ops.quote_name
     counter = quote(EventCounter._meta.db_table)
@@ -142,14 +151,16 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         "VALUES (%(org)s, %(count)s) ON CONFLICT (organization_id) DO UPDATE "
         f"SET last_position = {counter}.last_position + EXCLUDED.last_position "
         "RETURNING last_position), "
-        f"written AS (INSERT INTO {events} (public_id, organization_id, position, type, "
-        "resource_type, resource_id, external_id, name, data, changes, created_at) "
-        "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.n, e.type, "
+        f"written AS (INSERT INTO {events} (public_id, organization_id, position, "
+        "last_position, type, resource_type, resource_id, external_id, name, data, changes, "
+        "created_at) "
+        "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.first, "
+        "counter.last_position - %(count)s + e.first + e.span - 1, e.type, "
         "e.resource_type, e.resource_id, e.external_id, e.name, e.data, e.changes, %(now)s "
-        "FROM counter CROSS JOIN ROWS FROM (jsonb_to_recordset(%(events)s::jsonb) "
-        "AS (type varchar, resource_type varchar, resource_id uuid, external_id varchar, "
-        "name varchar, data jsonb, changes jsonb)) WITH ORDINALITY "
-        "AS e(type, resource_type, resource_id, external_id, name, data, changes, n) "
+        "FROM counter CROSS JOIN jsonb_to_recordset(%(events)s::jsonb) "
+        "AS e(first bigint, span bigint, type varchar, resource_type varchar, resource_id uuid, "
+        "external_id varchar, name varchar, data jsonb, changes jsonb) "
+        "ORDER BY e.first "
         "RETURNING id, position), "
         f"endpoint AS (SELECT id, created_at FROM {endpoints} WHERE is_enabled "
         "AND (organization_id = %(org)s OR organization_id IS NULL)), "
@@ -160,24 +171,29 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         "RETURNING endpoint_id) "
         "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
     )
-    rows = [
-        {
-            "type": str(draft.type),
-            "resource_type": draft.resource.type.value,
-            "resource_id": str(draft.resource.id),
-            "external_id": draft.resource.external_id,
-            "name": draft.resource.name,
-            "data": draft.data,
-            "changes": draft.changes,
-        }
-        for draft in drafts
-    ]
+    rows, first = [], 1
+    for draft in drafts:
+        rows.append(
+            {
+                "first": first,
+                "span": draft.span,
+                "type": str(draft.type),
+                "resource_type": draft.resource.type.value,
+                "resource_id": str(draft.resource.id),
+                "external_id": draft.resource.external_id,
+                "name": draft.resource.name,
+                "data": draft.data,
+                "changes": draft.changes,
+            }
+        )
+        first += draft.span
+    total = first - 1
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
             {
                 "org": organization_id,
-                "count": len(drafts),
+                "count": total,
                 "now": now,
                 "pending": DeliveryStatus.PENDING.value,
                 "events": json.dumps(rows),
@@ -255,8 +271,11 @@ def user_deleted(organization_id: int, user: Resource, state: dict) -> None:
 
 
 def _member_drafts(group: Resource, kind: EventType, members: Sequence[Resource]) -> list[_Draft]:
-    ref = group.reference()
-    return [_Draft(kind, group, {"group": ref, "member": member.reference()}) for member in members]
+    """One span for all of ``members``, in the order given (none without members)."""
+    if not members:
+        return []
+    data = {"group": group.reference(), "members": [member.reference() for member in members]}
+    return [_Draft(kind, group, data, span=len(members))]
 
 
 def group_changed(
@@ -270,7 +289,8 @@ def group_changed(
     removed: Sequence[Resource] = (),
 ) -> None:
     """``group.created`` or ``group.updated`` (when attributes changed), then one
-    ``group.member_removed``/``group.member_added`` per member, in the order given.
+    ``group.member_removed``/``group.member_added`` per member, in the order given (written as
+    one span per direction).
 
     ``added`` and ``removed`` are the request's net change: a user both removed and re-added
     by one request ends up a member and is in neither (the caller leaves them out).

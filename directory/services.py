@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core import outbound, tokens
@@ -210,7 +211,7 @@ def replay_from(
 ) -> int:
     """Send again every kept event from ``position`` on (of ``organization``, or of every
     organization the endpoint covers), in order. Returns how many deliveries were queued."""
-    events = DirectoryEvent.objects.filter(position__gte=position)
+    events = DirectoryEvent.objects.filter(last_position__gte=position)
     if endpoint.organization_id:
         events = events.filter(organization_id=endpoint.organization_id)
     if organization is not None:
@@ -224,7 +225,7 @@ def replay_from(
                 endpoint=endpoint,
                 event_id=pk,
                 organization_id=org,
-                position=pos,
+                position=max(pos, position),
                 next_attempt_at=now,
             )
             for pk, org, pos in missing.iterator()
@@ -232,8 +233,13 @@ def replay_from(
         batch_size=1000,
         ignore_conflicts=True,
     )
+    # A span that holds ``position`` is sent again from that member on, the others whole.
+    event_position = DirectoryEvent.objects.filter(pk=OuterRef("event_id")).values("position")
     count = WebhookDelivery.objects.filter(endpoint=endpoint, event__in=events).update(
-        status=DeliveryStatus.PENDING, next_attempt_at=now, delivered_at=None
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        delivered_at=None,
+        position=Greatest(Subquery(event_position), Value(position)),
     )
     transaction.on_commit(lambda: enqueue_pending(endpoint.pk))
     logger.info("webhook replay endpoint=%s from=%s deliveries=%s", endpoint.pk, position, count)

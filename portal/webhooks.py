@@ -17,7 +17,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import (
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -77,7 +86,13 @@ def _endpoints(organization: Organization) -> QuerySet[WebhookEndpoint]:
     pending = stream.filter(status=DeliveryStatus.PENDING)
     delivered = stream.filter(status=DeliveryStatus.DELIVERED).order_by("-position")
     waiting = pending.order_by("position")
-    pending_count = pending.order_by().values("endpoint").annotate(n=Count("pk")).values("n")
+    # Events, not rows: a span of member events waits as one delivery from its next member on.
+    pending_count = (
+        pending.order_by()
+        .values("endpoint")
+        .annotate(n=Sum(F("event__last_position") - F("position") + 1))
+        .values("n")
+    )
     return (
         _own(organization)
         .select_related("organization", "created_by")

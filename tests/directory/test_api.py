@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from directory import services
-from tests.scim.conftest import make_user
+from tests.scim.conftest import make_group, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,60 @@ def test_pages_follow_each_other_without_gaps(organization, org_key):
             break
 
     assert seen == [1, 2, 3, 4, 5]
+
+
+def _five_member_group(organization):
+    """Positions 1-5 the users, 6 the group, 7-11 its members (one span in storage)."""
+    users = [make_user(organization, f"u{n}@riverside.example") for n in range(5)]
+    make_group(organization, "Nurses", members=users)
+    return users
+
+
+def test_a_page_may_end_inside_a_groups_members_and_the_next_one_resumes_there(
+    organization, org_key
+):
+    users = _five_member_group(organization)
+    path = f"organizations/{organization.slug}/events"
+
+    first = _get(path, org_key, after=6, limit=2).json()
+    second = _get(path, org_key, after=first["next_after"], limit=10).json()
+
+    assert [e["position"] for e in first["events"]] == [7, 8]
+    assert (first["next_after"], first["has_more"]) == (8, True)
+    assert [e["position"] for e in second["events"]] == [9, 10, 11]
+    members = [e["data"]["member"]["userName"] for e in first["events"] + second["events"]]
+    assert members == [u.user_name for u in users]
+    assert {e["type"] for e in second["events"]} == {"group.member_added"}
+    assert second["has_more"] is False
+
+
+def test_each_member_event_has_its_own_id_the_same_when_read_again(organization, org_key):
+    _five_member_group(organization)
+    path = f"organizations/{organization.slug}/events"
+
+    once = [e["id"] for e in _get(path, org_key, after=6).json()["events"]]
+    again = [e["id"] for e in _get(path, org_key, after=8).json()["events"]]
+
+    assert len(set(once)) == 5
+    assert again == once[2:]
+
+
+def test_the_cross_organization_cursor_resumes_inside_a_groups_members(
+    organization, other_organization, platform_key
+):
+    _five_member_group(organization)
+    make_user(other_organization, "x@lakeside.example")
+
+    first = _get("events", platform_key, limit=8).json()
+    second = _get("events", platform_key, cursor=first["next_cursor"]).json()
+
+    assert [e["position"] for e in first["events"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [(e["organization"]["slug"], e["position"]) for e in second["events"]] == [
+        ("riverside", 9),
+        ("riverside", 10),
+        ("riverside", 11),
+        ("lakeside", 1),
+    ]
 
 
 def test_an_organizations_key_cannot_read_another_organization(

@@ -249,6 +249,55 @@ def test_replay_from_a_position_sends_those_events_again_in_order(organization, 
     assert receiver.positions() == [1, 2, 3, 4, 3, 4]
 
 
+def _group_of_three(organization):
+    """Positions 1-3 the users, 4 the group, 5-7 its members: one delivery row for the span."""
+    users = [make_user(organization, f"u{n}@riverside.example") for n in range(3)]
+    make_group(organization, "Nurses", members=users)
+    return users
+
+
+def test_each_member_of_a_group_change_arrives_as_its_own_signed_event(
+    organization, endpoint, receiver
+):
+    users = _group_of_three(organization)
+
+    outcome = _deliver(endpoint, organization)
+
+    assert outcome.delivered == 7
+    assert receiver.positions() == [1, 2, 3, 4, 5, 6, 7]
+    members = receiver.received[4:]
+    assert [e["data"]["member"]["userName"] for e in members] == [u.user_name for u in users]
+    assert len({h["webhook-id"] for h in receiver.headers}) == 7
+    assert receiver.rejected == []
+
+
+def test_a_failure_inside_a_group_change_resumes_at_that_member_without_resending_the_others(
+    organization, endpoint, receiver
+):
+    _group_of_three(organization)
+    receiver.script.extend([200, 200, 200, 200, 200, 500])
+
+    first = _deliver(endpoint, organization)
+    waiting = WebhookDelivery.objects.get(status=DeliveryStatus.PENDING)
+    _make_due(endpoint)
+    second = _deliver(endpoint, organization)
+
+    assert (first.delivered, first.failed, second.delivered) == (5, 1, 2)
+    assert (waiting.position, waiting.attempts, waiting.last_status_code) == (6, 1, 500)
+    assert receiver.positions() == [1, 2, 3, 4, 5, 6, 7]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_replay_from_inside_a_group_change_starts_at_that_member(organization, endpoint, receiver):
+    _group_of_three(organization)
+    _deliver(endpoint, organization)
+
+    services.replay_from(endpoint, 6)
+    _deliver(endpoint, organization)
+
+    assert receiver.positions() == [1, 2, 3, 4, 5, 6, 7, 6, 7]
+
+
 def test_replay_reaches_events_written_before_the_endpoint_existed(organization, receiver):
     make_user(organization, "alice@riverside.example")
     endpoint, receiver.secret = services.add_endpoint(organization, url=receiver.url, actor=None)

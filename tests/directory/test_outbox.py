@@ -11,12 +11,14 @@ from scim.models import ScimUser
 from tests.scim.conftest import bulk_users, make_group, make_user
 
 
+def _events(organization) -> list[DirectoryEvent]:
+    """The organization's events as every reader sees them: spans of members expanded."""
+    rows = DirectoryEvent.objects.filter(organization=organization).order_by("position")
+    return [event for row in rows for event in row.expand()]
+
+
 def _types(organization) -> list[str]:
-    return list(
-        DirectoryEvent.objects.filter(organization=organization)
-        .order_by("position")
-        .values_list("type", flat=True)
-    )
+    return [event.type for event in _events(organization)]
 
 
 def test_creating_a_user_writes_user_created_with_its_state(scim):
@@ -129,9 +131,9 @@ def test_group_lifecycle_writes_one_event_per_member(scim):
         "group.member_removed",
         "group.deleted",
     ]
-    added = DirectoryEvent.objects.filter(type="group.member_added").order_by("position")
+    added = [e for e in _events(scim.organization) if e.type == "group.member_added"]
     assert [event.data["member"]["userName"] for event in added] == [alice.user_name, bob.user_name]
-    assert added.last().data["group"]["displayName"] == "RNs"
+    assert added[-1].data["group"]["displayName"] == "RNs"
 
 
 def test_a_failing_request_writes_no_event(scim):
@@ -191,16 +193,60 @@ def test_a_1000_member_patch_writes_1000_events_in_bounded_queries(
     scim.get("/Users", {"count": 0})  # settle the throttled last_used_at write
 
     # The SCIM add budget (tests/scim/test_query_counts.py) plus the outbox's: member lookup,
-    # position upsert, event insert (batched on SQLite), endpoints, deliveries, one task.
-    with django_assert_max_num_queries(11 + 6 + 24):
+    # position upsert, event insert, endpoints, deliveries, one task.
+    with django_assert_max_num_queries(11 + 6):
         response = scim.patch_ops(
             f"/Groups/{group.scim_id}",
             {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
         )
 
     assert response.status_code == 204
-    assert DirectoryEvent.objects.filter(type="group.member_added").count() == 1_000
-    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 1_001
+    added = [e for e in _events(scim.organization) if e.type == "group.member_added"]
+    assert [e.position for e in added] == list(range(2, 1_002))
+    assert sorted(e.data["member"]["id"] for e in added) == sorted(str(u.scim_id) for u in users)
+
+
+def test_a_1000_member_patch_is_one_row_and_one_delivery_per_endpoint(scim, endpoint):
+    users = bulk_users(scim.organization, 1_000)
+    group = make_group(scim.organization, "Everyone")
+
+    scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "add", "path": "members", "value": [{"value": str(u.scim_id)} for u in users]},
+    )
+
+    span = DirectoryEvent.objects.get(type="group.member_added")
+    assert (span.position, span.last_position) == (2, 1_001)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 2
+    assert DirectoryEvent.objects.get(organization=scim.organization, position=1).type == (
+        "group.created"
+    )
+
+
+def test_a_span_gives_each_member_its_own_message_id_the_same_on_every_read(scim):
+    alice = make_user(scim.organization, "alice@riverside.example")
+    bob = make_user(scim.organization, "bob@riverside.example")
+    make_group(scim.organization, "Nurses", members=[alice, bob])
+
+    first, second = _events(scim.organization)[-2:], _events(scim.organization)[-2:]
+
+    assert [e.message_id for e in first] == [e.message_id for e in second]
+    assert first[0].message_id != first[1].message_id
+    assert [e.position for e in first] == [4, 5]
+
+
+def test_the_write_after_a_span_takes_the_position_after_its_last_member(scim):
+    users = bulk_users(scim.organization, 3)
+    group = make_group(scim.organization, "Everyone", members=users)
+
+    scim.post("/Users", {"userName": "late@riverside.example"})
+
+    assert [(e.type, e.position) for e in _events(scim.organization)][-2:] == [
+        ("group.member_added", 4),
+        ("user.created", 5),
+    ]
+    span = DirectoryEvent.objects.get(resource_id=group.scim_id, type="group.member_added")
+    assert (span.position, span.last_position) == (2, 4)
 
 
 def test_a_write_queues_deliveries_only_for_its_own_organizations_endpoints(

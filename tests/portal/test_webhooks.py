@@ -20,7 +20,7 @@ from tests.directory.conftest import (  # noqa: F401 (shared fixtures)
     _fast_retries,  # autouse: webhook settings, and the receiver on 127.0.0.1 allowed
     receiver,  # a real receiver that verifies signatures
 )
-from tests.scim.conftest import make_user
+from tests.scim.conftest import make_group, make_user
 
 from .conftest import portal_member
 
@@ -125,6 +125,21 @@ def test_the_page_counts_pending_deliveries_and_names_the_last_failure(
     assert '<span data-testid="pending">2 pending</span>' in page
     assert "Last attempt failed: HTTP 500" in page
     assert '<span class="warning" data-testid="webhook-status">Failing</span>' in page
+
+
+def test_the_pending_count_is_of_events_each_member_of_a_group_change_counting_once(
+    customer_admin,
+    organization,
+    receiver,  # noqa: F811 (the shared fixture)
+    live_endpoint,
+):
+    users = [make_user(organization, f"u{n}@riverside.example") for n in range(3)]
+    make_group(organization, "Nurses", members=users)  # 3 users, the group, 3 members
+    receiver.script.extend([200, 200, 200, 200, 200, 500])
+    delivery.deliver_stream(live_endpoint.pk, organization.pk, owner="test-worker")
+    _, client = customer_admin
+    page = client.get(_page(organization)).content.decode()
+    assert '<span data-testid="pending">2 pending</span>' in page
 
 
 def test_the_page_says_when_the_last_event_was_delivered(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from directory import delivery
@@ -52,9 +53,13 @@ class Command(BaseCommand):
             if wait > WAIT_HORIZON.total_seconds():
                 break
             time.sleep(max(wait, 0) + 0.05)
-        pending = WebhookDelivery.objects.filter(
-            status=DeliveryStatus.PENDING, endpoint__is_enabled=True
-        ).count()
+        # Events, not rows: a group change's members wait in one delivery, from its position on.
+        pending = (
+            WebhookDelivery.objects.filter(
+                status=DeliveryStatus.PENDING, endpoint__is_enabled=True
+            ).aggregate(events=Sum(F("event__last_position") - F("position") + 1))["events"]
+            or 0
+        )
         self.stdout.write(
             json.dumps({"delivered": delivered, "failed_attempts": failed, "pending": pending})
         )
