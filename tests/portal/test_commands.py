@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from portal.models import SyncCycle, SyncEvent
+from portal.models import SyncCycle, SyncEvent, SyncEventMember
 
 from .conftest import record
 
@@ -61,6 +61,39 @@ def test_prune_deletes_only_history_older_than_the_retention(organization, setti
     assert list(SyncEvent.objects.values_list("subject", flat=True)) == ["recent@x.test"]
     assert SyncCycle.objects.count() == 1
     assert "Deleted 1 events and 1 cycles" in output
+
+
+def _membership_change(organization, member: str, *, at):
+    return record(
+        organization,
+        operation="update_members",
+        resource_type="Group",
+        resource_id="group-1",
+        status_code=204,
+        members_added=1,
+        member_ids={"added": [member]},
+        at=at,
+    )
+
+
+def test_prune_deletes_the_members_named_by_the_events_it_deletes(organization, settings):
+    settings.SYNC_HISTORY_RETENTION_DAYS = 90
+    now = timezone.now()
+    _membership_change(organization, "ancient-member", at=now - timedelta(days=91))
+    _membership_change(organization, "recent-member", at=now - timedelta(days=89))
+
+    _run("prune_sync_history")
+
+    assert list(SyncEventMember.objects.values_list("member_id", flat=True)) == ["recent-member"]
+
+
+def test_deleting_an_organization_deletes_its_history_members(organization, other_organization):
+    _membership_change(organization, "riverside-member", at=timezone.now())
+    _membership_change(other_organization, "lakeside-member", at=timezone.now())
+
+    organization.delete()
+
+    assert list(SyncEventMember.objects.values_list("member_id", flat=True)) == ["lakeside-member"]
 
 
 def test_prune_takes_the_retention_from_the_command_line(organization):
