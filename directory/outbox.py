@@ -270,12 +270,19 @@ def user_deleted(organization_id: int, user: Resource, state: dict) -> None:
     _write(organization_id, [_Draft(EventType.USER_DELETED, user, state)])
 
 
+# The most members one event row holds: a full push of a 20,000-member group is 20 rows, so a
+# reader that wants one page of events never parses more than this many members to get it.
+MAX_SPAN = 1000
+
+
 def _member_drafts(group: Resource, kind: EventType, members: Sequence[Resource]) -> list[_Draft]:
-    """One span for all of ``members``, in the order given (none without members)."""
-    if not members:
-        return []
-    data = {"group": group.reference(), "members": [member.reference() for member in members]}
-    return [_Draft(kind, group, data, span=len(members))]
+    """Spans of at most ``MAX_SPAN`` of ``members``, in the order given (none without members)."""
+    ref = group.reference()
+    drafts = []
+    for start in range(0, len(members), MAX_SPAN):
+        chunk = [member.reference() for member in members[start : start + MAX_SPAN]]
+        drafts.append(_Draft(kind, group, {"group": ref, "members": chunk}, span=len(chunk)))
+    return drafts
 
 
 def group_changed(

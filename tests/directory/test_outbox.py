@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import transaction
 
+from directory import outbox
 from directory.models import DirectoryEvent, WebhookDelivery
 from scim import documents, services
 from scim.models import ScimUser
@@ -221,6 +224,27 @@ def test_a_1000_member_patch_is_one_row_and_one_delivery_per_endpoint(scim, endp
     assert DirectoryEvent.objects.get(organization=scim.organization, position=1).type == (
         "group.created"
     )
+
+
+def test_members_beyond_a_thousand_continue_in_the_next_row_without_a_gap(organization):
+    group = outbox.Resource(outbox.ResourceType.GROUP, uuid.uuid4(), None, "Everyone")
+    members = [
+        outbox.Resource(outbox.ResourceType.USER, uuid.uuid4(), None, f"u{n}@riverside.example")
+        for n in range(2_500)
+    ]
+
+    with transaction.atomic():
+        outbox.group_changed(organization.pk, group, {}, created=True, added=members)
+
+    rows = DirectoryEvent.objects.filter(organization=organization).order_by("position")
+    assert [(row.position, row.last_position) for row in rows] == [
+        (1, 1),
+        (2, 1_001),
+        (1_002, 2_001),
+        (2_002, 2_501),
+    ]
+    added = [e.data["member"]["userName"] for e in _events(organization)[1:]]
+    assert added == [m.name for m in members]
 
 
 def test_a_span_gives_each_member_its_own_message_id_the_same_on_every_read(scim):
