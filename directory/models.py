@@ -101,7 +101,13 @@ class DirectoryEvent(models.Model):
 
     @property
     def is_span(self) -> bool:
-        return isinstance(self.data, dict) and "members" in self.data
+        """A member event row that lists its members (rows written before spans name one
+        ``member``)."""
+        return (
+            self.type in (EventType.GROUP_MEMBER_ADDED, EventType.GROUP_MEMBER_REMOVED)
+            and isinstance(self.data, dict)
+            and "members" in self.data
+        )
 
     def expand(self, after: int = 0) -> list[DirectoryEvent]:
         """The events this row holds with a position after ``after``: itself, or one unsaved
