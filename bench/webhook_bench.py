@@ -134,7 +134,7 @@ def main() -> None:
         )
         receiver.secrets.append(endpoint["secret"])
         tenants.append(
-            (token["tenant_url"].replace("http://127.0.0.1", "{server}"), token["token"])
+            (token["tenant_url"].replace(env["PUBLIC_BASE_URL"], "{server}"), token["token"])
         )
     servers = start_servers(env, workers=2, threads=4)
     workers: list[subprocess.Popen] = []
