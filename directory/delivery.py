@@ -242,46 +242,22 @@ def _attempt(
     delivery.last_attempt_at = now
     delivery.last_status_code = status_code
     delivery.last_error = error
-    if not error and event.position < delivery.event.last_position:
-        delivery.position = event.position + 1
-        delivery.attempts = 0
-        delivery.save(
-            update_fields=[
-                "position",
-                "attempts",
-                "last_attempt_at",
-                "last_status_code",
-                "last_error",
-            ]
-        )
-    elif not error:
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.delivered_at = now
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_attempt_at",
-                "last_status_code",
-                "last_error",
-                "status",
-                "delivered_at",
-            ]
-        )
+    recorded = ["attempts", "last_attempt_at", "last_status_code", "last_error"]
     if not error:
+        if event.position < delivery.event.last_position:
+            delivery.position = event.position + 1
+            delivery.attempts = 0
+            delivery.save(update_fields=[*recorded, "position"])
+        else:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = now
+            delivery.save(update_fields=[*recorded, "status", "delivered_at"])
         if endpoint.failing_since is not None:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
             endpoint.failing_since = None
         return True
     delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_attempt_at",
-            "last_status_code",
-            "last_error",
-            "next_attempt_at",
-        ]
-    )
+    delivery.save(update_fields=[*recorded, "next_attempt_at"])
     logger.info(
         "webhook attempt failed endpoint=%s event=%s attempt=%s error=%s",
         endpoint.pk,

@@ -254,6 +254,12 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"#{self.position} → {self.endpoint_id} ({self.status})"
 
+    @staticmethod
+    def events_left() -> models.Expression:
+        """How many events a pending delivery still has to send: its event's, or in a span the
+        members from ``position`` on (for counting pending events, not rows)."""
+        return models.F("event__last_position") - models.F("position") + 1
+
 
 class DeliveryStream(models.Model):
     """The lease that lets one worker at a time deliver an (endpoint, organization) stream.

@@ -96,6 +96,15 @@ def allocate_positions(organization_id: int, count: int) -> int:
         return cursor.fetchone()[0]
 
 
+def _offsets(drafts: Sequence[_Draft]) -> tuple[list[int], int]:
+    """Each draft's first position within the write (from 1), and how many the write takes."""
+    offsets, taken = [], 0
+    for draft in drafts:
+        offsets.append(taken + 1)
+        taken += draft.span
+    return offsets, taken
+
+
 def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
     if not drafts:
         return
@@ -105,26 +114,24 @@ def _write(organization_id: int, drafts: Sequence[_Draft]) -> None:
     if connection.vendor == "postgresql":
         _write_postgresql(organization_id, drafts, now)
         return
-    total = sum(draft.span for draft in drafts)
-    position = allocate_positions(organization_id, total) - total + 1
-    rows = []
-    for draft in drafts:
-        rows.append(
-            DirectoryEvent(
-                organization_id=organization_id,
-                position=position,
-                last_position=position + draft.span - 1,
-                type=draft.type,
-                resource_type=draft.resource.type.value,
-                resource_id=draft.resource.id,
-                external_id=draft.resource.external_id,
-                name=draft.resource.name,
-                data=draft.data,
-                changes=draft.changes,
-                created_at=now,
-            )
+    offsets, total = _offsets(drafts)
+    before = allocate_positions(organization_id, total) - total
+    rows = [
+        DirectoryEvent(
+            organization_id=organization_id,
+            position=before + first,
+            last_position=before + first + draft.span - 1,
+            type=draft.type,
+            resource_type=draft.resource.type.value,
+            resource_id=draft.resource.id,
+            external_id=draft.resource.external_id,
+            name=draft.resource.name,
+            data=draft.data,
+            changes=draft.changes,
+            created_at=now,
         )
-        position += draft.span
+        for first, draft in zip(offsets, drafts, strict=True)
+    ]
     _queue_deliveries(organization_id, DirectoryEvent.objects.bulk_create(rows))
 
 
@@ -171,23 +178,21 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         "RETURNING endpoint_id) "
         "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
     )
-    rows, first = [], 1
-    for draft in drafts:
-        rows.append(
-            {
-                "first": first,
-                "span": draft.span,
-                "type": str(draft.type),
-                "resource_type": draft.resource.type.value,
-                "resource_id": str(draft.resource.id),
-                "external_id": draft.resource.external_id,
-                "name": draft.resource.name,
-                "data": draft.data,
-                "changes": draft.changes,
-            }
-        )
-        first += draft.span
-    total = first - 1
+    offsets, total = _offsets(drafts)
+    rows = [
+        {
+            "first": first,
+            "span": draft.span,
+            "type": str(draft.type),
+            "resource_type": draft.resource.type.value,
+            "resource_id": str(draft.resource.id),
+            "external_id": draft.resource.external_id,
+            "name": draft.resource.name,
+            "data": draft.data,
+            "changes": draft.changes,
+        }
+        for first, draft in zip(offsets, drafts, strict=True)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             sql,

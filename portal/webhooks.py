@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -90,7 +89,7 @@ def _endpoints(organization: Organization) -> QuerySet[WebhookEndpoint]:
     pending_count = (
         pending.order_by()
         .values("endpoint")
-        .annotate(n=Sum(F("event__last_position") - F("position") + 1))
+        .annotate(n=Sum(WebhookDelivery.events_left()))
         .values("n")
     )
     return (

@@ -109,19 +109,23 @@ def test_the_page_does_not_list_kno2s_endpoints_for_every_organization(
     assert client.get(f"{_page(organization)}{platform.pk}/").status_code == 404
 
 
+def _page_after_delivery(customer_admin, organization, endpoint) -> str:
+    """The Webhooks page as the customer admin sees it once a worker has sent what it could."""
+    delivery.deliver_stream(endpoint.pk, organization.pk, owner="test-worker")
+    _, client = customer_admin
+    return client.get(_page(organization)).content.decode()
+
+
 def test_the_page_counts_pending_deliveries_and_names_the_last_failure(
     customer_admin,
     organization,
     receiver,  # noqa: F811 (the shared fixture)
     live_endpoint,
 ):
-    row = live_endpoint
     make_user(organization, "ann@riverside.example")
     make_user(organization, "bob@riverside.example")
     receiver.script.append(500)
-    delivery.deliver_stream(row.pk, organization.pk, owner="test-worker")
-    _, client = customer_admin
-    page = client.get(_page(organization)).content.decode()
+    page = _page_after_delivery(customer_admin, organization, live_endpoint)
     assert '<span data-testid="pending">2 pending</span>' in page
     assert "Last attempt failed: HTTP 500" in page
     assert '<span class="warning" data-testid="webhook-status">Failing</span>' in page
@@ -136,9 +140,7 @@ def test_the_pending_count_is_of_events_each_member_of_a_group_change_counting_o
     users = [make_user(organization, f"u{n}@riverside.example") for n in range(3)]
     make_group(organization, "Nurses", members=users)  # 3 users, the group, 3 members
     receiver.script.extend([200, 200, 200, 200, 200, 500])
-    delivery.deliver_stream(live_endpoint.pk, organization.pk, owner="test-worker")
-    _, client = customer_admin
-    page = client.get(_page(organization)).content.decode()
+    page = _page_after_delivery(customer_admin, organization, live_endpoint)
     assert '<span data-testid="pending">2 pending</span>' in page
 
 
@@ -148,12 +150,9 @@ def test_the_page_says_when_the_last_event_was_delivered(
     receiver,  # noqa: F811 (the shared fixture)
     live_endpoint,
 ):
-    row = live_endpoint
     make_user(organization, "ann@riverside.example")
-    delivery.deliver_stream(row.pk, organization.pk, owner="test-worker")
-    delivered_at = row.deliveries.get().delivered_at
-    _, client = customer_admin
-    page = client.get(_page(organization)).content.decode()
+    page = _page_after_delivery(customer_admin, organization, live_endpoint)
+    delivered_at = live_endpoint.deliveries.get().delivered_at
     assert '<span data-testid="pending">0 pending</span>' in page
     assert f"Last delivered {delivered_at:%Y-%m-%d %H:%M} UTC" in page
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from directory import delivery
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         pending = (
             WebhookDelivery.objects.filter(
                 status=DeliveryStatus.PENDING, endpoint__is_enabled=True
-            ).aggregate(events=Sum(F("event__last_position") - F("position") + 1))["events"]
+            ).aggregate(events=Sum(WebhookDelivery.events_left()))["events"]
             or 0
         )
         self.stdout.write(
