@@ -84,6 +84,36 @@ def test_the_azure_bench_replays_a_small_load_and_finds_the_state_it_expects():
     assert result["operations"]["user_create"]["count"] == 300
 
 
+def test_the_many_tenants_bench_measures_quiet_tenants_alone_and_beside_a_busy_one():
+    result = _run_bench(
+        "--tenants",
+        "3",
+        "--users",
+        "60",
+        "--groups",
+        "2",
+        "--memberships",
+        "60",
+        "--workers",
+        "2",
+        "--threads",
+        "2",
+        "--quiet-users",
+        "3",
+        "--quiet-seconds",
+        "2",
+        suffix="tenants_smoke",
+    )
+
+    assert result["state_ok"] is True
+    assert result["failed_requests"] == 0
+    # Two quiet tenants at 10 requests/s for at least 2 s in each phase, measured apart from
+    # the busy tenant's client.
+    assert result["quiet_requests"] >= 2 * 2 * 2 * 10 * 0.8
+    assert result["quiet_tenant_p99_alone_ms"] > 0
+    assert result["quiet_tenant_p99_ms"] > 0
+
+
 def test_the_webhook_bench_delivers_every_event_once_in_order():
     result = _run_bench(
         "--users",
