@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,9 +283,19 @@ def _users_with_ids(organization: Organization, scim_ids: set[uuid.UUID]) -> lis
         cursor.execute(
             f"SELECT id, scim_id, external_id, user_name FROM {table} "  # noqa: S608 - quoted
             "WHERE organization_id = %s AND scim_id = ANY(%s::uuid[])",
-            [organization.pk, [str(scim_id) for scim_id in scim_ids]],
+            [organization.pk, _array_literal(scim_ids)],
         )
         return cursor.fetchall()
+
+
+def _array_literal(values: Iterable[uuid.UUID | int]) -> str:
+    """A PostgreSQL array literal (``{a,b,c}``) of UUIDs or integers, bound as one string.
+
+    psycopg quotes a Python list element by element (a regular expression per element, to
+    decide whether it needs quotes), about 1.5 ms for the 1,000 members of one PATCH; a UUID's
+    or an integer's text never needs quoting, so one join does it.
+    """
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _pks(
@@ -346,7 +357,7 @@ def _insert_memberships_postgresql(group: ScimGroup, user_pks: list[int]) -> set
             f"INSERT INTO {table} (group_id, user_id) "  # noqa: S608 - a quoted table name
             "SELECT %s, member FROM unnest(%s::bigint[]) AS member "
             "ON CONFLICT DO NOTHING RETURNING user_id",
-            [group.pk, user_pks],
+            [group.pk, _array_literal(user_pks)],
         )
         return {row[0] for row in cursor.fetchall()}
 
