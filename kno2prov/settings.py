@@ -412,6 +412,10 @@ SCIM_AUTH_FAILURE_RATE = env_str("SCIM_AUTH_FAILURE_RATE", "20/5m")
 # (GUNICORN_THREADS well above it); with one thread per worker it would hold whole workers.
 SCIM_TENANT_CONCURRENCY = env_int("SCIM_TENANT_CONCURRENCY", 0)
 SCIM_TENANT_QUEUE_SECONDS = env_int("SCIM_TENANT_QUEUE_SECONDS", 10)
+# Requests/s one organization may send while another organization is provisioning (core.pacing,
+# in Redis); alone it runs at full speed. Over the pace a request waits (up to
+# SCIM_TENANT_QUEUE_SECONDS), it is never refused. 0: no pacing. Entra expects at least 25.
+SCIM_TENANT_PACE = env_int("SCIM_TENANT_PACE", 0)
 # /metrics answers a request bearing METRICS_TOKEN, or one whose peer address (REMOTE_ADDR) is in
 # METRICS_ALLOWED_ADDRESSES (addresses or networks); nobody else, loopback included.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")

@@ -9,9 +9,10 @@ else is a 401 with a SCIM error body and ``WWW-Authenticate``. The credential is
 
 Around the check it applies the rate limits (``scim.ratelimit``): a client that failed too
 often at this tenant URL gets 429 before any lookup; an authenticated call spends its
-organization's budget, then holds one of its organization's concurrency slots
-(``core.concurrency``, ``SCIM_TENANT_CONCURRENCY``) while the view runs. Each outcome is
-written into the request's ``scim.calls.ScimCall``.
+organization's budget, waits for its organization's pace while another organization is
+provisioning (``core.pacing``, ``SCIM_TENANT_PACE``), then holds one of its organization's
+concurrency slots (``core.concurrency``, ``SCIM_TENANT_CONCURRENCY``) while the view runs.
+Each outcome is written into the request's ``scim.calls.ScimCall``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django_scim.settings import scim_settings
 
 from core.concurrency import slot
 from core.credentials import authenticate_bearer, bearer_token
+from core.pacing import pace
 
 from . import ratelimit
 from .calls import ScimCall, begin
@@ -58,7 +60,15 @@ class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
         if response is not None:
             call.fail(response.status_code, None, "")
             return response
-        # One organization's full-speed cycle queues here instead of taking every thread.
+        # One organization's full-speed cycle queues here instead of taking every thread, and
+        # while another organization is provisioning it is held to its pace.
+        pace(
+            settings.REDIS_URL,
+            "scim",
+            str(call.organization.public_id),
+            rate=settings.SCIM_TENANT_PACE,
+            max_wait_seconds=settings.SCIM_TENANT_QUEUE_SECONDS,
+        )
         with slot(
             settings.REDIS_URL,
             f"scim:{call.organization.public_id}",
