@@ -292,8 +292,8 @@ def _array_literal(values: Iterable[uuid.UUID | int]) -> str:
     """A PostgreSQL array literal (``{a,b,c}``) of UUIDs or integers, bound as one string.
 
     psycopg quotes a Python list element by element (a regular expression per element, to
-    decide whether it needs quotes), about 1.5 ms for the 1,000 members of one PATCH; a UUID's
-    or an integer's text never needs quoting, so one join does it.
+    decide whether it needs quotes): 2.6 ms for the two arrays of a 1,000-member PATCH. A
+    UUID's or an integer's text never needs quoting, so one join does it.
     """
     return "{" + ",".join(map(str, values)) + "}"
 
