@@ -62,13 +62,14 @@ class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
             return response
         # One organization's full-speed cycle queues here instead of taking every thread, and
         # while another organization is provisioning it is held to its pace.
-        pace(
+        paced = pace(
             settings.REDIS_URL,
             "scim",
             str(call.organization.public_id),
             rate=settings.SCIM_TENANT_PACE,
             max_wait_seconds=settings.SCIM_TENANT_QUEUE_SECONDS,
         )
+        call.paced_ms = paced * 1000
         with slot(
             settings.REDIS_URL,
             f"scim:{call.organization.public_id}",

@@ -90,6 +90,8 @@ class ScimCall:
     scim_type: str = ""
     error_detail: str = ""
     duration_ms: float = 0.0
+    # Of which waiting for the organization's pace (SCIM_TENANT_PACE, core.pacing).
+    paced_ms: float = 0.0
 
     @property
     def organization(self) -> Organization | None:

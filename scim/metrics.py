@@ -1,4 +1,5 @@
-"""Prometheus metrics: SCIM requests by organization, operation and status, and latencies.
+"""Prometheus metrics: SCIM requests by organization, operation and status, latencies, and
+the time organizations waited for their pace.
 
 ``count_call`` receives ``scim.signals.call_completed`` (connected in ``ScimConfig.ready``) and
 labels each call from its record; ``metrics_view`` serves ``/metrics``.
@@ -43,6 +44,13 @@ SCIM_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
 
+SCIM_PACED = Counter(
+    "kno2prov_scim_paced_seconds_total",
+    "Seconds SCIM requests waited for their organization's pace (SCIM_TENANT_PACE), "
+    "by organization.",
+    ["organization"],
+)
+
 
 # The dispatch_uid ``scim.apps`` connects ``count_call`` under.
 DISPATCH_UID = "scim.metrics.count_call"
@@ -57,6 +65,8 @@ def count_call(sender: object, *, call: ScimCall, **kwargs: object) -> None:
         status=str(call.status_code),
     ).inc()
     SCIM_LATENCY.labels(operation=call.operation.value).observe(call.duration_ms / 1000)
+    if call.paced_ms and organization is not None:
+        SCIM_PACED.labels(organization=organization.slug).inc(call.paced_ms / 1000)
 
 
 def _allowed(request: HttpRequest) -> bool:
