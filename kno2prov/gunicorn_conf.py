@@ -37,9 +37,23 @@ _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 def on_starting(server) -> None:
-    """Start every server life with empty metrics files, as prometheus_client requires."""
+    """Start every server life with empty metrics files, as prometheus_client requires, and
+    warn when SCIM requests would wait (``SCIM_TENANT_CONCURRENCY``, ``SCIM_TENANT_PACE``) in
+    workers of one thread: each waiting request would hold a whole worker, and one busy
+    organization could then keep every other one waiting."""
     shutil.rmtree(_metrics_dir, ignore_errors=True)
     os.makedirs(_metrics_dir, exist_ok=True)
+    waits = [
+        name
+        for name in ("SCIM_TENANT_CONCURRENCY", "SCIM_TENANT_PACE")
+        if os.environ.get(name, "0").strip() not in ("", "0")
+    ]
+    if waits and server.cfg.threads <= 1:
+        server.log.warning(
+            "%s set with one thread per worker: a waiting request holds a whole worker; "
+            "run threaded workers (GUNICORN_THREADS=4)",
+            " and ".join(waits),
+        )
 
 
 def child_exit(server, worker) -> None:

@@ -173,13 +173,18 @@ class RunningServer:
 
 
 def launch_gunicorn(
-    workdir: Path, port: int | None = None, *, app: str = "kno2prov.wsgi", **env_overrides: str
+    workdir: Path,
+    port: int | None = None,
+    *,
+    app: str = "kno2prov.wsgi",
+    threads: int = 4,
+    **env_overrides: str,
 ) -> RunningServer:
     """Start gunicorn with the production config on the test database, on ``port`` (default: a
     free one, so a test that must know its URL first, e.g. for ``PUBLIC_BASE_URL``, picks it).
 
-    ``workdir`` holds its log and metrics files; ``app`` is the WSGI application it serves;
-    ``env_overrides`` change its settings.
+    ``workdir`` holds its log and metrics files; ``app`` is the WSGI application it serves,
+    with ``threads`` per worker; ``env_overrides`` change its settings.
     """
     from django.db import connection
 
@@ -213,7 +218,7 @@ def launch_gunicorn(
                 "--workers",
                 "2",
                 "--threads",
-                "4",
+                str(threads),
                 "--error-logfile",
                 "-",
             ],

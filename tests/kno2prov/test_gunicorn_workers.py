@@ -18,3 +18,21 @@ def test_a_worker_freezes_the_application_it_loaded_before_serving_its_first_req
 
     assert answer["urlconf_frozen"] is True
     assert answer["frozen"] > 0
+
+
+WHOLE_WORKER = "a waiting request holds a whole worker"
+
+
+def test_pacing_with_one_thread_per_worker_is_warned_about_at_startup(tmp_path):
+    server = launch_gunicorn(tmp_path, threads=1, SCIM_TENANT_PACE="25")
+    server.stop()
+
+    assert f"SCIM_TENANT_PACE set with one thread per worker: {WHOLE_WORKER}" in server.log()
+
+
+def test_pacing_with_threaded_workers_starts_without_that_warning(tmp_path):
+    server = launch_gunicorn(tmp_path, threads=4, SCIM_TENANT_PACE="25")
+    server.stop()
+
+    assert "Booting worker" in server.log()
+    assert WHOLE_WORKER not in server.log()
