@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -478,60 +479,96 @@ def quiet_load(client: Client, args, stop: threading.Event, tag: str) -> None:
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def quiet_phase(clients: list[Client], args, tag: str, during=None) -> tuple[list[float], object]:
-    """Run every quiet tenant's load for ``--quiet-seconds`` (or while ``during()`` runs, if
-    longer); their latencies in seconds."""
-    stop = threading.Event()
-    for client in clients:
-        client.stats.latencies.clear()
+@dataclass(frozen=True)
+class QuietTenant:
+    """What a quiet tenant's client needs, picklable for the quiet tenants' process."""
+
+    tenant_urls: list[str]
+    token: str
+    user_ids: list[str]
+
+
+def _quiet_process(tenants, args, tag, ready, stop, results) -> None:
+    """The quiet tenants' clients, in a process of their own (see ``quiet_phase``)."""
+    clients = []
+    for tenant in tenants:
+        client = Client(tenant.tenant_urls, tenant.token, Stats())
+        client.user_ids = tenant.user_ids
+        clients.append(client)
     threads = [
         threading.Thread(target=quiet_load, args=(client, args, stop, tag), daemon=True)
         for client in clients
     ]
+    ready.set()
     for thread in threads:
         thread.start()
+    for thread in threads:
+        thread.join()
+    results.put(
+        (
+            [v for c in clients for values in c.stats.latencies.values() for v in values],
+            sum(n for c in clients for n in c.stats.failures.values()),
+        )
+    )
+
+
+def quiet_phase(
+    tenants: list[QuietTenant], args, tag: str, during=None
+) -> tuple[list[float], int, object]:
+    """Run every quiet tenant's load for ``--quiet-seconds`` (or while ``during()`` runs, if
+    longer); their latencies in seconds, their failed requests, and what ``during`` returned.
+
+    The quiet tenants' clients run in a process of their own, as Azure's jobs for other
+    organizations run on other machines: in this process they would share the interpreter lock
+    with the busy tenant's client threads, and their latencies would include the load
+    generator's own waits.
+    """
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.Queue()
+    process = context.Process(
+        target=_quiet_process,
+        args=(tenants, argparse.Namespace(**vars(args)), tag, ready, stop, results),
+        daemon=True,
+    )
+    process.start()
+    if not ready.wait(60):
+        raise SystemExit("the quiet tenants' process did not start")
     started = time.monotonic()
     result = during() if during is not None else None
     time.sleep(max(0.0, args.quiet_seconds - (time.monotonic() - started)))
     stop.set()
-    for thread in threads:
-        thread.join(70)
-    latencies = [
-        v for client in clients for values in client.stats.latencies.values() for v in values
-    ]
-    return latencies, result
+    latencies, failures = results.get(timeout=120)
+    process.join(30)
+    return latencies, failures, result
 
 
 def many_tenants(args, env, base_urls: list[str], busy_token: str) -> tuple[dict, list[str]]:
     """``--tenants N``: tenant 1 runs its initial cycle at full speed (``--concurrency``
     threads) while tenants 2..N run incremental cycles at Entra's pace; the quiet tenants'
     p99 with and without the busy one."""
-    quiet_clients = []
+    quiet = []
     for n in range(2, args.tenants + 1):
         token, public_id = harness.add_tenant(env, f"bench{n}")
-        client = Client([f"{base}/scim/v2/{public_id}" for base in base_urls], token, Stats())
-        client.user_ids = [
-            client.call("quiet_setup", "POST", "/Users", body=user_body(i), expect=(201,)).json()[
+        tenant_urls = [f"{base}/scim/v2/{public_id}" for base in base_urls]
+        setup = Client(tenant_urls, token, Stats())
+        user_ids = [
+            setup.call("quiet_setup", "POST", "/Users", body=user_body(i), expect=(201,)).json()[
                 "id"
             ]
             for i in range(args.quiet_users)
         ]
-        quiet_clients.append(client)
-    alone, _ = quiet_phase(quiet_clients, args, "Alone")
+        quiet.append(QuietTenant(tenant_urls, token, user_ids))
+    alone, alone_failures, _ = quiet_phase(quiet, args, "Alone")
     busy_stats = Stats()
     busy = Client(
         [f"{base}/scim/v2/{args.public_id}" for base in base_urls], busy_token, busy_stats
     )
     started = time.perf_counter()
-    shared, (user_ids, group_ids, membership) = quiet_phase(
-        quiet_clients, args, "Shared", during=lambda: initial_cycle(busy, args)
+    shared, shared_failures, (user_ids, group_ids, membership) = quiet_phase(
+        quiet, args, "Shared", during=lambda: initial_cycle(busy, args)
     )
     busy_seconds = time.perf_counter() - started
-    refused = sum(
-        client.stats.failures.get(op, 0)
-        for client in [*quiet_clients, busy]
-        for op in list(client.stats.failures)
-    )
+    refused = alone_failures + shared_failures + sum(busy_stats.failures.values())
     figures = {
         "tenants": args.tenants,
         "quiet_rate_per_tenant": args.quiet_rate,
