@@ -269,8 +269,12 @@ def _resolve(
 def _users_with_ids(organization: Organization, scim_ids: set[uuid.UUID]) -> list[tuple]:
     """``(pk, scim_id, external_id, user_name)`` of the organization's users among ``scim_ids``.
 
-    On PostgreSQL the ids travel as one array parameter (``= ANY``): an ``IN`` list of 1,000
-    placeholders costs more to build, quote and parse than the index probes it asks for.
+    On PostgreSQL the ids travel as one array parameter: an ``IN`` list of 1,000 placeholders
+    costs more to build, quote and parse than the index probes it asks for. The array is
+    joined as a set of rows (``unnest``), not filtered with ``scim_id = ANY(…)``: for the
+    latter the planner prices a 1,000-element hashed filter as almost free and scans every
+    user of a tenant of 80,000 (16 ms) rather than probe the ``scim_id`` index 1,000 times
+    (3 ms), which the join always does.
     """
     if connection.vendor != "postgresql":
         return list(
@@ -281,9 +285,10 @@ def _users_with_ids(organization: Organization, scim_ids: set[uuid.UUID]) -> lis
     table = connection.ops.quote_name(ScimUser._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, scim_id, external_id, user_name FROM {table} "  # noqa: S608 - quoted
-            "WHERE organization_id = %s AND scim_id = ANY(%s::uuid[])",
-            [organization.pk, _array_literal(scim_ids)],
+            "SELECT u.id, u.scim_id, u.external_id, u.user_name "  # noqa: S608 - quoted name
+            f"FROM unnest(%s::uuid[]) AS wanted(scim_id) JOIN {table} u "
+            "ON u.scim_id = wanted.scim_id WHERE u.organization_id = %s",
+            [_array_literal(scim_ids), organization.pk],
         )
         return cursor.fetchall()
 
