@@ -192,6 +192,42 @@ def test_removing_1000_members_in_one_patch_costs_a_fixed_number_of_queries(
     ]
 
 
+def test_removing_100_members_one_filtered_operation_each_costs_what_one_operation_costs(
+    scim, django_assert_max_num_queries
+):
+    """Entra's other removal dialect sends one ``members[value eq "id"]`` operation per member:
+    a hundred of them in one PATCH must not run a hundred deletes."""
+    users = bulk_users(scim.organization, 100)
+    keep = make_user(scim.organization, "keep@riverside.example")
+    group = make_group(scim.organization, "Everyone")
+    add_members(group, [*users, keep])
+    operations = [{"op": "remove", "path": f'members[value eq "{user.scim_id}"]'} for user in users]
+
+    with django_assert_max_num_queries(REMOVE_MEMBERS_BUDGET):
+        response = scim.patch_ops(f"/Groups/{group.scim_id}", *operations)
+
+    assert response.status_code == 204
+    assert list(GroupMembership.objects.filter(group=group).values_list("user", flat=True)) == [
+        keep.pk
+    ]
+
+
+def test_adding_100_members_one_operation_each_costs_what_one_operation_costs(
+    scim, django_assert_max_num_queries
+):
+    users = bulk_users(scim.organization, 100)
+    group = make_group(scim.organization, "Everyone")
+    operations = [
+        {"op": "add", "path": "members", "value": [{"value": str(user.scim_id)}]} for user in users
+    ]
+
+    with django_assert_max_num_queries(ADD_MEMBERS_BUDGET):
+        response = scim.patch_ops(f"/Groups/{group.scim_id}", *operations)
+
+    assert response.status_code == 204
+    assert GroupMembership.objects.filter(group=group).count() == 100
+
+
 def test_user_patch_costs_a_fixed_number_of_queries(scim, django_assert_max_num_queries):
     user = make_user(scim.organization, "alice@riverside.example")
 
