@@ -512,7 +512,11 @@ def _coalesce(steps: list[_MemberStep]) -> list[_MemberStep]:
     merged: list[_MemberStep] = []
     for step in steps:
         previous = merged[-1] if merged else None
-        if previous is not None and step.action == previous.action in {"add", "remove"}:
+        if (
+            previous is not None
+            and step.action in {"add", "remove"}
+            and step.action == previous.action
+        ):
             merged[-1] = _MemberStep(step.action, [*previous.ids, *step.ids])
         else:
             merged.append(step)
