@@ -46,6 +46,10 @@ local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now then tat = now end
 local wait = tat - now - burst
 if wait < 0 then wait = 0 end
+local max_wait = tonumber(ARGV[5])
+if max_wait >= 0 and wait > max_wait then
+  return max_wait
+end
 redis.call('SET', KEYS[2], tat + interval, 'PX', tat - now + interval + window)
 return wait
 """
@@ -56,16 +60,25 @@ def _script(url: str):  # noqa: ANN202
     return client(url).register_script(_RESERVE)
 
 
-def reserve(redis_url: str, pool: str, member: str, *, rate: int) -> float:
+def reserve(
+    redis_url: str, pool: str, member: str, *, rate: int, max_wait_seconds: float | None = None
+) -> float:
     """Take ``member``'s next turn in ``pool``; answers how many seconds to wait for it (0
-    while the member is alone in the pool or under ``rate``). Waits for nothing itself."""
+    while the member is alone in the pool or under ``rate``). Waits for nothing itself.
+
+    A turn further away than ``max_wait_seconds`` is not taken: the answer is
+    ``max_wait_seconds`` and the member's schedule stays where it was. Otherwise a flood of
+    requests that each gave up waiting and ran anyway would push the member's turns ever
+    further out, and keep it waiting the full queue time long after the flood had ended.
+    """
     if not redis_url or rate < 1:
         return 0.0
     interval_ms = max(1, round(1000 / rate))
+    max_wait_ms = -1 if max_wait_seconds is None else round(max_wait_seconds * 1000)
     try:
         wait_ms = _script(redis_url)(
             keys=[f"kno2prov:pace:{pool}:active", f"kno2prov:pace:{pool}:tat:{member}"],
-            args=[member, interval_ms, interval_ms * rate, ACTIVE_SECONDS * 1000],
+            args=[member, interval_ms, interval_ms * rate, ACTIVE_SECONDS * 1000, max_wait_ms],
         )
     except Exception:
         logger.warning("pacing skipped: redis unavailable pool=%s", pool, exc_info=True)
@@ -76,7 +89,10 @@ def reserve(redis_url: str, pool: str, member: str, *, rate: int) -> float:
 def pace(redis_url: str, pool: str, member: str, *, rate: int, max_wait_seconds: float) -> float:
     """Wait for ``member``'s turn in ``pool`` (see ``reserve``), at most ``max_wait_seconds``;
     answers the seconds waited."""
-    wait = min(reserve(redis_url, pool, member, rate=rate), max_wait_seconds)
+    wait = min(
+        reserve(redis_url, pool, member, rate=rate, max_wait_seconds=max_wait_seconds),
+        max_wait_seconds,
+    )
     if wait > 0:
         time.sleep(wait)
     return wait

@@ -77,6 +77,19 @@ def test_a_wait_is_never_longer_than_the_queue_time():
     assert time.monotonic() - started < 1
 
 
+def test_requests_that_gave_up_waiting_do_not_push_the_members_turns_further_out():
+    pool = _pool()
+    reserve(REDIS_URL, pool, "quiet", rate=RATE)
+    # A flood: turns 100 ms apart past a one-second burst, each request waiting at most 0.3 s.
+    flood = [reserve(REDIS_URL, pool, "busy", rate=RATE, max_wait_seconds=0.3) for _ in range(100)]
+
+    next_turn = reserve(REDIS_URL, pool, "busy", rate=RATE)
+
+    assert flood[-1] == 0.3
+    # Only the turns within 0.3 s were taken: the next is 0.4 s away, not 9 s.
+    assert next_turn <= 0.4
+
+
 def test_no_rate_and_an_unreachable_redis_hold_nothing_back():
     pool = _pool()
     reserve(REDIS_URL, pool, "quiet", rate=RATE)
