@@ -20,9 +20,8 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from functools import cache
 
-from .redisclient import client
+from .redisclient import client, script
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +34,6 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
 end
 return 0
 """
-
-
-@cache
-def _script(url: str):  # noqa: ANN202
-    return client(url).register_script(_ACQUIRE)
 
 
 @contextlib.contextmanager
@@ -64,12 +58,12 @@ def slot(
     redis_key = f"kno2prov:slots:{key}"
     held = False
     try:
-        script = _script(redis_url)
+        acquire = script(redis_url, _ACQUIRE)
         deadline = time.monotonic() + wait_seconds
         pause = 0.002
         while True:
             now = time.time()
-            if script(
+            if acquire(
                 keys=[redis_key],
                 args=[now, limit, now + hold_seconds, holder, int(hold_seconds * 1000)],
             ):

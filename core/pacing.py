@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import cache
 
-from .redisclient import client
+from .redisclient import script
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +54,6 @@ return wait
 """
 
 
-@cache
-def _script(url: str):  # noqa: ANN202
-    return client(url).register_script(_RESERVE)
-
-
 def reserve(
     redis_url: str, pool: str, member: str, *, rate: int, max_wait_seconds: float | None = None
 ) -> float:
@@ -76,7 +70,7 @@ def reserve(
     interval_ms = max(1, round(1000 / rate))
     max_wait_ms = -1 if max_wait_seconds is None else round(max_wait_seconds * 1000)
     try:
-        wait_ms = _script(redis_url)(
+        wait_ms = script(redis_url, _RESERVE)(
             keys=[f"kno2prov:pace:{pool}:active", f"kno2prov:pace:{pool}:tat:{member}"],
             args=[member, interval_ms, interval_ms * rate, ACTIVE_SECONDS * 1000, max_wait_ms],
         )

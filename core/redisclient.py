@@ -14,3 +14,10 @@ def client(url: str):  # noqa: ANN201 - a redis.Redis, imported lazily
     import redis
 
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+@cache
+def script(url: str, source: str):  # noqa: ANN201 - a redis.commands.core.Script
+    """The Lua ``source`` registered once on ``url``'s client: each call is one ``EVALSHA``
+    (redis-py sends the script itself again if the server has lost it)."""
+    return client(url).register_script(source)
