@@ -83,10 +83,7 @@ def reserve(
 def pace(redis_url: str, pool: str, member: str, *, rate: int, max_wait_seconds: float) -> float:
     """Wait for ``member``'s turn in ``pool`` (see ``reserve``), at most ``max_wait_seconds``;
     answers the seconds waited."""
-    wait = min(
-        reserve(redis_url, pool, member, rate=rate, max_wait_seconds=max_wait_seconds),
-        max_wait_seconds,
-    )
+    wait = reserve(redis_url, pool, member, rate=rate, max_wait_seconds=max_wait_seconds)
     if wait > 0:
         time.sleep(wait)
     return wait
