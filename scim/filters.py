@@ -19,10 +19,12 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet, UniqueConstraint
 from django.http import HttpRequest
 from django_scim.filters import FilterQuery
 from scim2_filter_parser import ast as scim2ast
@@ -325,6 +327,48 @@ def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q
     return _with_urns(query)
 
 
+@cache
+def unique_within_organization(model: type[Model]) -> frozenset[str]:
+    """The columns of ``model`` that no two rows of one organization share: the unique fields
+    (``scim_id``) and the second field of each ``(organization, field)`` unique constraint
+    (``user_name_key``, ``display_name_key``)."""
+    columns = {field.attname for field in model._meta.concrete_fields if field.unique}
+    for constraint in model._meta.constraints:
+        if (
+            isinstance(constraint, UniqueConstraint)
+            and constraint.condition is None
+            and len(constraint.fields) == 2
+            and constraint.fields[0] == "organization"
+        ):
+            columns.add(constraint.fields[1])
+    return frozenset(columns)
+
+
+def matches_at_most_one(query: Q, unique_columns: frozenset[str]) -> bool:
+    """Whether ``query`` can match at most one row of an organization: it requires equality
+    on a column in ``unique_columns`` (``userName eq "x"``, ``id eq "…"``, alone or ANDed with
+    anything else)."""
+    if query.negated:
+        return False
+    pins = [_pins_one(child, unique_columns) for child in query.children]
+    return any(pins) if query.connector == Q.AND else len(pins) == 1 and pins[0]
+
+
+def _pins_one(child: Q | tuple[str, object], unique_columns: frozenset[str]) -> bool:
+    if isinstance(child, Q):
+        return matches_at_most_one(child, unique_columns)
+    column, _, lookup = child[0].partition("__")
+    return column in unique_columns and lookup in ("", "exact")
+
+
+@dataclass(frozen=True)
+class Search:
+    """A filter's rows in the request's organization, and whether at most one can match."""
+
+    queryset: QuerySet
+    at_most_one: bool
+
+
 class ScopedFilterQuery(FilterQuery):
     """django-scim2's parser hook (``USER_FILTER_PARSER``/``GROUP_FILTER_PARSER``), returning a
     tenant-scoped ``QuerySet`` instead of a raw query over every tenant."""
@@ -335,11 +379,18 @@ class ScopedFilterQuery(FilterQuery):
 
     @classmethod
     def search(cls, filter_query: str, request: HttpRequest | None = None) -> QuerySet:
+        return cls.find(filter_query, request).queryset
+
+    @classmethod
+    def find(cls, filter_query: str, request: HttpRequest | None = None) -> Search:
+        """``search``, knowing whether the filter pins one row by a unique column: the SCIM
+        views read such a result without ordering it (see ``ScimViewMixin._page_and_total``)."""
         query = parse_filter(filter_query, cls.attr_map, work_email=cls.work_email)
         try:
-            return scoping.scoped_queryset(cls.model, request).filter(query)
+            queryset = scoping.scoped_queryset(cls.model, request).filter(query)
         except (ValidationError, ValueError, TypeError) as exc:
             raise InvalidFilter(f"filter {filter_query!r} has a value of the wrong type") from exc
+        return Search(queryset, matches_at_most_one(query, unique_within_organization(cls.model)))
 
 
 class UserFilterQuery(ScopedFilterQuery):

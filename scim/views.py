@@ -229,9 +229,12 @@ class ScimViewMixin:
         self.call.filter = query
         # A lookup of one user or group by name: the history files it under that name.
         self.call.display_name = _text(looked_up_value(query))
-        queryset = self.__class__.parser_getter().search(query, request)  # type: ignore[attr-defined]
+        found = self.__class__.parser_getter().find(query, request)  # type: ignore[attr-defined]
         try:
-            objs, total = self._page_and_total(queryset, start, count)
+            if found.at_most_one:
+                objs, total = self._the_one_and_total(found.queryset, start, count)
+            else:
+                objs, total = self._page_and_total(found.queryset, start, count)
         except (ValidationError, ValueError, TypeError, DataError) as exc:
             # Some values are only converted when the query is compiled (a malformed
             # meta.lastModified, say) or refused by the database (a NUL character in a string
@@ -259,6 +262,20 @@ class ScimViewMixin:
         wanted = count and start <= total
         objs = list(qs.order_by("pk")[start - 1 : start - 1 + count]) if wanted else []
         return objs, total
+
+    @staticmethod
+    def _the_one_and_total(qs: Any, start: int, count: int) -> tuple[list, int]:
+        """``_page_and_total`` for a filter that pins one row by a unique column (every
+        ``userName eq`` lookup Azure and Okta send): one unordered read.
+
+        Asked for the first page in ``pk`` order, PostgreSQL may walk the organization's rows in
+        that order and test each one against the filter rather than probe the unique index and
+        sort: without column statistics (a new database) it expects a handful of rows per
+        organization, and every lookup became a scan of the tenant
+        (``tests/scim/test_lookup_plan.py``).
+        """
+        found = list(qs.order_by()[:1])
+        return (found if start == 1 and count else []), len(found)
 
     def _build_response(
         self, request: HttpRequest, objs: list, start: int, total: int
