@@ -456,3 +456,47 @@ def test_a_member_filter_on_another_tenants_user_finds_nothing(
 
 def test_a_member_filter_on_a_value_that_is_no_user_id_finds_nothing(scim, nurses_and_doctors):
     assert group_ids(search(scim, "Groups", 'members eq "x"')) == set()
+
+
+# --- lookups that pin one user (read without ordering: scim.views._the_one_and_total) --------
+
+
+def test_either_of_two_user_names_finds_both_users(scim, five_users):
+    body = scim.get(
+        "/Users",
+        {
+            "filter": 'userName eq "user3@riverside.example" or userName eq "user1@riverside.example"'
+        },
+    ).json()
+
+    assert body["totalResults"] == 2
+    assert [r["id"] for r in body["Resources"]] == [
+        str(five_users[1].scim_id),
+        str(five_users[3].scim_id),
+    ]
+
+
+def test_user_name_lookup_past_its_one_result_returns_the_total_and_an_empty_page(scim, five_users):
+    body = scim.get(
+        "/Users", {"filter": 'userName eq "user2@riverside.example"', "startIndex": 2}
+    ).json()
+
+    assert body["totalResults"] == 1
+    assert body["Resources"] == []
+
+
+def test_user_name_lookup_with_count_zero_returns_only_the_total(scim, five_users):
+    body = scim.get(
+        "/Users", {"filter": 'userName eq "user2@riverside.example"', "count": 0}
+    ).json()
+
+    assert body["totalResults"] == 1
+    assert body["Resources"] == []
+
+
+def test_user_name_lookup_that_also_tests_another_attribute_applies_both(scim, five_users):
+    body = scim.get(
+        "/Users", {"filter": 'userName eq "user2@riverside.example" and active eq false'}
+    ).json()
+
+    assert body["totalResults"] == 0
