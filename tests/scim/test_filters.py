@@ -462,12 +462,9 @@ def test_a_member_filter_on_a_value_that_is_no_user_id_finds_nothing(scim, nurse
 
 
 def test_either_of_two_user_names_finds_both_users(scim, five_users):
-    body = scim.get(
-        "/Users",
-        {
-            "filter": 'userName eq "user3@riverside.example" or userName eq "user1@riverside.example"'
-        },
-    ).json()
+    either = 'userName eq "user3@riverside.example" or userName eq "user1@riverside.example"'
+
+    body = scim.get("/Users", {"filter": either}).json()
 
     assert body["totalResults"] == 2
     assert [r["id"] for r in body["Resources"]] == [
