@@ -71,6 +71,7 @@ _BARE_VALUE = re.compile(
 )
 
 MEMBER_COLUMN = "memberships__user__scim_id"
+MEMBERSHIP_JOIN = "memberships__"
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
@@ -265,6 +266,14 @@ def _values(query: Q) -> Iterator[object]:
             yield child[1]
 
 
+def _lookups(query: Q) -> Iterator[str]:
+    for child in query.children:
+        if isinstance(child, Q):
+            yield from _lookups(child)
+        else:
+            yield child[0]
+
+
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
 _LOGICAL = re.compile(r"(?<![\w.:$-])(?:and|or)(?![\w.:$-])", re.IGNORECASE)
 
@@ -384,12 +393,16 @@ class ScopedFilterQuery(FilterQuery):
     @classmethod
     def find(cls, filter_query: str, request: HttpRequest | None = None) -> Search:
         """``search``, knowing whether the filter pins one row by a unique column: the SCIM
-        views read such a result without ordering it (see ``ScimViewMixin._page_and_total``)."""
+        views read such a result without ordering it (``ScimViewMixin._the_one_and_total``)."""
         query = parse_filter(filter_query, cls.attr_map, work_email=cls.work_email)
         try:
             queryset = scoping.scoped_queryset(cls.model, request).filter(query)
         except (ValidationError, ValueError, TypeError) as exc:
             raise InvalidFilter(f"filter {filter_query!r} has a value of the wrong type") from exc
+        if any(lookup.startswith(MEMBERSHIP_JOIN) for lookup in _lookups(query)):
+            # The membership join yields a group once per member the filter names
+            # (``members eq "a" or members eq "b"``); a resource is listed once.
+            queryset = queryset.distinct()
         return Search(queryset, matches_at_most_one(query, unique_within_organization(cls.model)))
 
 

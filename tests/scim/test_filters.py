@@ -447,6 +447,19 @@ def test_entras_membership_check_finds_the_group_only_when_the_user_is_a_member(
     assert group_ids(search(scim, "Groups", not_member)) == set()
 
 
+def test_a_group_holding_both_members_an_or_filter_names_is_listed_once(scim, nurses_and_doctors):
+    alice, bob, nurses, doctors = nurses_and_doctors
+
+    body = search(
+        scim, "Groups", f'members eq "{alice.scim_id}" or members eq "{bob.scim_id}"'
+    ).json()
+
+    assert body["totalResults"] == 2
+    assert sorted(group["id"] for group in body["Resources"]) == sorted(
+        [str(nurses.scim_id), str(doctors.scim_id)]
+    )
+
+
 def test_a_member_filter_on_another_tenants_user_finds_nothing(
     scim, other_scim, nurses_and_doctors
 ):
