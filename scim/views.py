@@ -271,8 +271,8 @@ class ScimViewMixin:
         Asked for the first page in ``pk`` order, PostgreSQL may walk the organization's rows in
         that order and test each one against the filter rather than probe the unique index and
         sort: without column statistics (a new database) it expects a handful of rows per
-        organization, and every lookup became a scan of the tenant
-        (``tests/scim/test_lookup_plan.py``).
+        organization, and every lookup became a scan of the tenant (README, "Issue 21, seventh
+        round").
         """
         found = list(qs.order_by()[:1])
         return (found if start == 1 and count else []), len(found)
