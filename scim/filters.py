@@ -71,7 +71,6 @@ _BARE_VALUE = re.compile(
 )
 
 MEMBER_COLUMN = "memberships__user__scim_id"
-MEMBERSHIP_JOIN = "memberships__"
 
 GROUP_ATTRS: AttrMap = {
     ("id", None, None): "scim_id",
@@ -258,20 +257,13 @@ def _unstorable(text: str) -> bool:
     return "\x00" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
-def _values(query: Q) -> Iterator[object]:
+def _leaves(query: Q) -> Iterator[tuple[str, object]]:
+    """Every ``(lookup, value)`` comparison in ``query``, however nested."""
     for child in query.children:
         if isinstance(child, Q):
-            yield from _values(child)
+            yield from _leaves(child)
         else:
-            yield child[1]
-
-
-def _lookups(query: Q) -> Iterator[str]:
-    for child in query.children:
-        if isinstance(child, Q):
-            yield from _lookups(child)
-        else:
-            yield child[0]
+            yield child
 
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
@@ -331,7 +323,7 @@ def parse_filter(text: str, attr_map: AttrMap, *, work_email: bool = False) -> Q
     if not isinstance(query, Q):
         raise InvalidFilter(f"filter {text!r} is not valid SCIM filter syntax")
     # A JSON escape such as \u0000 in a quoted value only becomes a NUL once parsed.
-    if any(isinstance(value, str) and _unstorable(value) for value in _values(query)):
+    if any(isinstance(value, str) and _unstorable(value) for _, value in _leaves(query)):
         raise InvalidFilter("filter contains characters that cannot be stored or compared")
     return _with_urns(query)
 
@@ -399,7 +391,7 @@ class ScopedFilterQuery(FilterQuery):
             queryset = scoping.scoped_queryset(cls.model, request).filter(query)
         except (ValidationError, ValueError, TypeError) as exc:
             raise InvalidFilter(f"filter {filter_query!r} has a value of the wrong type") from exc
-        if any(lookup.startswith(MEMBERSHIP_JOIN) for lookup in _lookups(query)):
+        if any(lookup.startswith(MEMBER_COLUMN) for lookup, _ in _leaves(query)):
             # The membership join yields a group once per member the filter names
             # (``members eq "a" or members eq "b"``); a resource is listed once.
             queryset = queryset.distinct()
