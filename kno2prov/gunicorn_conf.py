@@ -71,6 +71,9 @@ def post_worker_init(worker) -> None:
     them to a generation the collector never walks, so a full collection costs only what
     requests allocated since. Django imports the URLconf on the first request; import it now
     so it is frozen too.
+
+    Then start the worker's sync history writer (``portal.writebehind``); ``worker_exit``
+    stops it.
     """
     from django.apps import apps
 
@@ -80,3 +83,18 @@ def post_worker_init(worker) -> None:
         _ = get_resolver().url_patterns
     gc.collect()
     gc.freeze()
+    if apps.ready:
+        from portal import writebehind
+
+        writebehind.start()
+
+
+def worker_exit(server, worker) -> None:
+    """Write the sync history this worker still holds (``portal.writebehind``) before it goes:
+    a deploy, ``max_requests`` or ``SIGTERM`` loses none of it."""
+    from django.apps import apps
+
+    if apps.ready:
+        from portal import writebehind
+
+        writebehind.stop()

@@ -469,6 +469,10 @@ SYNC_HISTORY_RETENTION_DAYS = env_int("SYNC_HISTORY_RETENTION_DAYS", 90)
 # A SCIM request arriving this long after the previous one starts a new sync cycle. Azure AD
 # runs a cycle about every 40 minutes, so the gap must stay well under that.
 SYNC_CYCLE_IDLE_MINUTES = env_int("SYNC_CYCLE_IDLE_MINUTES", 20)
+# gunicorn workers write each SCIM call's history behind its response, in batches, every this
+# many milliseconds (portal.writebehind); 0 writes every call at once, inside its request.
+# Other processes (tests, runserver, commands) always write at once.
+SYNC_HISTORY_FLUSH_MS = env_int("SYNC_HISTORY_FLUSH_MS", 100)
 # Health is judged on the cycles of this many recent hours.
 HEALTH_WINDOW_HOURS = env_int("HEALTH_WINDOW_HOURS", 24)
 # Warn well before Azure's quarantine rules (over 40 % failing, or over 40,000 failures once

@@ -58,25 +58,36 @@ def counter_increments(
     return increments
 
 
-def assign_cycle(organization: Organization, at: datetime, increments: dict[str, int]) -> SyncCycle:
+def assign_cycle(
+    organization: Organization,
+    at: datetime,
+    increments: dict[str, int],
+    *,
+    until: datetime | None = None,
+) -> SyncCycle:
     """The cycle an event at ``at`` belongs to, with its counters already bumped.
+
+    ``until``: the last of several events from ``at`` on, none further than the idle gap from
+    the one before, all counted in ``increments`` (a batch of ``portal.services.
+    write_sync_events``); the cycle then runs at least until that last one.
 
     Must run inside a transaction: the latest cycle row is locked so concurrent requests of one
     organization extend the same cycle, and opening a new one locks the organization so a
     burst's first requests do not each open their own.
     """
+    last = max(at, until) if until is not None else at
     latest = _latest_cycle(organization)
     if latest is not None and at - latest.last_event_at <= idle_gap():
-        return _extend(latest, at, increments)
+        return _extend(latest, last, increments)
     # Opening a cycle is rare (once per burst) but its first requests arrive together: lock the
     # organization row so they open one cycle between them, then look again. NO KEY UPDATE, so
     # the lock does not block (and deadlock with) the foreign-key checks of concurrent inserts.
     Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).only("pk").get()
     latest = _latest_cycle(organization)
     if latest is not None and at - latest.last_event_at <= idle_gap():
-        return _extend(latest, at, increments)
+        return _extend(latest, last, increments)
     return SyncCycle.objects.create(
-        organization=organization, started_at=at, last_event_at=at, **increments
+        organization=organization, started_at=at, last_event_at=last, **increments
     )
 
 

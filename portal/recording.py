@@ -6,7 +6,9 @@ ended. It parses no path, header or body of its own.
 
 * A call whose credential authenticated belongs to that credential's organization and is
   written to its sync history. The SCIM layer sends the signal after the view has answered,
-  outside the view's transaction, so a write that failed and rolled back is recorded too.
+  outside the view's transaction, so a write that failed and rolled back is recorded too. In
+  an app server the event is built here and written behind the response, in a batch
+  (``portal.writebehind``); elsewhere it is written at once.
 * A call to an organization's exact tenant URL whose credential was refused is only counted,
   per organization and hour (``services.count_failed_authentication``): nothing the caller
   chose (filter, request id, token) is stored, and the history and health verdict stay the
@@ -23,7 +25,7 @@ import logging
 
 from scim.calls import ScimCall
 
-from . import services
+from . import services, writebehind
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,11 @@ def record_call(sender: object, *, call: ScimCall, **kwargs: object) -> None:
     """Write ``call`` to its organization's history, or count its refused authentication."""
     try:
         if call.credential is not None:
-            services.record_sync_event(call)
+            history = writebehind.writer()
+            if history is None:
+                services.record_sync_event(call)
+            else:
+                history.submit(services.build_sync_event(call))
         elif call.authentication_refused and call.tenant is not None:
             services.count_failed_authentication(call.tenant, at=call.started_at)
     except Exception:

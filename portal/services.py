@@ -10,6 +10,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,7 @@ from scim.calls import Operation, ScimCall
 from scim.identity import identity_key
 
 from . import apikeys, audit
-from .cycles import append_to_current_cycle, assign_cycle, counter_increments
+from .cycles import append_to_current_cycle, assign_cycle, counter_increments, idle_gap
 from .explanations import is_test_connection, summarize
 from .models import (
     SSO_USERNAME_PREFIX,
@@ -88,16 +89,21 @@ def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def record_sync_event(call: ScimCall) -> SyncEvent:
-    """Store one authenticated SCIM call in its organization's history and count it in its
-    sync cycle.
+@dataclass(frozen=True)
+class PendingSyncEvent:
+    """One authenticated SCIM call as its history will store it, not written yet: the event
+    row (no pk, no cycle), how it moves its cycle's counters, and the members it names as
+    ``(member id, change)`` pairs, already clipped and bounded."""
 
-    Runs after the SCIM view's transaction has committed or rolled back, in its own. On
-    PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
-    only): history may lose its last few milliseconds in a server crash, SCIM data never.
-    The call's ``member_ids`` (``added``/``removed``/``refused`` lists of SCIM ids, already
-    bounded by the SCIM layer) become ``SyncEventMember`` rows in one more statement.
-    """
+    event: SyncEvent
+    increments: dict[str, int]
+    members: list[tuple[str, str]]
+
+
+def build_sync_event(call: ScimCall) -> PendingSyncEvent:
+    """Everything ``call`` will store in its organization's history, read from the call record
+    the SCIM layer completed; writes nothing (``record_sync_event`` and
+    ``write_sync_events`` do)."""
     credential = call.credential
     if credential is None:
         raise ValueError("only authenticated SCIM calls belong to an organization's history")
@@ -154,24 +160,100 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
         members_added=event.members_added,
         members_removed=event.members_removed,
     )
-    if not append_to_current_cycle(event, increments):
+    return PendingSyncEvent(event, increments, _named_members(call.member_ids))
+
+
+def record_sync_event(call: ScimCall) -> SyncEvent:
+    """Store one authenticated SCIM call in its organization's history and count it in its
+    sync cycle, now.
+
+    Runs after the SCIM view's transaction has committed or rolled back, in its own. On
+    PostgreSQL the commit is asynchronous (``synchronous_commit off`` for this transaction
+    only): history may lose its last few milliseconds in a server crash, SCIM data never.
+    The call's ``member_ids`` (``added``/``removed``/``refused`` lists of SCIM ids, already
+    bounded by the SCIM layer) become ``SyncEventMember`` rows in one more statement.
+    Servers that write history behind their responses (``portal.writebehind``) hand the
+    calls to ``write_sync_events`` in batches instead.
+    """
+    pending = build_sync_event(call)
+    event = pending.event
+    if not append_to_current_cycle(event, pending.increments):
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            event.cycle = assign_cycle(organization, call.started_at, increments)
+            _commit_asynchronously()
+            event.cycle = assign_cycle(event.organization, event.created_at, pending.increments)
             event.save(force_insert=True)
-    _record_members(event, call.member_ids)
+    _record_members(event, pending.members)
     return event
 
 
-def _record_members(event: SyncEvent, member_ids: Mapping[str, Sequence[str]]) -> None:
-    named = [
+def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
+    """Store ``batch`` in one transaction: per organization and burst, one cycle lock and one
+    counter update for all its events (``assign_cycle``), then one INSERT for every event and
+    one per event that names members. What a server that writes history behind its responses
+    (``portal.writebehind``) flushes every ``SYNC_HISTORY_FLUSH_MS``; the statements of one
+    request's ``record_sync_event`` are paid once per batch instead of once per call.
+
+    Events of one organization are grouped into runs with no silence longer than a cycle's idle
+    gap between them, so a batch spanning the end of a cycle opens the next one exactly as the
+    calls one at a time would. Organizations are locked in primary key order, so two servers'
+    batches never wait for each other in a cycle.
+    """
+    if not batch:
+        return
+    with transaction.atomic():
+        _commit_asynchronously()
+        for run in _bursts(batch):
+            totals: dict[str, int] = {}
+            for pending in run:
+                for name, amount in pending.increments.items():
+                    totals[name] = totals.get(name, 0) + amount
+            first, last = run[0].event, run[-1].event
+            cycle = assign_cycle(
+                first.organization, first.created_at, totals, until=last.created_at
+            )
+            for pending in run:
+                pending.event.cycle = cycle
+        SyncEvent.objects.bulk_create([pending.event for pending in batch])
+        for pending in batch:
+            _record_members(pending.event, pending.members)
+
+
+def _bursts(batch: Sequence[PendingSyncEvent]) -> list[list[PendingSyncEvent]]:
+    """``batch`` by organization (primary key order), then by time, cut wherever one event
+    follows the previous one by more than a cycle's idle gap."""
+    ordered = sorted(batch, key=lambda p: (p.event.organization_id, p.event.created_at))
+    gap = idle_gap()
+    runs: list[list[PendingSyncEvent]] = []
+    for pending in ordered:
+        previous = runs[-1][-1].event if runs else None
+        if (
+            previous is not None
+            and previous.organization_id == pending.event.organization_id
+            and pending.event.created_at - previous.created_at <= gap
+        ):
+            runs[-1].append(pending)
+        else:
+            runs.append([pending])
+    return runs
+
+
+def _commit_asynchronously() -> None:
+    """On PostgreSQL, inside a transaction: let it commit without waiting for the WAL flush."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _named_members(member_ids: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    return [
         (_clip(member_id, 100), change)
         for change in MemberChange.values
         for member_id in (member_ids.get(change) or [])[:MEMBER_IDS_RECORDED]
         if isinstance(member_id, str)
     ]
+
+
+def _record_members(event: SyncEvent, named: list[tuple[str, str]]) -> None:
     if not named:
         return
     if connection.vendor == "postgresql":

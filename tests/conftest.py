@@ -200,6 +200,9 @@ def launch_gunicorn(
         "DEBUG": "false",
         "DB_CONN_MAX_AGE": "0",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        # Tests read the history right after a call; tests/portal/test_writebehind_server.py
+        # serves with the production default, which writes it behind the response.
+        "SYNC_HISTORY_FLUSH_MS": "0",
         **env_overrides,
     }
     # Set for Playwright in this process only; a served app keeps Django's async safety.

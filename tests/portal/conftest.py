@@ -63,7 +63,7 @@ def viewer(organization):
     return portal_member(organization, "vic", PortalRole.VIEWER)
 
 
-def record(
+def make_call(
     organization: Organization,
     *,
     at: datetime | None = None,
@@ -75,8 +75,8 @@ def record(
     error_type: str = "",
     token: ProvisioningToken | None = None,
     **overrides,
-) -> SyncEvent:
-    """Record an authenticated call straight through the service, as the middleware would."""
+) -> ScimCall:
+    """A completed, authenticated SCIM call record, as the SCIM layer hands it to the history."""
     credential = AuthenticatedCredential(
         organization=organization,
         kind="secret_token",
@@ -102,7 +102,13 @@ def record(
     for name, value in overrides.items():
         assert hasattr(call, name), name
         setattr(call, name, value)
-    return services.record_sync_event(call)
+    return call
+
+
+def record(organization: Organization, **call) -> SyncEvent:
+    """Record an authenticated call straight through the service, as the middleware would
+    (``make_call`` takes the arguments)."""
+    return services.record_sync_event(make_call(organization, **call))
 
 
 class FakeScim:
