@@ -9,6 +9,7 @@ the events, so this stays cheap with millions of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -109,44 +110,56 @@ def _extend(cycle: SyncCycle, at: datetime, increments: dict[str, int]) -> SyncC
     return cycle
 
 
-def append_to_current_cycle(event: SyncEvent, increments: dict[str, int]) -> bool:
-    """Insert ``event`` into its organization's current cycle in one database round trip.
+def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, int]) -> bool:
+    """Insert ``events`` into their organization's current cycle in one database round trip.
+
+    ``events``: one organization's, in time order, none further than the idle gap from the one
+    before (one call recorded at once, or a burst of a write-behind batch); ``increments``:
+    how all of them together move the cycle's counters.
 
     The common case of recording: the organization's latest cycle is still open. On
     PostgreSQL, outside any transaction, one multi-statement query locks and extends that
-    cycle, inserts the event and commits asynchronously, where the general path
+    cycle, inserts the events and commits asynchronously, where the general path
     (``assign_cycle`` then an INSERT) takes six round trips and most of a SCIM request's time.
     Returns ``False``, having changed nothing, when there is no open cycle (or on another
     database), so the caller takes the general path.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or connection.in_atomic_block or not events:
         return False
     quote = connection.ops.quote_name
     fields = [
         f for f in SyncEvent._meta.concrete_fields if not f.primary_key and f.attname != "cycle_id"
     ]
     counters = list(increments.items())
-    cycles, events = quote(SyncCycle._meta.db_table), quote(SyncEvent._meta.db_table)
+    cycles, table = quote(SyncCycle._meta.db_table), quote(SyncEvent._meta.db_table)
     bumps = "".join(f", {quote(name)} = {quote(name)} + %s" for name, _ in counters)
     columns = ", ".join(quote(f.column) for f in fields)
-    values = ", ".join(["%s"] * len(fields))
-    # Only table and column names from the models are spliced in; every value is a parameter.
+    # Typed, as the rows of a VALUES list are not typed by the columns they go to.
+    row = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
+    rows = ", ".join([row] * len(events))
+    # Only table and column names and types from the models are spliced in; every value is a
+    # parameter.
     sql = (
         "BEGIN; SET LOCAL synchronous_commit TO OFF; "  # noqa: S608
         f"WITH latest AS (SELECT id FROM {cycles} WHERE organization_id = %s "
         "ORDER BY started_at DESC LIMIT 1 FOR UPDATE), "
         f"current AS (UPDATE {cycles} SET last_event_at = GREATEST(last_event_at, %s){bumps} "
         "WHERE id IN (SELECT id FROM latest) AND last_event_at >= %s RETURNING id) "
-        f"INSERT INTO {events} (cycle_id, {columns}) SELECT current.id, {values} "
-        "FROM current RETURNING id, cycle_id; COMMIT;"
+        f"INSERT INTO {table} (cycle_id, {columns}) "
+        f"SELECT current.id, {', '.join(f'v.{quote(f.column)}' for f in fields)} "
+        f"FROM current CROSS JOIN (VALUES {rows}) AS v(n, {columns}) "
+        "ORDER BY v.n RETURNING id, cycle_id; COMMIT;"
     )
+    first = events[0]
     params = [
-        event.organization_id,
-        event.created_at,
+        first.organization_id,
+        max(event.created_at for event in events),
         *(amount for _, amount in counters),
-        event.created_at - idle_gap(),
-        *(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields),
+        first.created_at - idle_gap(),
     ]
+    for n, event in enumerate(events):
+        params.append(n)
+        params.extend(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields)
     connection.ensure_connection()
     with connection.cursor() as cursor:
         try:
@@ -154,13 +167,14 @@ def append_to_current_cycle(event: SyncEvent, increments: dict[str, int]) -> boo
             inserted = None
             while True:
                 if cursor.description is not None and inserted is None:
-                    inserted = cursor.fetchone()
+                    inserted = cursor.fetchall()
                 if not cursor.nextset():
                     break
         except DatabaseError:
             cursor.execute("ROLLBACK")
             raise
-    if inserted is None:
+    if not inserted:
         return False
-    event.pk, event.cycle_id = inserted
+    for event, (pk, cycle_id) in zip(events, inserted, strict=True):
+        event.pk, event.cycle_id = pk, cycle_id
     return True

@@ -89,15 +89,17 @@ def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:
     return cleaned
 
 
-@dataclass(frozen=True)
+@dataclass
 class PendingSyncEvent:
-    """One authenticated SCIM call as its history will store it, not written yet: the event
-    row (no pk, no cycle), how it moves its cycle's counters, and the members it names as
-    ``(member id, change)`` pairs, already clipped and bounded."""
+    """One authenticated SCIM call as its history will store it: the event row (no pk, no
+    cycle until written), how it moves its cycle's counters, and the members it names as
+    ``(member id, change)`` pairs, already clipped and bounded. ``written`` once the event's
+    row is committed."""
 
     event: SyncEvent
     increments: dict[str, int]
     members: list[tuple[str, str]]
+    written: bool = False
 
 
 def build_sync_event(call: ScimCall) -> PendingSyncEvent:
@@ -177,7 +179,7 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
     """
     pending = build_sync_event(call)
     event = pending.event
-    if not append_to_current_cycle(event, pending.increments):
+    if not append_to_current_cycle([event], pending.increments):
         with transaction.atomic():
             _commit_asynchronously()
             event.cycle = assign_cycle(event.organization, event.created_at, pending.increments)
@@ -187,34 +189,37 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
 
 
 def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
-    """Store ``batch`` in one transaction: per organization and burst, one cycle lock and one
-    counter update for all its events (``assign_cycle``), then one INSERT for every event and
-    one per event that names members. What a server that writes history behind its responses
-    (``portal.writebehind``) flushes every ``SYNC_HISTORY_FLUSH_MS``; the statements of one
-    request's ``record_sync_event`` are paid once per batch instead of once per call.
+    """Store ``batch``: per organization and burst, one round trip that extends its open cycle
+    once for all its events and inserts them (``append_to_current_cycle``; the general path,
+    ``assign_cycle``, when no cycle is open), then one INSERT per event that names members.
+    What a server that writes history behind its responses (``portal.writebehind``) flushes
+    every ``SYNC_HISTORY_FLUSH_MS``: the statements and commit of ``record_sync_event`` are
+    paid once per burst instead of once per call.
 
-    Events of one organization are grouped into runs with no silence longer than a cycle's idle
-    gap between them, so a batch spanning the end of a cycle opens the next one exactly as the
-    calls one at a time would. Organizations are locked in primary key order, so two servers'
-    batches never wait for each other in a cycle.
+    Events of one organization are grouped into bursts with no silence longer than a cycle's
+    idle gap between them, so a batch spanning the end of a cycle opens the next one exactly as
+    the calls one at a time would. Each burst commits on its own and marks its events
+    ``written``; if one fails, the bursts before it stay written.
     """
-    if not batch:
-        return
-    with transaction.atomic():
-        _commit_asynchronously()
-        for run in _bursts(batch):
-            totals: dict[str, int] = {}
-            for pending in run:
-                for name, amount in pending.increments.items():
-                    totals[name] = totals.get(name, 0) + amount
-            first, last = run[0].event, run[-1].event
-            cycle = assign_cycle(
-                first.organization, first.created_at, totals, until=last.created_at
-            )
-            for pending in run:
-                pending.event.cycle = cycle
-        SyncEvent.objects.bulk_create([pending.event for pending in batch])
-        for pending in batch:
+    for run in _bursts(batch):
+        totals: dict[str, int] = {}
+        for pending in run:
+            for name, amount in pending.increments.items():
+                totals[name] = totals.get(name, 0) + amount
+        events = [pending.event for pending in run]
+        if not append_to_current_cycle(events, totals):
+            with transaction.atomic():
+                _commit_asynchronously()
+                first, last = events[0], events[-1]
+                cycle = assign_cycle(
+                    first.organization, first.created_at, totals, until=last.created_at
+                )
+                for event in events:
+                    event.cycle = cycle
+                SyncEvent.objects.bulk_create(events)
+        for pending in run:
+            pending.written = True
+        for pending in run:
             _record_members(pending.event, pending.members)
 
 

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from . import services
 
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 # Pending events that make the thread write before its interval is up.
 FLUSH_AT = 500
+# The most events one transaction writes.
+BATCH = 1000
 # Pending events beyond which new ones are dropped (logged) rather than held: a database that
 # stays unreachable must not grow a worker's memory without bound.
 MAX_PENDING = 50_000
@@ -57,12 +59,7 @@ class HistoryWriter:
         """Queue one event; the thread writes it within ``interval_seconds``."""
         with self._lock:
             if len(self._pending) >= MAX_PENDING:
-                self.dropped += 1
-                logger.error(
-                    "sync history not recorded: %d events already pending request_id=%s",
-                    MAX_PENDING,
-                    pending.event.request_id,
-                )
+                self._drop(1)
                 return
             self._pending.append(pending)
             full = len(self._pending) >= FLUSH_AT
@@ -74,19 +71,46 @@ class HistoryWriter:
             return len(self._pending)
 
     def flush(self) -> int:
-        """Write everything pending now, in the calling thread; answers how many events."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if batch:
-            write(batch)
-        return len(batch)
+        """Write everything pending now, in the calling thread, at most ``BATCH`` events per
+        transaction; answers how many events were written. Events the database could not be
+        reached for stay pending, ahead of newer ones, for the next flush."""
+        written = 0
+        while True:
+            with self._lock:
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            if not batch:
+                return written
+            unreached = write(batch)
+            written += len(batch) - len(unreached)
+            if unreached:
+                with self._lock:
+                    kept = unreached[: max(0, MAX_PENDING - len(self._pending))]
+                    self._drop(len(unreached) - len(kept))
+                    self._pending[:0] = kept
+                return written
+
+    def _drop(self, count: int) -> None:
+        """Count ``count`` events given up; log the first of every thousand, not each."""
+        for _ in range(count):
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                logger.error(
+                    "sync history not recorded: %d events pending, %d dropped so far",
+                    len(self._pending),
+                    self.dropped,
+                )
 
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop the thread and write what is still pending."""
+        """Stop the thread and write what is still pending (logged if the database cannot
+        be reached: those events are lost)."""
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
         self.flush()
+        if self._pending:
+            logger.error(
+                "sync history lost at exit: %d events, database unreachable", len(self._pending)
+            )
 
     def _run(self) -> None:
         while not self._stopping:
@@ -104,28 +128,53 @@ class HistoryWriter:
         connections.close_all()
 
 
-def write(batch: Sequence[services.PendingSyncEvent]) -> None:
-    """Write ``batch`` in one transaction; if that fails, each event on its own, so one event
-    the database refuses (its organization deleted meanwhile, say) costs only itself."""
+def write(batch: Sequence[services.PendingSyncEvent]) -> list[services.PendingSyncEvent]:
+    """Write ``batch``; if that fails, what it left unwritten one event at a time, so one event
+    the database refuses (its organization deleted meanwhile, say) costs only itself.
+
+    Answers the events not written because the database could not be reached (a restart, a
+    failover, a dropped connection), to be tried again: a blip loses no history.
+    """
     try:
         services.write_sync_events(batch)
-        return
+        return []
+    except (OperationalError, InterfaceError):
+        logger.warning(
+            "sync history batch of %d events waits: database unreachable",
+            len(batch),
+            exc_info=True,
+        )
+        return _unwritten(batch)
     except Exception:
         logger.warning(
             "sync history batch of %d events failed; writing them one by one",
             len(batch),
             exc_info=True,
         )
-    for pending in batch:
-        # The failed attempt may have given the event a primary key and a cycle that were
-        # rolled back with it.
+    left = _unwritten(batch)
+    for n, pending in enumerate(left):
+        try:
+            services.write_sync_events([pending])
+        except (OperationalError, InterfaceError):
+            return _unwritten(left[n:])
+        except Exception:
+            logger.exception(
+                "could not record sync event%s request_id=%s",
+                "'s members" if pending.written else "",
+                pending.event.request_id,
+            )
+    return []
+
+
+def _unwritten(batch: Sequence[services.PendingSyncEvent]) -> list[services.PendingSyncEvent]:
+    """The events of ``batch`` not written yet, as they were before a failed attempt, which may
+    have given them primary keys and cycles that were rolled back with it."""
+    left = [pending for pending in batch if not pending.written]
+    for pending in left:
         pending.event.pk = None
         pending.event.cycle = None
         pending.event._state.adding = True
-        try:
-            services.write_sync_events([pending])
-        except Exception:
-            logger.exception("could not record sync event request_id=%s", pending.event.request_id)
+    return left
 
 
 _writer: HistoryWriter | None = None

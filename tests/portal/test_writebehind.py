@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from portal import services, writebehind
 from portal.models import SyncCycle, SyncEvent, SyncEventMember
 from scim.calls import Operation
 from tests import factories
+from tests.conftest import _database_url
 
 from .conftest import make_call, record
 
@@ -148,10 +151,7 @@ def test_the_writer_thread_stores_a_submitted_call_within_its_interval():
     writer = writebehind.HistoryWriter(interval_seconds=0.05)
     try:
         writer.submit(pending(organization, subject="ann@x.test"))
-        deadline = time.monotonic() + 10
-        while not SyncEvent.objects.filter(organization=organization).exists():
-            assert time.monotonic() < deadline, "the writer thread stored nothing"
-            time.sleep(0.05)
+        wait_until(lambda: SyncEvent.objects.filter(organization=organization).exists())
     finally:
         writer.stop()
 
@@ -172,6 +172,47 @@ def test_stopping_the_writer_stores_what_is_still_pending():
     assert writer.pending() == 0
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_call_pending_while_the_database_connection_drops_is_written_after_it():
+    organization = factories.make_organization()
+    writer = writebehind.HistoryWriter(interval_seconds=0.05)
+    try:
+        writer.submit(pending(organization, subject="before@x.test"))
+        wait_until(lambda: len(stored(organization)) == 1)
+        # The writer thread's connection goes, as in a database restart or failover.
+        assert terminate_other_sessions() >= 1
+        writer.submit(pending(organization, subject="after@x.test"))
+        wait_until(lambda: len(stored(organization)) == 2)
+    finally:
+        writer.stop()
+
+    assert [e.subject for e in stored(organization)] == ["before@x.test", "after@x.test"]
+    assert writer.dropped == 0
+
+
+def wait_until(condition, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the writer thread did not store the calls"
+        time.sleep(0.05)
+
+
+def terminate_other_sessions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        ours = cursor.fetchone()[0]
+    with psycopg.connect(_database_url(connection.settings_dict), autocommit=True) as admin:
+        return len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s) "
+                "AND backend_type = 'client backend'",
+                [ours],
+            ).fetchall()
+        )
+
+
 def test_past_the_pending_bound_new_calls_are_dropped_not_held(monkeypatch):
     monkeypatch.setattr(writebehind, "MAX_PENDING", 2)
     organization = factories.make_organization()
@@ -185,6 +226,23 @@ def test_past_the_pending_bound_new_calls_are_dropped_not_held(monkeypatch):
         writer.stop()
 
     assert [e.subject for e in stored(organization)] == ["a@x.test", "b@x.test"]
+
+
+def test_a_backlog_larger_than_one_batch_is_written_in_several_and_counted_once_each(
+    monkeypatch,
+):
+    monkeypatch.setattr(writebehind, "BATCH", 2)
+    organization = factories.make_organization()
+    writer = writebehind.HistoryWriter(interval_seconds=3600)
+    try:
+        for n in range(5):
+            writer.submit(pending(organization, subject=f"user{n}@x.test"))
+        assert writer.flush() == 5
+    finally:
+        writer.stop()
+
+    assert [e.subject for e in stored(organization)] == [f"user{n}@x.test" for n in range(5)]
+    assert SyncCycle.objects.get(organization=organization).events == 5
 
 
 def test_with_a_writer_running_a_scim_call_is_recorded_behind_its_response(
