@@ -94,7 +94,7 @@ class PendingSyncEvent:
     """One authenticated SCIM call as its history will store it: the event row (no pk, no
     cycle until written), how it moves its cycle's counters, and the members it names as
     ``(member id, change)`` pairs, already clipped and bounded. ``written`` once the event's
-    row is committed."""
+    row is committed; ``members`` is emptied once their rows are."""
 
     event: SyncEvent
     increments: dict[str, int]
@@ -199,9 +199,11 @@ def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
     Events of one organization are grouped into bursts with no silence longer than a cycle's
     idle gap between them, so a batch spanning the end of a cycle opens the next one exactly as
     the calls one at a time would. Each burst commits on its own and marks its events
-    ``written``; if one fails, the bursts before it stay written.
+    ``written``, then each event's members commit and empty its ``members``; if one fails, what
+    was committed before it stays written, and passing the same events again writes only what
+    is left (an event already written is not inserted twice, and its members are).
     """
-    for run in _bursts(batch):
+    for run in _bursts([pending for pending in batch if not pending.written]):
         totals: dict[str, int] = {}
         for pending in run:
             for name, amount in pending.increments.items():
@@ -219,8 +221,10 @@ def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
                 SyncEvent.objects.bulk_create(events)
         for pending in run:
             pending.written = True
-        for pending in run:
+    for pending in batch:
+        if pending.written and pending.members:
             _record_members(pending.event, pending.members)
+            pending.members = []
 
 
 def _bursts(batch: Sequence[PendingSyncEvent]) -> list[list[PendingSyncEvent]]:

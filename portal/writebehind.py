@@ -168,13 +168,15 @@ def write(batch: Sequence[services.PendingSyncEvent]) -> list[services.PendingSy
 
 
 def _unwritten(batch: Sequence[services.PendingSyncEvent]) -> list[services.PendingSyncEvent]:
-    """The events of ``batch`` not written yet, as they were before a failed attempt, which may
-    have given them primary keys and cycles that were rolled back with it."""
-    left = [pending for pending in batch if not pending.written]
+    """The events of ``batch`` not written yet, or whose members are not, as they were before
+    a failed attempt, which may have given unwritten events primary keys and cycles that were
+    rolled back with it."""
+    left = [pending for pending in batch if not pending.written or pending.members]
     for pending in left:
-        pending.event.pk = None
-        pending.event.cycle = None
-        pending.event._state.adding = True
+        if not pending.written:
+            pending.event.pk = None
+            pending.event.cycle = None
+            pending.event._state.adding = True
     return left
 
 

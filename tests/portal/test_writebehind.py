@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from portal import services, writebehind
@@ -211,6 +211,50 @@ def terminate_other_sessions() -> int:
                 [ours],
             ).fetchall()
         )
+
+
+def test_members_left_unwritten_by_a_dropped_connection_are_written_by_the_next_flush(
+    monkeypatch,
+):
+    """The connection drops after the batch's events are committed, before the second
+    event's members are: the next flush writes those members and inserts no event twice."""
+    organization = factories.make_organization()
+    record_members = services._record_members
+    attempts = []
+
+    def drop_the_connection_once(event, named):
+        attempts.append(event.subject)
+        if len(attempts) == 2:
+            raise OperationalError("server closed the connection unexpectedly")
+        record_members(event, named)
+
+    monkeypatch.setattr(services, "_record_members", drop_the_connection_once)
+    writer = writebehind.HistoryWriter(interval_seconds=3600)
+    try:
+        for subject, members in (("Nurses", ["u-1"]), ("Doctors", ["u-2", "u-3"])):
+            writer.submit(
+                pending(
+                    organization,
+                    operation=Operation.UPDATE_MEMBERS,
+                    subject=subject,
+                    resource_type="Group",
+                    status_code=204,
+                    members_added=len(members),
+                    member_ids={"added": members},
+                )
+            )
+        assert (writer.flush(), writer.pending()) == (1, 1)
+        assert writer.flush() == 1
+    finally:
+        writer.stop()
+
+    assert [e.subject for e in stored(organization)] == ["Nurses", "Doctors"]
+    members = SyncEventMember.objects.filter(event__organization=organization)
+    assert sorted(members.values_list("event__subject", "member_id")) == [
+        ("Doctors", "u-2"),
+        ("Doctors", "u-3"),
+        ("Nurses", "u-1"),
+    ]
 
 
 def test_past_the_pending_bound_new_calls_are_dropped_not_held(monkeypatch):
