@@ -440,6 +440,8 @@ def big_group(client: Client, args) -> dict:
         "big_group_members": members_now,
         "big_group_expected": size + additions * add_size,
         "add_1000_p99_ms": round(percentile(add_latencies, 0.99) * 1000, 1),
+        # Each PATCH in the order sent: with the default 20, the "p99" above is the slowest.
+        "add_1000_ms": [round(seconds * 1000, 1) for seconds in add_latencies],
         "read_big_p50_ms": round(read["big"] * 1000, 2),
         "read_small_p50_ms": round(read["small"] * 1000, 2),
     }
