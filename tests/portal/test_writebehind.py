@@ -132,6 +132,37 @@ def test_a_batch_extends_the_cycle_its_organization_has_open():
     assert {e.cycle_id for e in stored(organization)} == {cycle.pk}
 
 
+def field_values(event: SyncEvent) -> dict:
+    return {
+        f.attname: getattr(event, f.attname)
+        for f in SyncEvent._meta.concrete_fields
+        if f.attname not in ("id", "cycle_id")
+    }
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_appended_to_an_open_cycle_stores_every_field_as_built(
+    django_assert_num_queries,
+):
+    organization = factories.make_organization()
+    start = timezone.now().replace(microsecond=123456)
+    services.write_sync_events([pending(organization, at=start, subject="opens@x.test")])
+    batch = [
+        pending(organization, at=start + timedelta(seconds=n, microseconds=7), **call)
+        for n, call in enumerate(CALLS, start=1)
+    ]
+    built = [field_values(p.event) for p in batch]
+
+    # One round trip for the events (the open cycle's path), one for the group's members.
+    with django_assert_num_queries(2):
+        services.write_sync_events(batch)
+
+    first, *appended = stored(organization)
+    assert [field_values(e) for e in appended] == built
+    assert {e.cycle_id for e in appended} == {first.cycle_id}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_event_the_database_refuses_costs_only_itself():
     kept, deleted = factories.make_organization(), factories.make_organization()
