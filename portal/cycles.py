@@ -9,6 +9,7 @@ the events, so this stays cheap with millions of them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -134,11 +135,11 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
     cycles, table = quote(SyncCycle._meta.db_table), quote(SyncEvent._meta.db_table)
     bumps = "".join(f", {quote(name)} = {quote(name)} + %s" for name, _ in counters)
     columns = ", ".join(quote(f.column) for f in fields)
-    # Typed, as the rows of a VALUES list are not typed by the columns they go to.
-    row = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
-    rows = ", ".join([row] * len(events))
-    # Only table and column names and types from the models are spliced in; every value is a
-    # parameter.
+    # The events are one JSON array read back as rows of the table's own type: one parameter
+    # whatever the batch. A VALUES list of typed placeholders (30 per event) cost the flush
+    # more Python than the rest of it: psycopg splits such a query anew on every execution, as
+    # it caches only statements of at most 4 KB and 50 parameters. Only table and column names
+    # from the models are spliced in; every value is a parameter.
     sql = (
         "BEGIN; SET LOCAL synchronous_commit TO OFF; "  # noqa: S608
         f"WITH latest AS (SELECT id FROM {cycles} WHERE organization_id = %s "
@@ -146,20 +147,21 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
         f"current AS (UPDATE {cycles} SET last_event_at = GREATEST(last_event_at, %s){bumps} "
         "WHERE id IN (SELECT id FROM latest) AND last_event_at >= %s RETURNING id) "
         f"INSERT INTO {table} (cycle_id, {columns}) "
-        f"SELECT current.id, {', '.join(f'v.{quote(f.column)}' for f in fields)} "
-        f"FROM current CROSS JOIN (VALUES {rows}) AS v(n, {columns}) "
-        "ORDER BY v.n RETURNING id, cycle_id; COMMIT;"
+        f"SELECT current.id, {', '.join(f'e.{quote(f.column)}' for f in fields)} "
+        f"FROM current CROSS JOIN ROWS FROM (jsonb_populate_recordset(NULL::{table}, %s::jsonb)) "
+        "WITH ORDINALITY AS e ORDER BY e.ordinality RETURNING id, cycle_id; COMMIT;"
     )
     first = events[0]
+    rows = [
+        {f.column: f.get_prep_value(getattr(event, f.attname)) for f in fields} for event in events
+    ]
     params = [
         first.organization_id,
         max(event.created_at for event in events),
         *(amount for _, amount in counters),
         first.created_at - idle_gap(),
+        json.dumps(rows, default=_isoformat),
     ]
-    for n, event in enumerate(events):
-        params.append(n)
-        params.extend(f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields)
     connection.ensure_connection()
     with connection.cursor() as cursor:
         try:
@@ -178,3 +180,11 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
     for event, (pk, cycle_id) in zip(events, inserted, strict=True):
         event.pk, event.cycle_id = pk, cycle_id
     return True
+
+
+def _isoformat(value: object) -> str:
+    """The JSON of ``append_to_current_cycle``'s rows: timestamps in ISO 8601, microseconds
+    and offset kept (``DjangoJSONEncoder`` would cut them to milliseconds)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
