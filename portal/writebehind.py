@@ -2,7 +2,7 @@
 response, in batches.
 
 Writing each call's history row on its own costs a SCIM request a database round trip, a
-commit, a cycle row lock and an insert into a table of ten indexes: in process, about a quarter
+commit, a cycle row lock and an insert into a table of nine indexes: in process, about a quarter
 of a ``userName eq`` lookup's CPU (Python and PostgreSQL), and of a user create's. A gunicorn
 worker instead hands each completed call's event (``portal.services.build_sync_event``, built in
 the request) to this process's ``HistoryWriter``, whose thread writes everything pending every

@@ -8,6 +8,7 @@ COVERED = [
     ("scim_groupmembership", "scim_groupmembership_group_id_efa0bd9d"),
     ("directory_directoryevent", "directory_directoryevent_organization_id_bde8c8a9"),
     ("portal_synceventmember", "portal_synceventmember_organization_id_96831613"),
+    ("portal_syncevent", "portal_syncevent_organization_id_1e91e490"),
 ]
 CONSTRAINED = [(table, index) for table, index in COVERED if table != "portal_synceventmember"]
 
