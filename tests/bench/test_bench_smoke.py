@@ -82,6 +82,12 @@ def test_the_azure_bench_replays_a_small_load_and_finds_the_state_it_expects():
 
     assert result["state_ok"] is True
     assert result["operations"]["user_create"]["count"] == 300
+    # The ceiling is sampled in five bursts spread over the cycles (--ceiling-samples), and
+    # the ratio divides by all of them.
+    assert len(result["ceiling_burst_rps"]) == 5
+    assert all(rate > 0 for rate in result["ceiling_burst_rps"])
+    assert min(result["ceiling_burst_rps"]) <= result["ceiling_rps"]
+    assert result["ceiling_rps"] <= max(result["ceiling_burst_rps"])
 
 
 def test_the_many_tenants_bench_measures_quiet_tenants_alone_and_beside_a_busy_one():
