@@ -51,7 +51,7 @@ def on_starting(server) -> None:
     if waits and server.cfg.threads <= 1:
         server.log.warning(
             "%s set with one thread per worker: a waiting request holds a whole worker; "
-            "run threaded workers (GUNICORN_THREADS=4)",
+            "run threaded workers (GUNICORN_THREADS=8)",
             " and ".join(waits),
         )
 
