@@ -371,12 +371,11 @@ class Ceiling:
     args: argparse.Namespace
     bursts: list[tuple[int, float]] = field(default_factory=list)
 
-    def sample(self) -> float:
-        """One burst of ``--ceiling-requests`` / ``--ceiling-samples`` requests; its seconds."""
+    def sample(self) -> None:
+        """One burst of ``--ceiling-requests`` / ``--ceiling-samples`` requests."""
         count = max(1, self.args.ceiling_requests // max(1, self.args.ceiling_samples))
         seconds = measure_ceiling(self.base_urls, self.public_id, self.token, self.args, count)
         self.bursts.append((count, seconds))
-        return seconds
 
     @property
     def seconds(self) -> float:
