@@ -165,15 +165,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory, so end-to-end tests can serve the test database from another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-elif env_bool("DB_TRANSACTION_POOLING", False):
-    # Behind PgBouncer in transaction pooling, consecutive transactions of one Django connection
-    # may run on different server connections: nothing may outlive a transaction there. No
-    # server-side prepared statements (psycopg prepares a query after 5 runs by default) and no
-    # server-side cursors (``.iterator()`` would open a named cursor WITH HOLD). A persistent
-    # Django connection is then a connection to PgBouncer, which is cheap to keep
-    # (DB_CONN_MAX_AGE); the PostgreSQL connections are PgBouncer's pool.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+else:
+    # Parameters bound on the server, so that psycopg can prepare what every SCIM request
+    # repeats: PostgreSQL then parses and plans the token check, the lookup, the insert and the
+    # directory event once per connection, not on every request (about half of PostgreSQL's CPU
+    # per request; README, "Issue 21, tenth round"). A statement is prepared once one connection
+    # has run it DB_PREPARE_THRESHOLD times (0: never). Statements sent several to one execution
+    # bind on the client (``core.db.multi_statement_cursor``).
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        env_int("DB_PREPARE_THRESHOLD", 5) or None
+    )
+    if env_bool("DB_TRANSACTION_POOLING", False):
+        # Behind PgBouncer in transaction pooling, consecutive transactions of one Django
+        # connection may run on different server connections: nothing may outlive a transaction
+        # there. No prepared statements (whatever DB_PREPARE_THRESHOLD says) and no server-side
+        # cursors (``.iterator()`` would open a named cursor WITH HOLD). A persistent Django
+        # connection is then a connection to PgBouncer, which is cheap to keep
+        # (DB_CONN_MAX_AGE); the PostgreSQL connections are PgBouncer's pool.
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

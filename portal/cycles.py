@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection
 from django.db.models import F
 from django.db.models.functions import Greatest
 
+from core.db import multi_statement_cursor
 from organizations.models import Organization
 from scim.calls import Operation
 
@@ -162,8 +163,7 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
         first.created_at - idle_gap(),
         json.dumps(rows, default=_isoformat),
     ]
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
+    with multi_statement_cursor() as cursor:
         try:
             cursor.execute(sql, params)
             inserted = None

@@ -28,6 +28,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from core import tokens
+from core.db import multi_statement_cursor
 from organizations import services as organization_services
 from organizations.models import Organization
 from scim.calls import Operation, ScimCall
@@ -307,8 +308,7 @@ def _insert_members_postgresql(event: SyncEvent, named: list[tuple[str, str]]) -
         with connection.cursor() as cursor:
             cursor.execute(insert, params)
         return
-    connection.ensure_connection()
-    with connection.cursor() as cursor:
+    with multi_statement_cursor() as cursor:
         try:
             cursor.execute(f"BEGIN; SET LOCAL synchronous_commit TO OFF; {insert}; COMMIT;", params)
         except DatabaseError:
