@@ -1,5 +1,5 @@
 """The benches run as shipped: a small Azure-shaped load and a small webhook load, end to end,
-against real gunicorn.
+against real gunicorn, and the in-process CPU bench on a small tenant.
 
 No timing is asserted (the machine's load decides those); only that the bench starts its
 servers, replays both cycles and finds the final state exactly as the requests should have
@@ -137,3 +137,28 @@ def test_the_webhook_bench_delivers_every_event_once_in_order():
     assert result["events_expected"] == 2 * (30 + 1 + 30)
     assert result["events_delivered"] == result["events_expected"]
     assert (result["duplicates"], result["order_violations"], result["bad_signatures"]) == (0, 0, 0)
+
+
+def test_the_cpu_bench_measures_every_kind_of_request_and_finds_the_state_it_expects():
+    result = _run_bench(
+        "--users",
+        "100",
+        "--requests",
+        "5",
+        "--rounds",
+        "1",
+        script="bench/cpu_per_request.py",
+        suffix="cpu_smoke",
+    )
+
+    assert result["state_ok"] is True
+    assert set(result["kinds"]) == {
+        "ceiling",
+        "user_lookup",
+        "user_create",
+        "user_update",
+        "group_add_members",
+    }
+    # PostgreSQL's CPU is read from /proc here (Linux, the database on this machine): a create
+    # always costs it some, so a zero would mean the bench stopped finding its processes.
+    assert result["kinds"]["user_create"]["postgresql_ms"] > 0
