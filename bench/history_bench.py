@@ -65,7 +65,8 @@ def generate(organization_id: int, others: list[int], events: int, other_events:
         insert_events = f"""
                 INSERT INTO portal_syncevent (organization_id, cycle_id, created_at, request_id,
                     token_id, token_label, token_prefix, method, path, operation, summary,
-                    resource_type, resource_id, external_id, subject, changes, members_added,
+                    resource_type, resource_id, external_id, subject, subject_key, changes,
+                    members_added,
                     members_removed, filter, results, status_code, succeeded, error_type,
                     error_detail, duration_ms)
                 SELECT %s, NULL, now() - (%s - i) * interval '2 seconds',
@@ -75,6 +76,7 @@ def generate(organization_id: int, others: list[int], events: int, other_events:
                        'Bench event ' || i,
                        (ARRAY[{types}])[1 + ((i::bigint * 7919) %% {n_ops})::int],
                        md5((i %% 50000)::text), 'ext-' || (i %% 50000),
+                       'user' || (i %% 50000) || '@bench.test',
                        'user' || (i %% 50000) || '@bench.test', '[]'::jsonb, 0, 0, '', NULL,
                        CASE WHEN i %% 20 = 0 THEN 409
                             ELSE (ARRAY[{codes}])[1 + ((i::bigint * 7919) %% {n_ops})::int] END,
