@@ -170,8 +170,8 @@ else:
     # repeats: PostgreSQL then parses and plans the token check, the lookup, the insert and the
     # directory event once per connection, not on every request (about half of PostgreSQL's CPU
     # per request; README, "Issue 21, tenth round"). A statement is prepared once one connection
-    # has run it DB_PREPARE_THRESHOLD times (0: never). Statements sent several to one execution
-    # bind on the client (``core.db.multi_statement_cursor``).
+    # has run it DB_PREPARE_THRESHOLD times (0: never). Where several statements go in one
+    # execution, they bind on the client (``core.db.multi_statement_cursor``).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
         env_int("DB_PREPARE_THRESHOLD", 5) or None
