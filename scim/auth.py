@@ -7,8 +7,8 @@ on every SCIM view call whatever the path, and lets a request through only when 
 credential is valid for the organization named in the URL with provisioning enabled. Anything
 else is a 401 with a SCIM error body and ``WWW-Authenticate``. The credential is never logged.
 
-Around the check it applies the rate limits (``scim.ratelimit``): a client that failed too
-often at this tenant URL gets 429 before any lookup; an authenticated call spends its
+After the check it applies the rate limits (``scim.ratelimit``): a client that failed too
+often at this tenant URL gets 429 whatever it presented; an authenticated call spends its
 organization's budget, waits for its organization's pace while another organization is
 provisioning (``core.pacing``, ``SCIM_TENANT_PACE``), then holds one of its organization's
 concurrency slots (``core.concurrency``, ``SCIM_TENANT_CONCURRENCY``) while the view runs.
@@ -79,25 +79,27 @@ class BearerTokenAuthMiddleware(SCIMAuthCheckMiddleware):
             return self.get_response(request, *args, **kwargs)
 
     def authenticate(self, request: HttpRequest, call: ScimCall) -> HttpResponse | None:
-        throttled = ratelimit.refuse_guessing(request, call)
-        if throttled is not None:
-            return throttled
         presented = bearer_token(request)
         if call.tenant is None or presented is None:
             logger.info("scim auth failed reason=missing-token")
-            call.authentication_refused = call.tenant is not None
-            return ratelimit.count_refused(request, call) or unauthorized_response(
-                "Authentication required: send a bearer token"
-            )
+            return self.refuse(request, call, "Authentication required: send a bearer token")
         credential = authenticate_bearer(str(call.tenant), presented)
         if credential is None:
             logger.info("scim auth failed reason=rejected-token tenant=%s", call.tenant)
-            call.authentication_refused = True
-            return ratelimit.count_refused(request, call) or unauthorized_response(
-                "The bearer token is not valid for this tenant URL"
-            )
+            return self.refuse(request, call, "The bearer token is not valid for this tenant URL")
         call.credential = credential
-        return ratelimit.spend_budget(request, call)
+        return ratelimit.admit(request, call)
+
+    def refuse(self, request: HttpRequest, call: ScimCall, detail: str) -> HttpResponse:
+        """401 for a missing or refused credential, counted against this client; 429 once the
+        client is past the failure limit at this tenant URL. Only a 401 at an exact tenant URL
+        is attributed to its organization (``authentication_refused``): a throttled client's
+        calls are not, so flooding one cannot fill an organization's failure counts."""
+        throttled = ratelimit.count_refused(request, call)
+        if throttled is not None:
+            return throttled
+        call.authentication_refused = call.tenant is not None
+        return unauthorized_response(detail)
 
     def should_log_request(self, request: HttpRequest) -> bool:
         return False

@@ -9,11 +9,16 @@ provisioning.
   ``Retry-After`` and a SCIM error body (RFC 7644 §3.12 defines no scimType for 429).
 * **Per client address and tenant URL** (``SCIM_AUTH_FAILURE_RATE``, default 20 failed
   authentications per 5 minutes): past that, that client's requests to that tenant URL answer
-  429 with ``Retry-After`` before any credential is looked up. Another organization's Azure job
-  from the same address is not affected (Azure's addresses are shared by all its tenants).
+  429 with ``Retry-After``, whether their credential is valid or not, so guessing learns
+  nothing more. Another organization's Azure job from the same address is not affected
+  (Azure's addresses are shared by all its tenants).
 
-``scim.auth`` calls these around authentication and reads what it needs from the SCIM call
-record (``scim.calls.ScimCall``); nothing here parses a path or a header of its own.
+``scim.auth`` calls these after the credential check: ``count_refused`` for a refused
+credential, ``admit`` for a valid one, each one round trip to the counters. (Checking the
+failure limit before the credential lookup, as this once did, cost every SCIM call a second
+round trip to save a blocked client's one indexed lookup; README, "Issue 21, eleventh round".)
+It reads what it needs from the SCIM call record (``scim.calls.ScimCall``); nothing here parses
+a path or a header of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from core.ratelimit import client_address, exhausted, usage
+from core.ratelimit import Counter, client_address, exhausted, spend_unless_exhausted, usage
 
 if TYPE_CHECKING:
     from .calls import ScimCall
@@ -46,23 +51,6 @@ def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
     return response
 
 
-def refuse_guessing(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
-    """429 before any credential is looked up, once this client has failed too often at this
-    tenant URL (``SCIM_AUTH_FAILURE_RATE``); ``None`` otherwise."""
-    guessing = usage(
-        request,
-        "scim-auth-failures",
-        _guessing_key(request, call),
-        settings.SCIM_AUTH_FAILURE_RATE,
-        increment=False,
-    )
-    if not exhausted(guessing):
-        return None
-    return too_many_requests(
-        "Too many failed authentications from this client; retry later", guessing["time_left"]
-    )
-
-
 def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """Count a refused credential against this client; 429 if that was one too many."""
     guessing = usage(
@@ -80,20 +68,28 @@ def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     )
 
 
-def spend_budget(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
-    """Count an authenticated call against its organization's budget (``SCIM_RATE_LIMIT``);
-    429 once the budget is spent. Only authenticated calls reach this, so nobody can spend an
-    organization's budget without its credentials."""
+def admit(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
+    """For a call whose credential authenticated: 429 if this client is past the failure limit
+    at this tenant URL (``SCIM_AUTH_FAILURE_RATE``), else count the call against its
+    organization's budget (``SCIM_RATE_LIMIT``) and 429 once that is spent; ``None`` to let it
+    through. Both in one round trip to the counters. Only authenticated calls reach this, so
+    nobody can spend an organization's budget without its credentials, and a call refused for
+    its client's failures spends none of it."""
     organization = call.organization
     if organization is None:
         return None
-    spent = usage(
+    guessing, spent = spend_unless_exhausted(
         request,
-        "scim-organization",
-        str(organization.public_id),
-        settings.SCIM_RATE_LIMIT,
-        increment=True,
+        Counter(
+            "scim-auth-failures", _guessing_key(request, call), settings.SCIM_AUTH_FAILURE_RATE
+        ),
+        Counter("scim-organization", str(organization.public_id), settings.SCIM_RATE_LIMIT),
     )
+    if exhausted(guessing):
+        return too_many_requests(
+            "Too many failed authentications from this client; retry later",
+            guessing["time_left"],
+        )
     if spent is None or not spent["should_limit"]:
         return None
     logger.warning("scim rate limit reached org=%s", organization.pk)

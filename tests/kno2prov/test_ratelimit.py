@@ -76,15 +76,36 @@ def test_repeated_invalid_tokens_from_one_client_are_refused(client, settings, o
 
 
 @pytest.mark.django_db
-def test_past_the_failure_limit_even_a_valid_token_is_refused_without_a_lookup(
-    client, settings, organization, token, django_assert_max_num_queries
+def test_past_the_failure_limit_even_a_valid_token_is_refused(
+    client, settings, organization, token
 ):
     settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
     for _ in range(3):
         _list_users(client, organization, "not-a-token")
     _, plaintext = token
-    with django_assert_max_num_queries(0):
-        assert _list_users(client, organization, plaintext).status_code == 429
+    refused = _list_users(client, organization, plaintext)
+    assert refused.status_code == 429
+    assert (
+        refused.json()["detail"]
+        == _list_users(client, organization, "not-a-token").json()["detail"]
+    )
+
+
+@pytest.mark.django_db
+def test_a_valid_token_refused_for_its_clients_failures_spends_no_budget(
+    client, settings, organization, token
+):
+    settings.SCIM_RATE_LIMIT = "2/60s"
+    settings.SCIM_AUTH_FAILURE_RATE = "3/5m"
+    _, plaintext = token
+    wait_for_a_fresh_window(str(organization.public_id), 60, margin=5)
+    for _ in range(3):
+        _list_users(client, organization, "not-a-token", REMOTE_ADDR="203.0.113.7")
+    for _ in range(3):
+        refused = _list_users(client, organization, plaintext, REMOTE_ADDR="203.0.113.7")
+        assert refused.status_code == 429
+    answers = [_list_users(client, organization, plaintext) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
 
 
 @pytest.mark.django_db
