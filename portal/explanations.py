@@ -100,7 +100,10 @@ def summarize(
         return "Access token request refused"
     if operation == Operation.OTHER:
         return f"{method} {path}"
-    label = Operation(operation).label if operation in Operation.values else operation
+    try:
+        label = Operation(operation).label
+    except ValueError:
+        label = operation  # an operation name this release no longer knows
     text = f"{label}{who}"
     if changes:
         text += f": {describe_changes(changes)}"

@@ -222,3 +222,11 @@ def test_the_history_and_the_logs_share_one_request_id(fake_scim, caplog):
     event = SyncEvent.objects.get()
     assert response["X-Request-ID"] == event.request_id
     assert any(getattr(r, "request_id", None) == event.request_id for r in caplog.records)
+
+
+def test_an_operation_this_release_does_not_know_is_summarized_by_its_name():
+    from portal.explanations import summarize
+
+    assert summarize("merge_users", subject="ann@riverside.test") == (
+        "merge_users “ann@riverside.test”"
+    )
