@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCIM_CONTENT_TYPE = "application/scim+json"
+# The one answer past the failure limit, whatever the client presented.
+GUESSING_REFUSED = "Too many failed authentications from this client; retry later"
 
 
 def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
@@ -63,9 +65,7 @@ def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     if guessing is None or not guessing["should_limit"]:
         return None
     logger.warning("scim authentication failures over limit client=%s", client_address(request))
-    return too_many_requests(
-        "Too many failed authentications from this client; retry later", guessing["time_left"]
-    )
+    return too_many_requests(GUESSING_REFUSED, guessing["time_left"])
 
 
 def admit(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
@@ -86,10 +86,7 @@ def admit(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
         Counter("scim-organization", str(organization.public_id), settings.SCIM_RATE_LIMIT),
     )
     if exhausted(guessing):
-        return too_many_requests(
-            "Too many failed authentications from this client; retry later",
-            guessing["time_left"],
-        )
+        return too_many_requests(GUESSING_REFUSED, guessing["time_left"])
     if spent is None or not spent["should_limit"]:
         return None
     logger.warning("scim rate limit reached org=%s", organization.pk)
