@@ -33,13 +33,14 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import io
 import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -256,22 +257,14 @@ def check_state(workload: Workload, organization_id: int, users_before: int) -> 
     return problems
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--users", type=int, default=2000, help="users created first (default 2000)"
-    )
-    parser.add_argument("--requests", type=int, default=300, help="requests per kind and round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    )
-    args = parser.parse_args()
-    if args.users < MEMBERS_PER_ADD:
-        parser.error(f"--users must be at least {MEMBERS_PER_ADD} (one group add's members)")
-
-    env = harness.bench_environment(args.database_url)
-    harness.recreate_database(args.database_url)
+@contextlib.contextmanager
+def in_process_tenant(database_url: str) -> Iterator[tuple[Tenant, object, int]]:
+    """A fresh database with one provisioned tenant, Django set up in this process, and the
+    sync history's writer thread started as gunicorn starts it: yields the tenant's endpoints,
+    the writer (``None`` if history is written at once) and the organization's primary key.
+    The database is dropped afterwards."""
+    env = harness.bench_environment(database_url)
+    harness.recreate_database(database_url)
     django_started = False
     try:
         token, public_id = harness.provision_tenant(env)
@@ -287,8 +280,37 @@ def main() -> None:
         from organizations.models import Organization
         from portal import writebehind
 
-        tenant = Tenant(get_wsgi_application(), public_id, token)
         writer = writebehind.start()
+        organization_id = Organization.objects.get(public_id=public_id).pk
+        yield Tenant(get_wsgi_application(), public_id, token), writer, organization_id
+    finally:
+        if django_started:
+            from portal import writebehind
+
+            writebehind.stop()
+            from django.db import connections
+
+            connections.close_all()
+        harness.drop_database(database_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--users", type=int, default=2000, help="users created first (default 2000)"
+    )
+    parser.add_argument("--requests", type=int, default=300, help="requests per kind and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    args = parser.parse_args()
+    if args.users < MEMBERS_PER_ADD:
+        parser.error(f"--users must be at least {MEMBERS_PER_ADD} (one group add's members)")
+
+    with in_process_tenant(args.database_url) as (tenant, writer, organization_id):
+        from portal import writebehind
+
         settle = (writer.interval_seconds if writer else 0) + 0.2
         seeded = [tenant.create_user(n) for n in range(args.users)]
         workload = Workload(tenant, seeded)
@@ -300,14 +322,7 @@ def main() -> None:
             for kind in KINDS:
                 rounds[kind].append(measure(workload, kind, args.requests, settle))
         writebehind.stop()
-        organization_id = Organization.objects.get(public_id=public_id).pk
         problems = check_state(workload, organization_id, args.users)
-    finally:
-        if django_started:
-            from django.db import connections
-
-            connections.close_all()
-        harness.drop_database(args.database_url)
 
     result = {kind: median_of(measured) for kind, measured in rounds.items()}
     ceiling = result["ceiling"]

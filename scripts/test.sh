@@ -14,9 +14,11 @@ EXTRAS=test bash scripts/setup-venv.sh
 
 # chromium for the browser tests; xmlsec1, with which pysaml2 checks SAML signatures;
 # SimpleSAMLphp, the real SAML IdP the browser tests sign in through (tests/sso/simplesamlphp.py),
-# with the PHP extensions it needs but does not depend on (php-xml: dom, SimpleXML; php-mbstring).
+# with the PHP extensions it needs but does not depend on (php-xml: dom, SimpleXML; php-mbstring);
+# valgrind, whose callgrind bench/instructions_per_request.py counts with.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v callgrind_control >/dev/null 2>&1 || missing="$missing valgrind"
 command -v xmlsec1 >/dev/null 2>&1 || missing="$missing xmlsec1"
 [ -f /usr/share/simplesamlphp/www/saml2/idp/SSOService.php ] || missing="$missing simplesamlphp"
 if command -v php >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
 """The benches run as shipped: a small Azure-shaped load and a small webhook load, end to end,
-against real gunicorn, and the in-process CPU bench on a small tenant.
+against real gunicorn, and the in-process CPU and instruction benches on a small tenant.
 
 No timing is asserted (the machine's load decides those); only that the bench starts its
 servers, replays both cycles and finds the final state exactly as the requests should have
@@ -162,3 +162,21 @@ def test_the_cpu_bench_measures_every_kind_of_request_and_finds_the_state_it_exp
     # PostgreSQL's CPU is read from /proc here (Linux, the database on this machine): a create
     # always costs it some, so a zero would mean the bench stopped finding its processes.
     assert result["kinds"]["user_create"]["postgresql_ms"] > 0
+
+
+def test_the_instructions_bench_counts_each_kind_under_callgrind():
+    result = _run_bench(
+        "--kinds",
+        "ceiling,user_create",
+        "--requests",
+        "3",
+        "--users",
+        "5",
+        script="bench/instructions_per_request.py",
+        suffix="instructions_smoke",
+    )
+
+    assert set(result["instructions"]) == {"ceiling", "user_create"}
+    # Instrumentation is switched on around the counted requests only: a zero would mean it
+    # never was, and a create runs more code than the ceiling's token check and one read.
+    assert 0 < result["instructions"]["ceiling"] < result["instructions"]["user_create"]
