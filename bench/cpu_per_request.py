@@ -262,7 +262,7 @@ def in_process_tenant(database_url: str) -> Iterator[tuple[Tenant, object, int]]
     """A fresh database with one provisioned tenant, Django set up in this process, and the
     sync history's writer thread started as gunicorn starts it: yields the tenant's endpoints,
     the writer (``None`` if history is written at once) and the organization's primary key.
-    The database is dropped afterwards."""
+    Afterwards the writer writes what it still holds and stops, and the database is dropped."""
     env = harness.bench_environment(database_url)
     harness.recreate_database(database_url)
     django_started = False
@@ -309,8 +309,6 @@ def main() -> None:
         parser.error(f"--users must be at least {MEMBERS_PER_ADD} (one group add's members)")
 
     with in_process_tenant(args.database_url) as (tenant, writer, organization_id):
-        from portal import writebehind
-
         settle = (writer.interval_seconds if writer else 0) + 0.2
         seeded = [tenant.create_user(n) for n in range(args.users)]
         workload = Workload(tenant, seeded)
@@ -321,7 +319,6 @@ def main() -> None:
         for _ in range(args.rounds):
             for kind in KINDS:
                 rounds[kind].append(measure(workload, kind, args.requests, settle))
-        writebehind.stop()
         problems = check_state(workload, organization_id, args.users)
 
     result = {kind: median_of(measured) for kind, measured in rounds.items()}

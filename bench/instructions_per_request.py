@@ -35,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu_per_request import KINDS, Workload, check_state, in_process_tenant
+
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("ceiling", "user_lookup", "user_create", "user_update", "group_add_members")
 DEFAULT_KINDS = "ceiling,user_lookup,user_create"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kno2prov_instructions_bench"
 # How long a child waits for the parent to switch instrumentation on or off.
@@ -55,12 +56,7 @@ def _wait_for(path: Path, child: subprocess.Popen | None = None) -> None:
 
 def run_child(kind: str, requests: int, users: int, database_url: str, signals: Path) -> None:
     """Inside valgrind: set up, say ``ready``, run the requests once told ``on``, say ``done``."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from cpu_per_request import Workload, check_state, in_process_tenant
-
     with in_process_tenant(database_url) as (tenant, writer, organization_id):
-        from portal import writebehind
-
         settle = (writer.interval_seconds if writer else 0) * 3 + 0.5
         workload = Workload(tenant, [tenant.create_user(n) for n in range(users)])
         workload.prepare(kind, 5)
@@ -73,7 +69,6 @@ def run_child(kind: str, requests: int, users: int, database_url: str, signals: 
         time.sleep(settle)  # the writer thread writes what these requests queued
         (signals / "done").touch()
         _wait_for(signals / "off")
-        writebehind.stop()
         problems = check_state(workload, organization_id, users)
     if problems:
         raise SystemExit("final state differs: " + "; ".join(problems))
