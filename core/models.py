@@ -7,6 +7,7 @@ in their own app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, Self
 
@@ -72,12 +73,28 @@ class HashedSecret(models.Model):
         comparison is constant-time and runs on a miss too, against a dummy digest, so timing
         does not say whether the key exists. A hit records its use (``touch``).
         """
+        return cls.verify_with(
+            lambda key: candidates.filter(key=key).first(), presented, prefix=prefix, now=now
+        )
+
+    @classmethod
+    def verify_with(
+        cls,
+        find: Callable[[str], Self | None],
+        presented: str,
+        *,
+        prefix: str | None = None,
+        now: datetime | None = None,
+    ) -> Self | None:
+        """``verify``, with the caller's own ``find`` for the row of a parsed key (``None``
+        when there is none that may be used): for a hot path that writes its one statement
+        itself rather than have the ORM build it on every call."""
         if not isinstance(presented, str):
             return None
         parsed = tokens.parse_token(presented, prefix or cls.secret_prefix)
         if parsed is None:
             return None
-        row = candidates.filter(key=parsed.key).first()
+        row = find(parsed.key)
         digest = row.digest if row is not None else _NO_DIGEST
         if not tokens.digests_match(parsed.token, digest, settings.TOKEN_PEPPER) or row is None:
             return None
