@@ -19,8 +19,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from core import audit as core_audit
 from core import tokens
+from core.fixedselect import FixedSelect
 
-from . import audit, token_lookup
+from . import audit
 from .identity import IdentityProviderConnection, IdentityProviderKind, rules_for
 from .models import TOKEN_PREFIX, AuditRecord, Organization, ProvisioningToken
 from .signals import identity_provider_changed
@@ -397,10 +398,29 @@ def revoke_tokens(organization: Organization, *, actor: Actor) -> list[Provision
     return [revoke_token(token, actor=actor) for token in pending]
 
 
+# ``ProvisioningToken.objects.active(now)`` of the organization at a tenant URL while provisioning
+# is enabled there, for one key: the statement every SCIM request with a Secret Token runs first,
+# written once (``core.fixedselect``; tests/organizations/test_token_lookup.py holds it to that
+# QuerySet).
+_ACTIVE_TOKEN = FixedSelect(
+    ProvisioningToken,
+    related=["organization"],
+    where="{key} = %s AND {revoked_at} IS NULL AND ({expires_at} IS NULL OR {expires_at} > %s) "
+    "AND {organization__public_id} = %s AND {organization__provisioning_enabled}",
+    params=["key", "expires_at", "organization__public_id"],
+)
+
+
+def active_token(public_id: uuid.UUID, key: str, now: datetime) -> ProvisioningToken | None:
+    """The token with ``key`` that is active at ``now``, of the organization at ``public_id``
+    while provisioning is enabled there, its organization loaded with it; else ``None``."""
+    return _ACTIVE_TOKEN.one(key, now, public_id)
+
+
 def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | None:
     """The active token of the organization at ``public_id`` that ``presented`` is, or ``None``.
 
-    One indexed query, written once rather than built on every request (``token_lookup``). A
+    One indexed query, written once rather than built on every request (``active_token``). A
     token works only at its own organization's tenant URL, and only while provisioning is
     enabled there. The digest comparison is constant-time, and a malformed ``public_id`` or
     token is a plain ``None``, never an exception.
@@ -411,7 +431,7 @@ def authenticate_token(public_id: str, presented: str) -> ProvisioningToken | No
         return None
     now = timezone.now()
     return ProvisioningToken.verify_with(
-        lambda key: token_lookup.active_token(tenant, key, now),
+        lambda key: active_token(tenant, key, now),
         presented,
         prefix=TOKEN_PREFIX,
         now=now,

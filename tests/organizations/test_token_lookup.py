@@ -1,4 +1,4 @@
-"""``token_lookup.active_token`` answers what ``ProvisioningToken.objects.active()`` would.
+"""``services.active_token`` answers what ``ProvisioningToken.objects.active()`` would.
 
 The statement is written by hand for speed, so these tests hold it to the QuerySet it replaces:
 every kind of token a key can name, on both backends, the rows read back field for field.
@@ -10,7 +10,7 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from organizations import services, token_lookup
+from organizations import services
 from organizations.models import ProvisioningToken
 from tests import factories
 
@@ -60,7 +60,7 @@ def test_every_key_at_every_tenant_finds_what_the_queryset_finds(tokens_of_every
     for name, token in kinds.items():
         for organization in organizations:
             place = (name, organization.slug)
-            found = token_lookup.active_token(organization.public_id, token.key, now)
+            found = services.active_token(organization.public_id, token.key, now)
             answers[place] = found.pk if found else None
             orm = _orm_answer(organization.public_id, token.key, now)
             expected[place] = orm.pk if orm else None
@@ -79,10 +79,10 @@ def test_a_token_is_refused_from_the_moment_it_expires(tokens_of_every_kind):
     expiring = kinds["expiring"]
     clinic = organizations[0]
 
-    before = token_lookup.active_token(
+    before = services.active_token(
         clinic.public_id, expiring.key, expiring.expires_at - timedelta(microseconds=1)
     )
-    at = token_lookup.active_token(clinic.public_id, expiring.key, expiring.expires_at)
+    at = services.active_token(clinic.public_id, expiring.key, expiring.expires_at)
 
     assert before is not None and before.pk == expiring.pk
     assert at is None
@@ -96,7 +96,7 @@ def test_the_found_token_and_its_organization_read_as_the_orm_reads_them(
     expiring = kinds["expiring"]
 
     with django_assert_num_queries(1):
-        found = token_lookup.active_token(clinic.public_id, expiring.key, now)
+        found = services.active_token(clinic.public_id, expiring.key, now)
         organization = found.organization
     orm = _orm_answer(clinic.public_id, expiring.key, now)
 
