@@ -18,9 +18,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -32,7 +32,7 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 from scim2_filter_parser.transpilers.django_q_object import Transpiler
 
-from . import scoping
+from . import identity, scoping
 from .errors import InvalidFilter
 from .models import ScimGroup, ScimUser, identity_key
 
@@ -364,10 +364,21 @@ def _pins_one(child: Q | tuple[str, object], unique_columns: frozenset[str]) -> 
 
 @dataclass(frozen=True)
 class Search:
-    """A filter's rows in the request's organization, and whether at most one can match."""
+    """A filter's rows in the request's organization, and whether at most one can match.
 
-    queryset: QuerySet
+    ``read_one``, where set, reads that one row (or ``None``) without a QuerySet: for
+    ``userName eq "…"``, which Azure and Okta send for every user they provision, building and
+    compiling the QuerySet cost more than the rest of the lookup (README, "Issue 21, twelfth
+    round"). ``queryset`` is then built only if something asks for it.
+    """
+
+    build: Callable[[], QuerySet]
     at_most_one: bool
+    read_one: Callable[[], Model | None] | None = None
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        return self.build()
 
 
 class ScopedFilterQuery(FilterQuery):
@@ -387,6 +398,14 @@ class ScopedFilterQuery(FilterQuery):
         """``search``, knowing whether the filter pins one row by a unique column: the SCIM
         views read such a result without ordering it (``ScimViewMixin._the_one_and_total``)."""
         query = parse_filter(filter_query, cls.attr_map, work_email=cls.work_email)
+        key = _pinned_user_name_key(query) if cls.model is ScimUser else None
+        if key is not None:
+            organization = scoping.organization_of(request)
+            return Search(
+                lambda: scoping.scoped_queryset(cls.model, request).filter(query),
+                at_most_one=True,
+                read_one=lambda: identity.user_with_key(organization.pk, key),
+            )
         try:
             queryset = scoping.scoped_queryset(cls.model, request).filter(query)
         except (ValidationError, ValueError, TypeError) as exc:
@@ -395,7 +414,19 @@ class ScopedFilterQuery(FilterQuery):
             # The membership join yields a group once per member the filter names
             # (``members eq "a" or members eq "b"``); a resource is listed once.
             queryset = queryset.distinct()
-        return Search(queryset, matches_at_most_one(query, unique_within_organization(cls.model)))
+        return Search(
+            lambda: queryset, matches_at_most_one(query, unique_within_organization(cls.model))
+        )
+
+
+def _pinned_user_name_key(query: Q) -> str | None:
+    """The folded name when ``query`` is exactly ``userName eq "…"``, else ``None``."""
+    if query.negated or len(query.children) != 1:
+        return None
+    child = query.children[0]
+    if isinstance(child, tuple) and child[0] in ("user_name_key", "user_name_key__exact"):
+        return child[1] if isinstance(child[1], str) else None
+    return None
 
 
 class UserFilterQuery(ScopedFilterQuery):

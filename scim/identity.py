@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from core.fixedselect import FixedSelect
 from organizations.models import Organization
 
 from .models import ScimGroup, ScimUser, identity_key
 
-__all__ = ["find_users", "group_named", "identity_key", "users_named"]
+__all__ = ["find_users", "group_named", "identity_key", "user_with_key", "users_named"]
 
 
 def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser]:
@@ -26,6 +27,22 @@ def users_named(organization: Organization, user_name: str) -> QuerySet[ScimUser
     rule that decides "same userName" for SCIM also decides it for sign-in.
     """
     return ScimUser.objects.filter(organization=organization, user_name_key=identity_key(user_name))
+
+
+# ``users_named`` for the one filter Azure and Okta send for every user they provision
+# (``userName eq "…"``), as a statement written once (``core.fixedselect``;
+# tests/scim/test_user_lookup.py holds it to ``users_named``).
+_USER_WITH_KEY = FixedSelect(
+    ScimUser,
+    where="{organization} = %s AND {user_name_key} = %s",
+    params=["organization", "user_name_key"],
+)
+
+
+def user_with_key(organization_id: int, key: str) -> ScimUser | None:
+    """The organization's user whose ``user_name_key`` is ``key`` (a name already folded by
+    ``identity_key``), or ``None``."""
+    return _USER_WITH_KEY.one(organization_id, key)
 
 
 def group_named(organization: Organization, display_name: str) -> ScimGroup | None:

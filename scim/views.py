@@ -231,7 +231,11 @@ class ScimViewMixin:
         self.call.display_name = _text(looked_up_value(query))
         found = self.__class__.parser_getter().find(query, request)  # type: ignore[attr-defined]
         try:
-            if found.at_most_one:
+            if found.read_one is not None:
+                one = found.read_one()
+                found_rows = [] if one is None else [one]
+                objs, total = (found_rows if start == 1 and count else []), len(found_rows)
+            elif found.at_most_one:
                 objs, total = self._the_one_and_total(found.queryset, start, count)
             else:
                 objs, total = self._page_and_total(found.queryset, start, count)
