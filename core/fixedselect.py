@@ -37,12 +37,15 @@ class _Written:
 
 
 class FixedSelect(Generic[M]):
-    """``SELECT`` the columns of ``model`` (and of the models its ``related`` foreign keys name,
-    inner-joined and attached to each row as ``select_related`` would) ``WHERE`` ``where``.
+    """``SELECT`` the columns of ``model`` and of the models its ``related`` foreign-key paths
+    name (inner-joined, each attached to its row as ``select_related`` would), ``WHERE``
+    ``where``; ``outer`` paths are left-joined for ``where`` alone (a nullable foreign key).
 
     ``where`` names columns by field path in braces (``"{key} = %s AND
-    {organization__provisioning_enabled}"``, a path through ``related`` only) and takes its
-    values as ``%s``; ``params`` are the field paths whose fields prepare those values, in order.
+    {organization__provisioning_enabled}"``, through joined paths only) and takes its values as
+    ``%s``; ``params`` are the field paths whose fields prepare those values, in order. A path in
+    ``related`` or ``outer`` goes through the root model or a path listed before it, and each
+    table is joined once.
     """
 
     def __init__(
@@ -52,15 +55,23 @@ class FixedSelect(Generic[M]):
         where: str,
         params: Sequence[str],
         related: Sequence[str] = (),
+        outer: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.where = where
         self.related = tuple(related)
-        self._param_fields = tuple(self._field(path) for path in params)
-        self._related_models: tuple[type[Model], ...] = tuple(
-            model._meta.get_field(name).related_model for name in self.related
+        self.outer = tuple(outer)
+        self._joined: dict[str, type[Model]] = {}
+        for path in (*self.related, *self.outer):
+            self._joined[path] = self._foreign_key(path).related_model
+        self._models: tuple[type[Model], ...] = (
+            model,
+            *(self._joined[path] for path in self.related),
         )
-        self._models: tuple[type[Model], ...] = (model, *self._related_models)
+        tables = {m._meta.db_table for m in (model, *self._joined.values())}
+        if len(tables) != len(self._joined) + 1:
+            raise ValueError("FixedSelect joins each table once")
+        self._param_fields = tuple(self._field(path)[1] for path in params)
         self._written: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Written] = (
             weakref.WeakKeyDictionary()
         )
@@ -80,14 +91,22 @@ class FixedSelect(Generic[M]):
             row = cursor.fetchone()
         return None if row is None else self._instance(alias, connection, written, row)
 
-    def _field(self, path: str) -> Field:
-        name, _, rest = path.partition("__")
-        field = self.model._meta.get_field(name)
-        if rest:
-            if name not in self.related:
-                raise ValueError(f"{path!r} goes through {name!r}, which is not in related")
-            field = field.related_model._meta.get_field(rest)
-        return field
+    def _model_at(self, path: str) -> type[Model]:
+        """The model a joined ``path`` reaches ("" is the root)."""
+        if not path:
+            return self.model
+        if path not in self._joined:
+            raise ValueError(f"{path!r} is not joined: name it in related or outer first")
+        return self._joined[path]
+
+    def _foreign_key(self, path: str) -> Field:
+        parent, _, name = path.rpartition("__")
+        return self._model_at(parent)._meta.get_field(name)
+
+    def _field(self, path: str) -> tuple[str, Field]:
+        """The joined path a field path goes through, and its field."""
+        parent, _, name = path.rpartition("__")
+        return parent, self._model_at(parent)._meta.get_field(name)
 
     def _instance(
         self, alias: str, connection: BaseDatabaseWrapper, written: _Written, row: Sequence
@@ -96,15 +115,15 @@ class FixedSelect(Generic[M]):
             _converted(value, converters, expression, connection)
             for value, (converters, expression) in zip(row, written.converters, strict=True)
         ]
-        instances = []
-        for model in self._models:
+        instances: dict[str, Model] = {}
+        for path, model in zip(("", *self.related), self._models, strict=True):
             fields = model._meta.concrete_fields
             own, values = values[: len(fields)], values[len(fields) :]
-            instances.append(model.from_db(alias, [f.attname for f in fields], own))
-        root = instances[0]
-        for name, related in zip(self.related, instances[1:], strict=True):
-            setattr(root, name, related)
-        return root
+            instances[path] = model.from_db(alias, [f.attname for f in fields], own)
+        for path in self.related:
+            parent, _, name = path.rpartition("__")
+            setattr(instances[parent], name, instances[path])
+        return instances[""]
 
     def _write(self, connection: BaseDatabaseWrapper) -> _Written:
         """The SQL and converters for ``connection``, written on its first use (connections
@@ -113,31 +132,26 @@ class FixedSelect(Generic[M]):
         if written is not None:
             return written
         quote = connection.ops.quote_name
-        tables = {model: quote(model._meta.db_table) for model in self._models}
-        if len(set(tables.values())) != len(tables):
-            raise ValueError("FixedSelect joins each table once")
-        root = tables[self.model]
+
+        def table(path: str) -> str:
+            return quote(self._model_at(path)._meta.db_table)
 
         def column(path: str) -> str:
-            name, _, rest = path.partition("__")
-            target = self._field(path)
-            if not rest:
-                return f"{root}.{quote(target.column)}"
-            joined = tables[self.model._meta.get_field(name).related_model]
-            return f"{joined}.{quote(target.column)}"
+            parent, field = self._field(path)
+            return f"{table(parent)}.{quote(field.column)}"
 
         selected = ", ".join(
-            f"{tables[model]}.{quote(field.column)}"
+            f"{quote(model._meta.db_table)}.{quote(field.column)}"
             for model in self._models
             for field in model._meta.concrete_fields
         )
         joins = "".join(
-            f" INNER JOIN {tables[related]} ON {column(name)}"
-            f" = {tables[related]}.{quote(related._meta.pk.column)}"
-            for name, related in zip(self.related, self._related_models, strict=True)
+            f" {'LEFT OUTER' if path in self.outer else 'INNER'} JOIN {table(path)}"
+            f" ON {column(path)} = {table(path)}.{quote(self._joined[path]._meta.pk.column)}"
+            for path in self._joined
         )
         where = self.where.format_map(_Columns(column))
-        sql = f"SELECT {selected} FROM {root}{joins} WHERE {where}"  # noqa: S608 - quoted names
+        sql = f"SELECT {selected} FROM {table('')}{joins} WHERE {where}"  # noqa: S608 - quoted names
         converters = []
         for model in self._models:
             for field in model._meta.concrete_fields:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from core import tokens
+from core.fixedselect import FixedSelect
 from organizations.identity import IdentityProviderConnection, IdentityProviderKind
 from organizations.models import Organization
 from organizations.services import Actor, ProvisioningError, _user, record_audit
@@ -402,6 +403,28 @@ def usable_access_tokens(now: datetime) -> Q:
     )
 
 
+# ``usable_access_tokens(now)`` of the organization at a tenant URL, for one key: the statement
+# every SCIM request with an access token runs first, written once (``core.fixedselect``;
+# tests/oauth/test_access_token_lookup.py holds it to that QuerySet).
+_USABLE_ACCESS_TOKEN = FixedSelect(
+    OAuthAccessToken,
+    related=["client", "client__organization"],
+    outer=["client_secret"],
+    where="{key} = %s AND {revoked_at} IS NULL AND {expires_at} > %s "
+    "AND {client__revoked_at} IS NULL AND {client__organization__provisioning_enabled} "
+    "AND {client__organization__public_id} = %s "
+    "AND ({client_secret} IS NULL "
+    "OR ({client_secret__revoked_at} IS NULL AND {client_secret__expires_at} > %s))",
+    params=["key", "expires_at", "client__organization__public_id", "client_secret__expires_at"],
+)
+
+
+def usable_access_token(public_id: uuid.UUID, key: str, now: datetime) -> OAuthAccessToken | None:
+    """The access token with ``key`` usable at ``now`` at the organization at ``public_id``,
+    its client and the client's organization loaded with it; else ``None``."""
+    return _USABLE_ACCESS_TOKEN.one(key, now, public_id, now)
+
+
 @sensitive_variables("presented", "parsed")
 def authenticate_access_token(tenant_public_id: str, presented: str) -> OAuthAccessToken | None:
     """The live access token ``presented`` is, for the organization at ``tenant_public_id``.
@@ -409,14 +432,17 @@ def authenticate_access_token(tenant_public_id: str, presented: str) -> OAuthAcc
     One indexed query joining the client, its organization and the secret that obtained the
     token (plus, at most every ``TOKEN_LAST_USED_RESOLUTION_SECONDS``, a ``last_used_at``
     update), so revoking the client, disabling provisioning or a secret lapsing after rotation
-    refuses the token on its very next use.
+    refuses the token on its very next use. The query is written once rather than built on
+    every request (``usable_access_token``).
     """
     try:
         public_id = uuid.UUID(str(tenant_public_id))
     except ValueError:
         return None
     now = timezone.now()
-    candidates = OAuthAccessToken.objects.filter(
-        usable_access_tokens(now), client__organization__public_id=public_id
-    ).select_related("client__organization")
-    return OAuthAccessToken.verify(candidates, presented, prefix=ACCESS_TOKEN_PREFIX, now=now)
+    return OAuthAccessToken.verify_with(
+        lambda key: usable_access_token(public_id, key, now),
+        presented,
+        prefix=ACCESS_TOKEN_PREFIX,
+        now=now,
+    )

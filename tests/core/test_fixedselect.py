@@ -1,0 +1,26 @@
+"""``FixedSelect`` refuses a statement it could not write correctly, when it is declared."""
+
+import pytest
+
+from core.fixedselect import FixedSelect
+from organizations.models import ProvisioningToken
+
+
+def test_a_column_through_a_table_that_is_not_joined_is_refused_when_declared():
+    with pytest.raises(ValueError, match="'organization' is not joined"):
+        FixedSelect(
+            ProvisioningToken,
+            where="{organization__public_id} = %s",
+            params=["organization__public_id"],
+        )
+
+
+def test_a_table_joined_twice_is_refused_when_declared():
+    with pytest.raises(ValueError, match="joins each table once"):
+        FixedSelect(
+            ProvisioningToken,
+            related=["organization", "created_by"],
+            outer=["revoked_by"],
+            where="{key} = %s",
+            params=["key"],
+        )
