@@ -15,6 +15,7 @@ from oauth import services as oauth
 from oauth.models import OAuthAccessToken, OAuthClientSecret
 from organizations import services as organizations
 from tests import factories
+from tests.lookups import found_at_every_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -75,14 +76,13 @@ def access_tokens_of_every_kind():
 
 def test_every_key_at_every_tenant_finds_what_the_queryset_finds(access_tokens_of_every_kind):
     kinds, organizations_, now = access_tokens_of_every_kind
-    answers, expected = {}, {}
-    for name, token in kinds.items():
-        for organization in organizations_:
-            place = (name, organization.slug)
-            found = oauth.usable_access_token(organization.public_id, token.key, now)
-            answers[place] = found.pk if found else None
-            orm = _orm_answer(organization.public_id, token.key, now)
-            expected[place] = orm.pk if orm else None
+
+    answers = found_at_every_tenant(
+        lambda tenant, key: oauth.usable_access_token(tenant, key, now), kinds, organizations_
+    )
+    expected = found_at_every_tenant(
+        lambda tenant, key: _orm_answer(tenant, key, now), kinds, organizations_
+    )
 
     assert answers == expected
     assert sorted(place for place, pk in answers.items() if pk) == [

@@ -13,6 +13,7 @@ from django.utils import timezone
 from organizations import services
 from organizations.models import ProvisioningToken
 from tests import factories
+from tests.lookups import found_at_every_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +56,13 @@ def tokens_of_every_kind():
 
 def test_every_key_at_every_tenant_finds_what_the_queryset_finds(tokens_of_every_kind):
     kinds, organizations, now = tokens_of_every_kind
-    answers = {}
-    expected = {}
-    for name, token in kinds.items():
-        for organization in organizations:
-            place = (name, organization.slug)
-            found = services.active_token(organization.public_id, token.key, now)
-            answers[place] = found.pk if found else None
-            orm = _orm_answer(organization.public_id, token.key, now)
-            expected[place] = orm.pk if orm else None
+
+    answers = found_at_every_tenant(
+        lambda tenant, key: services.active_token(tenant, key, now), kinds, organizations
+    )
+    expected = found_at_every_tenant(
+        lambda tenant, key: _orm_answer(tenant, key, now), kinds, organizations
+    )
 
     assert answers == expected
     # The comparison means something: exactly the two usable tokens are found, each only at
