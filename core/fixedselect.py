@@ -44,8 +44,8 @@ class FixedSelect(Generic[M]):
     ``where`` names columns by field path in braces (``"{key} = %s AND
     {organization__provisioning_enabled}"``, through joined paths only) and takes its values as
     ``%s``; ``params`` are the field paths whose fields prepare those values, in order. A path in
-    ``related`` or ``outer`` goes through the root model or a path listed before it, and each
-    table is joined once.
+    ``related`` (a foreign key that is never empty) or ``outer`` goes through the root model or a
+    path listed before it, and each table is joined once.
     """
 
     def __init__(
@@ -63,7 +63,13 @@ class FixedSelect(Generic[M]):
         self.outer = tuple(outer)
         self._joined: dict[str, type[Model]] = {}
         for path in (*self.related, *self.outer):
-            self._joined[path] = self._foreign_key(path).related_model
+            foreign_key = self._foreign_key(path)
+            if not foreign_key.many_to_one:
+                raise ValueError(f"{path!r} is not a foreign key")
+            if path in self.related and foreign_key.null:
+                # An inner join would drop the rows where it is empty, which select_related keeps.
+                raise ValueError(f"{path!r} may be empty: left-join it with outer")
+            self._joined[path] = foreign_key.related_model
         self._models: tuple[type[Model], ...] = (
             model,
             *(self._joined[path] for path in self.related),

@@ -19,8 +19,13 @@ def test_a_table_joined_twice_is_refused_when_declared():
     with pytest.raises(ValueError, match="joins each table once"):
         FixedSelect(
             ProvisioningToken,
-            related=["organization", "created_by"],
-            outer=["revoked_by"],
+            related=["organization"],
+            outer=["created_by", "revoked_by"],
             where="{key} = %s",
             params=["key"],
         )
+
+
+def test_an_empty_foreign_key_is_not_inner_joined_where_select_related_would_keep_the_row():
+    with pytest.raises(ValueError, match="'revoked_by' may be empty"):
+        FixedSelect(ProvisioningToken, related=["revoked_by"], where="{key} = %s", params=["key"])
