@@ -3,12 +3,13 @@
 Every SCIM read, and every lookup of a row a request changes, goes through ``scoped_queryset``
 (directly, or through django-scim2's ``GET_EXTRA_MODEL_FILTER_KWARGS_GETTER`` hook, which is
 ``extra_filter_kwargs_getter``), but for the ``userName eq`` lookup, which reads by
-``organization_of(request)`` with a statement of its own (``scim.filters``). New rows get ``organization_of(request)``, and
-``scim.services`` resolves member ids within the group's own organization. The organization
-comes only from the credential ``scim.auth`` accepted for this tenant URL (the call record's
-``credential``), never from the request body or the URL alone, so an id or filter can only
-ever match rows of the organization the credential belongs to. With no authenticated
-organization the answer is an error, never an unscoped queryset: the scope fails closed.
+``organization_of(request)`` with a statement of its own (``scim.filters``). New rows get
+``organization_of(request)``, and ``scim.services`` resolves member ids within the group's own
+organization. The organization comes only from the credential ``scim.auth`` accepted for this
+tenant URL (the call record's ``credential``), never from the request body or the URL alone, so
+an id or filter can only ever match rows of the organization the credential belongs to. With no
+authenticated organization the answer is an error, never an unscoped queryset: the scope fails
+closed.
 """
 
 from __future__ import annotations
