@@ -63,7 +63,7 @@ class FixedSelect(Generic[M]):
         self.outer = tuple(outer)
         self._joined: dict[str, type[Model]] = {}
         for path in (*self.related, *self.outer):
-            foreign_key = self._foreign_key(path)
+            _, foreign_key = self._field(path)
             if not foreign_key.many_to_one:
                 raise ValueError(f"{path!r} is not a foreign key")
             if path in self.related and foreign_key.null:
@@ -78,6 +78,9 @@ class FixedSelect(Generic[M]):
         if len(tables) != len(self._joined) + 1:
             raise ValueError("FixedSelect joins each table once")
         self._param_fields = tuple(self._field(path)[1] for path in params)
+        self._attnames = tuple(
+            [field.attname for field in m._meta.concrete_fields] for m in self._models
+        )
         self._written: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Written] = (
             weakref.WeakKeyDictionary()
         )
@@ -105,10 +108,6 @@ class FixedSelect(Generic[M]):
             raise ValueError(f"{path!r} is not joined: name it in related or outer first")
         return self._joined[path]
 
-    def _foreign_key(self, path: str) -> Field:
-        parent, _, name = path.rpartition("__")
-        return self._model_at(parent)._meta.get_field(name)
-
     def _field(self, path: str) -> tuple[str, Field]:
         """The joined path a field path goes through, and its field."""
         parent, _, name = path.rpartition("__")
@@ -122,10 +121,11 @@ class FixedSelect(Generic[M]):
             for value, (converters, expression) in zip(row, written.converters, strict=True)
         ]
         instances: dict[str, Model] = {}
-        for path, model in zip(("", *self.related), self._models, strict=True):
-            fields = model._meta.concrete_fields
-            own, values = values[: len(fields)], values[len(fields) :]
-            instances[path] = model.from_db(alias, [f.attname for f in fields], own)
+        for path, model, attnames in zip(
+            ("", *self.related), self._models, self._attnames, strict=True
+        ):
+            own, values = values[: len(attnames)], values[len(attnames) :]
+            instances[path] = model.from_db(alias, attnames, own)
         for path in self.related:
             parent, _, name = path.rpartition("__")
             setattr(instances[parent], name, instances[path])

@@ -55,13 +55,8 @@ def too_many_requests(detail: str, retry_after: int) -> HttpResponse:
 
 def count_refused(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     """Count a refused credential against this client; 429 if that was one too many."""
-    guessing = usage(
-        request,
-        "scim-auth-failures",
-        _guessing_key(request, call),
-        settings.SCIM_AUTH_FAILURE_RATE,
-        increment=True,
-    )
+    failures = _failures(request, call)
+    guessing = usage(request, failures.group, failures.value, failures.rate, increment=True)
     if guessing is None or not guessing["should_limit"]:
         return None
     logger.warning("scim authentication failures over limit client=%s", client_address(request))
@@ -80,9 +75,7 @@ def admit(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
         return None
     guessing, spent = spend_unless_exhausted(
         request,
-        Counter(
-            "scim-auth-failures", _guessing_key(request, call), settings.SCIM_AUTH_FAILURE_RATE
-        ),
+        _failures(request, call),
         Counter("scim-organization", str(organization.public_id), settings.SCIM_RATE_LIMIT),
     )
     if exhausted(guessing):
@@ -95,7 +88,12 @@ def admit(request: HttpRequest, call: ScimCall) -> HttpResponse | None:
     )
 
 
-def _guessing_key(request: HttpRequest, call: ScimCall) -> str:
-    """Failures count per client address and tenant URL: Azure's addresses are shared by all
-    its tenants, so one tenant's wrong token must not lock out another tenant's Azure job."""
-    return f"{client_address(request)}|{call.tenant or '-'}"
+def _failures(request: HttpRequest, call: ScimCall) -> Counter:
+    """This client's failed authentications at this tenant URL (``SCIM_AUTH_FAILURE_RATE``).
+    Per client address and tenant URL: Azure's addresses are shared by all its tenants, so one
+    tenant's wrong token must not lock out another tenant's Azure job."""
+    return Counter(
+        "scim-auth-failures",
+        f"{client_address(request)}|{call.tenant or '-'}",
+        settings.SCIM_AUTH_FAILURE_RATE,
+    )

@@ -47,7 +47,7 @@ from .errors import (
     UnexpectedError,
 )
 from .faults import DATABASE_FAULTS, RETRY_AFTER_SECONDS, DatabaseFaultsMixin, unavailable_response
-from .filters import looked_up_value
+from .filters import Search, looked_up_value
 from .models import ScimGroup, ScimUser
 from .patch import operations_of
 from .signals import sends_call_completed
@@ -231,12 +231,8 @@ class ScimViewMixin:
         self.call.display_name = _text(looked_up_value(query))
         found = self.__class__.parser_getter().find(query, request)  # type: ignore[attr-defined]
         try:
-            if found.read_one is not None:
-                one = found.read_one()
-                found_rows = [] if one is None else [one]
-                objs, total = (found_rows if start == 1 and count else []), len(found_rows)
-            elif found.at_most_one:
-                objs, total = self._the_one_and_total(found.queryset, start, count)
+            if found.at_most_one:
+                objs, total = self._the_one_and_total(found, start, count)
             else:
                 objs, total = self._page_and_total(found.queryset, start, count)
         except (ValidationError, ValueError, TypeError, DataError) as exc:
@@ -268,7 +264,7 @@ class ScimViewMixin:
         return objs, total
 
     @staticmethod
-    def _the_one_and_total(qs: Any, start: int, count: int) -> tuple[list, int]:
+    def _the_one_and_total(found: Search, start: int, count: int) -> tuple[list, int]:
         """``_page_and_total`` for a filter that pins one row by a unique column (every
         ``userName eq`` lookup Azure and Okta send): one unordered read.
 
@@ -276,10 +272,14 @@ class ScimViewMixin:
         that order and test each one against the filter rather than probe the unique index and
         sort: without column statistics (a new database) it expects a handful of rows per
         organization, and every lookup became a scan of the tenant (README, "Issue 21, seventh
-        round").
+        round"). Where the search can read its one row without a QuerySet (``read_one``), it does.
         """
-        found = list(qs.order_by()[:1])
-        return (found if start == 1 and count else []), len(found)
+        if found.read_one is not None:
+            one = found.read_one()
+            rows = [] if one is None else [one]
+        else:
+            rows = list(found.queryset.order_by()[:1])
+        return (rows if start == 1 and count else []), len(rows)
 
     def _build_response(
         self, request: HttpRequest, objs: list, start: int, total: int
