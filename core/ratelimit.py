@@ -3,8 +3,9 @@
 Counting is in django-ratelimit's fixed windows (its rate syntax, and its window, which ends at
 a per-value offset so that not every counter resets at once). With ``REDIS_URL`` (production)
 the counters live in Redis, shared by every gunicorn worker and app server, and each check is
-one round trip: reading a count is a ``GET``; spending one is a pipelined ``SET NX EX`` and
-``INCR``; ``spend_unless_exhausted`` reads one counter and spends another in one Lua script.
+one round trip, a Lua script (``core.redisclient.script``): reading a count is a ``GET``;
+spending one is a ``SET NX EX`` and an ``INCR``; ``spend_unless_exhausted`` reads one counter
+and spends another.
 Through Django's cache API the same checks took two or three round trips each (``add``, then
 ``get``, or ``exists`` and ``incr``): five per SCIM request, about a sixth of a user lookup. Without
 ``REDIS_URL`` (the embedded default) counters live in Django's local-memory cache through
@@ -26,7 +27,6 @@ from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit import core as ratelimit_core
 
-from .redisclient import client as redis_client
 from .redisclient import script as redis_script
 
 logger = logging.getLogger(__name__)
@@ -144,18 +144,24 @@ def _counted(count: int, limit: int, window: int, now: int) -> dict:
     }
 
 
+# KEYS: the counter. ARGV: its expiry.
+_SPEND = """
+redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX')
+return redis.call('INCR', KEYS[1])
+"""
+_READ = "return tonumber(redis.call('GET', KEYS[1]) or '0')"
+
+
 def _redis_usage(url: str, group: str, value: str, rate: str, increment: bool) -> dict:
     key, limit, window, period = _redis_key(Counter(group, value, rate))
-    connection = redis_client(url)
     if increment:
-        pipeline = connection.pipeline(transaction=False)
         # The counter lives a little longer than its window, as django-ratelimit's does.
-        pipeline.set(key, 0, ex=period + ratelimit_core.EXPIRATION_FUDGE, nx=True)
-        pipeline.incr(key)
-        count = pipeline.execute()[1]
+        count = redis_script(url, _SPEND)(
+            keys=[key], args=[period + ratelimit_core.EXPIRATION_FUDGE]
+        )
     else:
-        count = int(connection.get(key) or 0)
-    return _counted(count, limit, window, int(time.time()))
+        count = redis_script(url, _READ)(keys=[key])
+    return _counted(int(count), limit, window, int(time.time()))
 
 
 def exhausted(usage: dict | None) -> bool:
