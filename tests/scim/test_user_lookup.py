@@ -9,6 +9,8 @@ import pytest
 from django.forms.models import model_to_dict
 
 from scim import identity
+from scim.errors import InvalidFilter
+from scim.filters import USER_ATTRS, _pinned_user_name_key, parse_filter, user_name_eq_key
 from scim.models import identity_key
 from tests import factories
 
@@ -92,3 +94,56 @@ def test_a_user_name_lookup_never_finds_another_organizations_user(scim, other_s
 
     assert body["totalResults"] == 0
     assert body["Resources"] == []
+
+
+# Filters of the lookup's shape and near it: spacing, case, JSON escapes, values the parser
+# refuses, and shapes the parser alone must read.
+NEAR_LOOKUPS = [
+    'userName eq "alice@clinic.test"',
+    'USERNAME EQ "Alice@Clinic.test"',
+    '  userName \t eq   "alice@clinic.test"  ',
+    'userName eq "R&D \\"Night\\" Shift"',
+    'userName eq "back\\\\slash"',
+    'userName eq "caf\\u00e9"',
+    'userName eq "café"',
+    'userName eq ""',
+    'userName eq "a\\u0000b"',
+    'userName eq "\\ud800"',
+    'userName eq "bad \\x escape"',
+    'userName eq "tab\tinside"',
+    'userName\neq "alice@clinic.test"',
+    'userName eq "alice@clinic.test"\n',
+    'urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice@clinic.test"',
+    'userName eq "a" and userName eq "b"',
+    'userName eq "a" or externalId eq "b"',
+    'userName ne "alice@clinic.test"',
+    "userName eq alice@clinic.test",
+    'displayName eq "alice@clinic.test"',
+    f'userName eq "{"x" * 995}"',
+]
+
+
+def _parser_key(text: str) -> str | None:
+    try:
+        query = parse_filter(text, USER_ATTRS, work_email=True)
+    except InvalidFilter:
+        return None
+    return _pinned_user_name_key(query)
+
+
+def test_a_user_name_lookup_read_without_the_parser_finds_the_name_the_parser_finds():
+    read = {text: user_name_eq_key(text) for text in NEAR_LOOKUPS}
+
+    # Every filter read without the parser names exactly what the parser names...
+    assert {text: key for text, key in read.items() if key is not None} == {
+        text: _parser_key(text) for text, key in read.items() if key is not None
+    }
+    # ...and the lookups Azure and Okta send are all read that way.
+    assert [text for text, key in read.items() if key is not None] == NEAR_LOOKUPS[:8]
+
+
+def test_a_lookup_of_a_name_that_cannot_be_stored_is_refused_as_invalid(scim):
+    response = scim.get("/Users", {"filter": 'userName eq "a\\u0000b"'})
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
