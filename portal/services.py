@@ -254,10 +254,16 @@ def _commit_asynchronously() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+# ``MemberChange.values`` builds its list anew on every read.
+_MEMBER_CHANGES = tuple(MemberChange.values)
+
+
 def _named_members(member_ids: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    if not member_ids:
+        return []
     return [
         (_clip(member_id, 100), change)
-        for change in MemberChange.values
+        for change in _MEMBER_CHANGES
         for member_id in (member_ids.get(change) or [])[:MEMBER_IDS_RECORDED]
         if isinstance(member_id, str)
     ]
