@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,9 +73,14 @@ def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: An
     different cases cannot both succeed (RFC 7644 §3.3: "409 (Conflict) with a "scimType"
     error code of "uniqueness"").
     """
+    _written_unique(lambda: instance.save(**save_kwargs), message)
+
+
+def _written_unique(write: Callable[[], None], message: str) -> None:
+    """``write``; a unique-index violation becomes 409 ``uniqueness`` (``_save_unique``)."""
     try:
         with transaction.atomic(savepoint=False):
-            instance.save(**save_kwargs)
+            write()
     except IntegrityError as exc:
         raise Uniqueness(message) from exc
 
@@ -157,7 +162,7 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
         updated_at=now,
         **documents.user_fields(document),
     )
-    _save_unique(user, f"userName {user.user_name!r} is already taken")
+    _written_unique(user.insert, f"userName {user.user_name!r} is already taken")
     note_extension_attributes(organization.pk, "User", document)
     events.user_created(user)
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)

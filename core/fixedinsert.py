@@ -1,0 +1,107 @@
+"""``FixedInsert``: a hot path's one INSERT, written once per connection instead of per call.
+
+What ``core.fixedselect`` is for a lookup, this is for the row every user create writes.
+``Model.save()`` builds an ``InsertQuery`` and compiles it on every call, which cost a SCIM
+user create about as much of its CPU as running the statement (README, "Issue 21, thirteenth
+round"). A ``FixedInsert`` writes the ``INSERT … RETURNING`` from the model's metadata the first
+time a connection runs it. Each call prepares the values exactly as ``save()`` does (each
+field's ``pre_save`` and ``get_db_prep_save``), and sets the primary key and ``_state`` as
+``save()`` does, so the row and the instance are the ORM's. It sends no ``pre_save`` or
+``post_save`` signal and does not go through an overridden ``save()``: a model that uses one
+says so, and does what its ``save()`` adds, where it does (``scim.models.ScimUser.insert``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
+
+from .fixedselect import Converter, _converted
+
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The SQL for one connection, and how it learns the new primary key."""
+
+    sql: str
+    returns_pk: bool
+    pk_column: Any  # the primary key's Col, which its converters are given
+    pk_converters: tuple[Converter, ...]
+
+
+class FixedInsert(Generic[M]):
+    """``INSERT`` a new row of ``model``: every concrete field but its auto-increment primary
+    key, which the database assigns. Refused when declared: a model whose primary key is not
+    an auto-increment field, one with parent models (multi-table inheritance writes several
+    tables), and one with a field whose value the database computes (``db_default``, a
+    ``GeneratedField``), which ``save()`` would read back."""
+
+    def __init__(self, model: type[M]) -> None:
+        meta = model._meta
+        if meta.parents:
+            raise ValueError(f"{model.__name__} has parent models: save() writes several tables")
+        if meta.auto_field is None or meta.pk is not meta.auto_field:
+            raise ValueError(f"{model.__name__}'s primary key is not an auto-increment field")
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        for field in fields:
+            if field.generated or field.has_db_default():
+                raise ValueError(f"{model.__name__}.{field.name} is computed by the database")
+        self.model = model
+        self._fields: tuple[Field, ...] = tuple(fields)
+        self._written: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Written] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def insert(self, instance: M) -> None:
+        """Write ``instance``, a row not saved yet, and give it its primary key."""
+        if not isinstance(instance, self.model):
+            raise TypeError(f"{instance!r} is not a {self.model.__name__}")
+        if not instance._state.adding or instance.pk is not None:
+            raise ValueError(f"{instance!r} is saved already: FixedInsert writes new rows")
+        alias = router.db_for_write(self.model, instance=instance)
+        connection = connections[alias]
+        written = self._write(connection)
+        params = []
+        for field in self._fields:
+            value = field.pre_save(instance, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{field.name}: FixedInsert writes values, not expressions")
+            params.append(field.get_db_prep_save(value, connection=connection))
+        pk = self.model._meta.pk
+        with connection.cursor() as cursor:
+            cursor.execute(written.sql, params)
+            if written.returns_pk:
+                value = cursor.fetchone()[0]
+            else:
+                value = connection.ops.last_insert_id(cursor, self.model._meta.db_table, pk.column)
+        instance.pk = _converted(value, written.pk_converters, written.pk_column, connection)
+        instance._state.adding = False
+        instance._state.db = alias
+
+    def _write(self, connection: BaseDatabaseWrapper) -> _Written:
+        written = self._written.get(connection)
+        if written is not None:
+            return written
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        columns = ", ".join(quote(field.column) for field in self._fields)
+        placeholders = ", ".join(["%s"] * len(self._fields))
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - quoted names
+        returns_pk = connection.features.can_return_columns_from_insert
+        if returns_pk:
+            returning, _ = connection.ops.return_insert_columns([meta.pk])
+            sql = f"{sql} {returning}"
+        expression = meta.pk.get_col(meta.db_table)
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        written = _Written(sql, returns_pk, expression, tuple(converters))
+        self._written[connection] = written
+        return written
