@@ -17,6 +17,7 @@ group as a ``Resource`` (plain values) and passes its state as a dict.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
 import uuid
@@ -148,36 +149,7 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
     a span takes its positions from the one upsert. ``public_id`` is random as the model's
     default makes it (``gen_random_uuid()``).
     """
-    quote = connection.ops.quote_name
-    counter = quote(EventCounter._meta.db_table)
-    events = quote(DirectoryEvent._meta.db_table)
-    endpoints = quote(WebhookEndpoint._meta.db_table)
-    deliveries = quote(WebhookDelivery._meta.db_table)
-    sql = (
-        f"WITH counter AS (INSERT INTO {counter} (organization_id, last_position) "  # noqa: S608
-        "VALUES (%(org)s, %(count)s) ON CONFLICT (organization_id) DO UPDATE "
-        f"SET last_position = {counter}.last_position + EXCLUDED.last_position "
-        "RETURNING last_position), "
-        f"written AS (INSERT INTO {events} (public_id, organization_id, position, "
-        "last_position, type, resource_type, resource_id, external_id, name, data, changes, "
-        "created_at) "
-        "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.first, "
-        "counter.last_position - %(count)s + e.first + e.span - 1, e.type, "
-        "e.resource_type, e.resource_id, e.external_id, e.name, e.data, e.changes, %(now)s "
-        "FROM counter CROSS JOIN jsonb_to_recordset(%(events)s::jsonb) "
-        "AS e(first bigint, span bigint, type varchar, resource_type varchar, resource_id uuid, "
-        "external_id varchar, name varchar, data jsonb, changes jsonb) "
-        "ORDER BY e.first "
-        "RETURNING id, position), "
-        f"endpoint AS (SELECT id, created_at FROM {endpoints} WHERE is_enabled "
-        "AND (organization_id = %(org)s OR organization_id IS NULL)), "
-        f"queued AS (INSERT INTO {deliveries} (endpoint_id, event_id, organization_id, "
-        "position, status, attempts, next_attempt_at, last_error) "
-        "SELECT endpoint.id, written.id, %(org)s, written.position, %(pending)s, 0, %(now)s, '' "
-        "FROM endpoint CROSS JOIN written ORDER BY endpoint.created_at DESC, written.position "
-        "RETURNING endpoint_id) "
-        "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
-    )
+    sql = _postgresql_write_sql()
     offsets, total = _offsets(drafts)
     rows = [
         {
@@ -206,6 +178,41 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         )
         endpoint_ids = [row[0] for row in cursor.fetchall()]
     _wake_streams(organization_id, endpoint_ids)
+
+
+@functools.cache
+def _postgresql_write_sql() -> str:
+    """``_write_postgresql``'s statement, the same text for every write (built once)."""
+    quote = connection.ops.quote_name
+    counter = quote(EventCounter._meta.db_table)
+    events = quote(DirectoryEvent._meta.db_table)
+    endpoints = quote(WebhookEndpoint._meta.db_table)
+    deliveries = quote(WebhookDelivery._meta.db_table)
+    return (
+        f"WITH counter AS (INSERT INTO {counter} (organization_id, last_position) "  # noqa: S608
+        "VALUES (%(org)s, %(count)s) ON CONFLICT (organization_id) DO UPDATE "
+        f"SET last_position = {counter}.last_position + EXCLUDED.last_position "
+        "RETURNING last_position), "
+        f"written AS (INSERT INTO {events} (public_id, organization_id, position, "
+        "last_position, type, resource_type, resource_id, external_id, name, data, changes, "
+        "created_at) "
+        "SELECT gen_random_uuid(), %(org)s, counter.last_position - %(count)s + e.first, "
+        "counter.last_position - %(count)s + e.first + e.span - 1, e.type, "
+        "e.resource_type, e.resource_id, e.external_id, e.name, e.data, e.changes, %(now)s "
+        "FROM counter CROSS JOIN jsonb_to_recordset(%(events)s::jsonb) "
+        "AS e(first bigint, span bigint, type varchar, resource_type varchar, resource_id uuid, "
+        "external_id varchar, name varchar, data jsonb, changes jsonb) "
+        "ORDER BY e.first "
+        "RETURNING id, position), "
+        f"endpoint AS (SELECT id, created_at FROM {endpoints} WHERE is_enabled "
+        "AND (organization_id = %(org)s OR organization_id IS NULL)), "
+        f"queued AS (INSERT INTO {deliveries} (endpoint_id, event_id, organization_id, "
+        "position, status, attempts, next_attempt_at, last_error) "
+        "SELECT endpoint.id, written.id, %(org)s, written.position, %(pending)s, 0, %(now)s, '' "
+        "FROM endpoint CROSS JOIN written ORDER BY endpoint.created_at DESC, written.position "
+        "RETURNING endpoint_id) "
+        "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
+    )
 
 
 def _enabled_endpoint_ids(organization_id: int) -> list[int]:
@@ -242,6 +249,8 @@ def _queue_deliveries(organization_id: int, events: list[DirectoryEvent]) -> Non
 
 
 def _wake_streams(organization_id: int, endpoint_ids: list[int]) -> None:
+    if not endpoint_ids:
+        return
     from .tasks import deliver_stream_task
 
     for endpoint_id in endpoint_ids:
