@@ -59,8 +59,10 @@ class ScimUser(models.Model):
 
     # Optional strings are NULL when unassigned, not "": RFC 7643 §2.5 distinguishes the two,
     # and the "pr" (present) filter must not match an attribute that was never sent.
+    # No index of its own: the (organization, id) and (organization, user_name_key) indexes
+    # lead with it.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="scim_users"
+        Organization, on_delete=models.CASCADE, related_name="scim_users", db_index=False
     )
     scim_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
