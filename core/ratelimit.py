@@ -19,6 +19,7 @@ outage never stops provisioning at either.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -127,9 +128,13 @@ def _redis_spend_unless_exhausted(
     return guard_usage, _counted(int(spent), budget_limit, budget_window, now)
 
 
+# A rate's limit and period ("1000/10s"), parsed once per rate rather than on every request.
+_split_rate = functools.cache(ratelimit_core._split_rate)
+
+
 def _redis_key(counter: Counter) -> tuple[str, int, int, int]:
     """The Redis key of ``counter``'s current window, its limit, the window's end, its period."""
-    limit, period = ratelimit_core._split_rate(counter.rate)
+    limit, period = _split_rate(counter.rate)
     window = ratelimit_core._get_window(counter.value, period)
     return f"kno2prov:rl:{counter.group}:{period}:{window}:{counter.value}", limit, window, period
 

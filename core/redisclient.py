@@ -75,33 +75,34 @@ class LuaScript:
     dropped so the next call starts clean."""
 
     def __init__(self, url: str, source: str) -> None:
+        from redis import exceptions
+
         self.url = url
         self.source = source
         # Redis names a script by the SHA-1 of its text (EVALSHA); not a security use.
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+        # Looked up once: an import statement in a call runs the import machinery every time.
+        self._closed = exceptions.ConnectionError
+        self._unknown_script = exceptions.NoScriptError
 
     def __call__(self, keys: Sequence[str] = (), args: Sequence[object] = ()) -> Any:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-
         held = _thread_connection(self.url)
         answered_before = held.answered
         try:
             return self._run(held, keys, args)
-        except RedisConnectionError:
+        except self._closed:
             if not answered_before:
                 raise
         # It answered before, so the server closed it since: open it again, once.
         return self._run(held, keys, args)
 
     def _run(self, held: _Held, keys: Sequence[str], args: Sequence[object]) -> Any:
-        from redis.exceptions import NoScriptError
-
         connection = held.connection
         try:
             connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
             try:
                 answer = connection.read_response()
-            except NoScriptError:
+            except self._unknown_script:
                 connection.send_command("EVAL", self.source, len(keys), *keys, *args)
                 answer = connection.read_response()
         except BaseException:
