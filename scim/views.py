@@ -368,8 +368,8 @@ class UsersView(ScimViewMixin, scim_views.UsersView, CallOutcomeMixin):
         body = self.load_body()
         self.call.display_name = _text(body.get("userName"))
         self.call.external_id = _text(body.get("externalId"))
-        # What ScimUserAdapter's from_dict and save do, without the unsaved ScimUser they
-        # carry the organization in: building one costs a create more than a lookup's query.
+        # What ScimUserAdapter's from_dict and save do, without first building an unsaved
+        # ScimUser (its defaults and all) only to carry the organization to them.
         document = documents.clean_user(body)
         with transaction.atomic():
             user = services.create_user(scoping.organization_of(request), document)
