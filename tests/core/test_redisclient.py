@@ -9,7 +9,7 @@ import uuid
 import pytest
 import redis
 
-from core.redisclient import client, script
+from core.redisclient import _thread_connection, client, script
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Counts a key up and answers its new value: each call is visible in the answer.
@@ -44,8 +44,11 @@ def test_a_connection_the_server_closed_is_opened_again_and_the_call_counts_once
     key = _key()
     count_up = script(REDIS_URL, COUNT_UP)
     assert count_up(keys=[key]) == 1
+    # This thread's connection, and only it, is closed by the server (as a restart would).
+    own = _thread_connection(REDIS_URL).connection
+    own.send_command("CLIENT", "ID")
     admin = redis.Redis.from_url(REDIS_URL)
-    admin.client_kill_filter(_type="normal", skipme=True)
+    assert admin.client_kill_filter(_id=own.read_response()) == 1
 
     assert count_up(keys=[key]) == 2
     assert int(admin.get(key)) == 2
