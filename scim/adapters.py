@@ -75,9 +75,8 @@ class ScimUserAdapter(SCIMUser):
         self.document = documents.clean_user(d)
 
     def save(self) -> services.Outcome:
-        if self.obj.pk is None:
-            self.obj = services.create_user(self.obj.organization, self.document)
-            return services.Outcome()
+        """PUT: make the saved user match the document. A create does not come here: the view
+        calls ``services.create_user`` with the organization, and no unsaved user to carry it."""
         return services.replace_user(self.obj, self.document)
 
     def handle_operations(self, operations: list[dict]) -> services.Outcome:

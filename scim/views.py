@@ -368,8 +368,8 @@ class UsersView(ScimViewMixin, scim_views.UsersView, CallOutcomeMixin):
         body = self.load_body()
         self.call.display_name = _text(body.get("userName"))
         self.call.external_id = _text(body.get("externalId"))
-        # What ScimUserAdapter's from_dict and save do, without first building an unsaved
-        # ScimUser (its defaults and all) only to carry the organization to them.
+        # Straight to the service: an adapter would need an unsaved ScimUser (its defaults and
+        # all) built only to carry the organization.
         document = documents.clean_user(body)
         with transaction.atomic():
             user = services.create_user(scoping.organization_of(request), document)
