@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
@@ -46,6 +47,9 @@ class FixedSelect(Generic[M]):
     ``%s``; ``params`` are the field paths whose fields prepare those values, in order. A path in
     ``related`` (a foreign key that is never empty) or ``outer`` goes through the root model or a
     path listed before it, and each table is joined once.
+
+    ``lock`` reads as ``select_for_update()`` reads: ``FOR UPDATE`` where the database has it
+    (SQLite locks the whole database on write instead), and only inside a transaction.
     """
 
     def __init__(
@@ -56,9 +60,11 @@ class FixedSelect(Generic[M]):
         params: Sequence[str],
         related: Sequence[str] = (),
         outer: Sequence[str] = (),
+        lock: bool = False,
     ) -> None:
         self.model = model
         self.where = where
+        self.lock = lock
         self.related = tuple(related)
         self.outer = tuple(outer)
         self._joined: dict[str, type[Model]] = {}
@@ -88,8 +94,15 @@ class FixedSelect(Generic[M]):
     def one(self, *values: Any) -> M | None:
         """The row matching ``values`` (``params`` order), or ``None``. For a ``where`` that
         pins at most one row (a unique key)."""
-        alias = router.db_for_read(self.model)
+        # A locking read goes where writes go, as select_for_update() sends it.
+        alias = (router.db_for_write if self.lock else router.db_for_read)(self.model)
         connection = connections[alias]
+        if self.lock and connection.features.has_select_for_update and connection.get_autocommit():
+            # What the ORM says of select_for_update() outside a transaction: a lock released
+            # as soon as it is taken protects nothing.
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         written = self._write(connection)
         params = [
             field.get_db_prep_value(value, connection)
@@ -158,6 +171,8 @@ class FixedSelect(Generic[M]):
         )
         where = self.where.format_map(_Columns(column))
         sql = f"SELECT {selected} FROM {table('')}{joins} WHERE {where}"  # noqa: S608 - quoted names
+        if self.lock and connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
         converters = []
         for model in self._models:
             for field in model._meta.concrete_fields:

@@ -193,13 +193,14 @@ class ScimViewMixin:
             scim_id = uuid.UUID(raw)
         except (ValueError, TypeError):
             raise NotFound(f"Resource {raw} not found") from None
-        queryset = scoping.scoped_queryset(self.model_cls, self.request)
-        if for_update:
-            queryset = queryset.select_for_update()
-        obj = queryset.filter(scim_id=scim_id).first()
+        obj = scoping.resource_with_id(
+            self.model_cls,
+            scoping.organization_of(self.request),
+            scim_id,
+            for_update=for_update,
+        )
         if obj is None:
             raise NotFound(f"Resource {raw} not found")
-        obj.organization = scoping.organization_of(self.request)
         return obj
 
     def page(self) -> tuple[int, int]:
