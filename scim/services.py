@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from organizations.models import Organization
@@ -418,9 +417,22 @@ def _apply_member_steps(
 
 
 def _touch_group(group: ScimGroup) -> None:
-    """Bump ``version`` and ``lastModified`` in one statement, safe under concurrency."""
+    """Bump ``version`` and ``lastModified`` in one statement, safe under concurrency.
+
+    The statement ``ScimGroup.objects.filter(pk=…).update(version=F("version") + 1,
+    updated_at=…)`` compiles to, written directly: every member PATCH runs it, and compiling
+    the QuerySet cost more than PostgreSQL's update of the row."""
     now = timezone.now()
-    ScimGroup.objects.filter(pk=group.pk).update(version=F("version") + 1, updated_at=now)
+    quote = connection.ops.quote_name
+    meta = ScimGroup._meta
+    version = quote(meta.get_field("version").column)
+    updated_at = meta.get_field("updated_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {version} = {version} + 1, "  # noqa: S608
+            f"{quote(updated_at.column)} = %s WHERE {quote(meta.pk.column)} = %s",
+            [updated_at.get_db_prep_value(now, connection), group.pk],
+        )
     group.version += 1
     group.updated_at = now
 
