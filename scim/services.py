@@ -25,6 +25,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.db import multi_statement_cursor
 from organizations.models import Organization
 
 from . import documents, events
@@ -342,7 +343,9 @@ def _add_members(group: ScimGroup, pks: list[int]) -> list[int]:
             inserted = _insert_memberships_postgresql(group, wanted)
             # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: check them now, so a
             # member deleted by a concurrent request is a 400 here, not a failed COMMIT (500).
-            connection.check_constraints()
+            # What connection.check_constraints() sends, in one round trip instead of two.
+            with multi_statement_cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
         else:
             existing = set(
                 GroupMembership.objects.filter(group=group, user_id__in=wanted).values_list(

@@ -128,3 +128,39 @@ def test_deleting_a_user_while_it_is_added_to_groups_leaves_no_dangling_member(s
     assert set(statuses[1:]) <= {204, 400}
     assert not ScimUser.objects.filter(pk=user.pk).exists()
     assert not GroupMembership.objects.exists()
+
+
+def test_a_member_deleted_between_lookup_and_insert_is_a_400_that_changes_nothing(
+    scim, monkeypatch
+):
+    """The race above, made to happen every time: another session deletes the user (and
+    commits) after the PATCH resolved its id and before it inserts the membership. The
+    deferred foreign key is checked at once, so the client gets a 400 it can retry, not a 500
+    from a failed COMMIT."""
+    from scim import services
+
+    user = make_user(scim.organization, "gone@riverside.example")
+    group = make_group(scim.organization, "Ward 9")
+    version = scim.get(f"/Groups/{group.scim_id}").json()["meta"]["version"]
+    resolve = services._users_with_ids
+
+    def resolve_then_lose_the_user(organization, scim_ids):
+        found = resolve(organization, scim_ids)
+        other = connections.create_connection("default")  # autocommit: deleted for good
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("DELETE FROM scim_scimuser WHERE id = %s", [user.pk])
+        finally:
+            other.close()
+        return found
+
+    monkeypatch.setattr(services, "_users_with_ids", resolve_then_lose_the_user)
+    response = scim.patch_ops(
+        f"/Groups/{group.scim_id}",
+        {"op": "add", "path": "members", "value": [{"value": str(user.scim_id)}]},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidValue"
+    assert not GroupMembership.objects.exists()
+    assert scim.get(f"/Groups/{group.scim_id}").json()["meta"]["version"] == version
