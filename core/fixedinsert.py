@@ -14,6 +14,7 @@ says so, and does what its ``save()`` adds, where it does (``scim.models.ScimUse
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -68,12 +69,7 @@ class FixedInsert(Generic[M]):
         alias = router.db_for_write(self.model, instance=instance)
         connection = connections[alias]
         written = self._write(connection)
-        params = []
-        for field in self._fields:
-            value = field.pre_save(instance, True)
-            if hasattr(value, "resolve_expression"):
-                raise TypeError(f"{field.name}: FixedInsert writes values, not expressions")
-            params.append(field.get_db_prep_save(value, connection=connection))
+        params = values_for_save(self._fields, instance, connection, adding=True)
         pk = self.model._meta.pk
         with connection.cursor() as cursor:
             cursor.execute(written.sql, params)
@@ -105,3 +101,18 @@ class FixedInsert(Generic[M]):
         written = _Written(sql, returns_pk, expression, tuple(converters))
         self._written[connection] = written
         return written
+
+
+def values_for_save(
+    fields: Sequence[Field], instance: Model, connection: BaseDatabaseWrapper, *, adding: bool
+) -> list[Any]:
+    """``fields``' values of ``instance`` as ``save()`` sends them: each field's ``pre_save``,
+    then ``get_db_prep_save``. An expression (``F("version") + 1``) is refused: a fixed
+    statement has a placeholder for a value, not SQL."""
+    values = []
+    for field in fields:
+        value = field.pre_save(instance, adding)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{field.name}: a fixed statement writes values, not expressions")
+        values.append(field.get_db_prep_save(value, connection=connection))
+    return values

@@ -19,6 +19,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from core.fixedinsert import FixedInsert
+from core.fixedupdate import FixedUpdate
 from organizations.models import Organization
 
 # UTF-8 bytes of an identity key: PostgreSQL's b-tree entries are limited to about 2.7 kB, and
@@ -138,6 +139,20 @@ class ScimUser(models.Model):
         self.refresh_identity_key()
         _USER_INSERT.insert(self)
 
+    def save_fields(self, names: Iterable[str]) -> None:
+        """``save(update_fields=names)`` in a statement written once per database connection
+        and set of fields (``core.fixedupdate``): the write of every user PATCH and PUT. Keeps
+        ``user_name_key`` in step as ``save()`` does; sends no signals, as ``insert`` sends
+        none."""
+        self.refresh_identity_key()
+        names = frozenset(names)
+        if "user_name" in names:
+            names |= {"user_name_key"}
+        updater = _USER_UPDATES.get(names)
+        if updater is None:
+            updater = _USER_UPDATES.setdefault(names, FixedUpdate(ScimUser, names))
+        updater.update(self)
+
     @property
     def etag(self) -> str:
         """Weak entity tag of this version (RFC 7644 §3.14)."""
@@ -150,6 +165,8 @@ class ScimUser(models.Model):
 
 
 _USER_INSERT = FixedInsert(ScimUser)
+# One statement per set of fields saved; the code names only a few such sets.
+_USER_UPDATES: dict[frozenset[str], FixedUpdate[ScimUser]] = {}
 
 
 class ScimGroup(models.Model):

@@ -185,10 +185,9 @@ def replace_user(user: ScimUser, document: dict) -> Outcome:
         setattr(user, name, value)
     user.updated_at = timezone.now()
     user.version += 1
-    _save_unique(
-        user,
+    _written_unique(
+        lambda: user.save_fields([*fields, "updated_at", "version"]),
         f"userName {user.user_name!r} is already taken",
-        update_fields=[*fields, "updated_at", "version"],
     )
     if _touches_extensions(changes):
         note_extension_attributes(user.organization_id, "User", document)
