@@ -94,6 +94,25 @@ class FixedSelect(Generic[M]):
     def one(self, *values: Any) -> M | None:
         """The row matching ``values`` (``params`` order), or ``None``. For a ``where`` that
         pins at most one row (a unique key)."""
+        alias, connection, written, params = self._prepared(values)
+        with connection.cursor() as cursor:
+            cursor.execute(written.sql, params)
+            row = cursor.fetchone()
+        return None if row is None else self._instance(alias, connection, written, row)
+
+    def all(self, *values: Any) -> list[M]:
+        """Every row matching ``values`` (``params`` order), in no particular order."""
+        alias, connection, written, params = self._prepared(values)
+        with connection.cursor() as cursor:
+            cursor.execute(written.sql, params)
+            rows = cursor.fetchall()
+        return [self._instance(alias, connection, written, row) for row in rows]
+
+    def _prepared(
+        self, values: Sequence[Any]
+    ) -> tuple[str, BaseDatabaseWrapper, _Written, list[Any]]:
+        """The database alias and connection to run on, the SQL, and the values prepared by
+        their fields."""
         # A locking read goes where writes go, as select_for_update() sends it.
         alias = (router.db_for_write if self.lock else router.db_for_read)(self.model)
         connection = connections[alias]
@@ -108,10 +127,7 @@ class FixedSelect(Generic[M]):
             field.get_db_prep_value(value, connection)
             for field, value in zip(self._param_fields, values, strict=True)
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(written.sql, params)
-            row = cursor.fetchone()
-        return None if row is None else self._instance(alias, connection, written, row)
+        return alias, connection, written, params
 
     def _model_at(self, path: str) -> type[Model]:
         """The model a joined ``path`` reaches ("" is the root)."""

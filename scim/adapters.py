@@ -23,6 +23,8 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from django_scim.models import SCIMServiceProviderConfig
 from django_scim.settings import scim_settings
 
+from core.fixedselect import FixedSelect
+
 from . import documents, services
 from .filters import GROUP_ATTRS, USER_ATTRS
 from .models import GroupMembership, ScimGroup, ScimUser
@@ -186,16 +188,29 @@ def members_by_group(groups: Iterable[ScimGroup], base: str) -> dict[int, list[d
     return by_group
 
 
+# One user's memberships with their groups (``core.fixedselect``): the ``groups`` of every
+# user a PATCH answers with. tests/scim/test_user_groups.py holds it to the QuerySet below.
+_MEMBERSHIPS_OF_USER = FixedSelect(
+    GroupMembership, where="{user} = %s", params=["user"], related=["group"]
+)
+
+
 def groups_by_user(users: Iterable[ScimUser], base: str) -> dict[int, list[dict]]:
     """The read-only ``groups`` of every user in ``users`` (RFC 7643 §4.1.2), one query."""
     by_user: dict[int, list[dict]] = {user.pk: [] for user in users}
     if not by_user:
         return by_user
-    rows = (
-        GroupMembership.objects.filter(user_id__in=list(by_user))
-        .order_by("user_id", "group_id")
-        .values_list("user_id", "group__scim_id", "group__display_name")
-    )
+    if len(by_user) == 1:
+        # One user (a GET, PATCH or PUT of /Users/{id}): a statement written once.
+        (user_id,) = by_user
+        memberships = sorted(_MEMBERSHIPS_OF_USER.all(user_id), key=lambda m: m.group_id)
+        rows = [(user_id, m.group.scim_id, m.group.display_name) for m in memberships]
+    else:
+        rows = (
+            GroupMembership.objects.filter(user_id__in=list(by_user))
+            .order_by("user_id", "group_id")
+            .values_list("user_id", "group__scim_id", "group__display_name")
+        )
     for user_id, scim_id, display_name in rows:
         by_user[user_id].append(
             {
