@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.db import multi_statement_cursor
@@ -399,17 +400,21 @@ def _apply_member_steps(
     ]
     added: list[int] = []
     removed: list[tuple[int, str]] = []
-    memberships = GroupMembership.objects.filter(group=group)
+
+    def memberships() -> QuerySet[GroupMembership]:
+        # Built only for a removal: an add never runs it.
+        return GroupMembership.objects.filter(group=group)
+
     for step, pks in planned:
         if step.action == "add":
             added += _add_members(group, pks)
         elif step.action == "remove":
             if pks:
-                removed += _remove_members(group, memberships.filter(user_id__in=pks))
+                removed += _remove_members(group, memberships().filter(user_id__in=pks))
         elif step.action == "remove_all":
-            removed += _remove_members(group, memberships)
+            removed += _remove_members(group, memberships())
         else:  # replace: RFC 7644 §3.5.2.3, the given list becomes the membership
-            removed += _remove_members(group, memberships.exclude(user_id__in=pks))
+            removed += _remove_members(group, memberships().exclude(user_id__in=pks))
             added += _add_members(group, pks)
     outcome.members_added += len(added)
     outcome.members_removed += len(removed)
