@@ -3,11 +3,12 @@
 What ``core.fixedinsert`` is for a new row, this is for a changed one: ``Model.save()`` with
 ``update_fields`` builds an ``UpdateQuery`` and compiles it on every call, a twelfth of a SCIM
 user PATCH's instructions (README, "Issue 21, fourteenth round"). A ``FixedUpdate`` writes
-``UPDATE … SET … WHERE pk = %s`` for one set of fields the first time a connection runs it. Each call prepares the values exactly as ``save()`` does (each field's
-``pre_save`` and ``get_db_prep_save``) and, like ``save(update_fields=…)``, refuses to pass
-silently when no row was updated. It sends no ``pre_save`` or ``post_save`` signal and does not
-go through an overridden ``save()``: a model that uses one does what its ``save()`` adds, where
-it does (``scim.models.ScimUser.save_fields``).
+``UPDATE … SET … WHERE pk = %s`` for one set of fields the first time a connection runs it.
+Each call prepares the values exactly as ``save()`` does (each field's ``pre_save`` and
+``get_db_prep_save``) and, like ``save(update_fields=…)``, refuses to pass silently when no row
+was updated. It sends no ``pre_save`` or ``post_save`` signal and does not go through an
+overridden ``save()``: a model that uses one does what its ``save()`` adds, where it does
+(``scim.models.ScimUser.save_fields``).
 """
 
 from __future__ import annotations

@@ -66,8 +66,8 @@ def base_location(request: HttpRequest | None = None, *args: object, **kwargs: o
 
 # ``scoped_queryset(model, request).filter(scim_id=…).first()``, and the same with
 # ``select_for_update()``, as statements written once (``core.fixedselect``): building and
-# compiling that QuerySet was a sixth of a user PATCH's instructions. tests/scim/test_resource_by_id.py
-# holds them to the QuerySet.
+# compiling that QuerySet was a sixth of a user PATCH's instructions.
+# tests/scim/test_resource_by_id.py holds them to the QuerySet.
 _BY_ID = {
     (model, lock): FixedSelect(
         model,
