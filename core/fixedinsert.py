@@ -9,12 +9,14 @@ field's ``pre_save`` and ``get_db_prep_save``), and sets the primary key and ``_
 ``save()`` does, so the row and the instance are the ORM's. It sends no ``pre_save`` or
 ``post_save`` signal and does not go through an overridden ``save()``: a model that uses one
 says so, and does what its ``save()`` adds, where it does (``scim.models.ScimUser.insert``).
+``carried`` hands the same ``INSERT`` to a statement of another layer instead, which runs it as
+its first ``WITH`` query (a user create's row and its directory event, in one round trip).
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -32,9 +34,22 @@ class _Written:
     """The SQL for one connection, and how it learns the new primary key."""
 
     sql: str
+    named_sql: str  # ``sql`` with ``%(name)s`` placeholders, for a carrying statement
+    names: tuple[str, ...]
     returns_pk: bool
     pk_column: Any  # the primary key's Col, which its converters are given
     pk_converters: tuple[Converter, ...]
+
+
+@dataclass(frozen=True)
+class CarriedInsert:
+    """A new row's ``INSERT … RETURNING`` key, for another statement to run (``carried``):
+    ``sql`` has ``%(name)s`` placeholders, ``params`` their values; ``done(key)`` then leaves
+    the instance saved, as ``insert`` does."""
+
+    sql: str
+    params: dict[str, Any]
+    done: Callable[[Any], None]
 
 
 class FixedInsert(Generic[M]):
@@ -62,13 +77,7 @@ class FixedInsert(Generic[M]):
 
     def insert(self, instance: M) -> None:
         """Write ``instance``, a row not saved yet, and give it its primary key."""
-        if not isinstance(instance, self.model):
-            raise TypeError(f"{instance!r} is not a {self.model.__name__}")
-        if not instance._state.adding or instance.pk is not None:
-            raise ValueError(f"{instance!r} is saved already: FixedInsert writes new rows")
-        alias = router.db_for_write(self.model, instance=instance)
-        connection = connections[alias]
-        written = self._write(connection)
+        alias, connection, written = self._target(instance)
         params = values_for_save(self._fields, instance, connection, adding=True)
         pk = self.model._meta.pk
         with connection.cursor() as cursor:
@@ -77,7 +86,36 @@ class FixedInsert(Generic[M]):
                 value = cursor.fetchone()[0]
             else:
                 value = connection.ops.last_insert_id(cursor, self.model._meta.db_table, pk.column)
-        instance.pk = _converted(value, written.pk_converters, written.pk_column, connection)
+        self._saved(instance, alias, connection, written, value)
+
+    def carried(self, instance: M) -> CarriedInsert:
+        """What ``insert`` sends, for a statement of another layer to carry as its first
+        data-modifying ``WITH`` query, so one round trip writes both. Only where ``INSERT``
+        returns the key (PostgreSQL); the caller hands back what it returned to ``done``."""
+        alias, connection, written = self._target(instance)
+        if not written.returns_pk:
+            raise NotImplementedError(f"{connection.vendor} cannot return the new key")
+        values = values_for_save(self._fields, instance, connection, adding=True)
+        return CarriedInsert(
+            sql=written.named_sql,
+            params=dict(zip(written.names, values, strict=True)),
+            done=lambda value: self._saved(instance, alias, connection, written, value),
+        )
+
+    def _target(self, instance: M) -> tuple[str, BaseDatabaseWrapper, _Written]:
+        if not isinstance(instance, self.model):
+            raise TypeError(f"{instance!r} is not a {self.model.__name__}")
+        if not instance._state.adding or instance.pk is not None:
+            raise ValueError(f"{instance!r} is saved already: FixedInsert writes new rows")
+        alias = router.db_for_write(self.model, instance=instance)
+        connection = connections[alias]
+        return alias, connection, self._write(connection)
+
+    def _saved(
+        self, instance: M, alias: str, connection: BaseDatabaseWrapper, written: _Written, pk: Any
+    ) -> None:
+        """Leave ``instance`` as ``save()`` leaves a new row: its key, and saved."""
+        instance.pk = _converted(pk, written.pk_converters, written.pk_column, connection)
         instance._state.adding = False
         instance._state.db = alias
 
@@ -88,17 +126,21 @@ class FixedInsert(Generic[M]):
         quote = connection.ops.quote_name
         meta = self.model._meta
         columns = ", ".join(quote(field.column) for field in self._fields)
-        placeholders = ", ".join(["%s"] * len(self._fields))
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608 - quoted names
+        into = f"INSERT INTO {quote(meta.db_table)} ({columns})"  # noqa: S608 - quoted names
+        sql = f"{into} VALUES ({', '.join(['%s'] * len(self._fields))})"
+        # The same with named placeholders, which a carrying statement's own names sit beside.
+        names = tuple(f"{meta.db_table}_{n}" for n in range(len(self._fields)))
+        named_sql = f"{into} VALUES ({', '.join(f'%({name})s' for name in names)})"
         returns_pk = connection.features.can_return_columns_from_insert
         if returns_pk:
             returning, _ = connection.ops.return_insert_columns([meta.pk])
             sql = f"{sql} {returning}"
+            named_sql = f"{named_sql} {returning}"
         expression = meta.pk.get_col(meta.db_table)
         converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(
             connection
         )
-        written = _Written(sql, returns_pk, expression, tuple(converters))
+        written = _Written(sql, named_sql, names, returns_pk, expression, tuple(converters))
         self._written[connection] = written
         return written
 

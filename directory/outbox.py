@@ -5,7 +5,8 @@ changed, inside its transaction: a write that fails or rolls back takes its even
 a PATCH that changes nothing writes none. The cost is bounded by the request, never the tenant:
 one upsert allocates every position of the write, one bulk insert writes the events, one query
 finds the endpoints and one bulk insert queues their deliveries, whatever the number of members
-(on PostgreSQL all four are one statement: ``_write_postgresql``). The members added to or
+(on PostgreSQL all four are one statement, ``_write_postgresql``, and a user create's own row
+goes in the same statement: ``user_created_with_row``). The members added to or
 removed from a group by one write are one row spanning a position per member
 (``DirectoryEvent.expand`` gives readers one event each), so a 1,000-member PATCH writes one
 row and one delivery per endpoint, not 1,000 of each.
@@ -28,6 +29,8 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+
+from core.fixedinsert import CarriedInsert
 
 from .models import (
     DeliveryStatus,
@@ -149,7 +152,30 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
     a span takes its positions from the one upsert. ``public_id`` is random as the model's
     default makes it (``gen_random_uuid()``).
     """
-    sql = _postgresql_write_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(_postgresql_write_sql(), _postgresql_params(organization_id, drafts, now))
+        endpoint_ids = [row[0] for row in cursor.fetchall()]
+    _wake_streams(organization_id, endpoint_ids)
+
+
+def _write_postgresql_with_row(
+    organization_id: int, drafts: Sequence[_Draft], now: datetime, row: CarriedInsert
+) -> None:
+    """``_write_postgresql`` with ``row`` (the changed resource's own ``INSERT``) as its first
+    ``WITH`` query: the row and its events in one round trip. PostgreSQL runs every
+    data-modifying ``WITH`` query to completion, and a failure in any (the row's unique index)
+    fails the whole statement, so nothing of it is written."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _postgresql_write_with_row_sql(row.sql),
+            {**row.params, **_postgresql_params(organization_id, drafts, now)},
+        )
+        key, endpoint_ids = cursor.fetchone()
+    row.done(key)
+    _wake_streams(organization_id, endpoint_ids)
+
+
+def _postgresql_params(organization_id: int, drafts: Sequence[_Draft], now: datetime) -> dict:
     offsets, total = _offsets(drafts)
     rows = [
         {
@@ -165,31 +191,44 @@ def _write_postgresql(organization_id: int, drafts: Sequence[_Draft], now: datet
         }
         for first, draft in zip(offsets, drafts, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "org": organization_id,
-                "count": total,
-                "now": now,
-                "pending": DeliveryStatus.PENDING.value,
-                "events": json.dumps(rows),
-            },
-        )
-        endpoint_ids = [row[0] for row in cursor.fetchall()]
-    _wake_streams(organization_id, endpoint_ids)
+    return {
+        "org": organization_id,
+        "count": total,
+        "now": now,
+        "pending": DeliveryStatus.PENDING.value,
+        "events": json.dumps(rows),
+    }
 
 
 @functools.cache
 def _postgresql_write_sql() -> str:
     """``_write_postgresql``'s statement, the same text for every write (built once)."""
+    return (
+        f"WITH {_postgresql_write_ctes()} "  # noqa: S608 - quoted names only
+        "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _postgresql_write_with_row_sql(row_sql: str) -> str:
+    """``_write_postgresql_with_row``'s statement for one row's ``INSERT`` (built once)."""
+    return (
+        f"WITH resource AS ({row_sql}), {_postgresql_write_ctes()} "  # noqa: S608 - quoted names only
+        "SELECT (SELECT * FROM resource), "
+        "ARRAY(SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id)"
+    )
+
+
+@functools.cache
+def _postgresql_write_ctes() -> str:
+    """``_write_postgresql``'s ``WITH`` queries, the same text for every write (built once)."""
     quote = connection.ops.quote_name
     counter = quote(EventCounter._meta.db_table)
     events = quote(DirectoryEvent._meta.db_table)
     endpoints = quote(WebhookEndpoint._meta.db_table)
     deliveries = quote(WebhookDelivery._meta.db_table)
     return (
-        f"WITH counter AS (INSERT INTO {counter} (organization_id, last_position) "  # noqa: S608
+        f"counter AS (INSERT INTO {counter} (organization_id, last_position) "  # noqa: S608
         "VALUES (%(org)s, %(count)s) ON CONFLICT (organization_id) DO UPDATE "
         f"SET last_position = {counter}.last_position + EXCLUDED.last_position "
         "RETURNING last_position), "
@@ -210,8 +249,7 @@ def _postgresql_write_sql() -> str:
         "position, status, attempts, next_attempt_at, last_error) "
         "SELECT endpoint.id, written.id, %(org)s, written.position, %(pending)s, 0, %(now)s, '' "
         "FROM endpoint CROSS JOIN written ORDER BY endpoint.created_at DESC, written.position "
-        "RETURNING endpoint_id) "
-        "SELECT DISTINCT endpoint_id FROM queued ORDER BY endpoint_id"
+        "RETURNING endpoint_id)"
     )
 
 
@@ -262,6 +300,20 @@ def _wake_streams(organization_id: int, endpoint_ids: list[int]) -> None:
 
 def user_created(organization_id: int, user: Resource, state: dict) -> None:
     _write(organization_id, [_Draft(EventType.USER_CREATED, user, state)])
+
+
+def user_created_with_row(
+    organization_id: int, user: Resource, state: dict, row: CarriedInsert
+) -> None:
+    """``user_created``, with the user's own row written by the same statement: ``row``
+    (``core.fixedinsert``) runs first and is told the key it returned. One round trip for
+    the create instead of two, on PostgreSQL only (elsewhere: ``NotImplementedError``)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("directory events are written inside the change's transaction")
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("only PostgreSQL writes a row and its events in one statement")
+    drafts = [_Draft(EventType.USER_CREATED, user, state)]
+    _write_postgresql_with_row(organization_id, drafts, timezone.now(), row)
 
 
 def user_changed(organization_id: int, user: Resource, state: dict, changes: list[dict]) -> None:

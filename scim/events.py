@@ -38,6 +38,16 @@ def user_created(user: ScimUser) -> None:
     outbox.user_created(user.organization_id, user_resource(user), documents.user_document(user))
 
 
+def user_inserted_and_created(user: ScimUser) -> None:
+    """``user.insert()`` and ``user_created(user)`` in one statement (PostgreSQL only)."""
+    outbox.user_created_with_row(
+        user.organization_id,
+        user_resource(user),
+        documents.user_document(user),
+        user.carried_insert(),
+    )
+
+
 def user_changed(user: ScimUser, changes: list[dict]) -> None:
     outbox.user_changed(
         user.organization_id, user_resource(user), documents.user_document(user), changes

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from core.fixedinsert import FixedInsert
+from core.fixedinsert import CarriedInsert, FixedInsert
 from core.fixedupdate import FixedUpdate
 from organizations.models import Organization
 
@@ -138,6 +138,13 @@ class ScimUser(models.Model):
         ``pre_save``/``post_save`` signals (nothing listens to them for users)."""
         self.refresh_identity_key()
         _USER_INSERT.insert(self)
+
+    def carried_insert(self) -> CarriedInsert:
+        """``insert``, for the directory's event statement to carry
+        (``directory.outbox.user_created_with_row``): the row and its event in one round trip.
+        Keeps ``user_name_key`` in step as ``insert`` does."""
+        self.refresh_identity_key()
+        return _USER_INSERT.carried(self)
 
     def save_fields(self, names: Iterable[str]) -> None:
         """``save(update_fields=names)`` in a statement written once per database connection

@@ -77,12 +77,20 @@ def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: An
     _written_unique(lambda: instance.save(**save_kwargs), message)
 
 
-def _written_unique(write: Callable[[], None], message: str) -> None:
-    """``write``; a unique-index violation becomes 409 ``uniqueness`` (``_save_unique``)."""
+def _written_unique(
+    write: Callable[[], None], message: str, model: type[ScimUser] | None = None
+) -> None:
+    """``write``; a unique-index violation becomes 409 ``uniqueness`` (``_save_unique``).
+
+    Given ``model``, only a violation the database names on ``model``'s table does (where it
+    names one: PostgreSQL), for a ``write`` whose statement writes other tables too."""
     try:
         with transaction.atomic(savepoint=False):
             write()
     except IntegrityError as exc:
+        violated = getattr(getattr(exc.__cause__, "diag", None), "table_name", None)
+        if model is not None and violated is not None and violated != model._meta.db_table:
+            raise
         raise Uniqueness(message) from exc
 
 
@@ -163,9 +171,15 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
         updated_at=now,
         **documents.user_fields(document),
     )
-    _written_unique(user.insert, f"userName {user.user_name!r} is already taken")
-    note_extension_attributes(organization.pk, "User", document)
-    events.user_created(user)
+    taken = f"userName {user.user_name!r} is already taken"
+    if connection.vendor == "postgresql":
+        # The row and its directory event in one statement: a round trip fewer per create.
+        _written_unique(lambda: events.user_inserted_and_created(user), taken, ScimUser)
+        note_extension_attributes(organization.pk, "User", document)
+    else:
+        _written_unique(user.insert, taken, ScimUser)
+        note_extension_attributes(organization.pk, "User", document)
+        events.user_created(user)
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
     return user
 

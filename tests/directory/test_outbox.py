@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from directory import outbox
 from directory.models import DirectoryEvent, WebhookDelivery
@@ -282,3 +284,63 @@ def test_a_write_queues_deliveries_only_for_its_own_organizations_endpoints(
     assert list(WebhookDelivery.objects.values_list("event__name", flat=True)) == [
         "a@riverside.example"
     ]
+
+
+def test_a_taken_user_name_writes_neither_the_user_nor_an_event(scim, endpoint):
+    make_user(scim.organization, "alice@riverside.example")
+    before = (DirectoryEvent.objects.count(), WebhookDelivery.objects.count())
+
+    response = scim.post("/Users", {"userName": "ALICE@riverside.example"})
+
+    assert response.status_code == 409
+    assert response.json()["scimType"] == "uniqueness"
+    assert (DirectoryEvent.objects.count(), WebhookDelivery.objects.count()) == before
+    assert ScimUser.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+def test_a_user_create_writes_its_row_and_its_event_in_one_statement(scim, endpoint):
+    """One round trip for the row, the event, its position and its deliveries (PostgreSQL)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = scim.post("/Users", {"userName": "bob@riverside.example"})
+
+    assert response.status_code == 201
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith("WITH")]
+    assert len(writes) == 1
+    assert '"scim_scimuser"' in writes[0] and '"directory_directoryevent"' in writes[0]
+    assert not any(
+        q["sql"].startswith('INSERT INTO "scim_scimuser"') for q in captured.captured_queries
+    )
+    user = ScimUser.objects.get(user_name="bob@riverside.example")
+    assert str(user.scim_id) == response.json()["id"]
+    event = DirectoryEvent.objects.get(resource_id=user.scim_id)
+    assert (event.type, event.name) == ("user.created", "bob@riverside.example")
+    assert WebhookDelivery.objects.filter(event=event, endpoint=endpoint).count() == 1
+    # The stream's wake-up, queued in the same transaction.
+    assert DBTaskResult.objects.get().args_kwargs["args"] == [endpoint.pk, scim.organization.pk]
+
+
+@pytest.mark.postgres_only  # SQLite does not name the table a violation is on
+def test_a_unique_violation_outside_the_users_table_is_not_called_a_taken_user_name(
+    organization,
+):
+    """The create's one statement writes the event too: only the user's own unique indexes
+    make a 409, anything else stays the server error it is."""
+    taken = uuid.uuid4()
+
+    def write_a_duplicate_event():
+        for _ in range(2):
+            DirectoryEvent.objects.create(
+                public_id=taken,
+                organization=organization,
+                position=DirectoryEvent.objects.count() + 1,
+                last_position=DirectoryEvent.objects.count() + 1,
+                type="user.created",
+                resource_type="User",
+                resource_id=uuid.uuid4(),
+                name="x",
+                data={},
+            )
+
+    with pytest.raises(IntegrityError), transaction.atomic():  # not scim.errors.Uniqueness
+        services._written_unique(write_a_duplicate_event, "taken", ScimUser)
