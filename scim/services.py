@@ -78,7 +78,7 @@ def _save_unique(instance: ScimUser | ScimGroup, message: str, **save_kwargs: An
 
 
 def _written_unique(
-    write: Callable[[], None], message: str, model: type[ScimUser] | None = None
+    write: Callable[[], None], message: str, model: type[ScimUser] | type[ScimGroup] | None = None
 ) -> None:
     """``write``; a unique-index violation becomes 409 ``uniqueness`` (``_save_unique``).
 
@@ -441,8 +441,8 @@ def _touch_group(group: ScimGroup) -> None:
     """Bump ``version`` and ``lastModified`` in one statement, safe under concurrency.
 
     The statement ``ScimGroup.objects.filter(pk=…).update(version=F("version") + 1,
-    updated_at=…)`` compiles to, written directly: every member PATCH runs it, and compiling
-    the QuerySet cost more than PostgreSQL's update of the row."""
+    updated_at=…)`` compiles to, written directly: every member PATCH runs it, and it needs no
+    QuerySet built and compiled each time."""
     now = timezone.now()
     quote = connection.ops.quote_name
     meta = ScimGroup._meta
