@@ -45,11 +45,13 @@ class _Written:
 class CarriedInsert:
     """A new row's ``INSERT … RETURNING`` key, for another statement to run (``carried``):
     ``sql`` has ``%(name)s`` placeholders, ``params`` their values; ``done(key)`` then leaves
-    the instance saved, as ``insert`` does."""
+    the instance saved, as ``insert`` does. Where no statement can carry it (a database whose
+    ``INSERT`` returns no key), ``alone()`` runs it by itself, exactly as ``insert``."""
 
     sql: str
     params: dict[str, Any]
     done: Callable[[Any], None]
+    alone: Callable[[], None]
 
 
 class FixedInsert(Generic[M]):
@@ -78,29 +80,39 @@ class FixedInsert(Generic[M]):
     def insert(self, instance: M) -> None:
         """Write ``instance``, a row not saved yet, and give it its primary key."""
         alias, connection, written = self._target(instance)
-        params = values_for_save(self._fields, instance, connection, adding=True)
-        pk = self.model._meta.pk
-        with connection.cursor() as cursor:
-            cursor.execute(written.sql, params)
-            if written.returns_pk:
-                value = cursor.fetchone()[0]
-            else:
-                value = connection.ops.last_insert_id(cursor, self.model._meta.db_table, pk.column)
-        self._saved(instance, alias, connection, written, value)
+        values = values_for_save(self._fields, instance, connection, adding=True)
+        self._execute(instance, alias, connection, written, values)
 
     def carried(self, instance: M) -> CarriedInsert:
         """What ``insert`` sends, for a statement of another layer to carry as its first
-        data-modifying ``WITH`` query, so one round trip writes both. Only where ``INSERT``
-        returns the key (PostgreSQL); the caller hands back what it returned to ``done``."""
+        data-modifying ``WITH`` query, so one round trip writes both (where ``INSERT`` returns
+        the key: PostgreSQL). The caller hands back what it returned to ``done``, or, where
+        nothing can carry it, calls ``alone``."""
         alias, connection, written = self._target(instance)
-        if not written.returns_pk:
-            raise NotImplementedError(f"{connection.vendor} cannot return the new key")
         values = values_for_save(self._fields, instance, connection, adding=True)
         return CarriedInsert(
             sql=written.named_sql,
             params=dict(zip(written.names, values, strict=True)),
             done=lambda value: self._saved(instance, alias, connection, written, value),
+            alone=lambda: self._execute(instance, alias, connection, written, values),
         )
+
+    def _execute(
+        self,
+        instance: M,
+        alias: str,
+        connection: BaseDatabaseWrapper,
+        written: _Written,
+        values: list[Any],
+    ) -> None:
+        pk = self.model._meta.pk
+        with connection.cursor() as cursor:
+            cursor.execute(written.sql, values)
+            if written.returns_pk:
+                value = cursor.fetchone()[0]
+            else:
+                value = connection.ops.last_insert_id(cursor, self.model._meta.db_table, pk.column)
+        self._saved(instance, alias, connection, written, value)
 
     def _target(self, instance: M) -> tuple[str, BaseDatabaseWrapper, _Written]:
         if not isinstance(instance, self.model):

@@ -298,22 +298,21 @@ def _wake_streams(organization_id: int, endpoint_ids: list[int]) -> None:
 # --- what the SCIM layer calls ---------------------------------------------------------------
 
 
-def user_created(organization_id: int, user: Resource, state: dict) -> None:
-    _write(organization_id, [_Draft(EventType.USER_CREATED, user, state)])
-
-
 def user_created_with_row(
     organization_id: int, user: Resource, state: dict, row: CarriedInsert
 ) -> None:
-    """``user_created``, with the user's own row written by the same statement: ``row``
-    (``core.fixedinsert``) runs first and is told the key it returned. One round trip for
-    the create instead of two, on PostgreSQL only (elsewhere: ``NotImplementedError``)."""
+    """``user.created`` for a new user, with its own row (``row``, from ``core.fixedinsert``)
+    written first: on PostgreSQL by the same statement, which runs it as its first ``WITH``
+    query and tells it the key it returned (one round trip for the create instead of two);
+    elsewhere by ``row.alone()`` just before the events."""
     if not connection.in_atomic_block:
         raise RuntimeError("directory events are written inside the change's transaction")
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("only PostgreSQL writes a row and its events in one statement")
     drafts = [_Draft(EventType.USER_CREATED, user, state)]
-    _write_postgresql_with_row(organization_id, drafts, timezone.now(), row)
+    if connection.vendor == "postgresql":
+        _write_postgresql_with_row(organization_id, drafts, timezone.now(), row)
+        return
+    row.alone()
+    _write(organization_id, drafts)
 
 
 def user_changed(organization_id: int, user: Resource, state: dict, changes: list[dict]) -> None:

@@ -34,12 +34,8 @@ def group_resource(group: ScimGroup) -> outbox.Resource:
     )
 
 
-def user_created(user: ScimUser) -> None:
-    outbox.user_created(user.organization_id, user_resource(user), documents.user_document(user))
-
-
 def user_inserted_and_created(user: ScimUser) -> None:
-    """``user.insert()`` and ``user_created(user)`` in one statement (PostgreSQL only)."""
+    """``user``'s row and its ``user.created`` event, in one statement on PostgreSQL."""
     outbox.user_created_with_row(
         user.organization_id,
         user_resource(user),

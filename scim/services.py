@@ -171,15 +171,13 @@ def create_user(organization: Organization, document: dict) -> ScimUser:
         updated_at=now,
         **documents.user_fields(document),
     )
-    taken = f"userName {user.user_name!r} is already taken"
-    if connection.vendor == "postgresql":
-        # The row and its directory event in one statement: a round trip fewer per create.
-        _written_unique(lambda: events.user_inserted_and_created(user), taken, ScimUser)
-        note_extension_attributes(organization.pk, "User", document)
-    else:
-        _written_unique(user.insert, taken, ScimUser)
-        note_extension_attributes(organization.pk, "User", document)
-        events.user_created(user)
+    # The row and its directory event in one statement where the database allows it.
+    _written_unique(
+        lambda: events.user_inserted_and_created(user),
+        f"userName {user.user_name!r} is already taken",
+        ScimUser,
+    )
+    note_extension_attributes(organization.pk, "User", document)
     logger.info("scim user created org=%s id=%s", organization.pk, user.scim_id)
     return user
 
