@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from organizations.models import Organization
 from scim import documents, services
@@ -63,3 +64,18 @@ def bulk_users(organization: Organization, count: int, prefix: str = "user") -> 
     ]
     ScimUser.objects.bulk_create(users, batch_size=500)
     return list(ScimUser.objects.filter(organization=organization, user_name__startswith=prefix))
+
+
+def statistics_of_a_nearly_empty_table(table: str) -> None:
+    """Give ``table`` the statistics of a table analyzed when it was nearly empty, or never
+    (a new database, autovacuum off), for this test's transaction only: no column statistics
+    and about 100 rows. The planner then expects an equality on ``organization_id`` to match
+    a single row, as the ``scim_id`` probe does, and the two tie."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [table])
+        cursor.execute(
+            "UPDATE pg_class SET reltuples = 100, "
+            "relpages = greatest(1, pg_relation_size(oid) / current_setting('block_size')::int) "
+            "WHERE oid = %s::regclass",
+            [table],
+        )
