@@ -13,12 +13,13 @@ import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from scim import scoping
 from scim.models import ScimGroup, ScimUser
 from tests import factories
 
-from .conftest import make_group, make_user
+from .conftest import bulk_users, make_group, make_user, statistics_of_a_nearly_empty_table
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -134,6 +135,24 @@ def test_a_locking_read_holds_the_row_until_the_transaction_ends(scim):
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
+def test_a_locking_read_of_another_organizations_id_finds_nothing_and_locks_nothing(scim):
+    other_organization = factories.make_organization(tenant_id=factories.TENANT_B)
+    theirs = make_user(other_organization, "grace@clinic.test")
+    other = _second_connection()
+    lock_it = "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT"
+    try:
+        with transaction.atomic():
+            found = scoping.resource_with_id(
+                ScimUser, scim.organization, theirs.scim_id, for_update=True
+            )
+            assert found is None
+            assert other.execute(lock_it, [theirs.pk]).fetchone() == (1,)
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_a_plain_read_takes_no_lock(scim):
     user = make_user(scim.organization, "frank@clinic.test")
     other = _second_connection()
@@ -146,3 +165,32 @@ def test_a_plain_read_takes_no_lock(scim):
             assert locked.fetchone() == (1,)
     finally:
         other.close()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("for_update", [False, True])
+@pytest.mark.parametrize("model", [ScimUser, ScimGroup])
+def test_a_read_by_id_probes_the_id_even_without_statistics(scim, model, for_update):
+    """Without statistics (a new database, autovacuum off) the planner priced an index led by
+    ``organization_id`` the same as the ``scim_id`` probe, and read the whole tenant to find
+    one row (README, "Issue 21, fifteenth round")."""
+    bulk_users(scim.organization, 1_200)
+    ScimGroup.objects.bulk_create(
+        ScimGroup(organization=scim.organization, display_name=f"G{n}", display_name_key=f"g{n}")
+        for n in range(1_200)
+    )
+    wanted = model.objects.filter(organization=scim.organization).order_by("pk")[600]
+    statistics_of_a_nearly_empty_table(model._meta.db_table)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        found = scoping.resource_with_id(
+            model, scim.organization, wanted.scim_id, for_update=for_update
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {captured.captured_queries[-1]['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert found.pk == wanted.pk
+    assert f"Index Scan using {model._meta.db_table}_scim_id_key" in plan, plan
+    assert "Index Cond: (organization_id" not in plan, plan
