@@ -70,7 +70,8 @@ def statistics_of_a_nearly_empty_table(table: str) -> None:
     """Give ``table`` the statistics of a table analyzed when it was nearly empty, or never
     (a new database, autovacuum off), for this test's transaction only: no column statistics
     and about 100 rows. The planner then expects an equality on ``organization_id`` to match
-    a single row, as the ``scim_id`` probe does, and the two tie."""
+    a single row, as the ``scim_id`` probe does, and the two tie. Writes the catalogs, so it
+    needs a superuser, as the tests' ``postgres`` is."""
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM pg_statistic WHERE starelid = %s::regclass", [table])
         cursor.execute(
