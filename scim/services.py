@@ -296,7 +296,7 @@ def _users_with_ids(organization: Organization, scim_ids: set[uuid.UUID]) -> lis
     The organization is checked outside the ``LIMIT``, so the probe names ``scim_id`` alone:
     with it inside, a table never analyzed (a new database, or autovacuum off) priced an index
     led by ``organization_id`` the same as the probe and could walk the tenant once per id
-    (54-72 ms for 1,000 ids among 1,200 users, README "Issue 21, fifteenth round").
+    (54-66 ms for 1,000 ids among 1,200 users, README "Issue 21, fifteenth round").
     """
     if connection.vendor != "postgresql":
         return list(
