@@ -22,6 +22,8 @@ from tests import factories
 from .conftest import bulk_users, make_group, make_user, statistics_of_a_nearly_empty_table
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+# What the second session runs to learn whether a user row is locked.
+LOCK_USER_ROW = "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT"
 
 
 def _second_connection() -> psycopg.Connection:
@@ -122,13 +124,12 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_select_for_update_is
 def test_a_locking_read_holds_the_row_until_the_transaction_ends(scim):
     user = make_user(scim.organization, "erin@clinic.test")
     other = _second_connection()
-    lock_it = "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT"
     try:
         with transaction.atomic():
             scoping.resource_with_id(ScimUser, scim.organization, user.scim_id, for_update=True)
             with pytest.raises(psycopg.errors.LockNotAvailable):
-                other.execute(lock_it, [user.pk])
-        assert other.execute(lock_it, [user.pk]).fetchone() == (1,)
+                other.execute(LOCK_USER_ROW, [user.pk])
+        assert other.execute(LOCK_USER_ROW, [user.pk]).fetchone() == (1,)
     finally:
         other.close()
 
@@ -139,14 +140,13 @@ def test_a_locking_read_of_another_organizations_id_finds_nothing_and_locks_noth
     other_organization = factories.make_organization(tenant_id=factories.TENANT_B)
     theirs = make_user(other_organization, "grace@clinic.test")
     other = _second_connection()
-    lock_it = "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT"
     try:
         with transaction.atomic():
             found = scoping.resource_with_id(
                 ScimUser, scim.organization, theirs.scim_id, for_update=True
             )
             assert found is None
-            assert other.execute(lock_it, [theirs.pk]).fetchone() == (1,)
+            assert other.execute(LOCK_USER_ROW, [theirs.pk]).fetchone() == (1,)
     finally:
         other.close()
 
@@ -159,9 +159,7 @@ def test_a_plain_read_takes_no_lock(scim):
     try:
         with transaction.atomic():
             scoping.resource_with_id(ScimUser, scim.organization, user.scim_id)
-            locked = other.execute(
-                "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT", [user.pk]
-            )
+            locked = other.execute(LOCK_USER_ROW, [user.pk])
             assert locked.fetchone() == (1,)
     finally:
         other.close()
