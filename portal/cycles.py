@@ -10,8 +10,9 @@ the events, so this stays cheap with millions of them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -112,22 +113,25 @@ def _extend(cycle: SyncCycle, at: datetime, increments: dict[str, int]) -> SyncC
     return cycle
 
 
-def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, int]) -> bool:
+def append_to_current_cycle(
+    events: Sequence[Mapping[str, Any]], increments: dict[str, int]
+) -> list[tuple[int, int]] | None:
     """Insert ``events`` into their organization's current cycle in one database round trip.
 
-    ``events``: one organization's, in time order, none further than the idle gap from the one
-    before (one call recorded at once, or a burst of a write-behind batch); ``increments``:
-    how all of them together move the cycle's counters.
+    ``events``: each one's ``SyncEvent`` field values by attribute name, as the fields store
+    them (``portal.services.build_sync_event``); one organization's, in time order, none
+    further than the idle gap from the one before (one call recorded at once, or a burst of a
+    write-behind batch). ``increments``: how all of them together move the cycle's counters.
 
     The common case of recording: the organization's latest cycle is still open. On
     PostgreSQL, outside any transaction, one multi-statement query locks and extends that
     cycle, inserts the events and commits asynchronously, where the general path
     (``assign_cycle`` then an INSERT) takes six round trips and most of a SCIM request's time.
-    Returns ``False``, having changed nothing, when there is no open cycle (or on another
-    database), so the caller takes the general path.
+    Returns each event's primary key and cycle, in order; ``None``, having changed nothing,
+    when there is no open cycle (or on another database), so the caller takes the general path.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block or not events:
-        return False
+        return None
     quote = connection.ops.quote_name
     fields = [
         f for f in SyncEvent._meta.concrete_fields if not f.primary_key and f.attname != "cycle_id"
@@ -153,14 +157,12 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
         "WITH ORDINALITY AS e ORDER BY e.ordinality RETURNING id, cycle_id; COMMIT;"
     )
     first = events[0]
-    rows = [
-        {f.column: f.get_prep_value(getattr(event, f.attname)) for f in fields} for event in events
-    ]
+    rows = [{f.column: event[f.attname] for f in fields} for event in events]
     params = [
-        first.organization_id,
-        max(event.created_at for event in events),
+        first["organization_id"],
+        max(event["created_at"] for event in events),
         *(amount for _, amount in counters),
-        first.created_at - idle_gap(),
+        first["created_at"] - idle_gap(),
         json.dumps(rows, default=_isoformat),
     ]
     with multi_statement_cursor() as cursor:
@@ -176,10 +178,8 @@ def append_to_current_cycle(events: Sequence[SyncEvent], increments: dict[str, i
             cursor.execute("ROLLBACK")
             raise
     if not inserted:
-        return False
-    for event, (pk, cycle_id) in zip(events, inserted, strict=True):
-        event.pk, event.cycle_id = pk, cycle_id
-    return True
+        return None
+    return [(pk, cycle_id) for pk, cycle_id in inserted]
 
 
 def _isoformat(value: object) -> str:

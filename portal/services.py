@@ -92,21 +92,46 @@ def _clean_changes(changes: Sequence[Any]) -> list[dict[str, Any]]:
 
 @dataclass
 class PendingSyncEvent:
-    """One authenticated SCIM call as its history will store it: the event row (no pk, no
-    cycle until written), how it moves its cycle's counters, and the members it names as
+    """One authenticated SCIM call as its history will store it: its organization, the event's
+    fields by attribute name (``organization_id`` and ``token_id`` included; no pk, no cycle
+    until written), how it moves its cycle's counters, and the members it names as
     ``(member id, change)`` pairs, already clipped and bounded. ``written`` once the event's
-    row is committed; ``members`` is emptied once their rows are."""
+    row is committed, with its ``pk`` and ``cycle_id``; ``members`` is emptied once their rows
+    are.
 
-    event: SyncEvent
+    Plain values, not a ``SyncEvent``: every SCIM call builds one in its request, and Django's
+    model constructor cost that more than the rest of the history does (README, "Issue 21,
+    sixteenth round"). ``event()`` makes the model where one is needed."""
+
+    organization: Organization
+    values: dict[str, Any]
     increments: dict[str, int]
     members: list[tuple[str, str]]
     written: bool = False
+    pk: int | None = None
+    cycle_id: int | None = None
+
+    @property
+    def organization_id(self) -> int:
+        return self.values["organization_id"]
+
+    @property
+    def created_at(self) -> datetime:
+        return self.values["created_at"]
+
+    def event(self) -> SyncEvent:
+        """The event as a model instance: saved (its ``pk`` and cycle) once ``written``."""
+        event = SyncEvent(**self.values, pk=self.pk, cycle_id=self.cycle_id)
+        event.organization = self.organization
+        event._state.adding = self.pk is None
+        return event
 
 
 def build_sync_event(call: ScimCall) -> PendingSyncEvent:
     """Everything ``call`` will store in its organization's history, read from the call record
     the SCIM layer completed; writes nothing (``record_sync_event`` and
-    ``write_sync_events`` do)."""
+    ``write_sync_events`` do). The values are those the model's fields store: text clipped to
+    its column, counts not negative."""
     credential = call.credential
     if credential is None:
         raise ValueError("only authenticated SCIM calls belong to an organization's history")
@@ -128,42 +153,43 @@ def build_sync_event(call: ScimCall) -> PendingSyncEvent:
         path=call.path,
     )
     token = credential.token
-    event = SyncEvent(
-        organization=organization,
-        created_at=call.started_at,
-        request_id=_clip(call.request_id, 64),
-        token=token,
-        token_label=_clip(credential.label, 100),
-        token_prefix=_clip(credential.public_id, 32) if token is not None else "",
-        credential_kind=credential.kind,
-        credential_id=_clip(credential.public_id, 100),
-        method=_clip(call.method, 10),
-        path=_clip(call.path, 300),
-        operation=operation,
-        summary=_clip(summary, 500),
-        resource_type=_clip(call.resource_type, 10),
-        resource_id=_clip(call.resource_id, 100),
-        external_id=_clip(call.external_id, 200),
-        subject=_clip(call.display_name, 300),
-        subject_key=_clip(identity_key(call.display_name or ""), 300),
-        changes=changes,
-        members_added=max(call.members_added, 0),
-        members_removed=max(call.members_removed, 0),
-        filter=_clip(call.filter, 500),
-        results=call.results,
-        status_code=call.status_code,
-        succeeded=succeeded,
-        error_type=_clip(call.scim_type, 40),
-        error_detail=_clip(call.error_detail, 1000),
-        duration_ms=round(call.duration_ms, 3),
-    )
+    members_added, members_removed = max(call.members_added, 0), max(call.members_removed, 0)
+    values = {
+        "organization_id": organization.pk,
+        "created_at": call.started_at,
+        "request_id": _clip(call.request_id, 64),
+        "token_id": token.pk if token is not None else None,
+        "token_label": _clip(credential.label, 100),
+        "token_prefix": _clip(credential.public_id, 32) if token is not None else "",
+        "credential_kind": str(credential.kind),
+        "credential_id": _clip(credential.public_id, 100),
+        "method": _clip(call.method, 10),
+        "path": _clip(call.path, 300),
+        "operation": str(operation),
+        "summary": _clip(summary, 500),
+        "resource_type": _clip(call.resource_type, 10),
+        "resource_id": _clip(call.resource_id, 100),
+        "external_id": _clip(call.external_id, 200),
+        "subject": _clip(call.display_name, 300),
+        "subject_key": _clip(identity_key(call.display_name or ""), 300),
+        "changes": changes,
+        "members_added": members_added,
+        "members_removed": members_removed,
+        "filter": _clip(call.filter, 500),
+        "results": call.results,
+        "status_code": call.status_code,
+        "succeeded": succeeded,
+        "error_type": _clip(call.scim_type, 40),
+        "error_detail": _clip(call.error_detail, 1000),
+        "duration_ms": round(call.duration_ms, 3),
+    }
     increments = counter_increments(
         operation,
         succeeded=succeeded,
-        members_added=event.members_added,
-        members_removed=event.members_removed,
+        members_added=members_added,
+        members_removed=members_removed,
     )
-    return PendingSyncEvent(event, increments, _named_members(call.member_ids))
+    return PendingSyncEvent(organization, values, increments, _named_members(call.member_ids))
 
 
 def record_sync_event(call: ScimCall) -> SyncEvent:
@@ -179,14 +205,8 @@ def record_sync_event(call: ScimCall) -> SyncEvent:
     calls to ``write_sync_events`` in batches instead.
     """
     pending = build_sync_event(call)
-    event = pending.event
-    if not append_to_current_cycle([event], pending.increments):
-        with transaction.atomic():
-            _commit_asynchronously()
-            event.cycle = assign_cycle(event.organization, event.created_at, pending.increments)
-            event.save(force_insert=True)
-    _record_members(event, pending.members)
-    return event
+    write_sync_events([pending])
+    return pending.event()
 
 
 def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
@@ -209,37 +229,38 @@ def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
         for pending in run:
             for name, amount in pending.increments.items():
                 totals[name] = totals.get(name, 0) + amount
-        events = [pending.event for pending in run]
-        if not append_to_current_cycle(events, totals):
+        keys = append_to_current_cycle([pending.values for pending in run], totals)
+        if keys is None:
             with transaction.atomic():
                 _commit_asynchronously()
-                first, last = events[0], events[-1]
+                first, last = run[0], run[-1]
                 cycle = assign_cycle(
                     first.organization, first.created_at, totals, until=last.created_at
                 )
-                for event in events:
-                    event.cycle = cycle
-                SyncEvent.objects.bulk_create(events)
-        for pending in run:
-            pending.written = True
+                events = SyncEvent.objects.bulk_create(
+                    [SyncEvent(**pending.values, cycle=cycle) for pending in run]
+                )
+            keys = [(event.pk, cycle.pk) for event in events]
+        for pending, (pk, cycle_id) in zip(run, keys, strict=True):
+            pending.pk, pending.cycle_id, pending.written = pk, cycle_id, True
     for pending in batch:
         if pending.written and pending.members:
-            _record_members(pending.event, pending.members)
+            _record_members(pending, pending.members)
             pending.members = []
 
 
 def _bursts(batch: Sequence[PendingSyncEvent]) -> list[list[PendingSyncEvent]]:
     """``batch`` by organization (primary key order), then by time, cut wherever one event
     follows the previous one by more than a cycle's idle gap."""
-    ordered = sorted(batch, key=lambda p: (p.event.organization_id, p.event.created_at))
+    ordered = sorted(batch, key=lambda p: (p.organization_id, p.created_at))
     gap = idle_gap()
     runs: list[list[PendingSyncEvent]] = []
     for pending in ordered:
-        previous = runs[-1][-1].event if runs else None
+        previous = runs[-1][-1] if runs else None
         if (
             previous is not None
-            and previous.organization_id == pending.event.organization_id
-            and pending.event.created_at - previous.created_at <= gap
+            and previous.organization_id == pending.organization_id
+            and pending.created_at - previous.created_at <= gap
         ):
             runs[-1].append(pending)
         else:
@@ -269,7 +290,8 @@ def _named_members(member_ids: Mapping[str, Sequence[str]]) -> list[tuple[str, s
     ]
 
 
-def _record_members(event: SyncEvent, named: list[tuple[str, str]]) -> None:
+def _record_members(event: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
+    """``named`` as the members of ``event``, which is written."""
     if not named:
         return
     if connection.vendor == "postgresql":
@@ -278,9 +300,9 @@ def _record_members(event: SyncEvent, named: list[tuple[str, str]]) -> None:
     SyncEventMember.objects.bulk_create(
         SyncEventMember(
             organization_id=event.organization_id,
-            event=event,
+            event_id=event.pk,
             created_at=event.created_at,
-            group_id=event.resource_id,
+            group_id=event.values["resource_id"],
             member_id=member_id,
             change=change,
         )
@@ -288,7 +310,7 @@ def _record_members(event: SyncEvent, named: list[tuple[str, str]]) -> None:
     )
 
 
-def _insert_members_postgresql(event: SyncEvent, named: list[tuple[str, str]]) -> None:
+def _insert_members_postgresql(event: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
     """The rows of ``_record_members`` in one ``INSERT … SELECT`` from one JSON array: a
     1,000-member PATCH builds no model instance per member and binds five values, not 6,000.
 
@@ -307,7 +329,7 @@ def _insert_members_postgresql(event: SyncEvent, named: list[tuple[str, str]]) -
         event.organization_id,
         event.pk,
         event.created_at,
-        event.resource_id,
+        event.values["resource_id"],
         json.dumps([{"member_id": m, "change": c} for m, c in named]),
     ]
     if connection.in_atomic_block:

@@ -162,7 +162,7 @@ def write(batch: Sequence[services.PendingSyncEvent]) -> list[services.PendingSy
             logger.exception(
                 "could not record sync event%s request_id=%s",
                 "'s members" if pending.written else "",
-                pending.event.request_id,
+                pending.values["request_id"],
             )
     return []
 
@@ -174,9 +174,7 @@ def _unwritten(batch: Sequence[services.PendingSyncEvent]) -> list[services.Pend
     left = [pending for pending in batch if not pending.written or pending.members]
     for pending in left:
         if not pending.written:
-            pending.event.pk = None
-            pending.event.cycle = None
-            pending.event._state.adding = True
+            pending.pk = pending.cycle_id = None
     return left
 
 

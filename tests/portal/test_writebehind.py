@@ -152,7 +152,7 @@ def test_a_batch_appended_to_an_open_cycle_stores_every_field_as_built(
         pending(organization, at=start + timedelta(seconds=n, microseconds=7), **call)
         for n, call in enumerate(CALLS, start=1)
     ]
-    built = [field_values(p.event) for p in batch]
+    built = [field_values(p.event()) for p in batch]
 
     # One round trip for the events (the open cycle's path), one for the group's members.
     with django_assert_num_queries(2):
@@ -254,7 +254,7 @@ def test_members_left_unwritten_by_a_dropped_connection_are_written_by_the_next_
     attempts = []
 
     def drop_the_connection_once(event, named):
-        attempts.append(event.subject)
+        attempts.append(event.values["subject"])
         if len(attempts) == 2:
             raise OperationalError("server closed the connection unexpectedly")
         record_members(event, named)
