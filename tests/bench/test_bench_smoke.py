@@ -88,6 +88,12 @@ def test_the_azure_bench_replays_a_small_load_and_finds_the_state_it_expects():
     assert all(rate > 0 for rate in result["ceiling_burst_rps"])
     assert min(result["ceiling_burst_rps"]) <= result["ceiling_rps"]
     assert result["ceiling_rps"] <= max(result["ceiling_burst_rps"])
+    # Each 1,000-member PATCH as the server timed it (Server-Timing): its SQL inside the
+    # server's time, the server's inside what the client waited.
+    timed = zip(
+        result["add_1000_sql_ms"], result["add_1000_server_ms"], result["add_1000_ms"], strict=True
+    )
+    assert [0 < sql <= server <= client for sql, server, client in timed] == [True, True]
 
 
 def test_the_many_tenants_bench_measures_quiet_tenants_alone_and_beside_a_busy_one():
