@@ -99,9 +99,10 @@ class PendingSyncEvent:
     row is committed, with its ``pk`` and ``cycle_id``; ``members`` is emptied once their rows
     are.
 
-    Plain values, not a ``SyncEvent``: every SCIM call builds one in its request, and Django's
-    model constructor cost that more than the rest of the history does (README, "Issue 21,
-    sixteenth round"). ``event()`` makes the model where one is needed."""
+    Plain values, not a ``SyncEvent``: every SCIM call builds one in its request, where
+    Django's model constructor was two thirds of the building, and the writer only read the
+    fields back out to send them as JSON (README, "Issue 21, sixteenth round"). ``event()``
+    makes the model where one is needed."""
 
     organization: Organization
     values: dict[str, Any]
