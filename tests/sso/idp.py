@@ -139,6 +139,8 @@ class TestIdp:
     as the assertion, as Okta's SAML apps do by default.
     """
 
+    __test__ = False  # a helper named like a test class: pytest must not try to collect it
+
     folder: Path
     tenant_id: str
     issuer: str = ""
