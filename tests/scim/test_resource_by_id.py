@@ -27,7 +27,8 @@ LOCK_USER_ROW = "SELECT 1 FROM scim_scimuser WHERE id = %s FOR UPDATE NOWAIT"
 
 
 def _second_connection() -> psycopg.Connection:
-    """Another session on the test database, outside Django, to try the row's lock."""
+    """Another session on the test database, outside Django, to try the row's lock (closed
+    when its ``with`` block ends)."""
     settings = connection.settings_dict
     return psycopg.connect(
         host=settings["HOST"],
@@ -123,15 +124,12 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_select_for_update_is
 @pytest.mark.django_db(transaction=True)
 def test_a_locking_read_holds_the_row_until_the_transaction_ends(scim):
     user = make_user(scim.organization, "erin@clinic.test")
-    other = _second_connection()
-    try:
+    with _second_connection() as other:
         with transaction.atomic():
             scoping.resource_with_id(ScimUser, scim.organization, user.scim_id, for_update=True)
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 other.execute(LOCK_USER_ROW, [user.pk])
         assert other.execute(LOCK_USER_ROW, [user.pk]).fetchone() == (1,)
-    finally:
-        other.close()
 
 
 @pytest.mark.postgres_only
@@ -139,30 +137,22 @@ def test_a_locking_read_holds_the_row_until_the_transaction_ends(scim):
 def test_a_locking_read_of_another_organizations_id_finds_nothing_and_locks_nothing(scim):
     other_organization = factories.make_organization(tenant_id=factories.TENANT_B)
     theirs = make_user(other_organization, "grace@clinic.test")
-    other = _second_connection()
-    try:
-        with transaction.atomic():
-            found = scoping.resource_with_id(
-                ScimUser, scim.organization, theirs.scim_id, for_update=True
-            )
-            assert found is None
-            assert other.execute(LOCK_USER_ROW, [theirs.pk]).fetchone() == (1,)
-    finally:
-        other.close()
+    with _second_connection() as other, transaction.atomic():
+        found = scoping.resource_with_id(
+            ScimUser, scim.organization, theirs.scim_id, for_update=True
+        )
+        assert found is None
+        assert other.execute(LOCK_USER_ROW, [theirs.pk]).fetchone() == (1,)
 
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_plain_read_takes_no_lock(scim):
     user = make_user(scim.organization, "frank@clinic.test")
-    other = _second_connection()
-    try:
-        with transaction.atomic():
-            scoping.resource_with_id(ScimUser, scim.organization, user.scim_id)
-            locked = other.execute(LOCK_USER_ROW, [user.pk])
-            assert locked.fetchone() == (1,)
-    finally:
-        other.close()
+    with _second_connection() as other, transaction.atomic():
+        scoping.resource_with_id(ScimUser, scim.organization, user.scim_id)
+        locked = other.execute(LOCK_USER_ROW, [user.pk])
+        assert locked.fetchone() == (1,)
 
 
 @pytest.mark.postgres_only
