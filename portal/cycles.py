@@ -177,9 +177,7 @@ def append_to_current_cycle(
         except DatabaseError:
             cursor.execute("ROLLBACK")
             raise
-    if not inserted:
-        return None
-    return [(pk, cycle_id) for pk, cycle_id in inserted]
+    return inserted or None
 
 
 def _isoformat(value: object) -> str:

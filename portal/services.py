@@ -291,19 +291,19 @@ def _named_members(member_ids: Mapping[str, Sequence[str]]) -> list[tuple[str, s
     ]
 
 
-def _record_members(event: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
-    """``named`` as the members of ``event``, which is written."""
+def _record_members(pending: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
+    """``named`` as the members of ``pending``'s event, which is written."""
     if not named:
         return
     if connection.vendor == "postgresql":
-        _insert_members_postgresql(event, named)
+        _insert_members_postgresql(pending, named)
         return
     SyncEventMember.objects.bulk_create(
         SyncEventMember(
-            organization_id=event.organization_id,
-            event_id=event.pk,
-            created_at=event.created_at,
-            group_id=event.values["resource_id"],
+            organization_id=pending.organization_id,
+            event_id=pending.pk,
+            created_at=pending.created_at,
+            group_id=pending.values["resource_id"],
             member_id=member_id,
             change=change,
         )
@@ -311,7 +311,7 @@ def _record_members(event: PendingSyncEvent, named: list[tuple[str, str]]) -> No
     )
 
 
-def _insert_members_postgresql(event: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
+def _insert_members_postgresql(pending: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
     """The rows of ``_record_members`` in one ``INSERT … SELECT`` from one JSON array: a
     1,000-member PATCH builds no model instance per member and binds five values, not 6,000.
 
@@ -327,10 +327,10 @@ def _insert_members_postgresql(event: PendingSyncEvent, named: list[tuple[str, s
         "change varchar)) WITH ORDINALITY AS m(member_id, change, n) ORDER BY m.n"
     )
     params = [
-        event.organization_id,
-        event.pk,
-        event.created_at,
-        event.values["resource_id"],
+        pending.organization_id,
+        pending.pk,
+        pending.created_at,
+        pending.values["resource_id"],
         json.dumps([{"member_id": m, "change": c} for m, c in named]),
     ]
     if connection.in_atomic_block:
