@@ -109,7 +109,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def server_timing(response: requests.Response) -> dict[str, float]:
     """The bench server's ``Server-Timing`` in milliseconds (``app``: the request inside
-    Django; ``sql``: its statements, ``COMMIT`` not included; ``scim.benchmarking``); empty
+    Django; ``sql``: its statements, ``COMMIT`` not included; ``cpu``: its thread's CPU time;
+    ``gc``: the garbage collector's pauses meanwhile; ``scim.benchmarking``); empty
     from a server not in bench mode (``--url``)."""
     timings = {}
     for entry in response.headers.get("Server-Timing", "").split(","):
@@ -429,6 +430,25 @@ def measure_ceiling(base_urls: list[str], public_id: str, token: str, args, coun
     return time.perf_counter() - started
 
 
+def wal_segments(connection) -> int | None:
+    """How many WAL segment files PostgreSQL holds, or ``None`` where it will not say (only a
+    superuser or ``pg_monitor`` may list them).
+
+    A cluster recycles the segments its checkpoints no longer need, so a machine's later runs
+    write into files that exist. A fresh cluster has few: the backend that fills the last one
+    creates and zero-fills the next (16 MB and an fsync: 20-40 ms on this machine's disk)
+    while its request waits. A slow PATCH during which this count grew may be that, not the
+    app."""
+    from django.db import DatabaseError
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_ls_waldir()")
+            return cursor.fetchone()[0]
+    except DatabaseError:
+        return None
+
+
 def big_group(client: Client, args) -> dict:
     """A 20,000-member group: PATCHes adding 1,000 members, and reads without members."""
     import django
@@ -470,6 +490,7 @@ def big_group(client: Client, args) -> dict:
         cursor.execute("ANALYZE scim_scimuser, scim_groupmembership")
 
     add_latencies, add_timings = [], []
+    segments_before = wal_segments(connection)
     for n in range(additions):
         chunk = users[size + n * add_size : size + (n + 1) * add_size]
         started = time.perf_counter()
@@ -491,6 +512,7 @@ def big_group(client: Client, args) -> dict:
         )
         add_latencies.append(time.perf_counter() - started)
         add_timings.append(server_timing(response))
+    segments_after = wal_segments(connection)
     read = {}
     for label, group in (("big", big), ("small", small)):
         samples = []
@@ -515,6 +537,16 @@ def big_group(client: Client, args) -> dict:
         # The same PATCHes as the server timed them: where a slow one spent its time.
         "add_1000_server_ms": [timing.get("app") for timing in add_timings],
         "add_1000_sql_ms": [timing.get("sql") for timing in add_timings],
+        # The server thread's CPU time, and the garbage collector's pauses, in each PATCH:
+        # server time beyond SQL, CPU and GC is time spent waiting for the CPU or the GIL.
+        "add_1000_cpu_ms": [timing.get("cpu") for timing in add_timings],
+        "add_1000_gc_ms": [timing.get("gc") for timing in add_timings],
+        # WAL segment files PostgreSQL added while the PATCHes ran (None: not a superuser).
+        "add_1000_wal_segments_added": (
+            segments_after - segments_before
+            if segments_before is not None and segments_after is not None
+            else None
+        ),
         "read_big_p50_ms": round(read["big"] * 1000, 2),
         "read_small_p50_ms": round(read["small"] * 1000, 2),
     }
@@ -884,9 +916,15 @@ def main() -> None:
         slowest = max(range(len(big["add_1000_ms"])), key=big["add_1000_ms"].__getitem__)
         print(
             f"slowest of those PATCHes: {big['add_1000_ms'][slowest]} ms, of which the server "
-            f"{big['add_1000_server_ms'][slowest]} ms and its SQL "
-            f"{big['add_1000_sql_ms'][slowest]} ms"
+            f"{big['add_1000_server_ms'][slowest]} ms: SQL {big['add_1000_sql_ms'][slowest]} ms, "
+            f"the thread's CPU {big['add_1000_cpu_ms'][slowest]} ms, "
+            f"GC {big['add_1000_gc_ms'][slowest]} ms"
         )
+        if big["add_1000_wal_segments_added"]:
+            print(
+                f"PostgreSQL added {big['add_1000_wal_segments_added']} WAL segment files while "
+                "those PATCHes ran (a fresh cluster: later runs recycle them)"
+            )
         if big["big_group_members"] != big["big_group_expected"]:
             problems.append(
                 f"big group has {big['big_group_members']} members, "

@@ -3,8 +3,10 @@
 * ``QueryCountMiddleware`` answers every request with ``X-Query-Count``, the SQL statements the
   request ran, so the load generator can print queries per operation from outside, and with
   ``Server-Timing`` (``app``: the request's time inside Django, from this middleware in;
-  ``sql``: the part of it spent in those statements, ``COMMIT`` not included), so a slow
-  request seen from outside can be told apart from a slow server, or server from database.
+  ``sql``: the part of it spent in those statements, ``COMMIT`` not included; ``cpu``: the CPU
+  time of the thread that served it; ``gc``: the garbage collector's pauses meanwhile), so a
+  slow request seen from outside can be told apart from a slow server, the database from the
+  app, and the app's own work from waiting for the CPU or the interpreter lock.
 * ``ceiling_view`` is the cheapest useful request this stack can serve: the same bearer-token
   check as SCIM plus one indexed query. Its throughput is the machine's ceiling that SCIM's
   throughput is held against.
@@ -12,6 +14,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +28,26 @@ from .identity import users_named
 
 QUERY_COUNT_HEADER = "X-Query-Count"
 SERVER_TIMING_HEADER = "Server-Timing"
+
+
+class _CollectorClock:
+    """Seconds the garbage collector has paused this process for, from ``gc.callbacks``."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            with self._lock:
+                self.total += time.perf_counter() - self._started
+
+
+_collector_clock = _CollectorClock()
+gc.callbacks.append(_collector_clock)
 
 
 class QueryCountMiddleware:
@@ -43,12 +67,19 @@ class QueryCountMiddleware:
             finally:
                 in_sql += time.perf_counter() - started
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        collected_before = _collector_clock.total
         with connection.execute_wrapper(count):
             response = self.get_response(request)
         response[QUERY_COUNT_HEADER] = str(executed)
-        response[SERVER_TIMING_HEADER] = (
-            f"app;dur={(time.perf_counter() - started) * 1000:.1f}, sql;dur={in_sql * 1000:.1f}"
+        timings = {
+            "app": time.perf_counter() - started,
+            "sql": in_sql,
+            "cpu": time.thread_time() - cpu_started,
+            "gc": _collector_clock.total - collected_before,
+        }
+        response[SERVER_TIMING_HEADER] = ", ".join(
+            f"{name};dur={seconds * 1000:.1f}" for name, seconds in timings.items()
         )
         return response
 

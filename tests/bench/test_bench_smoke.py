@@ -94,6 +94,16 @@ def test_the_azure_bench_replays_a_small_load_and_finds_the_state_it_expects():
         result["add_1000_sql_ms"], result["add_1000_server_ms"], result["add_1000_ms"], strict=True
     )
     assert [0 < sql <= server <= client for sql, server, client in timed] == [True, True]
+    # The serving thread's CPU time and the collector's pauses, both inside the server's time.
+    timed = zip(
+        result["add_1000_cpu_ms"],
+        result["add_1000_gc_ms"],
+        result["add_1000_server_ms"],
+        strict=True,
+    )
+    assert [0 < cpu <= server and 0 <= gc <= server for cpu, gc, server in timed] == [True, True]
+    # The test command's PostgreSQL user may list WAL segments, so the count is taken.
+    assert isinstance(result["add_1000_wal_segments_added"], int)
 
 
 def test_the_many_tenants_bench_measures_quiet_tenants_alone_and_beside_a_busy_one():
