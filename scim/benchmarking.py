@@ -3,10 +3,10 @@
 * ``QueryCountMiddleware`` answers every request with ``X-Query-Count``, the SQL statements the
   request ran, so the load generator can print queries per operation from outside, and with
   ``Server-Timing`` (``app``: the request's time inside Django, from this middleware in;
-  ``sql``: the part of it spent in those statements, ``COMMIT`` not included; ``cpu``: the CPU
-  time of the thread that served it; ``gc``: the garbage collector's pauses meanwhile), so a
-  slow request seen from outside can be told apart from a slow server, the database from the
-  app, and the app's own work from waiting for the CPU or the interpreter lock.
+  ``sql``: the part of it spent in those statements; ``commit``: in its ``COMMIT``; ``cpu``:
+  the CPU time of the thread that served it; ``gc``: the garbage collector's pauses meanwhile),
+  so a slow request seen from outside can be told apart from a slow server, the database from
+  the app, and the app's own work from waiting for the CPU or the interpreter lock.
 * ``ceiling_view`` is the cheapest useful request this stack can serve: the same bearer-token
   check as SCIM plus one indexed query. Its throughput is the machine's ceiling that SCIM's
   throughput is held against.
@@ -67,14 +67,31 @@ class QueryCountMiddleware:
             finally:
                 in_sql += time.perf_counter() - started
 
+        in_commit = 0.0
+        commit = connection._commit
+
+        def timed_commit():
+            # Django commits outside execute wrappers: time it where it calls the driver.
+            nonlocal in_commit
+            started = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                in_commit += time.perf_counter() - started
+
         started, cpu_started = time.perf_counter(), time.thread_time()
         collected_before = _collector_clock.total
-        with connection.execute_wrapper(count):
-            response = self.get_response(request)
+        connection._commit = timed_commit
+        try:
+            with connection.execute_wrapper(count):
+                response = self.get_response(request)
+        finally:
+            del connection._commit  # the class's method again
         response[QUERY_COUNT_HEADER] = str(executed)
         timings = {
             "app": time.perf_counter() - started,
             "sql": in_sql,
+            "commit": in_commit,
             "cpu": time.thread_time() - cpu_started,
             "gc": _collector_clock.total - collected_before,
         }

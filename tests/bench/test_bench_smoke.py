@@ -94,14 +94,20 @@ def test_the_azure_bench_replays_a_small_load_and_finds_the_state_it_expects():
         result["add_1000_sql_ms"], result["add_1000_server_ms"], result["add_1000_ms"], strict=True
     )
     assert [0 < sql <= server <= client for sql, server, client in timed] == [True, True]
-    # The serving thread's CPU time and the collector's pauses, both inside the server's time.
+    # Its COMMIT, the serving thread's CPU time and the collector's pauses: each inside the
+    # server's time, and the COMMIT beside the statements.
     timed = zip(
+        result["add_1000_sql_ms"],
+        result["add_1000_commit_ms"],
         result["add_1000_cpu_ms"],
         result["add_1000_gc_ms"],
         result["add_1000_server_ms"],
         strict=True,
     )
-    assert [0 < cpu <= server and 0 <= gc <= server for cpu, gc, server in timed] == [True, True]
+    assert [
+        commit > 0 and sql + commit <= server and 0 < cpu <= server and 0 <= gc <= server
+        for sql, commit, cpu, gc, server in timed
+    ] == [True, True]
     # The test command's PostgreSQL user may list WAL segments, so the count is taken.
     assert isinstance(result["add_1000_wal_segments_added"], int)
 
