@@ -452,8 +452,8 @@ def wal_segments(connection) -> int | None:
 def checkpoint(connection) -> None:
     """``CHECKPOINT``, where this database user may (a superuser, or ``pg_checkpoint``).
 
-    A cluster that has been running checkpoints every ``checkpoint_timeout`` and recycles the
-    WAL segments each one leaves behind as the files the next writes go into. A cluster that
+    A cluster in service checkpoints every ``checkpoint_timeout`` and recycles the WAL segments
+    each checkpoint leaves behind as the files the next writes go into. A cluster that
     has not checkpointed since it was created (a fresh machine's first run: the cycles and the
     big group's setup write a few hundred megabytes in minutes) has no such files, and a
     backend that fills the last segment creates and zero-fills the next one before its
