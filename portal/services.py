@@ -246,7 +246,7 @@ def write_sync_events(batch: Sequence[PendingSyncEvent]) -> None:
             pending.pk, pending.cycle_id, pending.written = pk, cycle_id, True
     for pending in batch:
         if pending.written and pending.members:
-            _record_members(pending, pending.members)
+            _record_members(pending)
             pending.members = []
 
 
@@ -291,12 +291,12 @@ def _named_members(member_ids: Mapping[str, Sequence[str]]) -> list[tuple[str, s
     ]
 
 
-def _record_members(pending: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
-    """``named`` as the members of ``pending``'s event, which is written."""
-    if not named:
+def _record_members(pending: PendingSyncEvent) -> None:
+    """``pending.members`` as the members of its event, which is written."""
+    if not pending.members:
         return
     if connection.vendor == "postgresql":
-        _insert_members_postgresql(pending, named)
+        _insert_members_postgresql(pending)
         return
     SyncEventMember.objects.bulk_create(
         SyncEventMember(
@@ -307,11 +307,11 @@ def _record_members(pending: PendingSyncEvent, named: list[tuple[str, str]]) -> 
             member_id=member_id,
             change=change,
         )
-        for member_id, change in named
+        for member_id, change in pending.members
     )
 
 
-def _insert_members_postgresql(pending: PendingSyncEvent, named: list[tuple[str, str]]) -> None:
+def _insert_members_postgresql(pending: PendingSyncEvent) -> None:
     """The rows of ``_record_members`` in one ``INSERT … SELECT`` from one JSON array: a
     1,000-member PATCH builds no model instance per member and binds five values, not 6,000.
 
@@ -331,7 +331,7 @@ def _insert_members_postgresql(pending: PendingSyncEvent, named: list[tuple[str,
         pending.pk,
         pending.created_at,
         pending.values["resource_id"],
-        json.dumps([{"member_id": m, "change": c} for m, c in named]),
+        json.dumps([{"member_id": m, "change": c} for m, c in pending.members]),
     ]
     if connection.in_atomic_block:
         with connection.cursor() as cursor:

@@ -253,11 +253,11 @@ def test_members_left_unwritten_by_a_dropped_connection_are_written_by_the_next_
     record_members = services._record_members
     attempts = []
 
-    def drop_the_connection_once(pending_event, named):
+    def drop_the_connection_once(pending_event):
         attempts.append(pending_event.values["subject"])
         if len(attempts) == 2:
             raise OperationalError("server closed the connection unexpectedly")
-        record_members(pending_event, named)
+        record_members(pending_event)
 
     monkeypatch.setattr(services, "_record_members", drop_the_connection_once)
     writer = writebehind.HistoryWriter(interval_seconds=3600)
